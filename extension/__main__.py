@@ -1,0 +1,7 @@
+"""`python -m extension` is `genesys-om`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,100 @@
+"""The aiohttp application: routes, app state and background lifecycles."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from . import keys, texts
+from .channels import health, rest, socket
+from .channels.http import MAX_BODY, BadInput, json_error
+from .config import Config
+from .conversations import Conversations
+from .flows.engine import Endpoint, FlowRuntimeError
+from .manifest import Manifest
+from .metrics import Metrics
+from .store import Store, store_from_url
+
+log = logging.getLogger("extension.app")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def errors_and_timing(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """JSON errors for every refusal, and route latency for /metrics."""
+    started = time.perf_counter()
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "none"
+    try:
+        return await handler(request)
+    except BadInput as exc:
+        return json_error(exc.status, exc.message)
+    except web.HTTPRequestEntityTooLarge:
+        return json_error(413, texts.BODY_TOO_LARGE.format(limit=MAX_BODY))
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            return json_error(exc.status, exc.reason)
+        raise
+    except FlowRuntimeError as exc:
+        log.error("flow failed on %s %s: %s", request.method, route, exc)
+        return json_error(500, texts.FLOW_FAILED)
+    finally:
+        request.app[keys.METRICS].http_latency.observe(time.perf_counter() - started, route=route)
+
+
+def endpoints_from(config: Config) -> dict[str, Endpoint]:
+    return {
+        e.url_token: Endpoint(e.url_token, config.flows[e.url_token], e.organisation, e.handover,
+                              {"copilotUrl": e.copilot_url} if e.copilot_url else {})
+        for e in config.endpoints
+    }
+
+
+def warn_disabled_handovers(config: Config) -> list[str]:
+    """One warning per endpoint whose handover is switched off by the feature flags."""
+    warnings = []
+    for e in config.endpoints:
+        if e.handover is None:
+            continue
+        reason = config.flags.om_disabled_reason(e.organisation)
+        if reason:
+            warnings.append(
+                f"endpoint {e.url_token!r} (organisation {e.organisation!r}): Genesys Cloud Open "
+                f"Messaging handover is off, handoverToAgent will end with status error/unsupported; "
+                f"to enable it, {reason}"
+            )
+    for line in warnings:
+        log.warning("%s", line)
+    return warnings
+
+
+def build_app(config: Config, manifest: Manifest, *, store: Store | None = None) -> web.Application:
+    """Create the runtime application for a validated config."""
+    app = web.Application(middlewares=[errors_and_timing], client_max_size=MAX_BODY)
+    metrics = Metrics()
+    the_store = store or store_from_url(config.store_url, config.base_dir)
+    app[keys.CONFIG] = config
+    app[keys.MANIFEST] = manifest
+    app[keys.METRICS] = metrics
+    app[keys.STORE] = the_store
+    app[keys.CONVERSATIONS] = Conversations(the_store, endpoints_from(config), metrics=metrics)
+
+    async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await the_store.open()
+        warn_disabled_handovers(config)
+        yield
+        await the_store.close()
+
+    app.cleanup_ctx.append(store_lifecycle)
+    app.router.add_routes([
+        web.get("/healthz", health.healthz),
+        web.get("/readyz", health.readyz),
+        web.get("/metrics", health.metrics),
+        web.post("/{urlToken}", rest.post_input),
+        web.get("/{urlToken}/events", rest.get_events),
+        web.get("/{urlToken}/socket", socket.socket),
+    ])
+    return app

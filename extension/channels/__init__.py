@@ -1,0 +1,1 @@
+"""User-facing routes: REST, long-poll, WebSocket, health and metrics."""

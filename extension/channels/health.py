@@ -1,0 +1,26 @@
+"""GET /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .. import keys
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    store_ok = await request.app[keys.STORE].ping()
+    manifest_ok = keys.MANIFEST in request.app
+    ready = store_ok and manifest_ok
+    body = {"status": "ready" if ready else "not ready",
+            "store": "ok" if store_ok else "unreachable",
+            "manifest": "loaded" if manifest_ok else "missing"}
+    return web.json_response(body, status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[keys.METRICS].render(), content_type="text/plain",
+                        headers={"X-Content-Type-Options": "nosniff"})

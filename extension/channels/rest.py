@@ -1,0 +1,39 @@
+"""POST /{urlToken} and the long-poll GET /{urlToken}/events."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .. import keys, texts
+from ..flows.engine import Endpoint
+from ..flows.events import as_output_stack_item
+from ..flows.session import SessionKey
+from .http import BadInput, parse_json_object, read_body
+from .inputs import parse_after, parse_session_query, parse_user_input, parse_wait
+
+
+def endpoint_of(request: web.Request) -> Endpoint:
+    endpoint = request.app[keys.CONVERSATIONS].endpoint(request.match_info["urlToken"])
+    if endpoint is None:
+        raise BadInput(texts.UNKNOWN_ENDPOINT, 404)
+    return endpoint
+
+
+async def post_input(request: web.Request) -> web.Response:
+    endpoint = endpoint_of(request)
+    user_input = parse_user_input(parse_json_object(await read_body(request)))
+    events = await request.app[keys.CONVERSATIONS].handle_input(endpoint, user_input)
+    stack = [as_output_stack_item(e) for e in events if e["type"] == "output" and e["source"] == "bot"]
+    return web.json_response(
+        {"userId": user_input.user_id, "sessionId": user_input.session_id, "outputStack": stack}
+    )
+
+
+async def get_events(request: web.Request) -> web.Response:
+    endpoint = endpoint_of(request)
+    user_id, session_id = parse_session_query(request.query)
+    after = parse_after(request.query)
+    wait = parse_wait(request.query)
+    key = SessionKey(endpoint.url_token, user_id, session_id)
+    events = await request.app[keys.STORE].read_events(key.id, after, wait=wait)
+    return web.json_response({"events": events, "next": events[-1]["seq"] if events else after})

@@ -1,0 +1,241 @@
+"""The runtime configuration: one TOML file, `${ENV}` interpolation, validated before binding."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from .flags import FeatureFlags
+from .flows.flow import Flow, load_flow
+from .manifest import Manifest
+from .schemas import SecretField, SecretLength
+from .secrets import Secret
+from .store import check_store_url
+from .validation import DeclarationError, flatten_errors, join_path
+
+ConfigError = DeclarationError
+
+# URL tokens that would shadow the runtime's own routes.
+RESERVED_TOKENS = frozenset({"healthz", "readyz", "metrics", "webchat", "handover", "copilot", "emulator"})
+HANDOVER_NODE_TYPES = frozenset({"handoverToAgent", "closeHandover"})
+_ENV_REF = re.compile(r"\$\$|\$\{([^}]*)\}")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HTTP_URL = validate.URL(schemes={"http", "https"}, require_tld=False, error="Not a valid http(s) URL.")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ServerSchema(_Strict):
+    host = fields.String(load_default="127.0.0.1", validate=validate.Length(min=1))
+    port = fields.Integer(load_default=8080, strict=True, validate=validate.Range(min=0, max=65535))
+    public_url = fields.String(load_default=None, validate=_HTTP_URL)
+    copilot_secret = SecretField(load_default=None, validate=SecretLength(16, None))
+
+
+class StoreSchema(_Strict):
+    url = fields.String(load_default="sqlite:///genesys-om.db")
+
+
+class EndpointSchema(_Strict):
+    urlToken = fields.String(
+        required=True,
+        validate=[
+            validate.Regexp(r"^[A-Za-z0-9_-]{1,128}$", error="Use 1 to 128 letters, digits, '-' or '_'."),
+            validate.NoneOf(sorted(RESERVED_TOKENS), error="Reserved for the runtime's own routes."),
+        ],
+    )
+    organisation = fields.String(load_default="")
+    flow = fields.String(required=True, validate=validate.Length(min=1))
+    handover = fields.String(load_default=None)
+    copilotUrl = fields.String(load_default=None, validate=_HTTP_URL)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    copilot_secret: Secret | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """A named connection instance; secret values are `Secret`s."""
+
+    name: str
+    type: str
+    values: Mapping[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    url_token: str
+    organisation: str
+    flow_path: Path
+    handover: str | None = None
+    copilot_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything `serve` needs, validated."""
+
+    source: Path
+    server: ServerConfig
+    store_url: str
+    connections: Mapping[str, ConnectionConfig]
+    endpoints: tuple[EndpointConfig, ...]
+    flows: Mapping[str, Flow]
+    flags: FeatureFlags = field(default_factory=FeatureFlags)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent
+
+
+def interpolate(value: Any, env: Mapping[str, str], path: str, errors: list[str]) -> Any:
+    """Replace `${NAME}` in every string with the environment variable; `$$` is a literal `$`."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env, join_path(path, k), errors) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env, join_path(path, i), errors) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        name = m.group(1)
+        if not _ENV_NAME.match(name):
+            errors.append(f"{path}: ${{{name}}} is not a valid environment variable name")
+            return ""
+        if name not in env:
+            errors.append(f"{path}: environment variable {name} is not set")
+            return ""
+        return env[name]
+
+    return _ENV_REF.sub(replace, value)
+
+
+def _load_section(schema: Schema, raw: Any, path: str, errors: list[str]) -> dict[str, Any] | None:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        errors.append(f"{path}: must be a table")
+        return None
+    try:
+        return dict(schema.load(raw))
+    except ValidationError as exc:
+        errors.extend(flatten_errors(exc.messages, path))
+        return None
+
+
+def _connections(raw: Any, manifest: Manifest, errors: list[str]) -> dict[str, ConnectionConfig]:
+    out: dict[str, ConnectionConfig] = {}
+    if raw is None:
+        return out
+    if not isinstance(raw, dict):
+        errors.append("connections: must be a table of named connections")
+        return out
+    for name, body in raw.items():
+        path = f"connections.{name}"
+        if not isinstance(body, dict):
+            errors.append(f"{path}: must be a table")
+            continue
+        ctype = body.get("type")
+        conn_type = manifest.connections.get(ctype) if isinstance(ctype, str) else None
+        if conn_type is None:
+            known = ", ".join(sorted(manifest.connections))
+            errors.append(f"{path}.type: unknown connection type {ctype!r} (known: {known})")
+            continue
+        values = {k: v for k, v in body.items() if k != "type"}
+        loaded = _load_section(conn_type.schema(), values, path, errors)
+        if loaded is not None:
+            out[name] = ConnectionConfig(name, conn_type.type, loaded)
+    return out
+
+
+def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
+                 env: Mapping[str, str] | None = None) -> Config:
+    """Validate a parsed TOML document; raises ConfigError listing every problem by TOML path."""
+    env = os.environ if env is None else env
+    errors: list[str] = []
+    raw = interpolate(raw, env, "", errors)
+    unknown = sorted(set(raw) - {"server", "store", "connections", "endpoints"})
+    errors.extend(f"{k}: unknown section" for k in unknown)
+    server = _load_section(ServerSchema(), raw.get("server"), "server", errors)
+    store = _load_section(StoreSchema(), raw.get("store"), "store", errors)
+    if store is not None and (problem := check_store_url(store["url"])):
+        errors.append(f"store.url: {problem}")
+    connections = _connections(raw.get("connections"), manifest, errors)
+    endpoints: list[EndpointConfig] = []
+    flows: dict[str, Flow] = {}
+    raw_endpoints = raw.get("endpoints", [])
+    if not isinstance(raw_endpoints, list) or not raw_endpoints:
+        errors.append("endpoints: at least one [[endpoints]] table is needed")
+        raw_endpoints = []
+    for i, body in enumerate(raw_endpoints):
+        path = f"endpoints[{i}]"
+        ep = _load_section(EndpointSchema(), body, path, errors)
+        if ep is None:
+            continue
+        if ep["urlToken"] in flows or any(e.url_token == ep["urlToken"] for e in endpoints):
+            errors.append(f"{path}.urlToken: {ep['urlToken']!r} is used by another endpoint")
+        if ep["handover"] is not None and ep["handover"] not in connections:
+            if not any(line.startswith(f"connections.{ep['handover']}") for line in errors):
+                errors.append(f"{path}.handover: no connection named {ep['handover']!r}")
+        flow_path = Path(ep["flow"])
+        if not flow_path.is_absolute():
+            flow_path = source.parent / flow_path
+        try:
+            flow = load_flow(flow_path, manifest, source=ep["flow"])
+        except DeclarationError as exc:
+            errors.extend(f"{path}.flow: {line}" for line in exc.errors)
+            continue
+        uses_handover = [n.id for n in flow.nodes if n.type in HANDOVER_NODE_TYPES]
+        if uses_handover and ep["handover"] is None:
+            errors.append(
+                f"{path}.handover: flow {ep['flow']} has handover node(s) {', '.join(uses_handover)} "
+                "but the endpoint names no connection"
+            )
+        endpoint = EndpointConfig(ep["urlToken"], ep["organisation"], flow_path, ep["handover"], ep["copilotUrl"])
+        endpoints.append(endpoint)
+        flows[endpoint.url_token] = flow
+    if errors or server is None or store is None:
+        raise ConfigError(errors)
+    return Config(
+        source=source, server=ServerConfig(**server), store_url=store["url"],
+        connections=connections, endpoints=tuple(endpoints), flows=flows,
+        flags=FeatureFlags.from_env(env),
+    )
+
+
+def load_config(path: Path, manifest: Manifest, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a TOML config file."""
+    source = path.resolve()
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: config file not found"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc.__class__.__name__})"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+    return parse_config(raw, source, manifest, env)

@@ -1,0 +1,1 @@
+"""The flow engine: sessions, flows, node execution. Knows nothing of Genesys."""

@@ -1,0 +1,274 @@
+"""The Genesys Cloud API calls a handover makes, over an injected aiohttp session."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from .errors import GenesysAuthError, GenesysBadResponse, GenesysError, GenesysLookupError
+from .regions import Region
+from .resources import Integration, NotificationChannel, Queue, entities
+from .retry import RetryPolicy
+from .tokens import TokenProvider
+from .transport import ResponseHook, exchange
+
+log = logging.getLogger("extension.genesys")
+
+INTEGRATIONS = "/api/v2/conversations/messaging/integrations/open"
+QUEUES = "/api/v2/routing/queues"
+RECIPIENT = "/api/v2/routing/message/recipients/{recipient_id}"
+INBOUND = "/api/v2/conversations/messages/{integration_id}/inbound/open/{kind}"
+CONVERSATION = "/api/v2/conversations/messages/{conversation_id}"
+PARTICIPANT = "/api/v2/conversations/messages/{conversation_id}/participants/{participant_id}"
+CHANNELS = "/api/v2/notifications/channels"
+SUBSCRIPTIONS = "/api/v2/notifications/channels/{channel_id}/subscriptions"
+
+PAGE_SIZE = 100
+# A safety stop for listings whose pageCount never ends (10 000 entities is far beyond real orgs).
+MAX_PAGES = 100
+
+
+class _Unauthorized(Exception):
+    """An API call answered 401 with `token`; handled by refreshing once, never surfaced."""
+
+    def __init__(self, error: GenesysAuthError, token: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.token = token
+
+
+class _TokenFailed(Exception):
+    """No token; wrapped so the API retry loop does not retry what the token retry gave up on."""
+
+    def __init__(self, error: GenesysError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class GenesysClient:
+    """Calls to one Genesys Cloud organisation with one OAuth client; no global state."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        region: Region,
+        client_id: str,
+        client_secret: str,
+        *,
+        retry: RetryPolicy | None = None,
+        request_timeout: float = 10.0,
+        on_response: ResponseHook | None = None,
+        tokens: TokenProvider | None = None,
+    ) -> None:
+        self._session = session
+        self.region = region
+        self._retry = retry or RetryPolicy()
+        self._timeout = request_timeout
+        self._on_response = on_response
+        self.tokens = tokens or TokenProvider(
+            session, region.login_base, client_id, client_secret, retry=self._retry,
+            request_timeout=request_timeout, on_response=on_response,
+        )
+        self._integrations: dict[str, Integration] = {}
+        self._queues: dict[str, Queue] = {}
+
+    def __repr__(self) -> str:
+        return f"GenesysClient(api_base={self.region.api_base!r})"
+
+    # Discovery
+
+    async def list_integrations(self) -> list[Integration]:
+        """Every Open Messaging integration of the organisation (all pages)."""
+        listed = await self._all_pages(INTEGRATIONS, {}, "integration")
+        return [Integration.from_api(e) for e in listed if _has_id_and_name(e)]
+
+    async def find_integration(self, name: str) -> Integration:
+        """The integration named exactly `name` (cached), or GenesysLookupError."""
+        if name not in self._integrations:
+            found = await self.list_integrations()
+            match = next((i for i in found if i.name == name), None)
+            if match is None:
+                raise GenesysLookupError("integration", name, (i.name for i in found))
+            self._integrations[name] = match
+        return self._integrations[name]
+
+    async def find_queue(self, name: str) -> Queue:
+        """The queue named exactly `name` (cached), or GenesysLookupError."""
+        if name not in self._queues:
+            page = await self._call(
+                "GET", QUEUES, params={"name": name, "pageSize": str(PAGE_SIZE)}
+            )
+            # The name filter is a pattern match, so the exact name is checked here.
+            match = next((Queue.from_api(e) for e in entities(page, "queue")
+                          if _has_id_and_name(e) and e["name"] == name), None)
+            if match is None:
+                every = await self._all_pages(QUEUES, {}, "queue")
+                raise GenesysLookupError("queue", name, (str(e["name"]) for e in every
+                                                         if _has_id_and_name(e)))
+            self._queues[name] = match
+        return self._queues[name]
+
+    async def get_message_recipient(self, recipient_id: str) -> dict[str, Any]:
+        """The integration's message routing (its `flow` says whether a flow is attached)."""
+        return _object(await self._call("GET", RECIPIENT, {"recipient_id": recipient_id}))
+
+    # Inbound (customer to Genesys)
+
+    async def send_inbound_message(
+        self, integration_id: str, body: Mapping[str, Any], *, prefetch_conversation_id: bool = True
+    ) -> dict[str, Any]:
+        """Post a customer message; the answer has `id` and, when prefetched, `conversationId`."""
+        # GENESYS.md section 9: whether Genesys drops a resend with the same channel.messageId
+        # is unknown, so a retry after a timeout may show the agent the message twice.
+        params = {"prefetchConversationId": "true"} if prefetch_conversation_id else None
+        return _object(await self._call(
+            "POST", INBOUND, {"integration_id": integration_id, "kind": "message"},
+            params=params, json_body=body,
+        ))
+
+    async def send_inbound_event(
+        self, integration_id: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Post a customer event (typing)."""
+        return _object(await self._call(
+            "POST", INBOUND, {"integration_id": integration_id, "kind": "event"}, json_body=body
+        ))
+
+    async def send_inbound_receipt(
+        self, integration_id: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Post a delivery receipt for an agent message."""
+        return _object(await self._call(
+            "POST", INBOUND, {"integration_id": integration_id, "kind": "receipt"},
+            json_body=body,
+        ))
+
+    # Conversations
+
+    async def get_message_conversation(self, conversation_id: str) -> dict[str, Any]:
+        """The messaging conversation with its `participants`."""
+        return _object(
+            await self._call("GET", CONVERSATION, {"conversation_id": conversation_id})
+        )
+
+    async def disconnect_customer(self, conversation_id: str) -> bool:
+        """End the customer side of a conversation; False if it was already disconnected."""
+        conversation = await self.get_message_conversation(conversation_id)
+        participants = conversation.get("participants")
+        if not isinstance(participants, list):
+            raise GenesysBadResponse("conversation has no participants list")
+        connected = [
+            p for p in participants
+            if isinstance(p, dict) and p.get("purpose") == "customer"
+            and p.get("state") != "disconnected" and isinstance(p.get("id"), str)
+        ]
+        for participant in connected:
+            await self._call(
+                "PATCH", PARTICIPANT,
+                {"conversation_id": conversation_id, "participant_id": participant["id"]},
+                json_body={"state": "disconnected"},
+            )
+        return bool(connected)
+
+    # Notifications
+
+    async def create_notification_channel(self) -> NotificationChannel:
+        """A new notifications channel (it expires after about 24 h)."""
+        return NotificationChannel.from_api(await self._call("POST", CHANNELS))
+
+    async def add_subscriptions(self, channel_id: str, topics: Iterable[str]) -> dict[str, Any]:
+        """Add `topics` to the channel's subscriptions."""
+        return await self._subscriptions("POST", channel_id, topics)
+
+    async def replace_subscriptions(
+        self, channel_id: str, topics: Iterable[str]
+    ) -> dict[str, Any]:
+        """Make `topics` the channel's only subscriptions."""
+        return await self._subscriptions("PUT", channel_id, topics)
+
+    async def _subscriptions(
+        self, method: str, channel_id: str, topics: Iterable[str]
+    ) -> dict[str, Any]:
+        body = [{"id": topic} for topic in topics]
+        return _object(
+            await self._call(method, SUBSCRIPTIONS, {"channel_id": channel_id}, json_body=body)
+        )
+
+    # Plumbing
+
+    async def _all_pages(
+        self, template: str, params: Mapping[str, str], what: str
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for number in range(1, MAX_PAGES + 1):
+            page = await self._call("GET", template, params={
+                **params, "pageSize": str(PAGE_SIZE), "pageNumber": str(number)
+            })
+            items = entities(page, what)
+            found.extend(items)
+            count = page.get("pageCount")
+            if not items or not isinstance(count, int) or number >= count:
+                break
+        return found
+
+    async def _call(
+        self,
+        method: str,
+        template: str,
+        path_params: Mapping[str, str] | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+    ) -> Any:
+        # Ids are quoted whole so an id can never reach another path.
+        path = template.format(**{k: quote(v, safe="") for k, v in (path_params or {}).items()})
+        attempt = self._attempt(method, path, template, params, json_body)
+        for last_try in (False, True):
+            try:
+                return await self._retry.run(attempt)
+            except _TokenFailed as failed:
+                raise failed.error from None
+            except _Unauthorized as unauthorized:
+                if last_try:
+                    raise unauthorized.error from None
+                # The token may have been revoked or expired early: refresh once, try again.
+                self.tokens.invalidate(unauthorized.token)
+        raise AssertionError("unreachable")
+
+    def _attempt(
+        self, method: str, path: str, template: str, params: Mapping[str, str] | None,
+        json_body: Any,
+    ) -> Callable[[], Awaitable[Any]]:
+        async def attempt() -> Any:
+            try:
+                token = await self.tokens.get()
+            except GenesysError as exc:
+                raise _TokenFailed(exc) from None
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            try:
+                return await exchange(
+                    self._session, method, self.region.api_base + path, path=path,
+                    path_template=template, headers=headers, request_timeout=self._timeout,
+                    params=params, json_body=json_body, on_response=self._on_response,
+                )
+            except GenesysAuthError as exc:
+                raise _Unauthorized(exc, token) from None
+
+        return attempt
+
+
+def _has_id_and_name(entity: dict[str, Any]) -> bool:
+    return isinstance(entity.get("id"), str) and isinstance(entity.get("name"), str)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    # Some calls (PATCH, 202/204) answer with no body; callers get an empty mapping then.
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise GenesysBadResponse("answer is not a JSON object")
+    return value

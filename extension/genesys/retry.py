@@ -1,0 +1,75 @@
+"""When and how long to retry a Genesys call: 429 waits `Retry-After`, 5xx and network backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
+
+from .errors import GenesysRateLimited, GenesysServerError, GenesysUnavailable
+
+T = TypeVar("T")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Rate limits, server errors and unreachable hosts are worth another try; nothing else is."""
+    return isinstance(exc, GenesysRateLimited | GenesysServerError | GenesysUnavailable)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds on retrying one logical call (attempts and total seconds, sleeps included)."""
+
+    max_attempts: int = 4
+    max_total_seconds: float = 30.0
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    jitter: float = 0.5
+    # Injected so tests run without waiting and can assert every wait.
+    sleep: Sleep = field(default=asyncio.sleep, repr=False, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    rand: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("RetryPolicy.max_attempts must be at least 1")
+        if min(self.max_total_seconds, self.backoff_base, self.backoff_max, self.jitter) < 0:
+            raise ValueError("RetryPolicy durations must not be negative")
+
+    def wait_for(self, exc: BaseException | None, attempt_number: int) -> float:
+        """Seconds to wait after failed attempt `attempt_number` (1-based) raised `exc`."""
+        if isinstance(exc, GenesysRateLimited) and exc.retry_after is not None:
+            return float(exc.retry_after)
+        backoff = self.backoff_base * 2.0 ** (attempt_number - 1)
+        return min(self.backoff_max, backoff + self.jitter * self.rand())
+
+    async def run(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Call `attempt` until it succeeds, fails for good, or the bounds are reached."""
+        started = self.clock()
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            return self.wait_for(exc, state.attempt_number)
+
+        def stop(state: RetryCallState) -> bool:
+            if state.attempt_number >= self.max_attempts:
+                return True
+            # Give up now rather than sleep past the budget (a long Retry-After included).
+            spent = self.clock() - started
+            return spent + state.upcoming_sleep > self.max_total_seconds
+
+        retrying = AsyncRetrying(
+            stop=stop,
+            wait=wait,
+            retry=retry_if_exception(is_retryable),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return await retrying(attempt)

@@ -1,0 +1,124 @@
+"""The store interface: sessions, per-session event logs, one-time claims and small indexes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+JsonDict = dict[str, Any]
+
+
+class StoreError(Exception):
+    """The store could not do what was asked (unreachable, corrupt, bad URL)."""
+
+
+class Store(ABC):
+    """What the runtime keeps. Callers never know which backend is behind it.
+
+    Sessions and events change together in `commit`, atomically, so a turn of the flow is
+    either stored whole or not at all. Event `seq` numbers are assigned by the store and
+    increase per session. `read_events(wait=...)` is the live feed for long-poll and sockets.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = defaultdict(int)
+        self._waiters: dict[str, asyncio.Event] = {}
+
+    # Lifecycle -----------------------------------------------------------------------------
+    async def open(self) -> None:  # noqa: B027 - most backends need no preparation
+        """Connect and prepare the backend."""
+
+    async def close(self) -> None:  # noqa: B027
+        """Release connections."""
+
+    @abstractmethod
+    async def ping(self) -> bool:
+        """True when the backend answers."""
+
+    # Sessions and events -------------------------------------------------------------------
+    @abstractmethod
+    async def get_session(self, key: str) -> JsonDict | None:
+        """The stored session document, or None."""
+
+    @abstractmethod
+    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict]) -> list[JsonDict]:
+        """Store the session (unless None) and append events; return the events with `seq`."""
+
+    @abstractmethod
+    async def delete_session(self, key: str) -> None:
+        """Forget a session and its event log."""
+
+    @abstractmethod
+    async def _read_events(self, key: str, after: int, limit: int) -> list[JsonDict]:
+        """Events with seq > after, oldest first."""
+
+    async def read_events(self, key: str, after: int = 0, *, limit: int = 500,
+                          wait: float = 0.0) -> list[JsonDict]:
+        """Events after `after`; with `wait`, block up to that many seconds for the first one."""
+        deadline = time.monotonic() + wait
+        while True:
+            waiter = self._waiter(key)
+            events = await self._read_events(key, after, limit)
+            remaining = deadline - time.monotonic()
+            if events or remaining <= 0:
+                return events
+            try:
+                await asyncio.wait_for(waiter.wait(), timeout=remaining)
+            except TimeoutError:
+                return await self._read_events(key, after, limit)
+
+    # One-time claims and indexes ----------------------------------------------------------
+    @abstractmethod
+    async def claim(self, namespace: str, key: str, ttl: float) -> bool:
+        """Claim `key` once for `ttl` seconds: True the first time, False while it lives."""
+
+    @abstractmethod
+    async def index_set(self, namespace: str, key: str, value: str) -> None:
+        """Map key -> value in a named index (e.g. a Genesys id -> a session key)."""
+
+    @abstractmethod
+    async def index_get(self, namespace: str, key: str) -> str | None:
+        """The value of key in the index, or None."""
+
+    @abstractmethod
+    async def index_delete(self, namespace: str, key: str) -> None:
+        """Remove key from the index."""
+
+    @abstractmethod
+    async def index_items(self, namespace: str) -> dict[str, str]:
+        """Every entry of the index."""
+
+    # Per-session serialisation -------------------------------------------------------------
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        """Serialise turns of one session within this process."""
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        self._lock_users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[key] -= 1
+            if self._lock_users[key] == 0:
+                del self._lock_users[key]
+                self._locks.pop(key, None)
+
+    # Live notification (in-process; a shared backend overrides) -----------------------------
+    def _waiter(self, key: str) -> asyncio.Event:
+        event = self._waiters.get(key)
+        if event is None:
+            event = self._waiters[key] = asyncio.Event()
+        return event
+
+    def _notify(self, key: str) -> None:
+        event = self._waiters.pop(key, None)
+        if event is not None:
+            event.set()
