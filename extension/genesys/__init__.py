@@ -1,0 +1,42 @@
+"""Genesys Cloud Open Messaging client library: no imports from the rest of `extension`."""
+
+from .client import GenesysClient
+from .errors import (
+    GenesysAuthError,
+    GenesysBadResponse,
+    GenesysClientError,
+    GenesysError,
+    GenesysForbidden,
+    GenesysLookupError,
+    GenesysNotFound,
+    GenesysRateLimited,
+    GenesysServerError,
+    GenesysUnavailable,
+    MalformedMessage,
+)
+from .regions import Region, resolve_region
+from .resources import Integration, NotificationChannel, Queue
+from .retry import RetryPolicy
+from .tokens import TokenProvider
+
+__all__ = [
+    "GenesysAuthError",
+    "GenesysBadResponse",
+    "GenesysClient",
+    "GenesysClientError",
+    "GenesysError",
+    "GenesysForbidden",
+    "GenesysLookupError",
+    "GenesysNotFound",
+    "GenesysRateLimited",
+    "GenesysServerError",
+    "GenesysUnavailable",
+    "Integration",
+    "MalformedMessage",
+    "NotificationChannel",
+    "Queue",
+    "Region",
+    "RetryPolicy",
+    "TokenProvider",
+    "resolve_region",
+]

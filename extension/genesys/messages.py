@@ -181,7 +181,10 @@ def _flat_strings(values: Mapping[str, Any]) -> dict[str, str]:
             continue
         if not isinstance(key, str) or isinstance(value, Mapping | list | tuple | set | bytes):
             raise ValueError(f"custom attribute {key!r} must be a string key with a plain value")
-        flat[key] = value if isinstance(value, str) else str(value)
+        if isinstance(value, bool):
+            flat[key] = "true" if value else "false"  # JSON spelling, not Python's.
+        else:
+            flat[key] = value if isinstance(value, str) else str(value)
     return flat
 
 

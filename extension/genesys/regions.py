@@ -19,8 +19,11 @@ KNOWN_DOMAINS = frozenset({
 # Service prefixes people copy from the browser bar or the docs along with the domain.
 _SERVICE_PREFIXES = ("api.", "apps.", "login.", "api-downloads.")
 _GENESYS_DOMAIN = re.compile(
-    r"^(?:mypurecloud(?:\.[a-z]{2,})+|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.(?:us-gov-)?pure\.cloud)$"
+    r"^(?:mypurecloud\.[a-z]{2,}(?:\.[a-z]{2})?"  # mypurecloud.com, mypurecloud.com.au
+    r"|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.(?:us-gov-)?pure\.cloud)$"  # usw2.pure.cloud
 )
+# Something under a Genesys domain that is not a region domain itself (a typo, an extra label).
+_GENESYS_LIKE = re.compile(r"(?:^|\.)(?:mypurecloud\.[a-z]{2,}(?:\.[a-z]{2})?|pure\.cloud)$")
 _HOSTNAME = re.compile(r"^[a-z0-9.-]+$")
 
 
@@ -92,4 +95,4 @@ def _strip_service_prefix(hostname: str) -> str:
 
 
 def _looks_like_genesys(hostname: str) -> bool:
-    return "mypurecloud" in hostname or hostname.endswith("pure.cloud")
+    return bool(_GENESYS_LIKE.search(hostname))

@@ -1,0 +1,281 @@
+"""What Genesys does with a conversation: open it, queue it, hand it to agents, end it, and tell."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .channels import NotificationHub
+from .config import EmulatorConfig, IntegrationConfig
+from .errors import EmulatorError, InvalidState
+from .ids import message_id, millis, user_id_for
+from .state import ENDED, Conversation, ConversationStore, Participant, TranscriptEntry
+from .webhooks import WebhookDelivery, WebhookSender
+
+TOPIC = "v2.detail.events.conversation.{conversation_id}.{event}"
+
+
+def topic(conversation_id: str, event: str) -> str:
+    """The notification topic of one detail event of one conversation."""
+    return TOPIC.format(conversation_id=conversation_id, event=event)
+
+
+def display_name(profile: dict[str, Any]) -> str:
+    """How an agent sees the end user."""
+    full = " ".join(str(profile[k]) for k in ("firstName", "lastName") if profile.get(k))
+    return str(profile.get("nickname") or full or profile.get("id") or "Customer")
+
+
+class Router:
+    """The conversation lifecycle, its notification events and its outbound messages."""
+
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        clock: Callable[[], float],
+        store: ConversationStore,
+        hub: NotificationHub,
+        sender: WebhookSender,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._store = store
+        self._hub = hub
+        self._sender = sender
+
+    # Inbound, from the middleware ------------------------------------------------------------
+
+    def receive_message(
+        self, integration: IntegrationConfig, body: dict[str, Any]
+    ) -> tuple[Conversation, TranscriptEntry]:
+        """Record a validated inbound message in the end user's open (or a new) conversation."""
+        channel = body["channel"]
+        sender = channel["from"]
+        attributes = dict(channel.get("metadata", {}).get("customAttributes", {}))
+        conversation = self._store.open_for(integration.id, sender["id"])
+        if conversation is None:
+            conversation = self._open(integration, sender, attributes)
+        else:
+            conversation.customer.attributes.update(attributes)
+        caller_id = channel.get("messageId")
+        duplicate = caller_id is not None and any(
+            e.message_id == caller_id for e in conversation.transcript if e.direction == "inbound"
+        )
+        entry = TranscriptEntry(
+            id=message_id(),
+            direction="inbound",
+            sender="customer",
+            name=conversation.customer.name,
+            type="Text",
+            text=body.get("text"),
+            time=self._clock(),
+            body=body,
+            content=list(body.get("content", [])),
+            message_id=caller_id,
+            duplicate=duplicate,
+        )
+        conversation.transcript.append(entry)
+        return conversation, entry
+
+    def receive_event(self, integration: IntegrationConfig, body: dict[str, Any]) -> None:
+        """Record a validated inbound Typing event on the end user's open conversation."""
+        conversation = self._store.open_for(integration.id, body["channel"]["from"]["id"])
+        if conversation is not None:
+            conversation.events.append({"time": self._clock(), "body": body})
+
+    def receive_receipt(self, integration: IntegrationConfig, body: dict[str, Any]) -> bool:
+        """Attach a validated receipt to the agent message it is about; False when unknown."""
+        entry = self._store.find_outbound(integration.id, body["id"])
+        if entry is None:
+            return False
+        entry.receipts.append({"time": self._clock(), **body})
+        return True
+
+    def _open(
+        self, integration: IntegrationConfig, sender: dict[str, Any], attributes: dict[str, str]
+    ) -> Conversation:
+        now = self._clock()
+        customer = Participant(
+            purpose="customer",
+            name=display_name(sender),
+            state="connected",
+            start_time=now,
+            connected_time=now,
+            address=sender["id"],
+            attributes=attributes,
+        )
+        queue = self._choose_queue(attributes)
+        # Without a linked inbound message flow nothing routes the conversation: it never reaches a
+        # queue. (What Genesys then does with the messages is not documented.)
+        routed = integration.linked and queue is not None
+        conversation = Conversation(
+            integration_id=integration.id,
+            customer=customer,
+            customer_id=sender["id"],
+            customer_id_type=sender["idType"],
+            customer_profile=dict(sender),
+            created=now,
+            queue_id=queue.id if queue is not None else None,
+            routed=routed,
+            participants=[customer],
+        )
+        if routed and queue is not None:
+            conversation.participants.append(
+                Participant(
+                    purpose="acd",
+                    name=queue.name,
+                    state="connected",
+                    start_time=now,
+                    connected_time=now,
+                    queue_id=queue.id,
+                )
+            )
+        self._store.add(conversation)
+        return conversation
+
+    def _choose_queue(self, attributes: dict[str, str]) -> Any:
+        by_id = self._config.queue(attributes.get("queueId", ""))
+        if by_id is not None:
+            return by_id
+        by_name = self._config.queue_named(attributes.get("queue", ""))
+        if by_name is not None:
+            return by_name
+        return self._config.queues[0] if self._config.queues else None
+
+    # Agent side ------------------------------------------------------------------------------
+
+    def open_conversation(self, conversation_id: str) -> Conversation:
+        """The conversation, which must not have ended."""
+        conversation = self._store.require(conversation_id)
+        if conversation.state == ENDED:
+            raise InvalidState(f"conversation {conversation_id} has ended")
+        return conversation
+
+    async def accept(self, conversation_id: str, agent: str) -> Participant:
+        """An agent answers a queued conversation: user.start."""
+        conversation = self.open_conversation(conversation_id)
+        if conversation.agent is not None:
+            raise InvalidState(f"conversation {conversation_id} already has an agent")
+        now = self._clock()
+        acd = conversation.acd
+        if acd is not None:
+            acd.disconnect(now, "transfer")
+        participant = self._join(conversation, agent, now)
+        await self.emit(conversation, "user.start", participant)
+        return participant
+
+    async def transfer(self, conversation_id: str, to_agent: str) -> Participant:
+        """The agent hands over to another agent: user.end TRANSFER, then user.start."""
+        conversation = self.open_conversation(conversation_id)
+        current = self._require_agent(conversation)
+        now = self._clock()
+        current.disconnect(now, "transfer")
+        await self.emit(conversation, "user.end", current, "TRANSFER")
+        participant = self._join(conversation, to_agent, self._clock())
+        await self.emit(conversation, "user.start", participant)
+        return participant
+
+    async def end(self, conversation_id: str) -> None:
+        """The agent ends the conversation: user.end CLIENT, then acw."""
+        conversation = self.open_conversation(conversation_id)
+        agent = self._require_agent(conversation)
+        now = self._clock()
+        agent.disconnect(now, "client")
+        self._finish(conversation, now, "peer")
+        await self.emit(conversation, "user.end", agent, "CLIENT")
+        await self.emit(conversation, "acw", agent)
+
+    async def customer_end(self, conversation_id: str) -> None:
+        """The end user leaves (PATCH of the customer participant): customer.end."""
+        conversation = self.open_conversation(conversation_id)
+        now = self._clock()
+        conversation.customer.disconnect(now, "client")
+        self._finish(conversation, now, "peer")
+        await self.emit(conversation, "customer.end", conversation.customer, "CLIENT")
+
+    def send(
+        self,
+        conversation: Conversation,
+        body: dict[str, Any],
+        sender: str,
+        name: str,
+        record: bool = True,
+    ) -> WebhookDelivery:
+        """Post an outbound message on the integration's webhook; keep it in the transcript."""
+        integration = self.integration_of(conversation)
+        if record:
+            conversation.transcript.append(
+                TranscriptEntry(
+                    id=str(body["id"]),
+                    direction="outbound",
+                    sender=sender,
+                    name=name,
+                    type=str(body["type"]),
+                    text=body.get("text"),
+                    time=self._clock(),
+                    body=body,
+                    content=list(body.get("content", [])),
+                )
+            )
+        return self._sender.send(integration, conversation.id, body)
+
+    def integration_of(self, conversation: Conversation) -> IntegrationConfig:
+        """The integration the conversation came through."""
+        integration = self._config.integration(conversation.integration_id)
+        if integration is None:
+            raise EmulatorError(f"integration {conversation.integration_id} was removed")
+        return integration
+
+    async def emit(
+        self,
+        conversation: Conversation,
+        event: str,
+        participant: Participant,
+        disconnect_type: str | None = None,
+    ) -> None:
+        """Publish one analytics detail event of the conversation."""
+        body: dict[str, Any] = {
+            "eventTime": millis(self._clock()),
+            "conversationId": conversation.id,
+            "participantId": participant.id,
+            "sessionId": participant.session_id,
+            "mediaType": "MESSAGE",
+            "messageType": "OPEN",
+            "direction": "INBOUND",
+        }
+        if disconnect_type is not None:
+            body["disconnectType"] = disconnect_type
+        # The customer.end event carries no user or queue (see the SDK's CustomerEndEvent model).
+        if participant.purpose == "agent":
+            body["userId"] = participant.user_id
+            if conversation.queue_id is not None:
+                body["queueId"] = conversation.queue_id
+                queue = self._config.queue(conversation.queue_id)
+                if queue is not None:
+                    body["divisionId"] = queue.division_id
+        await self._hub.publish(topic(conversation.id, event), body)
+
+    def _join(self, conversation: Conversation, agent: str, now: float) -> Participant:
+        participant = Participant(
+            purpose="agent",
+            name=agent,
+            state="connected",
+            start_time=now,
+            connected_time=now,
+            user_id=user_id_for(agent),
+            queue_id=conversation.queue_id,
+        )
+        conversation.participants.append(participant)
+        return participant
+
+    def _require_agent(self, conversation: Conversation) -> Participant:
+        agent = conversation.agent
+        if agent is None:
+            raise InvalidState(f"conversation {conversation.id} has no connected agent")
+        return agent
+
+    def _finish(self, conversation: Conversation, now: float, others: str) -> None:
+        for participant in conversation.participants:
+            participant.disconnect(now, others)
+        conversation.ended = now
+        self._store.close(conversation)

@@ -1,0 +1,43 @@
+"""Shared fixtures: the manifest, config files written on the fly, and a runtime app client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from extension.config import Config, load_config
+from extension.manifest import Manifest, load_manifest
+
+from support import ECHO_FLOW, config_text  # noqa: I001
+
+
+@pytest.fixture(scope="session")
+def manifest() -> Manifest:
+    return load_manifest()
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write a flow and a config beside it; returns the config path."""
+
+    def write(flow: dict[str, Any] | None = None, **kw: Any) -> Path:
+        (tmp_path / "flow.json").write_text(json.dumps(flow or ECHO_FLOW))
+        path = tmp_path / "config.toml"
+        path.write_text(config_text(**kw))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def make_config(write_config: Callable[..., Path], manifest: Manifest) -> Callable[..., Config]:
+    def make(flow: dict[str, Any] | None = None, env: dict[str, str] | None = None, **kw: Any) -> Config:
+        handover = any(n["type"] in ("handoverToAgent", "closeHandover") for n in (flow or ECHO_FLOW)["nodes"])
+        kw.setdefault("handover", True if handover else kw.get("handover", True))
+        return load_config(write_config(flow, **kw), manifest, env=env or {})
+
+    return make

@@ -1,0 +1,52 @@
+"""Helpers shared by the tests: a valid config text and a small echo flow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SECRET = "test-webhook-secret-0123456789"
+CLIENT_SECRET = "test-client-secret-abcdef"
+
+
+
+ECHO_FLOW: dict[str, Any] = {
+    "name": "echo",
+    "nodes": [
+        {"id": "hello", "type": "say", "config": {"text": "Hello"}},
+        {"id": "wait", "type": "waitForInput"},
+        {"id": "echo", "type": "say", "config": {"text": "You said: {{input.text}}"}},
+        {"id": "back", "type": "goTo", "config": {"target": "wait"}},
+    ],
+}
+
+
+def config_text(*, store: str = "memory://", flow: str = "flow.json", extra: str = "",
+                endpoint_extra: str = "", handover: bool = True) -> str:
+    """A complete, valid config; tests change one thing at a time."""
+    connection = f"""
+[connections.support]
+type = "genesysCloudOM"
+host = "mypurecloud.de"
+deploymentName = "BotHandover"
+queue = "Support"
+webhookSecret = "{SECRET}"
+clientId = "client-1"
+clientSecret = "{CLIENT_SECRET}"
+""" if handover else ""
+    return f"""
+[server]
+host = "127.0.0.1"
+port = 8080
+public_url = "https://bot.example.com"
+
+[store]
+url = "{store}"
+{connection}
+[[endpoints]]
+urlToken = "support-bot"
+organisation = "acme"
+flow = "{flow}"
+{'handover = "support"' if handover else ''}
+{endpoint_extra}
+{extra}
+"""
