@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import aiohttp
 import pytest
 from aioresponses import aioresponses
+from aioresponses import core as aioresponses_core
 from aioresponses.core import normalize_url
 
 from extension.genesys import GenesysClient, RetryPolicy, resolve_region
@@ -67,8 +70,25 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield s
 
 
+class _SentRequest:
+    """Stands in for the request writer aiohttp 3.14 hands to every response."""
+
+    output_size = 0
+
+
+class _CompatResponse(aiohttp.ClientResponse):
+    """aioresponses 0.7.9 builds responses without aiohttp 3.14's new `stream_writer` argument
+    (pnuckowski/aioresponses#289); supply a finished one so mocked answers can be built."""
+
+    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", _SentRequest())
+        super().__init__(method, url, **kwargs)
+
+
 @pytest.fixture
-def mocked() -> Iterator[aioresponses]:
+def mocked(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
+    if "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).parameters:
+        monkeypatch.setattr(aioresponses_core, "ClientResponse", _CompatResponse)
     with aioresponses() as m:
         yield m
 

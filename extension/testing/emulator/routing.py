@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .channels import NotificationHub
-from .config import EmulatorConfig, IntegrationConfig
+from .config import EmulatorConfig, IntegrationConfig, QueueConfig
 from .errors import EmulatorError, InvalidState
 from .ids import message_id, millis, user_id_for
 from .state import ENDED, Conversation, ConversationStore, Participant, TranscriptEntry
@@ -133,7 +133,7 @@ class Router:
         self._store.add(conversation)
         return conversation
 
-    def _choose_queue(self, attributes: dict[str, str]) -> Any:
+    def _choose_queue(self, attributes: dict[str, str]) -> QueueConfig | None:
         by_id = self._config.queue(attributes.get("queueId", ""))
         if by_id is not None:
             return by_id
@@ -154,6 +154,8 @@ class Router:
     async def accept(self, conversation_id: str, agent: str) -> Participant:
         """An agent answers a queued conversation: user.start."""
         conversation = self.open_conversation(conversation_id)
+        if not conversation.routed:
+            raise InvalidState(f"conversation {conversation_id} was never routed to a queue")
         if conversation.agent is not None:
             raise InvalidState(f"conversation {conversation_id} already has an agent")
         now = self._clock()

@@ -108,17 +108,11 @@ class WebhookSender:
             self._schedule(item)
         return delivery
 
-    def redeliver(
-        self, integration: IntegrationConfig, message_id: str | None = None
+    def resend(
+        self, original: WebhookDelivery, integration: IntegrationConfig
     ) -> WebhookDelivery:
         """Send an already sent message again, same id and same bytes (Genesys' duplicates)."""
-        originals = [d for d in self.sent if not d.redelivery]
-        if message_id is not None:
-            originals = [d for d in originals if d.id == message_id]
-        if not originals:
-            what = f"webhook {message_id}" if message_id else "webhook"
-            raise EmulatorError(f"no {what} to redeliver")
-        copy = self._copy(originals[-1], integration)
+        copy = self._copy(original, integration)
         self._schedule(copy)
         return copy
 

@@ -1,0 +1,170 @@
+"""Faults on demand: rate limits, server errors, latency, lost or repeated deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from .errors import EmulatorError, error_response
+from .keys import EMULATOR
+from .webhooks import WebhookDelivery
+
+if TYPE_CHECKING:
+    from .app import Emulator
+
+CONTROL_PREFIX = "/emulator"
+
+
+@dataclass
+class Rule:
+    """Answer matching requests with `status`, or delay them, `times` times (None: until cleared)."""
+
+    path: str  # a glob over the request path, e.g. "/api/v2/conversations/messages/*"
+    method: str | None
+    times: int | None
+    status: int | None = None
+    retry_after: int | None = None
+    delay: float = 0.0
+    hits: int = 0
+
+    def matches(self, request: web.Request) -> bool:
+        """True when this rule applies to the request and has uses left."""
+        if self.times is not None and self.hits >= self.times:
+            return False
+        if self.method is not None and request.method != self.method.upper():
+            return False
+        return fnmatch.fnmatchcase(request.path, self.path)
+
+
+class Faults:
+    """What can go wrong, switched on by tests (`emulator.faults`)."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+        self.rules: list[Rule] = []
+        self.latency = emulator.config.latency  # seconds added to every API answer
+
+    def rate_limit(
+        self, path: str = "/api/*", *, method: str | None = None, times: int | None = 1,
+        retry_after: int = 1,
+    ) -> Rule:  # fmt: skip
+        """Answer 429 `too.many.requests` with `Retry-After: retry_after`."""
+        return self._add(Rule(path, method, times, status=429, retry_after=retry_after))
+
+    def server_error(
+        self, path: str = "/api/*", *, method: str | None = None, times: int | None = 1,
+        status: int = 503,
+    ) -> Rule:  # fmt: skip
+        """Answer a 5xx with the Genesys error body for that status."""
+        if status < 500:
+            raise ValueError("server_error needs a 5xx status")
+        return self._add(Rule(path, method, times, status=status))
+
+    def slow(
+        self, path: str = "/api/*", seconds: float = 1.0, *, method: str | None = None,
+        times: int | None = None,
+    ) -> Rule:  # fmt: skip
+        """Delay matching answers by `seconds`."""
+        return self._add(Rule(path, method, times, delay=seconds))
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every answer (benchmarks use about 0.01 to look like a network)."""
+        self.latency = seconds
+
+    def clear(self) -> None:
+        """Remove every request rule, the global latency and pending drops and duplicates."""
+        self.rules.clear()
+        self.latency = 0.0
+        self._emulator.notifications.drops_pending = 0
+        self._emulator.webhooks.duplicates_pending = 0
+
+    # Notifications.
+
+    def drop_notifications(self, count: int = 1) -> None:
+        """Lose the next `count` topic events (heartbeats still flow)."""
+        self._emulator.notifications.drops_pending += count
+
+    async def close_notification_sockets(self, channel_id: str | None = None) -> int:
+        """Drop the WebSocket(s) abruptly; the channel stays valid for a reconnect."""
+        return await self._emulator.notifications.close_sockets(channel_id)
+
+    async def socket_closing(self, channel_id: str | None = None) -> int:
+        """Send `v2.system.socket_closing` on the connected socket(s)."""
+        return await self._emulator.notifications.socket_closing(channel_id)
+
+    async def expire_channel(self, channel_id: str | None = None) -> int:
+        """Expire channel(s) now: the socket closes and the id answers 404 from then on."""
+        return await self._emulator.notifications.expire(channel_id)
+
+    # Tokens and webhooks.
+
+    def revoke_tokens(self, client_id: str | None = None) -> int:
+        """Revoke every issued token (of one client, when given): the next call gets 401."""
+        return self._emulator.tokens.revoke(client_id=client_id)
+
+    def redeliver_webhook(self, message_id: str | None = None) -> WebhookDelivery:
+        """Send the last (or the given) webhook message again: same id, same bytes."""
+        sent = [d for d in self._emulator.webhooks.sent if not d.redelivery]
+        if message_id is not None:
+            sent = [d for d in sent if d.id == message_id]
+        if not sent:
+            raise EmulatorError("no webhook has been sent yet")
+        integration = self._emulator.config.integration(sent[-1].integration_id)
+        if integration is None:
+            raise EmulatorError(f"integration {sent[-1].integration_id} was removed")
+        return self._emulator.webhooks.resend(sent[-1], integration)
+
+    def duplicate_webhooks(self, count: int = 1) -> None:
+        """Deliver each of the next `count` webhook messages twice."""
+        self._emulator.webhooks.duplicates_pending += count
+
+    def _add(self, rule: Rule) -> Rule:
+        self.rules.append(rule)
+        return rule
+
+    async def apply(self, request: web.Request) -> web.Response | None:
+        """Delay the request as configured; the fault answer to send instead, if any."""
+        if request.path.startswith(CONTROL_PREFIX):
+            return None
+        delay = self.latency
+        answer: web.Response | None = None
+        for rule in self.rules:
+            if not rule.matches(request):
+                continue
+            if rule.status is None:
+                rule.hits += 1
+                delay += rule.delay
+            elif answer is None:
+                rule.hits += 1
+                answer = _fault_answer(request, rule)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return answer
+
+
+def _fault_answer(request: web.Request, rule: Rule) -> web.Response:
+    status = rule.status or 500
+    if status == 429:
+        seconds = rule.retry_after or 1
+        message = "Rate limit exceeded the maximum [300] requests within [60] seconds"
+        return error_response(
+            request, 429, message, code="too.many.requests", headers={"Retry-After": str(seconds)}
+        )
+    if request.path == "/oauth/token":
+        body = {"error": "server_error", "description": "", "error_description": ""}
+        return web.json_response(body, status=status)
+    return error_response(request, status, "The service is currently unavailable")
+
+
+@web.middleware
+async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Apply `emulator.faults` before the request reaches its handler."""
+    answer = await request.app[EMULATOR].faults.apply(request)
+    if answer is not None:
+        return answer
+    return await handler(request)

@@ -1,0 +1,165 @@
+"""Flow semantics: each node type, the pointer, the input, profile, and atomic turns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from extension.conversations import Conversations, UserInput
+from extension.flows.engine import Endpoint, FlowRuntimeError
+from extension.flows.flow import parse_flow
+from extension.flows.session import SessionKey
+from extension.manifest import Manifest
+from extension.store import MemoryStore
+
+
+def make(manifest: Manifest, nodes: list[dict[str, Any]]) -> tuple[Conversations, Endpoint]:
+    flow = parse_flow({"name": "t", "nodes": nodes}, "t.json", manifest)
+    endpoint = Endpoint("bot", flow, "acme", "support")
+    return Conversations(MemoryStore(), {"bot": endpoint}), endpoint
+
+
+async def say(conv: Conversations, ep: Endpoint, text: str | None = None,
+              data: dict[str, Any] | None = None, user: str = "u1") -> list[str | None]:
+    events = await conv.handle_input(ep, UserInput(user, "s1", text, data))
+    return [e["text"] for e in events if e["type"] == "output"]
+
+
+async def test_say_and_wait_continue_below(manifest: Manifest) -> None:
+    conv, ep = make(manifest, [
+        {"id": "a", "type": "say", "config": {"text": "one"}},
+        {"id": "w", "type": "waitForInput"},
+        {"id": "b", "type": "say", "config": {"text": "two"}},
+    ])
+    assert await say(conv, ep, "hi") == ["one"]
+    assert await say(conv, ep, "again") == ["two"]
+    # The flow ended: the next input starts at the first node.
+    assert await say(conv, ep, "more") == ["one"]
+
+
+async def test_sessions_are_separate(manifest: Manifest) -> None:
+    conv, ep = make(manifest, [
+        {"id": "a", "type": "say", "config": {"text": "one"}},
+        {"id": "w", "type": "waitForInput"},
+        {"id": "b", "type": "say", "config": {"text": "two"}},
+    ])
+    assert await say(conv, ep, "x", user="u1") == ["one"]
+    assert await say(conv, ep, "x", user="u2") == ["one"]
+    assert await say(conv, ep, "x", user="u1") == ["two"]
+
+
+async def test_wait_respects_next(manifest: Manifest) -> None:
+    conv, ep = make(manifest, [
+        {"id": "w", "type": "waitForInput", "next": "c"},
+        {"id": "b", "type": "say", "config": {"text": "skipped"}},
+        {"id": "c", "type": "say", "config": {"text": "target"}},
+    ])
+    assert await say(conv, ep, "x") == []
+    assert await say(conv, ep, "y") == ["target"]
+
+
+SWITCH = [
+    {"id": "w", "type": "waitForInput"},
+    {"id": "s", "type": "switch", "config": {
+        "on": "input.text", "cases": {"yes": "y", "/^n(o|ope)$/i": "n"}, "default": "d"}},
+    {"id": "fall", "type": "say", "config": {"text": "fell through"}, "next": "w"},
+    {"id": "y", "type": "say", "config": {"text": "Y"}, "next": "w"},
+    {"id": "n", "type": "say", "config": {"text": "N"}, "next": "w"},
+    {"id": "d", "type": "say", "config": {"text": "D"}, "next": "w"},
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [("yes", "Y"), ("NOPE", "N"), ("No", "N"), ("maybe", "D"),
+                                                ("Yes", "D"), (None, "D")])
+async def test_switch_values_regex_and_default(manifest: Manifest, text: str | None, expected: str) -> None:
+    conv, ep = make(manifest, SWITCH)
+    await say(conv, ep, "start")
+    assert await say(conv, ep, text) == [expected]
+
+
+async def test_switch_without_default_continues_below(manifest: Manifest) -> None:
+    nodes = [dict(n) for n in SWITCH]
+    nodes[1] = {"id": "s", "type": "switch", "config": {"on": "input.data.choice", "cases": {"1": "y"}}}
+    conv, ep = make(manifest, nodes)
+    await say(conv, ep, "start")
+    assert await say(conv, ep, None, {"choice": 1}) == ["Y"]
+    assert await say(conv, ep, None, {"choice": 2}) == ["fell through"]
+
+
+async def test_goto_and_templating(manifest: Manifest) -> None:
+    conv, ep = make(manifest, [
+        {"id": "w", "type": "waitForInput"},
+        {"id": "e", "type": "say", "config": {"text": "You said: {{input.text}} / {{ input.data.n }}"}},
+        {"id": "g", "type": "goTo", "config": {"target": "w"}},
+        {"id": "never", "type": "say", "config": {"text": "never"}},
+    ])
+    await say(conv, ep, "start")
+    assert await say(conv, ep, "hello", {"n": 3}) == ["You said: hello / 3"]
+    assert await say(conv, ep, "again") == ["You said: again / "]
+
+
+async def test_say_data_is_passed_through(manifest: Manifest) -> None:
+    conv, ep = make(manifest, [{"id": "a", "type": "say", "config": {"text": "", "data": {"quickReplies": [1]}}}])
+    events = await conv.handle_input(ep, UserInput("u", "s"))
+    assert events[0]["text"] is None and events[0]["data"] == {"quickReplies": [1]}
+    assert events[0]["source"] == "bot" and events[0]["seq"] == 1 and events[0]["id"] and events[0]["time"]
+
+
+async def test_profile_from_data_is_kept_and_shown(manifest: Manifest) -> None:
+    conv, ep = make(manifest, [
+        {"id": "w", "type": "waitForInput"},
+        {"id": "a", "type": "say", "config": {"text": "{{input.profile.firstName}} {{input.profile.email}}"}},
+        {"id": "g", "type": "goTo", "config": {"target": "w"}},
+    ])
+    await say(conv, ep, None, {"profile": {"firstName": "Jane", "email": "j@x.io", "age": 3, "lastName": 7}})
+    assert await say(conv, ep, "hi") == ["Jane j@x.io"]
+    session = await conv.load_session(SessionKey("bot", "u1", "s1"))
+    assert session.profile == {"firstName": "Jane", "email": "j@x.io"}
+
+
+async def test_handover_nodes_end_at_once_with_error_unsupported(manifest: Manifest) -> None:
+    conv, ep = make(manifest, [
+        {"id": "h", "type": "handoverToAgent"},
+        {"id": "s", "type": "switch", "config": {"on": "input.handover.status", "cases": {"error": "e"}}},
+        {"id": "other", "type": "say", "config": {"text": "other"}},
+        {"id": "e", "type": "say", "config": {"text": "error {{input.handover.reason}}"}},
+    ])
+    events = await conv.handle_input(ep, UserInput("u", "s", "agent"))
+    assert [e["type"] for e in events] == ["handover", "output"]
+    assert events[0]["status"] == "error" and events[0]["reason"] == "unsupported"
+    assert events[1]["text"] == "error unsupported"
+
+
+async def test_a_loop_without_wait_fails_and_changes_nothing(manifest: Manifest) -> None:
+    conv, ep = make(manifest, [
+        {"id": "a", "type": "say", "config": {"text": "one"}},
+        {"id": "w", "type": "waitForInput"},
+        {"id": "x", "type": "say", "config": {"text": "spin"}},
+        {"id": "g", "type": "goTo", "config": {"target": "x"}},
+    ])
+    await say(conv, ep, "start")
+    key = SessionKey("bot", "u1", "s1")
+    before = await conv.store.get_session(key.id)
+    with pytest.raises(FlowRuntimeError):
+        await say(conv, ep, "loop")
+    assert await conv.store.get_session(key.id) == before
+    assert len(await conv.store.read_events(key.id)) == 1
+
+
+async def test_context_is_kept_between_turns(manifest: Manifest) -> None:
+    from extension.flows.engine import NodeApi
+
+    seen: list[Any] = []
+
+    def counter(api: NodeApi, config: dict[str, Any]) -> None:
+        api.set("n", api.get("n", 0) + 1)
+        seen.append(api.get("n"))
+        api.wait()
+
+    conv, ep = make(manifest, [{"id": "w", "type": "waitForInput"}])
+    node = ep.flow.nodes[0]
+    object.__setattr__(node, "function", counter)
+    for _ in range(3):
+        await say(conv, ep, "x")
+    assert seen == [1, 2, 3]

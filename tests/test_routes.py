@@ -1,0 +1,203 @@
+"""User routes through a real aiohttp app: REST, long-poll, WebSocket, health, and bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from extension.app import build_app
+from extension.config import Config
+from extension.manifest import Manifest
+
+Client = Callable[..., Awaitable[TestClient[Any, Any]]]
+URL = "/support-bot"
+Q = {"userId": "u1", "sessionId": "s1"}
+
+
+@pytest.fixture
+async def client(aiohttp_client: Client, make_config: Callable[..., Config], manifest: Manifest) -> TestClient[Any, Any]:
+    return await aiohttp_client(build_app(make_config(), manifest))
+
+
+async def post(client: TestClient[Any, Any], body: Any, url: str = URL) -> tuple[int, Any]:
+    resp = await client.post(url, data=body if isinstance(body, bytes | str) else json.dumps(body),
+                             headers={"Content-Type": "application/json"})
+    return resp.status, await resp.json()
+
+
+async def test_post_returns_bot_outputs(client: TestClient[Any, Any]) -> None:
+    status, body = await post(client, {**Q, "text": "hi"})
+    assert status == 200
+    assert body == {"userId": "u1", "sessionId": "s1", "outputStack": [{"text": "Hello", "data": None, "source": "bot"}]}
+    status, body = await post(client, {**Q, "text": "ping"})
+    assert body["outputStack"] == [{"text": "You said: ping", "data": None, "source": "bot"}]
+
+
+async def test_long_poll_returns_logged_events_with_seq(client: TestClient[Any, Any]) -> None:
+    await post(client, {**Q, "text": "hi"})
+    await post(client, {**Q, "text": "two"})
+    resp = await client.get(f"{URL}/events", params=Q)
+    body = await resp.json()
+    assert [e["seq"] for e in body["events"]] == [1, 2] and body["next"] == 2
+    event = body["events"][1]
+    assert event["type"] == "output" and event["source"] == "bot" and event["text"] == "You said: two"
+    assert set(event) == {"seq", "type", "source", "text", "data", "time", "id"}
+    resp = await client.get(f"{URL}/events", params={**Q, "after": "1"})
+    assert [e["seq"] for e in (await resp.json())["events"]] == [2]
+    resp = await client.get(f"{URL}/events", params={**Q, "after": "2"})
+    assert await resp.json() == {"events": [], "next": 2}
+
+
+async def test_long_poll_waits_for_the_next_event(client: TestClient[Any, Any]) -> None:
+    await post(client, {**Q, "text": "hi"})
+    poll = asyncio.create_task(client.get(f"{URL}/events", params={**Q, "after": "1", "wait": "10"}))
+    await asyncio.sleep(0.05)
+    assert not poll.done()
+    await post(client, {**Q, "text": "later"})
+    resp = await asyncio.wait_for(poll, 5)
+    body = await resp.json()
+    assert [e["text"] for e in body["events"]] == ["You said: later"] and body["next"] == 2
+
+
+async def test_websocket_replays_pushes_and_accepts_messages(client: TestClient[Any, Any]) -> None:
+    await post(client, {**Q, "text": "hi"})
+    ws = await client.ws_connect(f"{URL}/socket", params={**Q, "after": "0"})
+    replay = await ws.receive_json(timeout=5)
+    assert replay["seq"] == 1 and replay["text"] == "Hello"
+    await ws.send_json({"type": "message", "text": "over the socket"})
+    live = await ws.receive_json(timeout=5)
+    assert live["seq"] == 2 and live["text"] == "You said: over the socket"
+    await post(client, {**Q, "text": "from rest"})
+    assert (await ws.receive_json(timeout=5))["text"] == "You said: from rest"
+    await ws.send_json({"type": "typing"})  # no handover: nothing happens, no error
+    await ws.send_str("not json")
+    assert await ws.receive_json(timeout=5) == {"type": "error", "error": "the frame is not valid JSON"}
+    await ws.send_json({"type": "dance"})
+    assert await ws.receive_json(timeout=5) == {"type": "error", "error": "type must be 'message' or 'typing'"}
+    await ws.send_json({"type": "message", "text": 5})
+    assert await ws.receive_json(timeout=5) == {"type": "error", "error": "text must be a string or null"}
+    await ws.send_json([1])
+    assert (await ws.receive_json(timeout=5))["error"] == "the body must be a JSON object"
+    await ws.close()
+
+
+async def test_websocket_after_skips_seen_events(client: TestClient[Any, Any]) -> None:
+    await post(client, {**Q, "text": "hi"})
+    await post(client, {**Q, "text": "x"})
+    ws = await client.ws_connect(f"{URL}/socket", params={**Q, "after": "1"})
+    assert (await ws.receive_json(timeout=5))["seq"] == 2
+    await post(client, {**Q, "text": "y"})
+    assert (await ws.receive_json(timeout=5))["seq"] == 3  # seq 1 was never replayed
+    await ws.close()
+
+
+async def test_websocket_bad_query_is_refused_before_upgrade(client: TestClient[Any, Any]) -> None:
+    resp = await client.get(f"{URL}/socket", params={"userId": "u"})
+    assert resp.status == 400 and await resp.json() == {"error": "sessionId is required"}
+    resp = await client.get("/nope/socket", params=Q)
+    assert resp.status == 404
+
+
+async def test_health_ready_metrics(client: TestClient[Any, Any]) -> None:
+    assert (await (await client.get("/healthz")).json()) == {"status": "ok"}
+    resp = await client.get("/readyz")
+    assert resp.status == 200 and (await resp.json())["status"] == "ready"
+    await post(client, {**Q, "text": "hi"})
+    text = await (await client.get("/metrics")).text()
+    assert 'genesys_om_user_inputs_total{endpoint="support-bot",outcome="flow"} 1' in text
+    assert "# TYPE genesys_om_http_request_seconds histogram" in text
+
+
+async def test_readyz_fails_when_the_store_is_gone(
+    aiohttp_client: Client, make_config: Callable[..., Config], manifest: Manifest
+) -> None:
+    from extension import keys
+
+    client = await aiohttp_client(build_app(make_config(store="sqlite:///r.db"), manifest))
+    assert (await client.get("/readyz")).status == 200
+    await client.app[keys.STORE].close()
+    resp = await client.get("/readyz")
+    assert resp.status == 503 and (await resp.json())["store"] == "unreachable"
+
+
+BAD_BODIES: list[tuple[Any, int, str]] = [
+    (b"{not json", 400, "the body is not valid JSON"),
+    ([1, 2], 400, "the body must be a JSON object"),
+    ("\"text\"", 400, "the body must be a JSON object"),
+    ({"sessionId": "s1", "text": "x"}, 400, "userId is required"),
+    ({"userId": "u1", "text": "x"}, 400, "sessionId is required"),
+    ({"userId": "", "sessionId": "s1"}, 400, "userId must be a non-empty string"),
+    ({"userId": 5, "sessionId": "s1"}, 400, "userId must be a non-empty string"),
+    ({"userId": "u\n1", "sessionId": "s1"}, 400, "userId must be a non-empty string"),
+    ({"userId": "u" * 257, "sessionId": "s1"}, 400, "userId must be a non-empty string"),
+    ({**Q, "text": 5}, 400, "text must be a string or null"),
+    ({**Q, "text": ["a"]}, 400, "text must be a string or null"),
+    ({**Q, "data": "x"}, 400, "data must be a JSON object or null"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "error"), BAD_BODIES)
+async def test_bad_bodies_are_refused_and_change_nothing(
+    client: TestClient[Any, Any], body: Any, status: int, error: str
+) -> None:
+    got_status, got = await post(client, body)
+    assert got_status == status and got["error"].startswith(error)
+    events = await (await client.get(f"{URL}/events", params=Q)).json()
+    assert events["events"] == []
+
+
+async def test_body_over_one_mib(client: TestClient[Any, Any]) -> None:
+    body = json.dumps({**Q, "text": "x" * (1024 * 1024)})
+    status, got = await post(client, body)
+    assert status == 413 and got == {"error": "the body is larger than 1048576 bytes"}
+    assert (await (await client.get(f"{URL}/events", params=Q)).json())["events"] == []
+
+
+async def test_unknown_url_token(client: TestClient[Any, Any]) -> None:
+    status, body = await post(client, {**Q, "text": "x"}, url="/nobody")
+    assert status == 404 and body == {"error": "unknown endpoint"}
+    resp = await client.get("/nobody/events", params=Q)
+    assert resp.status == 404 and await resp.json() == {"error": "unknown endpoint"}
+
+
+@pytest.mark.parametrize(("params", "error"), [
+    ({**Q, "wait": "31"}, "wait must be a number of seconds from 0 to 30"),
+    ({**Q, "wait": "-1"}, "wait must be a number of seconds from 0 to 30"),
+    ({**Q, "wait": "nan"}, "wait must be a number of seconds from 0 to 30"),
+    ({**Q, "wait": "soon"}, "wait must be a number of seconds from 0 to 30"),
+    ({**Q, "after": "-1"}, "after must be a non-negative integer"),
+    ({**Q, "after": "1.5"}, "after must be a non-negative integer"),
+    ({**Q, "after": "abc"}, "after must be a non-negative integer"),
+    ({"userId": "u1"}, "sessionId is required"),
+])
+async def test_bad_long_poll_queries(client: TestClient[Any, Any], params: dict[str, str], error: str) -> None:
+    resp = await client.get(f"{URL}/events", params=params)
+    assert resp.status == 400 and await resp.json() == {"error": error}
+
+
+async def test_unknown_route_and_method_are_json(client: TestClient[Any, Any]) -> None:
+    resp = await client.get("/a/b/c")
+    assert resp.status == 404 and "error" in await resp.json()
+    resp = await client.put(URL)
+    assert resp.status == 405 and "error" in await resp.json()
+
+
+async def test_sqlite_state_survives_an_app_restart(
+    aiohttp_client: Client, make_config: Callable[..., Config], manifest: Manifest, tmp_path: Path
+) -> None:
+    config = make_config(store="sqlite:///state.db")
+    first = await aiohttp_client(build_app(config, manifest))
+    await post(first, {**Q, "text": "hi"})  # Hello, then waits
+    await first.close()
+    second = await aiohttp_client(build_app(config, manifest))
+    status, body = await post(second, {**Q, "text": "after restart"})
+    assert body["outputStack"][0]["text"] == "You said: after restart"  # the pointer survived
+    events = (await (await second.get(f"{URL}/events", params=Q)).json())["events"]
+    assert [e["seq"] for e in events] == [1, 2]  # so did the event log
+    assert (tmp_path / "state.db").exists()

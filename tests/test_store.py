@@ -1,0 +1,147 @@
+"""One conformance suite for every store backend, and SQLite's durability across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from extension.store import MemoryStore, SqliteStore, Store, StoreError, store_from_url
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    s: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "s.db")
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def test_commit_assigns_increasing_seq_per_session(store: Store) -> None:
+    first = await store.commit("k1", {"a": 1}, [{"type": "output", "text": "x"}, {"type": "output", "text": "y"}])
+    assert [e["seq"] for e in first] == [1, 2]
+    other = await store.commit("k2", None, [{"type": "output", "text": "z"}])
+    assert other[0]["seq"] == 1
+    more = await store.commit("k1", {"a": 2}, [{"type": "typing"}])
+    assert more[0]["seq"] == 3
+    assert await store.get_session("k1") == {"a": 2}
+    assert await store.get_session("k2") is None
+
+
+async def test_read_events_after(store: Store) -> None:
+    await store.commit("k", None, [{"n": i} for i in range(5)])
+    assert [e["n"] for e in await store.read_events("k", 2)] == [2, 3, 4]
+    assert [e["seq"] for e in await store.read_events("k", 0, limit=2)] == [1, 2]
+    assert await store.read_events("k", 5) == []
+    assert await store.read_events("nobody", 0) == []
+
+
+async def test_wait_wakes_on_commit(store: Store) -> None:
+    reader = asyncio.create_task(store.read_events("k", 0, wait=5))
+    await asyncio.sleep(0.01)
+    assert not reader.done()
+    await store.commit("k", None, [{"n": 1}])
+    events = await asyncio.wait_for(reader, 1)
+    assert events[0]["n"] == 1
+
+
+async def test_wait_returns_empty_after_timeout(store: Store) -> None:
+    assert await store.read_events("k", 0, wait=0.05) == []
+
+
+async def test_returned_documents_are_copies(store: Store) -> None:
+    await store.commit("k", {"ctx": {"a": 1}}, [])
+    doc = await store.get_session("k")
+    assert doc is not None
+    doc["ctx"]["a"] = 99
+    assert await store.get_session("k") == {"ctx": {"a": 1}}
+
+
+async def test_claim_once_until_expiry(store: Store) -> None:
+    assert await store.claim("dedup", "m1", ttl=60)
+    assert not await store.claim("dedup", "m1", ttl=60)
+    assert await store.claim("other", "m1", ttl=60)
+    assert await store.claim("dedup", "short", ttl=0.01)
+    await asyncio.sleep(0.03)
+    assert await store.claim("dedup", "short", ttl=60)
+
+
+async def test_index(store: Store) -> None:
+    await store.index_set("conv", "c1", "k1")
+    await store.index_set("conv", "c2", "k2")
+    await store.index_set("conv", "c1", "k3")
+    assert await store.index_get("conv", "c1") == "k3"
+    assert await store.index_items("conv") == {"c1": "k3", "c2": "k2"}
+    await store.index_delete("conv", "c1")
+    assert await store.index_get("conv", "c1") is None
+    assert await store.index_items("nothing") == {}
+
+
+async def test_delete_session(store: Store) -> None:
+    await store.commit("k", {"a": 1}, [{"n": 1}])
+    await store.delete_session("k")
+    assert await store.get_session("k") is None
+    assert await store.read_events("k", 0) == []
+
+
+async def test_ping(store: Store) -> None:
+    assert await store.ping()
+
+
+async def test_lock_serialises_one_key(store: Store) -> None:
+    order: list[str] = []
+
+    async def worker(name: str) -> None:
+        async with store.lock("k"):
+            order.append(f"{name}-in")
+            await asyncio.sleep(0.01)
+            order.append(f"{name}-out")
+
+    await asyncio.gather(worker("a"), worker("b"))
+    assert order in (["a-in", "a-out", "b-in", "b-out"], ["b-in", "b-out", "a-in", "a-out"])
+
+
+async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "d.db"
+    s1 = SqliteStore(path)
+    await s1.open()
+    await s1.commit("k", {"pointer": "w"}, [{"n": 1}, {"n": 2}])
+    await s1.claim("dedup", "m", 60)
+    await s1.index_set("conv", "c", "k")
+    await s1.close()
+    s2 = SqliteStore(path)
+    await s2.open()
+    assert await s2.get_session("k") == {"pointer": "w"}
+    assert [e["seq"] for e in await s2.read_events("k", 0)] == [1, 2]
+    assert not await s2.claim("dedup", "m", 60)
+    assert await s2.index_get("conv", "c") == "k"
+    assert s2.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    await s2.close()
+
+
+async def test_sqlite_commit_is_atomic(tmp_path: Path) -> None:
+    s = SqliteStore(tmp_path / "a.db")
+    await s.open()
+    await s.commit("k", {"v": 1}, [{"n": 1}])
+    with pytest.raises(TypeError):
+        await s.commit("k", {"v": 2}, [{"n": object()}])  # not JSON: the whole turn is refused
+    assert await s.get_session("k") == {"v": 1}
+    assert len(await s.read_events("k", 0)) == 1
+    await s.close()
+
+
+def test_store_urls(tmp_path: Path) -> None:
+    assert isinstance(store_from_url("memory://"), MemoryStore)
+    sqlite = store_from_url("sqlite:////tmp/x.db")
+    assert isinstance(sqlite, SqliteStore) and sqlite.path == Path("/tmp/x.db")
+    for bad in ("sqlite:///", "postgres://x", "redis://localhost:6379/0"):
+        with pytest.raises(StoreError):
+            store_from_url(bad)
+
+
+async def test_unopenable_sqlite_path_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="cannot open SQLite store"):
+        await SqliteStore(tmp_path / "file" / "sub" / "d.db").open()
