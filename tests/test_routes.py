@@ -21,7 +21,9 @@ Q = {"userId": "u1", "sessionId": "s1"}
 
 
 @pytest.fixture
-async def client(aiohttp_client: Client, make_config: Callable[..., Config], manifest: Manifest) -> TestClient[Any, Any]:
+async def client(
+    aiohttp_client: Client, make_config: Callable[..., Config], manifest: Manifest
+) -> TestClient[Any, Any]:
     return await aiohttp_client(build_app(make_config(), manifest))
 
 
@@ -34,7 +36,8 @@ async def post(client: TestClient[Any, Any], body: Any, url: str = URL) -> tuple
 async def test_post_returns_bot_outputs(client: TestClient[Any, Any]) -> None:
     status, body = await post(client, {**Q, "text": "hi"})
     assert status == 200
-    assert body == {"userId": "u1", "sessionId": "s1", "outputStack": [{"text": "Hello", "data": None, "source": "bot"}]}
+    assert body == {"userId": "u1", "sessionId": "s1",
+                    "outputStack": [{"text": "Hello", "data": None, "source": "bot"}]}
     status, body = await post(client, {**Q, "text": "ping"})
     assert body["outputStack"] == [{"text": "You said: ping", "data": None, "source": "bot"}]
 

@@ -16,7 +16,7 @@ CONVERSATION_PATH = "/api/v2/conversations/messages/{conversationId}"
 PARTICIPANT_PATH = CONVERSATION_PATH + "/participants/{participantId}"
 
 
-def participant_json(conversation: Conversation, participant: Participant) -> dict[str, Any]:
+def participant_json(participant: Participant) -> dict[str, Any]:
     """A participant as the conversations API shows it (MessageMediaParticipant)."""
     body: dict[str, Any] = {
         "id": participant.id,
@@ -53,7 +53,7 @@ def conversation_json(conversation: Conversation) -> dict[str, Any]:
     """A message conversation as GET /api/v2/conversations/messages/{id} answers it."""
     return {
         "id": conversation.id,
-        "participants": [participant_json(conversation, p) for p in conversation.participants],
+        "participants": [participant_json(p) for p in conversation.participants],
         "otherMediaUris": [],
         "selfUri": CONVERSATION_PATH.format(conversationId=conversation.id),
     }
