@@ -1,10 +1,11 @@
-"""Runs user inputs through their endpoint's flow and stores the turn atomically."""
+"""Runs user inputs through their endpoint's flow and stores each turn atomically."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from .store import Store
 
 log = logging.getLogger("extension.conversations")
 
-# A hook sees each input of a session whose handover is active; True means it took the input.
+# A hook sees every input before the flow; True means it took the input and the flow does not run.
 InputHook = Callable[[Turn], Awaitable[bool]]
 # A hook sees the user typing in a session whose handover is active.
 TypingHook = Callable[[Endpoint, Session], Awaitable[None]]
@@ -33,7 +34,7 @@ class UserInput:
 
 
 class Conversations:
-    """The user side of the runtime: one call per input, the session locked while it runs."""
+    """The user side of the runtime: every change to a session happens in a locked turn."""
 
     def __init__(self, store: Store, endpoints: Mapping[str, Endpoint],
                  services: Mapping[str, Any] | None = None, metrics: Metrics | None = None) -> None:
@@ -51,25 +52,49 @@ class Conversations:
         doc = await self.store.get_session(key.id)
         return Session.from_doc(doc) if doc else Session(key)
 
+    @asynccontextmanager
+    async def turn(self, endpoint: Endpoint, key: SessionKey,
+                   input_extra: Mapping[str, Any] | None = None) -> AsyncIterator[Turn]:
+        """Lock the session, yield a turn to change it, then store session and events together."""
+        async with self.store.lock(key.id):
+            session = await self.load_session(key)
+            turn = Turn(session, endpoint, {**self.blank_input(session), **(input_extra or {})})
+            yield turn
+            if turn.discarded:
+                return
+            for event in turn.events:
+                if event["type"] == "output":
+                    session.record(event["source"], event.get("text"))
+            session.updated = time.time()
+            turn.events = await self.store.commit(key.id, session.to_doc(), turn.events)
+        for callback in turn.after_commit:
+            try:
+                await callback()
+            except Exception:
+                log.exception("after-commit callback failed for session of endpoint %s", endpoint.url_token)
+
+    async def run_flow(self, turn: Turn, *, start: str | None = None) -> None:
+        """Run the endpoint's flow inside a turn, from the session pointer (or `start`)."""
+        await run_flow(turn, self.services, start=start)
+
     async def handle_input(self, endpoint: Endpoint, user_input: UserInput) -> list[Event]:
         """Run one input; returns the stored events it produced (with seq)."""
         key = SessionKey(endpoint.url_token, user_input.user_id, user_input.session_id)
-        async with self.store.lock(key.id):
-            session = await self.load_session(key)
+        taken = False
+        async with self.turn(endpoint, key) as turn:
+            session = turn.session
             session.update_profile(user_input.data)
-            turn = Turn(session, endpoint, self._input(session, user_input.text, user_input.data))
-            taken = False
-            if session.handover is not None:
-                for hook in self.input_hooks:
-                    if await hook(turn):
-                        taken = True
-                        break
+            turn.input.update(text=user_input.text, data=user_input.data if user_input.data is not None else {},
+                              profile=dict(session.profile))
+            session.record("user", user_input.text)
+            for hook in self.input_hooks:
+                if await hook(turn):
+                    taken = True
+                    break
             if not taken:
-                await run_flow(turn, self.services)
-            session.updated = time.time()
-            stored = await self.store.commit(key.id, session.to_doc(), turn.events)
+                await self.run_flow(turn)
         self.metrics.user_inputs.inc(endpoint=endpoint.url_token, outcome="handover" if taken else "flow")
-        return stored
+        return turn.events
 
     async def handle_typing(self, endpoint: Endpoint, key: SessionKey) -> None:
         """The user is typing: only a handover cares (the flow does not run)."""
@@ -80,16 +105,6 @@ class Conversations:
         for hook in self.typing_hooks:
             await hook(endpoint, session)
 
-    async def resume(self, endpoint: Endpoint, key: SessionKey, input_extra: dict[str, Any],
-                     *, start: str | None = None) -> list[Event]:
-        """Run the flow without a user message (e.g. when a handover ends), from the pointer."""
-        async with self.store.lock(key.id):
-            session = await self.load_session(key)
-            turn = Turn(session, endpoint, {**self._input(session, None, None), **input_extra})
-            await run_flow(turn, self.services, start=start)
-            session.updated = time.time()
-            return await self.store.commit(key.id, session.to_doc(), turn.events)
-
     @staticmethod
-    def _input(session: Session, text: str | None, data: dict[str, Any] | None) -> dict[str, Any]:
-        return {"text": text, "data": data if data is not None else {}, "profile": dict(session.profile)}
+    def blank_input(session: Session) -> dict[str, Any]:
+        return {"text": None, "data": {}, "profile": dict(session.profile)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,13 @@ class Turn:
     endpoint: Endpoint
     input: dict[str, Any]
     events: list[Event] = field(default_factory=list)
+    # Run once the turn is stored (e.g. wake a sender); never run for a turn that failed.
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    discarded: bool = False
+
+    def discard(self) -> None:
+        """Store nothing of this turn."""
+        self.discarded = True
 
 
 class NodeApi:
@@ -78,6 +86,14 @@ class NodeApi:
     def set(self, name: str, value: Any) -> None:
         """Write a value of the session context (stored with the turn)."""
         self._turn.session.context[name] = value
+
+    @property
+    def transcript(self) -> list[dict[str, Any]]:
+        return list(self._turn.session.transcript)
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` once this turn is stored."""
+        self._turn.after_commit.append(callback)
 
     @property
     def handover_state(self) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PROFILE_KEYS = ("firstName", "lastName", "email", "nickname")
+TRANSCRIPT_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Session:
     context: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, str] = field(default_factory=dict)
     handover: dict[str, Any] | None = None
+    transcript: list[dict[str, Any]] = field(default_factory=list)
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
 
@@ -45,7 +47,7 @@ class Session:
         return {
             "urlToken": self.key.url_token, "userId": self.key.user_id,
             "sessionId": self.key.session_id, "pointer": self.pointer, "context": self.context,
-            "profile": self.profile, "handover": self.handover,
+            "profile": self.profile, "handover": self.handover, "transcript": self.transcript,
             "created": self.created, "updated": self.updated,
         }
 
@@ -55,9 +57,17 @@ class Session:
             key=SessionKey(doc["urlToken"], doc["userId"], doc["sessionId"]),
             pointer=doc.get("pointer"), context=dict(doc.get("context") or {}),
             profile=dict(doc.get("profile") or {}), handover=doc.get("handover"),
+            transcript=list(doc.get("transcript") or []),
             created=float(doc.get("created", time.time())),
             updated=float(doc.get("updated", time.time())),
         )
+
+    def record(self, role: str, text: str | None, when: float | None = None) -> None:
+        """Keep the last TRANSCRIPT_LIMIT messages (user, bot, agent, system) for handovers."""
+        if not text:
+            return
+        self.transcript.append({"role": role, "text": text, "time": when or time.time()})
+        del self.transcript[:-TRANSCRIPT_LIMIT]
 
     def update_profile(self, data: Any) -> None:
         """Take firstName/lastName/email/nickname from an input's `data.profile` object."""
