@@ -14,6 +14,7 @@ from .channels.http import MAX_BODY, BadInput, json_error
 from .config import Config
 from .conversations import Conversations
 from .flows.engine import Endpoint, FlowRuntimeError
+from .handover.runtime import install as install_handover
 from .manifest import Manifest
 from .metrics import Metrics
 from .store import Store, store_from_url
@@ -93,6 +94,9 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
         web.get("/healthz", health.healthz),
         web.get("/readyz", health.readyz),
         web.get("/metrics", health.metrics),
+    ])
+    install_handover(app, config)
+    app.router.add_routes([
         web.post("/{urlToken}", rest.post_input),
         web.get("/{urlToken}/events", rest.get_events),
         web.get("/{urlToken}/socket", socket.socket),

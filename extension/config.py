@@ -14,6 +14,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .flags import FeatureFlags
 from .flows.flow import Flow, load_flow
+from .handover.settings import HandoverSettings
 from .manifest import Manifest
 from .schemas import SecretField, SecretLength
 from .secrets import Secret
@@ -60,6 +61,27 @@ class EndpointSchema(_Strict):
     copilotUrl = fields.String(load_default=None, validate=_HTTP_URL)
 
 
+def _seconds(**kw: Any) -> fields.Float:
+    return fields.Float(validate=validate.Range(min=0, max=86400 * 2), allow_nan=False, **kw)
+
+
+class HandoverSchema(_Strict):
+    """Optional [handover] tuning; every key has a production default."""
+
+    retry_attempts = fields.Integer(strict=True, validate=validate.Range(min=1, max=20))
+    retry_total_seconds = _seconds()
+    request_timeout_seconds = _seconds()
+    acw_timeout_seconds = _seconds()
+    reconcile_interval_seconds = _seconds()
+    reconcile_idle_seconds = _seconds()
+    reconcile_batch = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
+    heartbeat_timeout_seconds = _seconds()
+    channel_renew_seconds = _seconds()
+    reconnect_max_seconds = _seconds()
+    delivery_notice_seconds = _seconds()
+    outbox_retry_max_seconds = _seconds()
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     host: str = "127.0.0.1"
@@ -103,6 +125,7 @@ class Config:
     endpoints: tuple[EndpointConfig, ...]
     flows: Mapping[str, Flow]
     flags: FeatureFlags = field(default_factory=FeatureFlags)
+    handover: HandoverSettings = field(default_factory=HandoverSettings)
 
     @property
     def base_dir(self) -> Path:
@@ -177,13 +200,21 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
     env = os.environ if env is None else env
     errors: list[str] = []
     raw = interpolate(raw, env, "", errors)
-    unknown = sorted(set(raw) - {"server", "store", "connections", "endpoints"})
+    unknown = sorted(set(raw) - {"server", "store", "connections", "endpoints", "handover"})
     errors.extend(f"{k}: unknown section" for k in unknown)
     server = _load_section(ServerSchema(), raw.get("server"), "server", errors)
     store = _load_section(StoreSchema(), raw.get("store"), "store", errors)
     if store is not None and (problem := check_store_url(store["url"])):
         errors.append(f"store.url: {problem}")
     connections = _connections(raw.get("connections"), manifest, errors)
+    handover = _load_section(HandoverSchema(), raw.get("handover"), "handover", errors) or {}
+    try:
+        acw = HandoverSettings.acw_from_env(env)
+    except ValueError as exc:
+        errors.append(f"environment: {exc}")
+        acw = None
+    if acw is not None:
+        handover.setdefault("acw_timeout_seconds", acw)
     endpoints: list[EndpointConfig] = []
     flows: dict[str, Flow] = {}
     raw_endpoints = raw.get("endpoints", [])
@@ -222,7 +253,7 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
     return Config(
         source=source, server=ServerConfig(**server), store_url=store["url"],
         connections=connections, endpoints=tuple(endpoints), flows=flows,
-        flags=FeatureFlags.from_env(env),
+        flags=FeatureFlags.from_env(env), handover=HandoverSettings(**handover),
     )
 
 

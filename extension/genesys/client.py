@@ -231,7 +231,7 @@ class GenesysClient:
             try:
                 return await self._retry.run(attempt)
             except _TokenFailed as failed:
-                raise failed.error from None
+                raise failed.error  # noqa: B904 - keeps the cause the token provider set
             except _Unauthorized as unauthorized:
                 if last_try:
                     raise unauthorized.error from None

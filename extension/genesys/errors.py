@@ -67,8 +67,12 @@ class GenesysAuthError(GenesysError):
 
     def __init__(self, message: str, *, likely_cause: str, **fields: Any) -> None:
         self.likely_cause = likely_cause
-        hint = _AUTH_HINTS.get(likely_cause)
-        super().__init__(f"{message} ({hint})" if hint else message, **fields)
+        self.hint = _AUTH_HINTS.get(likely_cause)
+        super().__init__(message, **fields)
+
+    def _render(self) -> str:
+        text = super()._render()
+        return f"{text}; {self.hint}" if self.hint else text
 
 
 _AUTH_HINTS = {

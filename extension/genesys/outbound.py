@@ -93,6 +93,8 @@ def parse_outbound(payload: Any) -> OutboundMessage:
         quick_replies=tuple(_quick_replies(content)),
         typing=typing,
         typing_duration_ms=duration,
+        # GENESYS.md section 9: which receipt statuses reach the webhook is unknown, so any
+        # string is passed on rather than checked against the documented list.
         receipt_status=_str(payload, "status", "") if kind == "Receipt" else None,
         receipt_reasons=tuple(_reasons(_list(payload, "reasons", ""))),
         is_final_receipt=is_final,
@@ -120,6 +122,8 @@ def _attachments(content: list[Any]) -> list[OutboundAttachment]:
 
 
 def _quick_replies(content: list[Any]) -> list[QuickReply]:
+    # Assumed from the SDK's ConversationMessageContent model (GENESYS.md only says "quick
+    # replies"): `quickReply: {text, payload}` entries, or `quickReplyV2: {actions: [...]}`.
     replies = list(_content_items(content, "quickReply"))
     for group in _content_items(content, "quickReplyV2"):
         replies.extend(_objects(_list(group, "actions", "content[].quickReplyV2"),

@@ -1,8 +1,4 @@
-"""The handoverToAgent and closeHandover nodes.
-
-Until the handover lifecycle is wired in, both end the handover at once with status `error`,
-reason `unsupported`, and the flow continues below the node, so a user is never left waiting.
-"""
+"""The handoverToAgent and closeHandover nodes: thin bindings to the configured provider."""
 
 from __future__ import annotations
 
@@ -10,17 +6,21 @@ from typing import Any
 
 from ..flows.engine import NodeApi
 
-
-def _unsupported(api: NodeApi) -> None:
-    api.input["handover"] = {"status": "error", "reason": "unsupported"}
-    api.emit_handover("error", reason="unsupported")
+SERVICE = "handover"
 
 
-def handover_to_agent(api: NodeApi, config: dict[str, Any]) -> None:
-    """Hand the conversation to an agent."""
-    _unsupported(api)
+async def handover_to_agent(api: NodeApi, config: dict[str, Any]) -> None:
+    """Hand the conversation to an agent; without a provider the handover ends as unsupported."""
+    provider = api.services.get(SERVICE)
+    if provider is None:
+        api.input["handover"] = {"status": "error", "reason": "unsupported"}
+        api.emit_handover("error", reason="unsupported")
+        return
+    await provider.start(api, config)
 
 
-def close_handover(api: NodeApi, config: dict[str, Any]) -> None:
+async def close_handover(api: NodeApi, config: dict[str, Any]) -> None:
     """End the active handover from the bot side."""
-    _unsupported(api)
+    provider = api.services.get(SERVICE)
+    if provider is not None:
+        await provider.close(api, config)

@@ -13,9 +13,7 @@ from aiohttp.typedefs import Handler
 
 from .errors import error_response, oauth_error
 from .ids import token as new_token
-from .keys import EMULATOR
-
-CLIENT_KEY = "genesys_client_id"
+from .keys import CLIENT_ID, EMULATOR
 
 
 @dataclass
@@ -120,5 +118,5 @@ async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamRespo
         return error_response(
             request, 401, "Invalid login credentials.", code="authentication.required"
         )
-    request[CLIENT_KEY] = issued.client_id
+    request[CLIENT_ID] = issued.client_id
     return await handler(request)

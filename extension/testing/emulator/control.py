@@ -45,7 +45,7 @@ async def index(request: web.Request) -> web.Response:
             "conversations": len(emulator.conversations),
             "waiting": len(emulator.agent.waiting()),
             "active": len(emulator.agent.active()),
-            "routes": sorted({r.resource.canonical for r in request.app.router.routes() if r.resource}),
+            "routes": sorted({r.canonical for r in request.app.router.resources()}),
         }
     )
 
@@ -62,12 +62,11 @@ async def add_fault(request: web.Request) -> web.Response:
         channel_id = body.get("channelId")
         result: Any = None
         if kind == "rate_limit":
-            rule = faults.rate_limit(
-                path, method=method, times=times, retry_after=int(body.get("retryAfter", 1))
-            )
-            result = rule.hits
+            retry_after = int(body.get("retryAfter", 1))
+            faults.rate_limit(path, method=method, times=times, retry_after=retry_after)
         elif kind == "server_error":
-            faults.server_error(path, method=method, times=times, status=int(body.get("status", 503)))
+            status = int(body.get("status", 503))
+            faults.server_error(path, method=method, times=times, status=status)
         elif kind == "slow":
             faults.slow(path, float(body["seconds"]), method=method, times=body.get("times"))
         elif kind == "latency":

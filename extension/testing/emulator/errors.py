@@ -7,8 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
+from .keys import CORRELATION_ID
+
 CORRELATION_HEADER = "Genesys-Correlation-Id"
-CORRELATION_KEY = "genesys_correlation_id"
 
 # The code Genesys uses for each status when nothing more specific applies.
 DEFAULT_CODES = {
@@ -42,11 +43,12 @@ class InvalidState(EmulatorError):
 
 def correlation_id(request: web.Request) -> str:
     """The id of this request, made once and echoed in the header and in `contextId`."""
-    value = request.get(CORRELATION_KEY)
-    if not isinstance(value, str):
-        value = str(uuid.uuid4())
-        request[CORRELATION_KEY] = value
-    return value
+    value = request.get(CORRELATION_ID)
+    if isinstance(value, str):
+        return value
+    created = str(uuid.uuid4())
+    request[CORRELATION_ID] = created
+    return created
 
 
 def error_body(

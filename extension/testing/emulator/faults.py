@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,7 @@ class Faults:
         self._emulator = emulator
         self.rules: list[Rule] = []
         self.latency = emulator.config.latency  # seconds added to every API answer
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # replaceable in tests
 
     def rate_limit(
         self, path: str = "/api/*", *, method: str | None = None, times: int | None = 1,
@@ -143,7 +145,7 @@ class Faults:
                 rule.hits += 1
                 answer = _fault_answer(request, rule)
         if delay > 0:
-            await asyncio.sleep(delay)
+            await self.sleep(delay)
         return answer
 
 

@@ -8,11 +8,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .auth import CLIENT_KEY
 from .channels import HEARTBEAT_TOPIC, Channel, LimitError
 from .errors import CORRELATION_HEADER, correlation_id, error_response
 from .ids import iso
-from .keys import EMULATOR
+from .keys import CLIENT_ID, EMULATOR
 
 CHANNELS_PATH = "/api/v2/notifications/channels"
 SUBSCRIPTIONS_PATH = CHANNELS_PATH + "/{channelId}/subscriptions"
@@ -36,7 +35,7 @@ def topics_json(channel: Channel) -> dict[str, Any]:
 
 def _owned_channel(request: web.Request) -> Channel | None:
     hub = request.app[EMULATOR].notifications
-    return hub.get(request.match_info["channelId"], request[CLIENT_KEY])
+    return hub.get(request.match_info["channelId"], str(request[CLIENT_ID]))
 
 
 def _channel_not_found(request: web.Request) -> web.Response:
@@ -47,7 +46,7 @@ async def create_channel(request: web.Request) -> web.Response:
     """POST a new channel."""
     hub = request.app[EMULATOR].notifications
     try:
-        channel = hub.create(request[CLIENT_KEY])
+        channel = hub.create(str(request[CLIENT_ID]))
     except LimitError as exc:
         return error_response(request, 400, str(exc), code="bad.request")
     return web.json_response(channel_json(request, channel))
@@ -56,7 +55,7 @@ async def create_channel(request: web.Request) -> web.Response:
 async def list_channels(request: web.Request) -> web.Response:
     """GET the client's live channels."""
     hub = request.app[EMULATOR].notifications
-    channels = hub.owned_by(request[CLIENT_KEY])
+    channels = hub.owned_by(str(request[CLIENT_ID]))
     return web.json_response({"entities": [channel_json(request, c) for c in channels]})
 
 

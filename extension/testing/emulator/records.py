@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -22,25 +22,14 @@ class RequestRecord:
     status: int | None = None  # the status answered, once known
 
 
-@dataclass
-class RequestLog:
-    """Every request, in arrival order."""
-
-    records: list[RequestRecord] = field(default_factory=list)
-
-    def append(self, record: RequestRecord) -> None:
-        """Keep one more request."""
-        self.records.append(record)
+class RequestLog(list[RequestRecord]):
+    """Every request, in arrival order (the /emulator control routes are not kept)."""
 
     def matching(self, path: str = "*", method: str | None = None) -> list[RequestRecord]:
         """Requests whose path matches the glob (and method, when given)."""
         wanted = method.upper() if method else None
         return [
             r
-            for r in self.records
+            for r in self
             if fnmatch.fnmatchcase(r.path, path) and (wanted is None or r.method == wanted)
         ]
-
-    def clear(self) -> None:
-        """Forget everything received so far."""
-        self.records.clear()

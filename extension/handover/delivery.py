@@ -1,0 +1,91 @@
+"""Agent messages from the webhook to the user's event log, deduplicated, then receipted."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..flows.events import output_event, typing_event
+from ..genesys import GenesysError
+from ..genesys.messages import delivery_receipt
+from ..genesys.outbound import OutboundMessage
+from ..tasks import TaskGroup
+from .connection import GenesysConnection
+from .provider import GenesysHandover
+from .state import BY_USER, SEEN_WEBHOOKS, HandoverState
+
+log = logging.getLogger("extension.handover.delivery")
+
+
+class AgentDelivery:
+    """Stores each agent message for its user exactly once, before the webhook is answered."""
+
+    def __init__(self, handover: GenesysHandover, background: TaskGroup) -> None:
+        self.handover = handover
+        self.background = background
+
+    async def deliver(self, conn: GenesysConnection, msg: OutboundMessage) -> str:
+        """Returns the outcome: delivered, duplicate, typing, receipt, ignored or failed."""
+        if msg.type == "Receipt":
+            if msg.receipt_status == "Failed":
+                log.warning("Genesys reports a user message failed: %s", msg.receipt_reasons)
+            return "receipt"
+        if msg.type not in ("Text", "Structured", "Event") or (msg.type == "Event" and not msg.typing):
+            log.debug("ignored webhook message of type %s", msg.raw_type or msg.type)
+            return "ignored"
+        found = await self.handover.session_of(BY_USER, msg.to_id) if msg.to_id else None
+        if found is None:
+            self._receipt(conn, msg, "Failed", ("InvalidDestination", "no active handover for this recipient"))
+            return "failed"
+        endpoint, key = found
+        outcome = "failed"
+        async with self.handover.conversations.turn(endpoint, key) as turn:
+            session = turn.session
+            state = HandoverState.from_doc(session.handover)
+            seen: list[str] = session.context.setdefault(SEEN_WEBHOOKS, [])
+            if msg.id in seen:
+                turn.discard()
+                outcome = "duplicate"
+            elif state is None or state.genesys_user_id != msg.to_id:
+                turn.discard()
+            else:
+                seen.append(msg.id)
+                del seen[: -self.handover.settings.dedup_window]
+                outcome = "typing" if msg.type == "Event" else "delivered"
+                if msg.type == "Event":
+                    turn.events.append(typing_event("agent"))
+                else:
+                    await self._agent_output(turn, state, msg)
+        if outcome == "failed":
+            self._receipt(conn, msg, "Failed", ("InvalidDestination", "the handover of this recipient has ended"))
+        elif outcome == "delivered":
+            self._receipt(conn, msg, "Delivered")
+        return outcome
+
+    async def _agent_output(self, turn: Any, state: HandoverState, msg: OutboundMessage) -> None:
+        human = (msg.originating_entity or "Human") != "Bot"
+        data: dict[str, Any] = {}
+        if msg.attachments:
+            data["attachments"] = [
+                {"url": a.url, "mime": a.mime, "filename": a.filename, "mediaType": a.media_type}
+                for a in msg.attachments
+            ]
+        if msg.quick_replies:
+            data["quickReplies"] = [{"title": q.text, "payload": q.payload} for q in msg.quick_replies]
+        turn.events.append(output_event(msg.text, data or None, "agent" if human else "system", event_id=msg.id))
+        if human and state.status == "queue":
+            await self.handover.activate(turn, state)
+
+    def _receipt(self, conn: GenesysConnection, msg: OutboundMessage, status: str, *reason: tuple[str, str]) -> None:
+        integration_id = msg.integration_id or conn.integration_id
+        if not msg.to_id or not integration_id:
+            return
+        body = delivery_receipt(msg.id, msg.to_id, status, reason)
+
+        async def post() -> None:
+            try:
+                await conn.client.send_inbound_receipt(integration_id, body)
+            except GenesysError as exc:
+                log.info("%s receipt for %s not posted: %s", status, msg.id, exc)
+
+        self.background.spawn(post(), name=f"receipt-{status}")

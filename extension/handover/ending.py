@@ -1,0 +1,67 @@
+"""When a handover ends: notification and HTTP end events through the transfer debounce."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from ..genesys.notifications_topics import ConversationEvent
+from .provider import GenesysHandover
+
+log = logging.getLogger("extension.handover.ending")
+
+
+class EndDetector:
+    """A `user.end` that is not a transfer ends the handover unless a `user.start` follows in time."""
+
+    def __init__(self, handover: GenesysHandover, acw_timeout: float) -> None:
+        self.handover = handover
+        self.acw_timeout = acw_timeout
+        self._pending: dict[str, asyncio.Task[None]] = {}
+        # Monotonic time of the last sign of life per conversation (for the reconciler).
+        self.last_signal: dict[str, float] = {}
+
+    def signal(self, conversation_id: str | None) -> None:
+        if conversation_id:
+            self.last_signal[conversation_id] = time.monotonic()
+
+    async def on_event(self, connection: str, event: ConversationEvent) -> None:
+        cid = event.conversation_id
+        self.signal(cid)
+        if event.kind == "user.start":
+            self._cancel(cid)
+            await self.handover.mark_active(cid)
+        elif event.kind in ("user.end", "acw"):
+            if event.is_transfer:
+                log.info("conversation %s: agent left by %s, waiting for the next agent", cid, event.disconnect_type)
+                return
+            if cid not in self._pending:
+                self._pending[cid] = asyncio.create_task(self._end_later(cid), name=f"end-{cid}")
+        elif event.kind == "customer.end":
+            self._cancel(cid)
+            await self.handover.finish(cid, "completed")
+
+    async def _end_later(self, cid: str) -> None:
+        try:
+            await asyncio.sleep(self.acw_timeout)
+        except asyncio.CancelledError:
+            return
+        self._pending.pop(cid, None)
+        await self.handover.finish(cid, "completed")
+
+    def _cancel(self, cid: str) -> None:
+        task = self._pending.pop(cid, None)
+        if task is not None:
+            task.cancel()
+
+    def forget(self, cid: str) -> None:
+        self._cancel(cid)
+        self.last_signal.pop(cid, None)
+
+    async def close(self) -> None:
+        tasks = list(self._pending.values())
+        self._pending.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

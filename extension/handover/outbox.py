@@ -1,0 +1,112 @@
+"""User messages to Genesys: one in flight per session, in order, kept in the session until sent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from ..flows.events import output_event
+from ..flows.session import SessionKey
+from ..genesys import GenesysError
+from ..genesys.messages import inbound_text
+from ..genesys.retry import is_retryable
+from ..tasks import TaskGroup
+from .provider import GenesysHandover, to_attachments
+from .state import BY_USER, HandoverState
+
+log = logging.getLogger("extension.handover.outbox")
+
+DELAY_NOTICE = "Your message is taking longer than usual to reach the agent. It will be delivered as soon as possible."
+NOT_DELIVERED = "Your last message could not be delivered to the agent."
+
+
+class OutboxSender:
+    """Drains each session's outbox in order; the items live in the stored handover state."""
+
+    def __init__(self, handover: GenesysHandover, background: TaskGroup) -> None:
+        self.handover = handover
+        self.background = background
+        self.settings = handover.settings
+        self._running: dict[str, asyncio.Task[Any]] = {}
+        self.sent = 0
+
+    async def kick(self, key_id: str) -> None:
+        """Make sure a sender is draining this session's outbox."""
+        task = self._running.get(key_id)
+        if task is None or task.done():
+            self._running[key_id] = self.background.spawn(self._drain(key_id), name="outbox")
+
+    def forget(self, state: HandoverState) -> None:
+        """Nothing to do: a sender stops by itself when it finds the handover gone."""
+
+    async def resume_all(self) -> int:
+        """After a restart: restart the senders of every handover with waiting messages."""
+        kicked = 0
+        for key_id in set((await self.handover.store.index_items(BY_USER)).values()):
+            doc = await self.handover.store.get_session(key_id)
+            state = HandoverState.from_doc(doc.get("handover") if doc else None)
+            if state is not None and state.outbox:
+                await self.kick(key_id)
+                kicked += 1
+        return kicked
+
+    async def _drain(self, key_id: str) -> None:
+        key = SessionKey.from_id(key_id)
+        endpoint = self.handover.conversations.endpoint(key.url_token)
+        if endpoint is None:
+            return
+        delay = 0.2
+        while True:
+            doc = await self.handover.store.get_session(key_id)
+            state = HandoverState.from_doc(doc.get("handover") if doc else None)
+            if state is None or not state.outbox:
+                return
+            conn = self.handover.connections.get(state.connection)
+            if conn is None:
+                return
+            item = state.outbox[0]
+            body = inbound_text(item["messageId"], state.genesys_user_id, item.get("text") or "",
+                                attachments=to_attachments(item.get("attachments") or []))
+            failed: GenesysError | None = None
+            try:
+                await conn.client.send_inbound_message(state.integration_id, body, prefetch_conversation_id=False)
+                self.sent += 1
+                delay = 0.2
+            except GenesysError as exc:
+                if is_retryable(exc):
+                    log.warning("user message %s waits for Genesys: %s", item["messageId"], exc)
+                    await self._notice_delay(endpoint, key, item)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.settings.outbox_retry_max_seconds)
+                    continue
+                log.error("user message %s refused by Genesys: %s", item["messageId"], exc)
+                failed = exc
+            await self._remove(endpoint, key, item["messageId"], failed)
+
+    async def _remove(self, endpoint: Any, key: SessionKey, message_id: str, failed: GenesysError | None) -> None:
+        async with self.handover.conversations.turn(endpoint, key) as turn:
+            state = HandoverState.from_doc(turn.session.handover)
+            if state is None or not state.outbox or state.outbox[0]["messageId"] != message_id:
+                turn.discard()
+                return
+            state.outbox.pop(0)
+            if not state.outbox:
+                state.delay_notified = False
+            turn.session.handover = state.to_doc()
+            if failed is not None:
+                turn.events.append(output_event(NOT_DELIVERED, None, "system"))
+
+    async def _notice_delay(self, endpoint: Any, key: SessionKey, item: dict[str, Any]) -> None:
+        """Tell the user once when a message has waited longer than delivery_notice_seconds."""
+        if time.time() - float(item.get("queuedAt", time.time())) < self.settings.delivery_notice_seconds:
+            return
+        async with self.handover.conversations.turn(endpoint, key) as turn:
+            state = HandoverState.from_doc(turn.session.handover)
+            if state is None or state.delay_notified:
+                turn.discard()
+                return
+            state.delay_notified = True
+            turn.session.handover = state.to_doc()
+            turn.events.append(output_event(DELAY_NOTICE, None, "system"))

@@ -1,0 +1,314 @@
+"""The Genesys Cloud Open Messaging handover: joins the flow engine to the Genesys client."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from ..conversations import Conversations
+from ..flags import FeatureFlags
+from ..flows.engine import Endpoint, NodeApi, Turn
+from ..flows.events import handover_event, output_event
+from ..flows.session import Session, SessionKey
+from ..genesys import GenesysError
+from ..genesys.messages import Attachment, inbound_text, inbound_typing
+from ..metrics import Metrics
+from .connection import GenesysConnection
+from .settings import HandoverSettings
+from .state import BY_CONVERSATION, BY_USER, PENDING_RESOLVE, HandoverOptions, HandoverState
+from .transcript import transcript_messages
+
+log = logging.getLogger("extension.handover")
+
+CANCEL_PAYLOAD = "cancel"
+TYPING_INTERVAL = 5.0
+MEDIA_TYPES = ("Image", "Video", "Audio", "File", "Link")
+
+
+class GenesysHandover:
+    """Starts, feeds and ends handovers; the outbox, webhook and end detection call into it."""
+
+    def __init__(self, conversations: Conversations, connections: Mapping[str, GenesysConnection],
+                 flags: FeatureFlags, settings: HandoverSettings, metrics: Metrics) -> None:
+        self.conversations = conversations
+        self.store = conversations.store
+        self.connections = dict(connections)
+        self.flags = flags
+        self.settings = settings
+        self.metrics = metrics
+        self._last_typing: dict[str, float] = {}
+        # Set by the runtime wiring: the outbox sender, notifications, copilot links.
+        self.outbox: Any = None
+        self.watcher: Any = None
+        self.ending: Any = None
+        self.copilot_link: Any = None
+
+    # The handoverToAgent node ----------------------------------------------------------------
+    async def start(self, api: NodeApi, config: dict[str, Any]) -> None:
+        endpoint = api.endpoint
+        if self.flags.om_disabled_reason(endpoint.organisation) or endpoint.handover not in self.connections:
+            return self._fail(api, "unsupported")
+        if HandoverState.from_doc(api.handover_state) is not None:
+            log.warning("handoverToAgent reached while a handover is active; ignored")
+            return self._fail(api, "active")
+        conn = self.connections[endpoint.handover]
+        try:
+            state = await self._open_conversation(api, conn, config)
+        except GenesysError as exc:
+            log.error("handover start failed on connection %s: %s", conn.name, exc)
+            self.metrics.handovers.inc(status="error")
+            return self._fail(api, "error")
+        api.set_handover_state(state.to_doc())
+        key = api.key
+        await self.store.index_set(BY_USER, state.genesys_user_id, key.id)
+        await self.store.index_set(BY_CONVERSATION, state.conversation_id, key.id)
+        quick = None
+        if state.options.cancel_button_text:
+            quick = {"quickReplies": [{"title": state.options.cancel_button_text, "payload": CANCEL_PAYLOAD}]}
+        api.output(state.options.accepted_message, quick)
+        api.emit_handover("queue")
+        self.metrics.handovers.inc(status="queue")
+        if self.watcher is not None:
+            watcher = self.watcher
+            api.after_commit(lambda: watcher.watch(conn.name, state.conversation_id))
+        if config.get("sendQueueEvent"):
+            api.input["handover"] = {"status": "queue"}
+        else:
+            api.wait()
+
+    async def _open_conversation(self, api: NodeApi, conn: GenesysConnection,
+                                 config: dict[str, Any]) -> HandoverState:
+        integration = await conn.integration()
+        queue = await conn.queue()
+        state = HandoverState(
+            connection=conn.name, genesys_user_id=f"h-{uuid.uuid4().hex}", conversation_id="",
+            integration_id=integration.id, queue_id=queue.id, queue_name=queue.name,
+            options=HandoverOptions(
+                accepted_message=config.get("handoverAcceptedMessage") or "",
+                repeat_accepted_message=bool(config.get("repeatHandoverMessage")),
+                cancel_text=(config.get("cancelText") or "").strip(),
+                cancel_button_text=config.get("cancelButtonText") or None,
+                send_resolve_event=bool(config.get("sendResolveEvent", True)),
+                send_active_event=bool(config.get("sendActiveEvent")),
+            ),
+        )
+        if config.get("sendTranscript", True):
+            texts = transcript_messages(api.transcript)
+        else:
+            texts = []
+        if not texts:
+            texts = [api.input.get("text") or "The customer asked to talk to an agent."]
+        profile = api.profile if conn.send_profile else {}
+        first = inbound_text(
+            state.new_message_id(), state.genesys_user_id, texts[0],
+            custom_attributes=self._attributes(api, config, state),
+            first_name=profile.get("firstName"), last_name=profile.get("lastName"),
+            email=profile.get("email"), nickname=profile.get("nickname"),
+        )
+        answer = await conn.client.send_inbound_message(integration.id, first, prefetch_conversation_id=True)
+        conversation_id = answer.get("conversationId")
+        if not isinstance(conversation_id, str) or not conversation_id:
+            raise GenesysError("the inbound message answer carried no conversationId")
+        state.conversation_id = conversation_id
+        for text in texts[1:]:
+            body = inbound_text(state.new_message_id(), state.genesys_user_id, text)
+            await conn.client.send_inbound_message(integration.id, body, prefetch_conversation_id=False)
+        return state
+
+    def _attributes(self, api: NodeApi, config: dict[str, Any], state: HandoverState) -> dict[str, str]:
+        key = api.key
+        attrs = {str(k): str(v) for k, v in (config.get("customAttributes") or {}).items()}
+        attrs.update(userId=key.user_id, sessionId=key.session_id, urlToken=key.url_token,
+                     queue=state.queue_name, queueId=state.queue_id)
+        if config.get("language"):
+            attrs["language"] = str(config["language"])
+        if config.get("skills"):
+            attrs["skills"] = ",".join(config["skills"])
+        if config.get("priority") is not None:
+            priority = config["priority"]
+            attrs["priority"] = str(int(priority)) if float(priority).is_integer() else str(priority)
+        if self.copilot_link is not None and api.endpoint.settings.get("copilotUrl"):
+            attrs["copilotUrl"] = self.copilot_link(api.endpoint, key)
+        return attrs
+
+    @staticmethod
+    def _fail(api: NodeApi, reason: str) -> None:
+        api.input["handover"] = {"status": "error", "reason": reason}
+        api.emit_handover("error", reason=reason)
+
+    # The closeHandover node ------------------------------------------------------------------
+    async def close(self, api: NodeApi, config: dict[str, Any]) -> None:
+        state = HandoverState.from_doc(api.handover_state)
+        if state is None:
+            return
+        conn = self.connections.get(state.connection)
+        if conn is not None:
+            try:
+                await conn.client.disconnect_customer(state.conversation_id)
+            except GenesysError as exc:
+                log.warning("closeHandover could not disconnect the customer in Genesys: %s", exc)
+        api.set_handover_state(None)
+        api.emit_handover("completed")
+        api.input["handover"] = {"status": "completed"}
+        self.metrics.handovers.inc(status="completed")
+        api.after_commit(lambda: self.forget(state))
+
+    # User input during a handover ------------------------------------------------------------
+    async def on_input(self, turn: Turn) -> bool:
+        """Route an input to Genesys while a handover is active; False lets the flow run."""
+        session = turn.session
+        pending = session.context.pop(PENDING_RESOLVE, None)
+        state = HandoverState.from_doc(session.handover)
+        if state is None:
+            if pending:
+                turn.input["handover"] = pending
+            return False
+        text, data = turn.input.get("text"), turn.input.get("data") or {}
+        if state.status == "queue" and self._is_cancel(state, text, data):
+            await self._cancel(turn, state)
+            return False
+        attachments = _attachments(data)
+        if not text and not attachments:
+            return True
+        state.outbox.append({"messageId": state.new_message_id(), "text": text or "",
+                             "attachments": attachments, "queuedAt": time.time()})
+        if state.options.repeat_accepted_message and state.status == "queue" and state.options.accepted_message:
+            turn.events.append(output_event(state.options.accepted_message))
+        session.handover = state.to_doc()
+        if self.outbox is not None:
+            outbox, key_id = self.outbox, session.key.id
+            turn.after_commit.append(lambda: outbox.kick(key_id))
+        return True
+
+    @staticmethod
+    def _is_cancel(state: HandoverState, text: Any, data: dict[str, Any]) -> bool:
+        if isinstance(text, str) and state.options.cancel_text and \
+                text.strip().casefold() == state.options.cancel_text.casefold():
+            return True
+        return data.get("payload") == CANCEL_PAYLOAD or (
+            isinstance(data.get("quickReply"), dict) and data["quickReply"].get("payload") == CANCEL_PAYLOAD)
+
+    async def _cancel(self, turn: Turn, state: HandoverState) -> None:
+        conn = self.connections.get(state.connection)
+        if conn is not None:
+            try:
+                await conn.client.disconnect_customer(state.conversation_id)
+            except GenesysError as exc:
+                log.warning("cancel: could not disconnect the customer in Genesys: %s", exc)
+        turn.session.handover = None
+        turn.events.append(handover_event("cancelled"))
+        turn.input["handover"] = {"status": "cancelled"}
+        self.metrics.handovers.inc(status="cancelled")
+        turn.after_commit.append(lambda: self.forget(state))
+
+    async def on_typing(self, endpoint: Endpoint, session: Session) -> None:
+        """Forward the user's typing, at most once per TYPING_INTERVAL seconds per session."""
+        state = HandoverState.from_doc(session.handover)
+        conn = self.connections.get(state.connection) if state else None
+        if state is None or conn is None:
+            return
+        now = time.monotonic()
+        if now - self._last_typing.get(session.key.id, -TYPING_INTERVAL) < TYPING_INTERVAL:
+            return
+        self._last_typing[session.key.id] = now
+        try:
+            await conn.client.send_inbound_event(state.integration_id, inbound_typing(state.genesys_user_id))
+        except GenesysError as exc:
+            log.info("typing event not delivered: %s", exc)
+
+    # Agent joined -----------------------------------------------------------------------------
+    async def activate(self, turn: Turn, state: HandoverState) -> None:
+        """Queue -> active: tell the user, and resume the flow with `active` when asked."""
+        state.status = "active"
+        turn.session.handover = state.to_doc()
+        turn.events.append(handover_event("active"))
+        self.metrics.handovers.inc(status="active")
+        if state.options.send_active_event:
+            turn.input["handover"] = {"status": "active"}
+            await self.conversations.run_flow(turn)
+
+    async def mark_active(self, conversation_id: str) -> None:
+        """An agent accepted the conversation (`user.start`)."""
+        found = await self.session_of(BY_CONVERSATION, conversation_id)
+        if found is None:
+            return
+        async with self.conversations.turn(*found) as turn:
+            state = HandoverState.from_doc(turn.session.handover)
+            if state is None or state.conversation_id != conversation_id or state.status != "queue":
+                turn.discard()
+            else:
+                await self.activate(turn, state)
+
+    # Ending ------------------------------------------------------------------------------------
+    async def session_of(self, namespace: str, genesys_id: str) -> tuple[Endpoint, SessionKey] | None:
+        key_id = await self.store.index_get(namespace, genesys_id)
+        if key_id is None:
+            return None
+        key = SessionKey.from_id(key_id)
+        endpoint = self.conversations.endpoint(key.url_token)
+        return (endpoint, key) if endpoint is not None else None
+
+    async def finish(self, conversation_id: str, status: str, reason: str | None = None) -> bool:
+        """End the handover of a Genesys conversation and resume the flow; False if none is active."""
+        found = await self.session_of(BY_CONVERSATION, conversation_id)
+        if found is None:
+            return False
+        endpoint, key = found
+        ended: HandoverState | None = None
+        async with self.conversations.turn(endpoint, key) as turn:
+            state = HandoverState.from_doc(turn.session.handover)
+            if state is None or state.conversation_id != conversation_id:
+                turn.discard()
+            else:
+                ended = state
+                turn.session.handover = None
+                extra = {"reason": reason} if reason else {}
+                turn.events.append(handover_event(status, **extra))
+                outcome = {"status": status, **extra}
+                if state.options.send_resolve_event:
+                    turn.input["handover"] = outcome
+                    await self.conversations.run_flow(turn)
+                else:
+                    turn.session.context[PENDING_RESOLVE] = outcome
+        if ended is None:
+            await self.store.index_delete(BY_CONVERSATION, conversation_id)
+            return False
+        self.metrics.handovers.inc(status=status)
+        await self.forget(ended)
+        return True
+
+    async def forget(self, state: HandoverState) -> None:
+        """Drop the indexes and subscriptions of an ended handover."""
+        await self.store.index_delete(BY_USER, state.genesys_user_id)
+        await self.store.index_delete(BY_CONVERSATION, state.conversation_id)
+        if self.ending is not None:
+            self.ending.forget(state.conversation_id)
+        if self.outbox is not None:
+            self.outbox.forget(state)
+        if self.watcher is not None:
+            await self.watcher.unwatch(state.connection, state.conversation_id)
+
+
+def _attachments(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """User attachments from `data.attachments`: [{url, mime?, filename?, mediaType?}]."""
+    items = data.get("attachments")
+    if not isinstance(items, list):
+        return []
+    out = []
+    for item in items:
+        if isinstance(item, dict) and isinstance(item.get("url"), str) and item["url"]:
+            media = item.get("mediaType") if item.get("mediaType") in MEDIA_TYPES else "File"
+            out.append({"url": item["url"], "mediaType": media,
+                        "mime": item.get("mime") if isinstance(item.get("mime"), str) else None,
+                        "filename": item.get("filename") if isinstance(item.get("filename"), str) else None})
+    return out
+
+
+def to_attachments(items: list[dict[str, Any]]) -> list[Attachment]:
+    return [Attachment(url=i["url"], media_type=i["mediaType"], mime=i.get("mime"), filename=i.get("filename"))
+            for i in items]
+
+

@@ -1,0 +1,140 @@
+"""Wires the Genesys handover into the app: connections, hooks, webhook, background work."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+
+from .. import keys
+from ..config import Config
+from ..genesys import GenesysError
+from ..tasks import TaskGroup
+from .connection import GenesysConnection
+from .delivery import AgentDelivery
+from .ending import EndDetector
+from .keys import HANDOVER_RUNTIME
+from .node import SERVICE
+from .notifications import ConnectionNotifications, NotificationsWatcher
+from .outbox import OutboxSender
+from .provider import GenesysHandover
+from .reconciler import Reconciler
+from .state import BY_CONVERSATION, HandoverState
+from .webhook import PATH, genesys_webhook
+
+log = logging.getLogger("extension.handover")
+PROVIDER_TYPE = "genesysCloudOM"
+RESOLVE_RETRY_SECONDS = 30.0
+
+
+class HandoverRuntime:
+    """Everything the Genesys handover runs, started and stopped with the app."""
+
+    def __init__(self, app: web.Application, config: Config, http: aiohttp.ClientSession) -> None:
+        metrics = app[keys.METRICS]
+        conversations = app[keys.CONVERSATIONS]
+        settings = config.handover
+
+        def on_response(method: str, template: str, status: int, seconds: float) -> None:
+            metrics.genesys_calls.inc(status=str(status))
+            metrics.genesys_latency.observe(seconds, call=f"{method} {template}")
+
+        self.connections = {
+            name: GenesysConnection.build(conn, http, settings, on_response)
+            for name, conn in config.connections.items() if conn.type == PROVIDER_TYPE
+        }
+        self.background = TaskGroup("handover")
+        self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics)
+        self.delivery = AgentDelivery(self.handover, self.background)
+        self.outbox = OutboxSender(self.handover, self.background)
+        self.ending = EndDetector(self.handover, settings.acw_timeout_seconds)
+        self.reconciler = Reconciler(self.handover, self.ending, interval=settings.reconcile_interval_seconds,
+                                     idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch)
+        self.watcher = NotificationsWatcher({
+            name: ConnectionNotifications(name, conn.client, http, settings, self.ending.on_event, self._reconnected)
+            for name, conn in self.connections.items()
+        })
+        self.handover.outbox, self.handover.watcher, self.handover.ending = self.outbox, self.watcher, self.ending
+        self._resolved_at: dict[str, float] = {}
+        self._loops: list[asyncio.Task[None]] = []
+        conversations.services[SERVICE] = self.handover
+        conversations.input_hooks.append(self.handover.on_input)
+        conversations.typing_hooks.append(self.handover.on_typing)
+
+    async def start(self) -> None:
+        for conn in self.connections.values():
+            self.background.spawn(self._resolve(conn), name=f"resolve-{conn.name}")
+        await self._rewatch()
+        await self.outbox.resume_all()
+        self._loops.append(asyncio.create_task(self.reconciler.run(), name="reconciler"))
+
+    async def stop(self) -> None:
+        for task in self._loops:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.watcher.stop()
+        await self.ending.close()
+        await self.background.drain(grace=2.0)
+
+    async def _rewatch(self) -> None:
+        """After a restart, subscribe again for every handover the store still holds."""
+        store = self.handover.store
+        for cid, key_id in (await store.index_items(BY_CONVERSATION)).items():
+            doc = await store.get_session(key_id)
+            state = HandoverState.from_doc(doc.get("handover") if doc else None)
+            if state is not None and state.conversation_id == cid:
+                await self.watcher.watch(state.connection, cid)
+
+    async def _reconnected(self, connection: str) -> None:
+        """Events may have been missed while the socket was down: check those handovers now."""
+        if self.watcher.watching(connection):
+            self.background.spawn(self.reconciler.check_once(everything=True), name="reconcile-after-reconnect")
+
+    async def _resolve(self, conn: GenesysConnection) -> None:
+        self._resolved_at[conn.name] = time.monotonic()
+        try:
+            await conn.integration()
+        except GenesysError as exc:
+            log.warning("connection %s: integration %r not resolved yet: %s", conn.name, conn.deployment_name, exc)
+
+    async def connection_for_integration(self, integration_id: str | None) -> GenesysConnection | None:
+        """The connection whose integration posts as `integration_id` (ids resolved lazily)."""
+        if not integration_id:
+            return None
+        for conn in self.connections.values():
+            if conn.integration_id == integration_id:
+                return conn
+        now = time.monotonic()
+        for conn in self.connections.values():
+            if conn.integration_id is None and now - self._resolved_at.get(conn.name, -1e9) > RESOLVE_RETRY_SECONDS:
+                await self._resolve(conn)
+                if conn.integration_id == integration_id:
+                    return conn
+        return None
+
+    def connection_for_end_key(self, key: str) -> GenesysConnection | None:
+        matches = [conn for conn in self.connections.values() if conn.accepts_end_key(key)]
+        return matches[0] if matches else None
+
+
+def install(app: web.Application, config: Config) -> None:
+    """Add the webhook route and, when a Genesys connection is configured, the runtime."""
+    app.router.add_post(PATH, genesys_webhook)
+    if not any(conn.type == PROVIDER_TYPE for conn in config.connections.values()):
+        return
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
+            runtime = HandoverRuntime(app, config, http)
+            app[HANDOVER_RUNTIME] = runtime
+            await runtime.start()
+            yield
+            await runtime.stop()
+
+    app.cleanup_ctx.append(lifecycle)

@@ -1,0 +1,43 @@
+"""Tuning of the Genesys handover: retries, end detection, reconciler, delivery notices."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ACW_TIMEOUT_ENV = "GENESYS_OM_HANDOVER_ACW_AFTER_TRANSFER_TIMEOUT_IN_MS"
+
+
+@dataclass(frozen=True)
+class HandoverSettings:
+    """Every duration in seconds. Defaults suit production; tests compress them."""
+
+    retry_attempts: int = 4
+    retry_total_seconds: float = 20.0
+    request_timeout_seconds: float = 10.0
+    # After a non-transfer `user.end`, wait this long for a `user.start` before ending.
+    acw_timeout_seconds: float = 10.0
+    reconcile_interval_seconds: float = 30.0
+    reconcile_idle_seconds: float = 120.0
+    reconcile_batch: int = 20
+    heartbeat_timeout_seconds: float = 95.0
+    channel_renew_seconds: float = 3600.0
+    reconnect_max_seconds: float = 30.0
+    delivery_notice_seconds: float = 60.0
+    outbox_retry_max_seconds: float = 30.0
+    dedup_window: int = 500
+
+    @staticmethod
+    def acw_from_env(env: Mapping[str, str] | None = None) -> float | None:
+        """The debounce from GENESYS_OM_HANDOVER_ACW_AFTER_TRANSFER_TIMEOUT_IN_MS, if set and valid."""
+        raw = (os.environ if env is None else env).get(ACW_TIMEOUT_ENV)
+        if raw is None or not raw.strip():
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"{ACW_TIMEOUT_ENV} must be a whole number of milliseconds, not {raw!r}") from None
+        if value < 0:
+            raise ValueError(f"{ACW_TIMEOUT_ENV} must not be negative")
+        return value / 1000.0

@@ -1,0 +1,64 @@
+"""The state of one Genesys handover, kept in the session document (so it is stored with turns)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PROVIDER = "genesysCloudOM"
+# Store indexes that map Genesys ids back to the session key.
+BY_USER = "om:user"
+BY_CONVERSATION = "om:conv"
+# Session-context keys the provider owns.
+SEEN_WEBHOOKS = "genesysOM.seenWebhookIds"
+PENDING_RESOLVE = "genesysOM.pendingResolve"
+
+
+@dataclass
+class HandoverOptions:
+    """What the handoverToAgent node asked for that matters after the start."""
+
+    accepted_message: str = "You are being connected to an agent."
+    repeat_accepted_message: bool = False
+    cancel_text: str = "cancel"
+    cancel_button_text: str | None = None
+    send_resolve_event: bool = True
+    send_active_event: bool = False
+
+
+@dataclass
+class HandoverState:
+    """One handover = one Genesys conversation, addressed by a fresh end-user id."""
+
+    connection: str
+    genesys_user_id: str
+    conversation_id: str
+    integration_id: str
+    queue_id: str
+    queue_name: str
+    status: str = "queue"  # queue | active
+    options: HandoverOptions = field(default_factory=HandoverOptions)
+    # User messages waiting to reach Genesys, oldest first; each keeps its messageId across retries.
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    next_message_no: int = 1
+    started_at: float = field(default_factory=time.time)
+    delay_notified: bool = False
+    pending_end_at: float | None = None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"provider": PROVIDER, **asdict(self)}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any] | None) -> HandoverState | None:
+        if not doc or doc.get("provider") != PROVIDER:
+            return None
+        values = {k: v for k, v in doc.items() if k != "provider"}
+        values["options"] = HandoverOptions(**values.get("options", {}))
+        return cls(**values)
+
+    def new_message_id(self) -> str:
+        """A stable `channel.messageId` for the next user message of this handover."""
+        message_id = f"{self.genesys_user_id}-{self.next_message_no}"
+        self.next_message_no += 1
+        return message_id

@@ -1,0 +1,227 @@
+"""The emulator: its aiohttp app, its parts, and helpers to run and inspect it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from . import auth, console, control, conversations, discovery, inbound, notifications
+from .agent import Agent
+from .auth import TokenStore
+from .channels import NotificationHub, PublishedEvent
+from .config import CREATE_STATUSES, EmulatorConfig, IntegrationConfig, QueueConfig
+from .errors import CORRELATION_HEADER, correlation_id, error_response
+from .faults import CONTROL_PREFIX, Faults, fault_middleware
+from .keys import EMULATOR
+from .records import RequestLog, RequestRecord
+from .routing import Router
+from .state import ConversationStore, TranscriptEntry
+from .webhooks import WebhookDelivery, WebhookSender
+
+
+class Emulator:
+    """A Genesys Cloud organisation in one process: API, login, notifications, agents, faults.
+
+    Use `await emulator.start()` (or `async with Emulator() as emulator`) for a real port, or hand
+    `emulator.app` to aiohttp's test server fixtures.
+    """
+
+    def __init__(
+        self, config: EmulatorConfig | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config = config or EmulatorConfig()
+        self.clock = clock
+        self.tokens = TokenStore(clock)
+        self.conversations = ConversationStore()
+        self.notifications = NotificationHub(self.config, clock)
+        self.webhooks = WebhookSender(self.config, clock)
+        self.router = Router(self.config, clock, self.conversations, self.notifications,
+                             self.webhooks)  # fmt: skip
+        self.agent = Agent(self.config, clock, self.conversations, self.router)
+        self.faults = Faults(self)
+        self.requests = RequestLog()
+        self.app = create_app(self)
+        self.base_url: str | None = None
+        self._runner: web.AppRunner | None = None
+
+    # Running ---------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on host:port (0 picks a free port); returns the base URL of login and API."""
+        runner = web.AppRunner(self.app)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runner = runner
+        bound = runner.addresses[0][1]
+        self.base_url = f"http://{host}:{bound}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Stop serving; pending webhook deliveries are abandoned."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # Changing the organisation at run time (doctor tests misconfigure it on purpose) ----------
+
+    def add_integration(self, integration: IntegrationConfig) -> IntegrationConfig:
+        """Add (or replace, by id) an Open Messaging integration."""
+        self.remove_integration(integration.id)
+        self.config.integrations.append(integration)
+        return integration
+
+    def update_integration(self, integration_id: str, **changes: Any) -> IntegrationConfig:
+        """Change fields of an integration (name, webhook_url, webhook_secret, flow_id, ...)."""
+        integration = self.config.integration(integration_id)
+        if integration is None:
+            raise KeyError(integration_id)
+        names = {f.name for f in dataclasses.fields(IntegrationConfig)} - {"id"}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown integration fields {sorted(unknown)}")
+        if changes.get("create_status", integration.create_status) not in CREATE_STATUSES:
+            raise ValueError(f"create_status must be one of {CREATE_STATUSES}")
+        for name, value in changes.items():
+            setattr(integration, name, value)
+        return integration
+
+    def remove_integration(self, integration_id: str) -> None:
+        """Remove an integration, if present."""
+        self.config.integrations[:] = [
+            i for i in self.config.integrations if i.id != integration_id
+        ]
+
+    def add_queue(self, queue: QueueConfig) -> QueueConfig:
+        """Add (or replace, by id) a queue."""
+        self.remove_queue(queue.id)
+        self.config.queues.append(queue)
+        return queue
+
+    def remove_queue(self, queue_id: str) -> None:
+        """Remove a queue, if present."""
+        self.config.queues[:] = [q for q in self.config.queues if q.id != queue_id]
+
+    @property
+    def integration(self) -> IntegrationConfig:
+        """The first integration (the only one by default)."""
+        return self.config.integrations[0]
+
+    @property
+    def queue(self) -> QueueConfig:
+        """The first queue (the only one by default)."""
+        return self.config.queues[0]
+
+    # Assertions ------------------------------------------------------------------------------
+
+    def issue_token(self, client_id: str | None = None) -> str:
+        """A valid bearer token without a round trip to /oauth/token."""
+        client = client_id or next(iter(self.config.clients))
+        return self.tokens.issue(client, self.config.token_lifetime).value
+
+    def inbound_messages(self, conversation_id: str | None = None) -> list[TranscriptEntry]:
+        """Every inbound message accepted (of one conversation, when given), in order."""
+        return [
+            entry
+            for conversation in self.conversations
+            if conversation_id is None or conversation.id == conversation_id
+            for entry in conversation.transcript
+            if entry.direction == "inbound"
+        ]
+
+    def sent_webhooks(
+        self, conversation_id: str | None = None, type: str | None = None
+    ) -> list[WebhookDelivery]:
+        """Webhook messages sent (redeliveries included), optionally filtered."""
+        return [
+            d
+            for d in self.webhooks.sent
+            if (conversation_id is None or d.conversation_id == conversation_id)
+            and (type is None or d.type == type)
+        ]
+
+    def published_events(self, topic: str | None = None) -> list[PublishedEvent]:
+        """Topic events published (also those nobody was subscribed to, or dropped)."""
+        return [e for e in self.notifications.published if topic is None or e.topic == topic]
+
+    async def settle(self) -> None:
+        """Wait until every queued webhook delivery has finished."""
+        await self.webhooks.idle()
+
+
+@web.middleware
+async def record_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Keep a record of the request; answer errors the Genesys way; add the correlation id."""
+    emulator = request.app[EMULATOR]
+    context_id = correlation_id(request)
+    record: RequestRecord | None = None
+    if not request.path.startswith(CONTROL_PREFIX):
+        raw = await request.read() if request.can_read_body else b""
+        try:
+            parsed: Any = json.loads(raw) if raw else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            parsed = None
+        record = RequestRecord(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers=dict(request.headers),
+            body=raw,
+            json=parsed,
+            time=emulator.clock(),
+            correlation_id=context_id,
+        )
+        emulator.requests.append(record)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if request.path.startswith(CONTROL_PREFIX):
+            response = web.json_response({"error": exc.reason}, status=exc.status)
+        else:
+            response = error_response(request, exc.status, exc.reason)
+    if record is not None:
+        record.status = response.status
+    if not response.prepared:
+        response.headers[CORRELATION_HEADER] = context_id
+    return response
+
+
+def create_app(emulator: Emulator) -> web.Application:
+    """The aiohttp application serving the emulator."""
+    app = web.Application(middlewares=[record_middleware, fault_middleware, auth.bearer_auth])
+    app[EMULATOR] = emulator
+    app.router.add_post("/oauth/token", auth.token_endpoint)
+    for module in (discovery, inbound, conversations, notifications, console, control):
+        module.add_routes(app)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await emulator.webhooks.start()
+        yield
+        await emulator.agent.close()
+        await emulator.webhooks.close()
+
+    async def close_sockets(app: web.Application) -> None:
+        await emulator.notifications.close_all()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(close_sockets)
+    return app

@@ -1,0 +1,179 @@
+"""A real stack on loopback: the Genesys Cloud emulator and the runtime, wired to each other."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from extension.app import build_app
+from extension.config import load_config
+from extension.manifest import Manifest
+from extension.testing.emulator import Emulator, EmulatorConfig
+from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
+
+FLAGS = {"FEATURE_ENABLE_GENESYS_CLOUD_OM": "true", "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "*"}
+
+HANDOVER_FLOW: dict[str, Any] = {
+    "name": "handover",
+    "nodes": [
+        {"id": "welcome", "type": "say", "config": {"text": "Hi, I am the bot."}},
+        {"id": "wait", "type": "waitForInput"},
+        {"id": "route", "type": "switch",
+         "config": {"on": "input.text", "cases": {"/agent/i": "handover"}, "default": "echo"}},
+        {"id": "echo", "type": "say", "config": {"text": "echo: {{input.text}}"}, "next": "wait"},
+        {"id": "handover", "type": "handoverToAgent",
+         "config": {"cancelButtonText": "Cancel", "customAttributes": {"tier": "gold"}, "skills": ["en", "billing"],
+                    "priority": 5, "language": "en-GB"}},
+        {"id": "after", "type": "switch", "config": {
+            "on": "input.handover.status",
+            "cases": {"completed": "done", "cancelled": "cancelled", "active": "active", "queue": "queued"},
+            "default": "failed"}},
+        {"id": "done", "type": "say", "config": {"text": "Back with the bot."}, "next": "wait"},
+        {"id": "cancelled", "type": "say", "config": {"text": "Handover cancelled."}, "next": "wait"},
+        {"id": "active", "type": "say", "config": {"text": "An agent joined."}, "next": "hold"},
+        {"id": "queued", "type": "say", "config": {"text": "You are in the queue."}, "next": "hold"},
+        {"id": "hold", "type": "waitForInput", "next": "after"},
+        {"id": "failed", "type": "say", "config": {"text": "No agent: {{input.handover.reason}}"}, "next": "wait"},
+    ],
+}
+
+HANDOVER_SETTINGS = """
+[handover]
+retry_attempts = 2
+retry_total_seconds = 1.0
+request_timeout_seconds = 2.0
+acw_timeout_seconds = 0.3
+reconcile_interval_seconds = 3600
+reconcile_idle_seconds = 0
+heartbeat_timeout_seconds = 5
+delivery_notice_seconds = 0.5
+outbox_retry_max_seconds = 0.3
+"""
+
+
+class Stack:
+    """The emulator, the runtime behind a real port, and helpers to talk as the user."""
+
+    def __init__(self, emulator: Emulator, client: TestClient[Any, Any], token: str = "support-bot") -> None:
+        self.emu = emulator
+        self.client = client
+        self.token = token
+
+    async def say(self, text: str | None = None, data: dict[str, Any] | None = None,
+                  user: str = "u1") -> dict[str, Any]:
+        body: dict[str, Any] = {"userId": user, "sessionId": "s1"}
+        if text is not None:
+            body["text"] = text
+        if data is not None:
+            body["data"] = data
+        resp = await self.client.post(f"/{self.token}", json=body)
+        assert resp.status == 200, await resp.text()
+        return dict(await resp.json())
+
+    async def events(self, user: str = "u1", after: int = 0) -> list[dict[str, Any]]:
+        resp = await self.client.get(f"/{self.token}/events",
+                                     params={"userId": user, "sessionId": "s1", "after": str(after)})
+        return list((await resp.json())["events"])
+
+    async def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], user: str = "u1",
+                       timeout: float = 10.0) -> list[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            events = await self.events(user)
+            if predicate(events):
+                return events
+            if loop.time() > deadline:
+                raise AssertionError(f"condition not reached; events: {json.dumps(events, indent=1)}")
+            await asyncio.sleep(0.02)
+
+    async def handover_statuses(self, user: str = "u1") -> list[str]:
+        return [e["status"] for e in await self.events(user) if e["type"] == "handover"]
+
+    async def wait_status(self, status: str, user: str = "u1") -> list[dict[str, Any]]:
+        return await self.wait_for(lambda ev: any(e["type"] == "handover" and e["status"] == status for e in ev), user)
+
+    async def conversation_id(self) -> str:
+        waiting = self.emu.agent.waiting() + self.emu.agent.active()
+        assert waiting, "no conversation in the emulator"
+        return waiting[-1].id
+
+    async def subscribed(self, cid: str, timeout: float = 10.0) -> None:
+        """Wait until the runtime's notifications channel subscribed to this conversation."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not any(r.path.endswith("/subscriptions") and r.method in ("PUT", "POST") and r.status == 200
+                      and cid in json.dumps(r.json) for r in self.emu.requests):
+            if loop.time() > deadline:
+                raise AssertionError(f"conversation {cid} never subscribed")
+            await asyncio.sleep(0.01)
+
+    @property
+    def runtime(self) -> Any:
+        from extension.handover.keys import HANDOVER_RUNTIME
+
+        return self.client.app[HANDOVER_RUNTIME]
+
+
+def texts(events: list[dict[str, Any]], source: str | None = None) -> list[str | None]:
+    return [e["text"] for e in events if e["type"] == "output" and (source is None or e["source"] == source)]
+
+
+StackFactory = Callable[..., Awaitable[Stack]]
+
+
+@pytest.fixture
+async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackFactory]:
+    started: list[tuple[Emulator, TestClient[Any, Any]]] = []
+
+    async def make(*, flow: dict[str, Any] | None = None, store: str = "memory://", extra: str = "",
+                   env: dict[str, str] | None = None, emulator: Emulator | None = None,
+                   emulator_config: EmulatorConfig | None = None, connection_extra: str = "") -> Stack:
+        emu = emulator or Emulator(emulator_config or EmulatorConfig(webhook_retry_delay=0.05,
+                                                                     heartbeat_interval=0.5))
+        if emu.base_url is None:
+            await emu.start()
+        (tmp_path / "flow.json").write_text(json.dumps(flow or HANDOVER_FLOW))
+        config_path = tmp_path / "config.toml"
+        config_path.write_text(f"""
+[server]
+public_url = "http://127.0.0.1"
+[store]
+url = "{store}"
+[connections.support]
+type = "genesysCloudOM"
+host = "{emu.base_url}"
+deploymentName = "BotHandover"
+queue = "Support"
+webhookSecret = "{DEFAULT_WEBHOOK_SECRET}"
+clientId = "{DEFAULT_CLIENT_ID}"
+clientSecret = "{DEFAULT_CLIENT_SECRET}"
+{connection_extra}
+[[endpoints]]
+urlToken = "support-bot"
+organisation = "acme"
+flow = "flow.json"
+handover = "support"
+{HANDOVER_SETTINGS}
+{extra}
+""")
+        config = load_config(config_path, manifest, env={**FLAGS, **(env or {})})
+        server = TestServer(build_app(config, manifest), host="127.0.0.1")
+        client: TestClient[Any, Any] = TestClient(server)
+        await client.start_server()
+        for integration in emu.config.integrations:
+            integration.webhook_url = str(server.make_url("/handover/genesysCloudOM"))
+        started.append((emu, client))
+        return Stack(emu, client)
+
+    yield make
+    for emu, client in reversed(started):
+        await client.close()
+        if emu.base_url is not None:
+            await emu.stop()

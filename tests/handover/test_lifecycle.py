@@ -1,0 +1,200 @@
+"""Every path of a handover, end to end: public routes on one side, the emulator on the other."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from handover.conftest import HANDOVER_FLOW, Stack, StackFactory, texts
+
+
+async def start_handover(stack: Stack, user: str = "u1") -> str:
+    await stack.say("hello", user=user)
+    answer = await stack.say("I want an agent", user=user)
+    assert answer["outputStack"][0]["text"] == "You are being connected to an agent."
+    assert answer["outputStack"][0]["data"] == {"quickReplies": [{"title": "Cancel", "payload": "cancel"}]}
+    cid = await stack.conversation_id()
+    await stack.subscribed(cid)
+    return cid
+
+
+async def test_completed_by_the_agent(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    assert await stack.handover_statuses() == ["queue"]
+    # The first inbound message carries the transcript and the custom attributes.
+    first = stack.emu.inbound_messages(cid)[0]
+    assert "Customer: hello" in (first.text or "") and "Bot: Hi, I am the bot." in (first.text or "")
+    attrs = _first_attributes(stack)
+    assert attrs["tier"] == "gold" and attrs["userId"] == "u1" and attrs["sessionId"] == "s1"
+    assert attrs["urlToken"] == "support-bot" and attrs["queue"] == "Support" and attrs["skills"] == "en,billing"
+    assert attrs["priority"] == "5" and attrs["language"] == "en-GB" and attrs["queueId"]
+
+    await stack.emu.agent.accept(cid)
+    await stack.emu.agent.reply(cid, "Hi, this is Anna.")
+    events = await stack.wait_for(lambda ev: "Hi, this is Anna." in texts(ev, "agent"))
+    assert [e["status"] for e in events if e["type"] == "handover"] == ["queue", "active"]
+
+    # During the handover the flow does not run: user messages go to the agent, in order.
+    for text in ("one", "two", "three"):
+        answer = await stack.say(text)
+        assert answer["outputStack"] == []
+    await _wait_inbound(stack, cid, ["one", "two", "three"])
+    ids = [m.message_id for m in stack.emu.inbound_messages(cid)]
+    assert len(set(ids)) == len(ids)
+
+    await stack.emu.agent.end(cid)
+    events = await stack.wait_status("completed")
+    assert texts(events)[-1] == "Back with the bot."
+    answer = await stack.say("hello bot")
+    assert answer["outputStack"][0]["text"] == "echo: hello bot"
+
+
+def _first_attributes(stack: Stack) -> dict[str, str]:
+    first = next(r for r in stack.emu.requests if r.path.endswith("/inbound/open/message"))
+    assert first.query.get("prefetchConversationId") == "true"
+    return dict(first.json["channel"]["metadata"]["customAttributes"])
+
+
+async def _wait_inbound(stack: Stack, cid: str, expected: list[str]) -> None:
+    for _ in range(500):
+        got = [m.text for m in stack.emu.inbound_messages(cid)][-len(expected):]
+        if got == expected:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"inbound messages: {[m.text for m in stack.emu.inbound_messages(cid)]}")
+
+
+async def test_cancelled_while_queued_disconnects_the_customer(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    answer = await stack.say(None, {"payload": "cancel"})
+    assert answer["outputStack"][-1]["text"] == "Handover cancelled."
+    assert await stack.handover_statuses() == ["queue", "cancelled"]
+    patches = [r for r in stack.emu.requests if r.method == "PATCH" and cid in r.path]
+    assert len(patches) == 1 and patches[0].json == {"state": "disconnected"}
+    assert stack.emu.agent.get(cid).state == "ended"
+
+
+async def test_cancel_text_is_case_insensitive(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    await start_handover(stack)
+    answer = await stack.say("  CANCEL ")
+    assert answer["outputStack"][-1]["text"] == "Handover cancelled."
+
+
+async def test_active_event_resumes_the_flow(make_stack: StackFactory) -> None:
+    flow = _with_handover_config(sendActiveEvent=True)
+    stack = await make_stack(flow=flow)
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    events = await stack.wait_for(lambda ev: "An agent joined." in texts(ev, "bot"))
+    assert "active" in [e["status"] for e in events if e["type"] == "handover"]
+    await stack.emu.agent.reply(cid, "hello from Anna")
+    await stack.wait_for(lambda ev: "hello from Anna" in texts(ev, "agent"))
+
+
+async def test_queue_event_resumes_the_flow_at_once(make_stack: StackFactory) -> None:
+    stack = await make_stack(flow=_with_handover_config(sendQueueEvent=True))
+    await stack.say("hello")
+    answer = await stack.say("agent please")
+    assert [o["text"] for o in answer["outputStack"]] == ["You are being connected to an agent.",
+                                                         "You are in the queue."]
+
+
+async def test_transfer_does_not_end_the_handover(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid, "Anna")
+    await stack.emu.agent.transfer(cid, "Bob")
+    await asyncio.sleep(0.6)  # longer than the compressed ACW debounce
+    assert "completed" not in await stack.handover_statuses()
+    await stack.emu.agent.reply(cid, "Bob here")
+    await stack.wait_for(lambda ev: "Bob here" in texts(ev, "agent"))
+    await stack.emu.agent.end(cid)
+    await stack.wait_status("completed")
+
+
+async def test_missed_user_end_is_ended_by_the_reconciler(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    stack.emu.faults.drop_notifications(10)
+    await stack.emu.agent.end(cid)
+    await stack.emu.agent.customer_end(cid) if stack.emu.agent.get(cid).state != "ended" else None
+    await asyncio.sleep(0.5)
+    assert "completed" not in await stack.handover_statuses()
+    ended = await stack.runtime.reconciler.check_once()
+    assert ended == 1
+    await stack.wait_status("completed")
+
+
+async def test_http_end_event_with_key(make_stack: StackFactory) -> None:
+    key = "end-handover-key-0123456789"
+    stack = await make_stack(connection_extra=f'endHandoverApiKey = "{key}"')
+    cid = await start_handover(stack)
+    body = {"conversationId": cid, "topic": f"v2.detail.events.conversation.{cid}.user.end",
+            "disconnectType": "CLIENT"}
+    resp = await stack.client.post("/handover/genesysCloudOM", json=body,
+                                   headers={"Authorization": "Bearer wrong-key-0123456789"})
+    assert resp.status == 401
+    resp = await stack.client.post("/handover/genesysCloudOM", json=body)
+    assert resp.status == 401  # neither key nor signature
+    await asyncio.sleep(0.5)
+    assert "completed" not in await stack.handover_statuses()
+    resp = await stack.client.post("/handover/genesysCloudOM", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert resp.status == 200
+    await stack.wait_status("completed")
+
+
+async def test_eventbridge_envelope(make_stack: StackFactory) -> None:
+    key = "end-handover-key-0123456789"
+    stack = await make_stack(connection_extra=f'endHandoverApiKey = "{key}"')
+    cid = await start_handover(stack)
+    body = {"detail": {"topicName": f"v2.detail.events.conversation.{cid}.customer.end",
+                       "eventBody": {"conversationId": cid, "disconnectType": "CLIENT"}}}
+    resp = await stack.client.post("/handover/genesysCloudOM", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert resp.status == 200
+    await stack.wait_status("completed")
+
+
+async def test_genesys_down_at_start_resumes_with_error(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    await stack.say("hello")
+    stack.emu.faults.server_error(path="/api/v2/conversations/messages/*", status=503, times=None)
+    answer = await stack.say("agent")
+    assert [o["text"] for o in answer["outputStack"]] == ["No agent: error"]
+    assert await stack.handover_statuses() == ["error"]
+    stack.emu.faults.clear()
+    assert (await stack.say("after"))["outputStack"][0]["text"] == "echo: after"
+
+
+async def test_flags_off_means_unsupported(make_stack: StackFactory) -> None:
+    stack = await make_stack(env={"FEATURE_ENABLE_GENESYS_CLOUD_OM": "false"})
+    await stack.say("hello")
+    answer = await stack.say("agent")
+    assert [o["text"] for o in answer["outputStack"]] == ["No agent: unsupported"]
+    assert stack.emu.inbound_messages() == []
+
+
+async def test_typing_is_forwarded_at_most_every_five_seconds(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    ws = await stack.client.ws_connect("/support-bot/socket", params={"userId": "u1", "sessionId": "s1"})
+    for _ in range(3):
+        await ws.send_json({"type": "typing"})
+    await asyncio.sleep(0.3)
+    typing = [r for r in stack.emu.requests if r.path.endswith("/inbound/open/event")]
+    assert len(typing) == 1 and typing[0].json["events"] == [{"eventType": "Typing"}]
+    await stack.emu.agent.accept(cid)
+    await stack.emu.agent.typing(cid)
+    await stack.wait_for(lambda ev: any(e["type"] == "typing" and e["source"] == "agent" for e in ev))
+    await ws.close()
+
+
+def _with_handover_config(**changes: Any) -> dict[str, Any]:
+    nodes = [dict(n) for n in HANDOVER_FLOW["nodes"]]
+    for n in nodes:
+        if n["id"] == "handover":
+            n["config"] = {**n["config"], **changes}
+    return {"name": "h", "nodes": nodes}
