@@ -61,6 +61,7 @@ class HandoverRuntime:
         })
         self.handover.outbox, self.handover.watcher, self.handover.ending = self.outbox, self.watcher, self.ending
         self._resolved_at: dict[str, float] = {}
+        self._resolving: dict[str, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
         conversations.services[SERVICE] = self.handover
         conversations.input_hooks.append(self.handover.on_input)
@@ -68,7 +69,7 @@ class HandoverRuntime:
 
     async def start(self) -> None:
         for conn in self.connections.values():
-            self.background.spawn(self._resolve(conn), name=f"resolve-{conn.name}")
+            self._resolving[conn.name] = self.background.spawn(self._resolve(conn), name=f"resolve-{conn.name}")
         await self._rewatch()
         await self.outbox.resume_all()
         self._loops.append(asyncio.create_task(self.reconciler.run(), name="reconciler"))
@@ -110,12 +111,18 @@ class HandoverRuntime:
         for conn in self.connections.values():
             if conn.integration_id == integration_id:
                 return conn
-        now = time.monotonic()
         for conn in self.connections.values():
-            if conn.integration_id is None and now - self._resolved_at.get(conn.name, -1e9) > RESOLVE_RETRY_SECONDS:
-                await self._resolve(conn)
-                if conn.integration_id == integration_id:
-                    return conn
+            if conn.integration_id is not None:
+                continue
+            task = self._resolving.get(conn.name)
+            if task is None or task.done():
+                # Unknown ids must not make every request a Genesys lookup: one try per interval.
+                if time.monotonic() - self._resolved_at.get(conn.name, -1e9) < RESOLVE_RETRY_SECONDS:
+                    continue
+                task = self._resolving[conn.name] = self.background.spawn(self._resolve(conn))
+            await asyncio.shield(task)
+            if conn.integration_id == integration_id:
+                return conn
         return None
 
     def connection_for_end_key(self, key: str) -> GenesysConnection | None:

@@ -48,6 +48,23 @@ async def test_agent_reply_is_the_documented_message_signed_over_the_raw_bytes(
     assert received.headers["Content-Type"].startswith("application/json")
 
 
+async def test_non_ascii_text_is_utf8_and_still_verifies(
+    api: Api, middleware: FakeMiddleware
+) -> None:
+    cid = await _active(api)
+    await api.emulator.agent.reply(cid, "Grüße, Zoë 👋")
+    [received] = middleware.received
+    assert "Grüße, Zoë 👋".encode() in received.raw
+    assert verify(SECRET, received.raw, received.headers[HEADER])
+    assert received.body["text"] == "Grüße, Zoë 👋"
+
+
+async def test_typing_needs_a_connected_agent(api: Api) -> None:
+    cid = (await api.inbound("hi"))["conversationId"]
+    with pytest.raises(EmulatorError):
+        await api.emulator.agent.typing(cid)
+
+
 async def test_agent_messages_join_the_transcript_after_the_customer_ones(api: Api) -> None:
     cid = await _active(api)
     await api.emulator.agent.reply(cid, "Hello")

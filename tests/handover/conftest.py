@@ -82,9 +82,9 @@ class Stack:
         return list((await resp.json())["events"])
 
     async def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], user: str = "u1",
-                       timeout: float = 10.0) -> list[dict[str, Any]]:
+                       within: float = 10.0) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while True:
             events = await self.events(user)
             if predicate(events):
@@ -104,10 +104,10 @@ class Stack:
         assert waiting, "no conversation in the emulator"
         return waiting[-1].id
 
-    async def subscribed(self, cid: str, timeout: float = 10.0) -> None:
+    async def subscribed(self, cid: str, within: float = 10.0) -> None:
         """Wait until the runtime's notifications channel subscribed to this conversation."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while not any(r.path.endswith("/subscriptions") and r.method in ("PUT", "POST") and r.status == 200
                       and cid in json.dumps(r.json) for r in self.emu.requests):
             if loop.time() > deadline:

@@ -86,12 +86,13 @@ class Agent:
     async def typing(self, conversation_id: str, *, wait: bool = True) -> WebhookDelivery:
         """Show the end user that the agent is typing (an Event webhook)."""
         conversation = self._router.open_conversation(conversation_id)
+        agent = conversation.agent
+        if agent is None:
+            raise EmulatorError(f"conversation {conversation_id} has no connected agent")
         body = messages.typing_event(
             self._router.integration_of(conversation), conversation, self._clock()
         )
-        agent = conversation.agent
-        name = agent.name if agent is not None else "agent"
-        return await self._send(conversation, body, "agent", name, wait, record=False)
+        return await self._send(conversation, body, "agent", agent.name, wait, record=False)
 
     async def flow_message(
         self, conversation_id: str, text: str, *, wait: bool = True

@@ -79,9 +79,9 @@ class Faults:
         self.latency = seconds
 
     def clear(self) -> None:
-        """Remove every request rule, the global latency and pending drops and duplicates."""
+        """Remove every request rule and pending drop or duplicate; latency back to the config's."""
         self.rules.clear()
-        self.latency = 0.0
+        self.latency = self._emulator.config.latency
         self._emulator.notifications.drops_pending = 0
         self._emulator.webhooks.duplicates_pending = 0
 

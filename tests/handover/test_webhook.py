@@ -1,0 +1,165 @@
+"""The webhook: signatures, dedup, unknown recipients, receipts, attachments, sizes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from extension.genesys.signature import sign
+from extension.testing.emulator.config import DEFAULT_INTEGRATION_ID, DEFAULT_WEBHOOK_SECRET
+from handover.conftest import Stack, StackFactory, texts
+from handover.test_lifecycle import start_handover
+
+URL = "/handover/genesysCloudOM"
+
+
+def agent_message(to_id: str, text: str = "hello", message_id: str = "m-1", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": message_id,
+        "channel": {"id": DEFAULT_INTEGRATION_ID, "platform": "Open", "type": "Private", "messageId": message_id,
+                    "to": {"id": to_id, "idType": "Opaque"},
+                    "from": {"nickname": "BotHandover", "id": DEFAULT_INTEGRATION_ID, "idType": "Opaque"},
+                    "time": "2026-01-15T10:01:05.427Z"},
+        "type": "Text", "text": text, "originatingEntity": "Human", "direction": "Outbound", **extra,
+    }
+
+
+async def post_signed(stack: Stack, body: dict[str, Any] | bytes, secret: str = DEFAULT_WEBHOOK_SECRET,
+                      signature: str | None = None) -> tuple[int, Any]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature != "":
+        headers["X-Hub-Signature-256"] = signature if signature is not None else sign(secret, raw)
+    resp = await stack.client.post(URL, data=raw, headers=headers)
+    return resp.status, await resp.json()
+
+
+async def genesys_user_id(stack: Stack) -> str:
+    first = next(r for r in stack.emu.requests if r.path.endswith("/inbound/open/message"))
+    return str(first.json["channel"]["from"]["id"])
+
+
+async def test_duplicate_webhook_is_delivered_once(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    stack.emu.faults.duplicate_webhooks(1)
+    await stack.emu.agent.reply(cid, "only once")
+    stack.emu.faults.redeliver_webhook()
+    await asyncio.sleep(0.3)
+    await stack.emu.settle()
+    assert texts(await stack.events(), "agent").count("only once") == 1
+    sent = [d for d in stack.emu.sent_webhooks(cid) if d.body.get("text") == "only once"]
+    assert len(sent) >= 3  # the original, the duplicate and the redelivery all reached the runtime
+
+
+async def test_bad_and_missing_signatures_are_refused(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    await start_handover(stack)
+    to_id = await genesys_user_id(stack)
+    body = agent_message(to_id, "forged")
+    raw = json.dumps(body).encode()
+    hex_sig = "sha256=" + hmac.new(DEFAULT_WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    good = sign(DEFAULT_WEBHOOK_SECRET, raw)
+    for signature in ("", "sha256=", hex_sig, good[:-4], sign("another-secret-0123456789", raw),
+                      "sha1=" + base64.b64encode(b"x" * 20).decode(), good.replace("sha256=", "")):
+        status, answer = await post_signed(stack, raw, signature=signature)
+        assert (status, answer) == (401, {"error": "invalid signature"}), signature
+    other = agent_message(to_id, "forged")
+    other["channel"]["id"] = "another-integration"
+    status, _ = await post_signed(stack, other)
+    assert status == 401
+    # A valid signature over different bytes does not carry over.
+    status, _ = await post_signed(stack, raw + b" ", signature=good)
+    assert status == 401
+    assert "forged" not in texts(await stack.events())
+    status, _ = await post_signed(stack, body)
+    assert status == 200
+    assert "forged" in texts(await stack.events(), "agent")
+
+
+async def test_unknown_recipient_gets_200_and_a_failed_receipt(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    await start_handover(stack)
+    status, answer = await post_signed(stack, agent_message("h-nobody", message_id="m-unknown"))
+    assert status == 200 and answer == {"status": "failed"}
+    for _ in range(200):
+        receipts = [r for r in stack.emu.requests if r.path.endswith("/inbound/open/receipt")]
+        if receipts:
+            break
+        await asyncio.sleep(0.01)
+    assert receipts[0].json["id"] == "m-unknown" and receipts[0].json["status"] == "Failed"
+    assert receipts[0].json["reasons"][0]["code"] == "InvalidDestination"
+
+
+async def test_delivered_receipt_system_messages_and_attachments(make_stack: StackFactory) -> None:
+    from extension.testing.emulator.messages import Attachment
+
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.flow_message(cid, "Connected")
+    await stack.emu.agent.accept(cid)
+    await stack.emu.agent.reply(cid, "see this", attachments=[
+        Attachment(url="https://api-downloads.mypurecloud.de/f/1", mime="image/png", filename="a.png",
+                   media_type="Image")])
+    events = await stack.wait_for(lambda ev: "see this" in texts(ev, "agent"))
+    system = [e for e in events if e["type"] == "output" and e["source"] == "system"]
+    assert [e["text"] for e in system] == ["Connected"]
+    agent = next(e for e in events if e.get("text") == "see this")
+    assert agent["data"]["attachments"] == [{"url": "https://api-downloads.mypurecloud.de/f/1", "mime": "image/png",
+                                             "filename": "a.png", "mediaType": "Image"}]
+    for _ in range(200):
+        delivered = [r.json for r in stack.emu.requests
+                     if r.path.endswith("/inbound/open/receipt") and r.json["status"] == "Delivered"]
+        if len(delivered) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    assert agent["id"] in {d["id"] for d in delivered}
+    # The user's attachments go to the agent as inbound content.
+    await stack.say(None, {"attachments": [{"url": "https://files.example.com/x.pdf", "mime": "application/pdf",
+                                            "filename": "x.pdf"}]})
+    for _ in range(200):
+        inbound = [r.json for r in stack.emu.requests if r.path.endswith("/inbound/open/message")]
+        if "content" in inbound[-1]:
+            break
+        await asyncio.sleep(0.01)
+    assert inbound[-1]["content"][0]["attachment"]["url"] == "https://files.example.com/x.pdf"
+
+
+async def test_body_limits_and_non_json(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    resp = await stack.client.post(URL, data=b"x" * (1024 * 1024 + 1))
+    assert resp.status == 413
+    resp = await stack.client.post(URL, data=b"not json", headers={"X-Hub-Signature-256": "sha256=x"})
+    assert resp.status == 400 and await resp.json() == {"error": "the body is not valid JSON"}
+    status, _ = await post_signed(stack, b"[1, 2]")
+    assert status == 401
+
+
+async def test_signed_but_odd_messages_are_accepted_and_ignored(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    await start_handover(stack)
+    to_id = await genesys_user_id(stack)
+    for body in (agent_message(to_id, message_id="m-x", type="Hologram"),
+                 agent_message(to_id, message_id="m-y", extraField={"a": 1}),
+                 {**agent_message(to_id, message_id="m-z"), "text": 42}):
+        status, _ = await post_signed(stack, body)
+        assert status == 200
+    outputs = texts(await stack.events(), "agent")
+    assert outputs == ["hello"]  # only the well-formed Text message with an unknown extra field
+
+
+async def test_repeat_accepted_message_while_queued(make_stack: StackFactory) -> None:
+    from handover.test_lifecycle import _with_handover_config
+
+    stack = await make_stack(flow=_with_handover_config(repeatHandoverMessage=True))
+    cid = await start_handover(stack)
+    answer = await stack.say("are you there?")
+    assert [o["text"] for o in answer["outputStack"]] == ["You are being connected to an agent."]
+    await stack.emu.agent.accept(cid)
+    await stack.wait_status("active")
+    assert (await stack.say("now?"))["outputStack"] == []
