@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	@touch $@ $(VENV)/.installed
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check extension tests bench
+	$(BIN)/ruff check extension tests $(wildcard bench)
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy extension

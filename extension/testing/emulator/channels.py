@@ -118,7 +118,7 @@ class NotificationHub:
     def subscribers(self, topic: str) -> list[Channel]:
         """Live channels subscribed to this topic."""
         self._forget_expired()
-        return list(self.channels.values())
+        return [c for c in self.channels.values() if topic in c.topics]
 
     async def publish(self, topic: str, body: dict[str, Any]) -> PublishedEvent:
         """Send a topic event to every connected channel subscribed to it."""
