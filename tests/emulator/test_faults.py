@@ -119,3 +119,4 @@ async def test_request_records(api: Api) -> None:
     async with api.client.get("/emulator/requests", params={"path": MESSAGE}) as response:
         [listed] = (await response.json())["requests"]
         assert listed["json"]["text"] == "hi" and listed["status"] == 200
+

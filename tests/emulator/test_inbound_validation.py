@@ -143,6 +143,14 @@ async def test_invalid_json_is_400(api: Api) -> None:
         assert response.status == 400 and body["code"] == "bad.request"
 
 
+async def test_oversized_body_is_a_genesys_413(api: Api) -> None:
+    headers = {"Authorization": f"Bearer {await api.token()}", "Content-Type": "application/json"}
+    async with api.client.post(MESSAGE, data=b"x" * (1024 * 1024 + 1), headers=headers) as response:
+        body = await response.json()
+        assert response.status == 413 and body["status"] == 413
+        assert body["contextId"] == response.headers["Genesys-Correlation-Id"]
+
+
 async def test_unknown_integration_is_404(api: Api) -> None:
     path = MESSAGE.replace("integration-1", "no-such-integration")
     status, answer, _ = await api.call("POST", path, inbound_body())

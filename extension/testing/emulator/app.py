@@ -171,29 +171,13 @@ class Emulator:
 @web.middleware
 async def record_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Keep a record of the request; answer errors the Genesys way; add the correlation id."""
-    emulator = request.app[EMULATOR]
     context_id = correlation_id(request)
     record: RequestRecord | None = None
-    if not request.path.startswith(CONTROL_PREFIX):
-        raw = await request.read() if request.can_read_body else b""
-        try:
-            parsed: Any = json.loads(raw) if raw else None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            parsed = None
-        record = RequestRecord(
-            method=request.method,
-            path=request.path,
-            query=dict(request.query),
-            headers=dict(request.headers),
-            body=raw,
-            json=parsed,
-            time=emulator.clock(),
-            correlation_id=context_id,
-        )
-        emulator.requests.append(record)
     try:
+        if not request.path.startswith(CONTROL_PREFIX):
+            record = await _record(request, context_id)
         response = await handler(request)
-    except web.HTTPException as exc:
+    except web.HTTPException as exc:  # unknown route, wrong method, body over client_max_size
         if request.path.startswith(CONTROL_PREFIX):
             response = web.json_response({"error": exc.reason}, status=exc.status)
         else:
@@ -203,6 +187,27 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
     if not response.prepared:
         response.headers[CORRELATION_HEADER] = context_id
     return response
+
+
+async def _record(request: web.Request, context_id: str) -> RequestRecord:
+    emulator = request.app[EMULATOR]
+    raw = await request.read() if request.can_read_body else b""
+    try:
+        parsed: Any = json.loads(raw) if raw else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        parsed = None
+    record = RequestRecord(
+        method=request.method,
+        path=request.path,
+        query=dict(request.query),
+        headers=dict(request.headers),
+        body=raw,
+        json=parsed,
+        time=emulator.clock(),
+        correlation_id=context_id,
+    )
+    emulator.requests.append(record)
+    return record
 
 
 def create_app(emulator: Emulator) -> web.Application:
