@@ -51,7 +51,9 @@ class HandoverRuntime:
         self.background = TaskGroup("handover")
         self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics)
         self.delivery = AgentDelivery(self.handover, self.background)
-        self.outbox = OutboxSender(self.handover, self.background)
+        # Senders stop at once on shutdown: what they hold is in the stored outbox.
+        self.senders = TaskGroup("outbox")
+        self.outbox = OutboxSender(self.handover, self.senders)
         self.ending = EndDetector(self.handover, settings.acw_timeout_seconds)
         self.reconciler = Reconciler(self.handover, self.ending, interval=settings.reconcile_interval_seconds,
                                      idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch)
@@ -79,8 +81,12 @@ class HandoverRuntime:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for task in self._resolving.values():
+            task.cancel()
+        await self.senders.cancel()
         await self.watcher.stop()
         await self.ending.close()
+        # Receipts in flight get a moment to finish; lookups and senders are simply stopped.
         await self.background.drain(grace=2.0)
 
     async def _rewatch(self) -> None:
