@@ -49,9 +49,9 @@ retry_attempts = 2
 retry_total_seconds = 1.0
 request_timeout_seconds = 2.0
 acw_timeout_seconds = 0.3
-reconcile_interval_seconds = 3600
+reconcile_interval_seconds = {reconcile_interval}
 reconcile_idle_seconds = 0
-heartbeat_timeout_seconds = 5
+heartbeat_timeout_seconds = {watchdog}
 delivery_notice_seconds = 0.5
 outbox_retry_max_seconds = 0.3
 """
@@ -134,7 +134,8 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
 
     async def make(*, flow: dict[str, Any] | None = None, store: str = "memory://", extra: str = "",
                    env: dict[str, str] | None = None, emulator: Emulator | None = None,
-                   emulator_config: EmulatorConfig | None = None, connection_extra: str = "") -> Stack:
+                   emulator_config: EmulatorConfig | None = None, connection_extra: str = "",
+                   reconcile_interval: float = 3600, watchdog: float = 5) -> Stack:
         emu = emulator or Emulator(emulator_config or EmulatorConfig(webhook_retry_delay=0.05,
                                                                      heartbeat_interval=0.5))
         if emu.base_url is None:
@@ -160,7 +161,7 @@ urlToken = "support-bot"
 organisation = "acme"
 flow = "flow.json"
 handover = "support"
-{HANDOVER_SETTINGS}
+{HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog)}
 {extra}
 """)
         config = load_config(config_path, manifest, env={**FLAGS, **(env or {})})

@@ -97,19 +97,18 @@ async def test_unknown_recipient_gets_200_and_a_failed_receipt(make_stack: Stack
 
 
 async def test_delivered_receipt_system_messages_and_attachments(make_stack: StackFactory) -> None:
-    from extension.testing.emulator.messages import Attachment
-
     stack = await make_stack()
     cid = await start_handover(stack)
     await stack.emu.agent.flow_message(cid, "Connected")
     await stack.emu.agent.accept(cid)
     await stack.emu.agent.reply(cid, "see this", attachments=[
-        Attachment(url="https://api-downloads.mypurecloud.de/f/1", mime="image/png", filename="a.png",
-                   media_type="Image")])
+        {"url": "https://api-downloads.mypurecloud.de/f/1", "mime": "image/png", "filename": "a.png",
+         "mediaType": "Image"}], quick_replies=[{"text": "Yes", "payload": "yes"}, "No"])
     events = await stack.wait_for(lambda ev: "see this" in texts(ev, "agent"))
     system = [e for e in events if e["type"] == "output" and e["source"] == "system"]
     assert [e["text"] for e in system] == ["Connected"]
     agent = next(e for e in events if e.get("text") == "see this")
+    assert agent["data"]["quickReplies"] == [{"title": "Yes", "payload": "yes"}, {"title": "No", "payload": "No"}]
     assert agent["data"]["attachments"] == [{"url": "https://api-downloads.mypurecloud.de/f/1", "mime": "image/png",
                                              "filename": "a.png", "mediaType": "Image"}]
     for _ in range(200):
