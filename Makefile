@@ -36,3 +36,7 @@ demo: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache
+
+# Benchmarks (bench/): a few minutes; regenerates bench/RESULTS.md.
+bench: $(VENV)/.installed-test
+	$(PY) -m bench.run

@@ -53,13 +53,24 @@ class RetryPolicy:
     async def run(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Call `attempt` until it succeeds, fails for good, or the bounds are reached."""
         started = self.clock()
+        # The first attempt runs without tenacity: most calls succeed at once, and building the
+        # retry machinery for each of them is measurable on the webhook hot path (receipts).
+        try:
+            return await attempt()
+        except Exception as exc:
+            if not is_retryable(exc) or self.max_attempts <= 1:
+                raise
+            pause = self.wait_for(exc, 1)
+            if self.clock() - started + pause > self.max_total_seconds:
+                raise
+        await self.sleep(pause)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
-            return self.wait_for(exc, state.attempt_number)
+            return self.wait_for(exc, state.attempt_number + 1)
 
         def stop(state: RetryCallState) -> bool:
-            if state.attempt_number >= self.max_attempts:
+            if state.attempt_number + 1 >= self.max_attempts:
                 return True
             # Give up now rather than sleep past the budget (a long Retry-After included).
             spent = self.clock() - started

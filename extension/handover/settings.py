@@ -26,7 +26,8 @@ class HandoverSettings:
     reconnect_max_seconds: float = 30.0
     delivery_notice_seconds: float = 60.0
     outbox_retry_max_seconds: float = 30.0
-    dedup_window: int = 500
+    # Genesys redelivers for about 25 s (5 retries, 5 s apart); the last 100 ids cover that.
+    dedup_window: int = 100
 
     @staticmethod
     def acw_from_env(env: Mapping[str, str] | None = None) -> float | None:

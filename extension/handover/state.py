@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 PROVIDER = "genesysCloudOM"
@@ -47,7 +47,8 @@ class HandoverState:
     pending_end_at: float | None = None
 
     def to_doc(self) -> dict[str, Any]:
-        return {"provider": PROVIDER, **asdict(self)}
+        # Shallow on purpose (the doc is encoded right away); dataclasses.asdict deep-copies.
+        return {"provider": PROVIDER, **vars(self), "options": dict(vars(self.options))}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any] | None) -> HandoverState | None:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import copy
+import json
 import time
 
 from .base import JsonDict, Store
 
 
+def _dump(doc: JsonDict) -> str:
+    return json.dumps(doc, separators=(",", ":"))
+
+
 class MemoryStore(Store):
-    """Dictionaries behind the Store interface."""
+    """Dictionaries behind the Store interface.
+
+    Documents are kept as JSON text, like the other backends: callers can never share state with
+    the store by accident, values that are not JSON fail here as they would elsewhere, and
+    encoding is cheaper than deep-copying on every read and write.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self._sessions: dict[str, JsonDict] = {}
-        self._events: dict[str, list[JsonDict]] = {}
+        self._sessions: dict[str, str] = {}
+        self._events: dict[str, list[tuple[int, str]]] = {}
         self._claims: dict[tuple[str, str], float] = {}
         self._indexes: dict[str, dict[str, str]] = {}
 
@@ -26,21 +35,22 @@ class MemoryStore(Store):
 
     async def get_session(self, key: str) -> JsonDict | None:
         doc = self._sessions.get(key)
-        return copy.deepcopy(doc) if doc is not None else None
+        return json.loads(doc) if doc is not None else None  # type: ignore[no-any-return]
 
     async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict]) -> list[JsonDict]:
-        log = self._events.setdefault(key, [])
-        seq = log[-1]["seq"] if log else 0
-        stored = []
+        log = self._events.get(key, [])
+        seq = log[-1][0] if log else 0
+        encoded = []
         for event in events:
             seq += 1
-            stored.append({**copy.deepcopy(event), "seq": seq})
-        if session is not None:
-            self._sessions[key] = copy.deepcopy(session)
-        log.extend(stored)
-        if stored:
+            encoded.append((seq, _dump({**event, "seq": seq})))
+        doc = _dump(session) if session is not None else None
+        if doc is not None:
+            self._sessions[key] = doc
+        if encoded:
+            self._events.setdefault(key, []).extend(encoded)
             self._notify(key)
-        return copy.deepcopy(stored)
+        return [json.loads(text) for _, text in encoded]
 
     async def delete_session(self, key: str) -> None:
         self._sessions.pop(key, None)
@@ -49,7 +59,7 @@ class MemoryStore(Store):
     async def _read_events(self, key: str, after: int, limit: int) -> list[JsonDict]:
         log = self._events.get(key, [])
         # seq is dense from 1, so the slice starts at index `after`.
-        return copy.deepcopy(log[max(after, 0): max(after, 0) + limit])
+        return [json.loads(text) for _, text in log[max(after, 0): max(after, 0) + limit]]
 
     async def claim(self, namespace: str, key: str, ttl: float) -> bool:
         now = time.time()

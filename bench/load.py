@@ -1,0 +1,82 @@
+"""A small load generator: closed-loop (fixed concurrency) or paced (a fixed rate), with latencies."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiohttp
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        return percentile(self.latencies, p)
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def closed_loop(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], concurrency: int) -> LoadResult:
+    """Send every body with `concurrency` requests in flight; the peak rate the server sustains."""
+    latencies: list[float] = []
+    errors = 0
+    cursor = iter(range(len(bodies)))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            nonlocal errors
+            for i in cursor:
+                body, headers = bodies[i]
+                t0 = time.perf_counter()
+                async with session.post(url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        errors += 1
+                latencies.append(time.perf_counter() - t0)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - started
+    return LoadResult(len(bodies), seconds, latencies, errors)
+
+
+async def paced(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], rate: float) -> LoadResult:
+    """Send at a steady `rate` per second (open loop); latency counts from the planned send time."""
+    latencies: list[float] = []
+    errors = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+        async def one(i: int, planned: float) -> None:
+            nonlocal errors
+            delay = planned - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            body, headers = bodies[i]
+            async with session.post(url, data=body, headers=headers) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    errors += 1
+            latencies.append(time.perf_counter() - planned)
+
+        started = time.perf_counter() + 0.05
+        await asyncio.gather(*(one(i, started + i / rate) for i in range(len(bodies))))
+        seconds = time.perf_counter() - started
+    return LoadResult(len(bodies), seconds, latencies, errors)
