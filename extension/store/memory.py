@@ -35,7 +35,7 @@ class MemoryStore(Store):
 
     async def get_session(self, key: str) -> JsonDict | None:
         doc = self._sessions.get(key)
-        return json.loads(doc) if doc is not None else None  # type: ignore[no-any-return]
+        return json.loads(doc) if doc is not None else None
 
     async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict]) -> list[JsonDict]:
         log = self._events.get(key, [])
