@@ -46,7 +46,9 @@ class AgentDelivery:
             if msg.id in seen:
                 turn.discard()
                 outcome = "duplicate"
-            elif state is None or state.genesys_user_id != msg.to_id:
+            elif state is None or state.genesys_user_id != msg.to_id or state.connection != conn.name:
+                # Ended, or another tenant's handover: a message signed for one connection never
+                # reaches a session of another.
                 turn.discard()
             else:
                 seen.append(msg.id)

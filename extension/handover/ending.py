@@ -31,24 +31,24 @@ class EndDetector:
         self.signal(cid)
         if event.kind == "user.start":
             self._cancel(cid)
-            await self.handover.mark_active(cid)
+            await self.handover.mark_active(cid, connection=connection)
         elif event.kind in ("user.end", "acw"):
             if event.is_transfer:
                 log.info("conversation %s: agent left by %s, waiting for the next agent", cid, event.disconnect_type)
                 return
             if cid not in self._pending:
-                self._pending[cid] = asyncio.create_task(self._end_later(cid), name=f"end-{cid}")
+                self._pending[cid] = asyncio.create_task(self._end_later(cid, connection), name=f"end-{cid}")
         elif event.kind == "customer.end":
             self._cancel(cid)
-            await self.handover.finish(cid, "completed")
+            await self.handover.finish(cid, "completed", connection=connection)
 
-    async def _end_later(self, cid: str) -> None:
+    async def _end_later(self, cid: str, connection: str) -> None:
         try:
             await asyncio.sleep(self.acw_timeout)
         except asyncio.CancelledError:
             return
         self._pending.pop(cid, None)
-        await self.handover.finish(cid, "completed")
+        await self.handover.finish(cid, "completed", connection=connection)
 
     def _cancel(self, cid: str) -> None:
         task = self._pending.pop(cid, None)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..flows.events import output_event
 from ..flows.session import SessionKey
-from ..genesys import GenesysError
+from ..genesys import GenesysError, GenesysRateLimited
 from ..genesys.messages import inbound_text
 from ..genesys.retry import is_retryable
 from ..tasks import TaskGroup
@@ -78,7 +78,9 @@ class OutboxSender:
                 if is_retryable(exc):
                     log.warning("user message %s waits for Genesys: %s", item["messageId"], exc)
                     await self._notice_delay(endpoint, key, item)
-                    await asyncio.sleep(delay)
+                    # A rate limit says how long to stay away; never come back before it expires.
+                    retry_after = exc.retry_after if isinstance(exc, GenesysRateLimited) else None
+                    await asyncio.sleep(max(delay, retry_after or 0.0))
                     delay = min(delay * 2, self.settings.outbox_retry_max_seconds)
                     continue
                 log.error("user message %s refused by Genesys: %s", item["messageId"], exc)

@@ -230,14 +230,15 @@ class GenesysHandover:
             turn.input["handover"] = {"status": "active"}
             await self.conversations.run_flow(turn)
 
-    async def mark_active(self, conversation_id: str) -> None:
+    async def mark_active(self, conversation_id: str, *, connection: str | None = None) -> None:
         """An agent accepted the conversation (`user.start`)."""
         found = await self.session_of(BY_CONVERSATION, conversation_id)
         if found is None:
             return
         async with self.conversations.turn(*found) as turn:
             state = HandoverState.from_doc(turn.session.handover)
-            if state is None or state.conversation_id != conversation_id or state.status != "queue":
+            if state is None or state.conversation_id != conversation_id or state.status != "queue" or (
+                    connection is not None and state.connection != connection):
                 turn.discard()
             else:
                 await self.activate(turn, state)
@@ -251,8 +252,13 @@ class GenesysHandover:
         endpoint = self.conversations.endpoint(key.url_token)
         return (endpoint, key) if endpoint is not None else None
 
-    async def finish(self, conversation_id: str, status: str, reason: str | None = None) -> bool:
-        """End the handover of a Genesys conversation and resume the flow; False if none is active."""
+    async def finish(self, conversation_id: str, status: str, reason: str | None = None, *,
+                     connection: str | None = None) -> bool:
+        """End the handover of a Genesys conversation and resume the flow; False if none is active.
+
+        With `connection`, only a handover of that connection ends (an end event authorized by one
+        tenant's key cannot end another tenant's handover).
+        """
         found = await self.session_of(BY_CONVERSATION, conversation_id)
         if found is None:
             return False
@@ -260,7 +266,8 @@ class GenesysHandover:
         ended: HandoverState | None = None
         async with self.conversations.turn(endpoint, key) as turn:
             state = HandoverState.from_doc(turn.session.handover)
-            if state is None or state.conversation_id != conversation_id:
+            if state is None or state.conversation_id != conversation_id or (
+                    connection is not None and state.connection != connection):
                 turn.discard()
             else:
                 ended = state
@@ -274,7 +281,8 @@ class GenesysHandover:
                 else:
                     turn.session.context[PENDING_RESOLVE] = outcome
         if ended is None:
-            await self.store.index_delete(BY_CONVERSATION, conversation_id)
+            if connection is None:
+                await self.store.index_delete(BY_CONVERSATION, conversation_id)
             return False
         self.metrics.handovers.inc(status=status)
         await self.forget(ended)
