@@ -12,6 +12,7 @@ import pytest
 from extension.config import Config, load_config
 from extension.manifest import Manifest, load_manifest
 
+from stack import make_stack  # noqa: F401 - the emulator + runtime fixture for every folder
 from support import ECHO_FLOW, config_text  # noqa: I001
 
 

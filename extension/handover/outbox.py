@@ -71,7 +71,9 @@ class OutboxSender:
                                 attachments=to_attachments(item.get("attachments") or []))
             failed: GenesysError | None = None
             try:
-                await conn.client.send_inbound_message(state.integration_id, body, prefetch_conversation_id=False)
+                await self._send_watching_delay(
+                    conn.client.send_inbound_message(state.integration_id, body, prefetch_conversation_id=False),
+                    endpoint, key, item)
                 self.sent += 1
                 delay = 0.2
             except GenesysError as exc:
@@ -99,6 +101,22 @@ class OutboxSender:
             turn.session.handover = state.to_doc()
             if failed is not None:
                 turn.events.append(output_event(NOT_DELIVERED, None, "system"))
+
+    async def _send_watching_delay(self, send: Any, endpoint: Any, key: SessionKey, item: dict[str, Any]) -> None:
+        """Await the send; if it is still retrying when the notice time passes, tell the user then."""
+        task = asyncio.ensure_future(send)
+        try:
+            waited = time.time() - float(item.get("queuedAt", time.time()))
+            remaining = self.settings.delivery_notice_seconds - waited
+            if remaining > 0:
+                done, _ = await asyncio.wait({task}, timeout=remaining)
+                if done:
+                    task.result()
+                    return
+            await self._notice_delay(endpoint, key, item)
+            await task
+        finally:
+            task.cancel()
 
     async def _notice_delay(self, endpoint: Any, key: SessionKey, item: dict[str, Any]) -> None:
         """Tell the user once when a message has waited longer than delivery_notice_seconds."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from handover.conftest import Stack, StackFactory, texts
 from handover.test_lifecycle import _with_handover_config, start_handover
+
+from stack import Stack, StackFactory, texts
 
 
 def channel_creations(stack: Stack) -> int:

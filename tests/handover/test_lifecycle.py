@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from handover.conftest import HANDOVER_FLOW, Stack, StackFactory, texts
+from stack import HANDOVER_FLOW, Stack, StackFactory, texts
 
 
 async def start_handover(stack: Stack, user: str = "u1") -> str:

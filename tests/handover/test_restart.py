@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from handover.conftest import HANDOVER_FLOW, StackFactory, texts
 from handover.test_lifecycle import _wait_inbound, start_handover
+
+from stack import HANDOVER_FLOW, StackFactory, texts
 
 
 async def test_sqlite_restart_in_the_middle_of_an_active_handover(make_stack: StackFactory) -> None:

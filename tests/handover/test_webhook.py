@@ -11,8 +11,9 @@ from typing import Any
 
 from extension.genesys.signature import sign
 from extension.testing.emulator.config import DEFAULT_INTEGRATION_ID, DEFAULT_WEBHOOK_SECRET
-from handover.conftest import Stack, StackFactory, texts
 from handover.test_lifecycle import start_handover
+
+from stack import Stack, StackFactory, texts
 
 URL = "/handover/genesysCloudOM"
 

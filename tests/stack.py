@@ -1,4 +1,4 @@
-"""A real stack on loopback: the Genesys Cloud emulator and the runtime, wired to each other."""
+"""A real stack on loopback: the Genesys Cloud emulator and the runtime, wired to each other (fixture `make_stack`)."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ HANDOVER_FLOW: dict[str, Any] = {
 
 HANDOVER_SETTINGS = """
 [handover]
-retry_attempts = 2
-retry_total_seconds = 1.0
+retry_attempts = 3
+retry_total_seconds = 3.0
 request_timeout_seconds = 2.0
 acw_timeout_seconds = 0.3
 reconcile_interval_seconds = {reconcile_interval}
