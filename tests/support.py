@@ -50,3 +50,12 @@ flow = "{flow}"
 {endpoint_extra}
 {extra}
 """
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (loopback)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from handover.test_lifecycle import start_handover
-from stack import Stack, StackFactory, texts
 
 from extension.testing.emulator import Emulator, EmulatorConfig
 
 from .conftest import Ledger
+from stack import Stack, StackFactory, texts
 
 INBOUND = "/api/v2/conversations/messages/*/inbound/open/message"
 

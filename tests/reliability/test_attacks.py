@@ -1,0 +1,268 @@
+"""Bad input and attacks: webhook bodies, user routes, tenant isolation, secrets in logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from handover.test_lifecycle import start_handover
+from handover.test_webhook import agent_message, genesys_user_id, post_signed
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from extension.genesys.signature import sign
+from extension.testing.emulator.config import DEFAULT_CLIENT_SECRET, DEFAULT_INTEGRATION_ID, DEFAULT_WEBHOOK_SECRET
+
+from .conftest import Ledger
+from stack import FLAGS, Stack, StackFactory, texts
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+json_leaf = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.floats(allow_nan=False),
+                      st.text(max_size=40))
+json_value = st.recursive(json_leaf, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                             st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+                          max_leaves=12)
+FIELDS = ["id", "type", "text", "channel", "content", "events", "originatingEntity", "direction", "conversationId",
+          "status", "reasons", "isFinalReceipt"]
+
+
+@st.composite
+def webhook_shapes(draw: st.DrawFn, to_id: str) -> dict[str, Any]:
+    """Messages shaped like Genesys' with any field replaced by any JSON value."""
+    body = agent_message(to_id, draw(st.text(max_size=50)), message_id=draw(st.text(min_size=1, max_size=20)))
+    for name in draw(st.lists(st.sampled_from(FIELDS), max_size=4, unique=True)):
+        body[name] = draw(json_value)
+    if isinstance(body.get("channel"), dict) and draw(st.booleans()):
+        body["channel"][draw(st.sampled_from(["to", "from", "time", "messageId"]))] = draw(json_value)
+    if isinstance(body.get("channel"), dict):
+        body["channel"]["id"] = DEFAULT_INTEGRATION_ID
+    return body
+
+
+@pytest.fixture
+async def live(make_stack: StackFactory) -> tuple[Stack, str, str]:
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    return stack, cid, await genesys_user_id(stack)
+
+
+@FAST
+@given(data=st.data())
+async def test_webhook_property_never_500_and_never_unsigned_delivery(live: tuple[Stack, str, str],
+                                                                      data: st.DataObject) -> None:
+    stack, _, to_id = live
+    body = data.draw(webhook_shapes(to_id))
+    raw = json.dumps(body).encode()
+    before = len(await stack.events())
+    forged = data.draw(st.sampled_from(["none", "wrong secret", "hex", "truncated"]))
+    header = {"none": "", "wrong secret": sign("not-the-secret-0123456789", raw),
+              "hex": "sha256=" + sign(DEFAULT_WEBHOOK_SECRET, raw).encode().hex(),
+              "truncated": sign(DEFAULT_WEBHOOK_SECRET, raw)[:-3]}[forged]
+    status, _ = await post_signed(stack, raw, signature=header)
+    assert status == 401
+    assert len(await stack.events()) == before  # nothing delivered without a valid signature
+    status, answer = await post_signed(stack, raw)
+    # Signed by Genesys: accepted whatever its shape, never a 500; only a body that does not name the
+    # integration (no channel object) cannot be matched to a secret, so it stays unverifiable.
+    assert status == (200 if isinstance(body.get("channel"), dict) else 401), answer
+
+
+@FAST
+@given(body=json_value)
+async def test_user_route_property_never_500(live: tuple[Stack, str, str], body: Any) -> None:
+    stack, _, _ = live
+    resp = await stack.client.post("/support-bot", data=json.dumps(body), headers={"Content-Type": "application/json"})
+    assert resp.status in (200, 400), await resp.text()
+    if resp.status == 400:
+        assert set(await resp.json()) == {"error"}
+
+
+@FAST
+@given(frames=st.lists(st.one_of(json_value.map(json.dumps), st.text(max_size=30)), min_size=1, max_size=5))
+async def test_websocket_frames_property(live: tuple[Stack, str, str], frames: list[str]) -> None:
+    stack, _, _ = live
+    ws = await stack.client.ws_connect("/support-bot/socket", params={"userId": "fuzz", "sessionId": "s1"})
+    for frame in frames:
+        await ws.send_str(frame)
+    await ws.send_json({"type": "message", "text": "still alive?"})
+    seen_reply = False
+    for _ in range(50):
+        msg = await ws.receive_json(timeout=5)
+        if msg.get("type") == "output" and msg.get("text") in ("Hi, I am the bot.", "echo: still alive?"):
+            seen_reply = True
+            break
+        assert msg.get("type") in ("error", "output", "handover", "typing"), msg
+    assert seen_reply and not ws.closed
+    await ws.close()
+
+
+async def test_odd_bodies(live: tuple[Stack, str, str], ledger: Ledger) -> None:
+    stack, _, to_id = live
+    for raw, expected in ((b"not json", 400), (b"[1, 2, 3]", 401), (b"x" * (1024 * 1024 + 1), 413),
+                          (json.dumps(agent_message(to_id, message_id="m-unknown", type="Hologram")).encode(), 200)):
+        resp = await stack.client.post("/handover/genesysCloudOM", data=raw, headers={
+            "X-Hub-Signature-256": sign(DEFAULT_WEBHOOK_SECRET, raw)})
+        assert resp.status == expected, raw[:40]
+    long_text = "x" * 3990 + "🎉🎉🎉"
+    emoji = "Grüße 👋🏽 from the agent — 你好"
+    for i, text in enumerate((long_text, emoji)):
+        status, _ = await post_signed(stack, agent_message(to_id, text, message_id=f"m-text-{i}"))
+        assert status == 200
+    agent_texts = texts(await stack.events(), "agent")
+    assert long_text in agent_texts and emoji in agent_texts
+    ledger.record("webhook: 4000-character and emoji texts", "signed texts of 3993 chars and mixed scripts",
+                  agent=(2, 0, 0))
+
+
+async def test_replayed_webhook_is_delivered_once(live: tuple[Stack, str, str], ledger: Ledger) -> None:
+    stack, _, to_id = live
+    body = agent_message(to_id, "replay me", message_id="m-replay")
+    for _ in range(3):
+        status, _ = await post_signed(stack, body)
+        assert status == 200
+    assert texts(await stack.events(), "agent").count("replay me") == 1
+    ledger.record("webhook replay", "the same signed message posted 3 times", agent=(1, 0, 0))
+
+
+TWO_ORGS = """
+[connections.acme]
+type = "genesysCloudOM"
+host = "{emu}"
+deploymentName = "AcmeHandover"
+queue = "Support"
+webhookSecret = "acme-webhook-secret-0123456789"
+clientId = "emulator-client-id"
+clientSecret = "emulator-client-secret"
+endHandoverApiKey = "acme-end-key-0123456789"
+
+[connections.beta]
+type = "genesysCloudOM"
+host = "{emu}"
+deploymentName = "BetaHandover"
+queue = "Support"
+webhookSecret = "beta-webhook-secret-0123456789"
+clientId = "emulator-client-id"
+clientSecret = "emulator-client-secret"
+endHandoverApiKey = "beta-end-key-0123456789"
+"""
+
+
+async def test_tenant_isolation(tmp_path: Any, manifest: Any, ledger: Ledger) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from extension.app import build_app
+    from extension.config import load_config
+    from extension.testing.emulator import Emulator, EmulatorConfig, IntegrationConfig
+
+    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, integrations=[
+        IntegrationConfig(id="int-acme", name="AcmeHandover", webhook_secret="acme-webhook-secret-0123456789"),
+        IntegrationConfig(id="int-beta", name="BetaHandover", webhook_secret="beta-webhook-secret-0123456789"),
+    ]))
+    await emu.start()
+    from stack import HANDOVER_FLOW
+
+    (tmp_path / "flow.json").write_text(json.dumps(HANDOVER_FLOW))
+    config_path = tmp_path / "two.toml"
+    config_path.write_text(TWO_ORGS.format(emu=emu.base_url) + """
+[[endpoints]]
+urlToken = "acme-bot"
+organisation = "acme"
+flow = "flow.json"
+handover = "acme"
+[[endpoints]]
+urlToken = "beta-bot"
+organisation = "beta"
+flow = "flow.json"
+handover = "beta"
+[[endpoints]]
+urlToken = "gamma-bot"
+organisation = "gamma"
+flow = "flow.json"
+handover = "beta"
+""")
+    env = {**FLAGS, "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "acme,beta"}
+    client: TestClient[Any, Any] = TestClient(TestServer(build_app(load_config(config_path, manifest, env=env),
+                                                                   manifest)))
+    await client.start_server()
+    try:
+        stacks = {org: Stack(emu, client, token=f"{org}-bot") for org in ("acme", "beta", "gamma")}
+        for org in ("acme", "beta"):
+            await stacks[org].say("hello")
+            await stacks[org].say("agent")
+        first = {r.json["channel"]["from"]["id"]: path_integration(r.path) for r in emu.requests
+                 if r.path.endswith("/inbound/open/message")}
+        beta_user = next(uid for uid, integration in first.items() if integration == "int-beta")
+        beta_cid = next(c.id for c in emu.agent.conversations() if c.integration_id == "int-beta")
+        # Signed with acme's secret, naming acme's integration, addressed to beta's user: refused delivery.
+        body = agent_message(beta_user, "from the wrong tenant", message_id="m-cross")
+        body["channel"]["id"] = "int-acme"
+        raw = json.dumps(body).encode()
+        resp = await client.post("/handover/genesysCloudOM", data=raw,
+                                 headers={"X-Hub-Signature-256": sign("acme-webhook-secret-0123456789", raw)})
+        assert resp.status == 200 and (await resp.json())["status"] == "failed"
+        # Naming beta's integration but signed with acme's secret: 401.
+        body["channel"]["id"] = "int-beta"
+        raw = json.dumps(body).encode()
+        resp = await client.post("/handover/genesysCloudOM", data=raw,
+                                 headers={"X-Hub-Signature-256": sign("acme-webhook-secret-0123456789", raw)})
+        assert resp.status == 401
+        # Acme's end key cannot end beta's conversation.
+        resp = await client.post("/handover/genesysCloudOM", json={"conversationId": beta_cid, "topic": "user.end",
+                                                                   "disconnectType": "CLIENT"},
+                                 headers={"Authorization": "Bearer acme-end-key-0123456789"})
+        assert resp.status == 200
+        import asyncio
+
+        await asyncio.sleep(0.6)
+        assert "from the wrong tenant" not in texts(await stacks["beta"].events())
+        assert "completed" not in await stacks["beta"].handover_statuses()
+        # An organisation outside the whitelist never hands over.
+        await stacks["gamma"].say("hello")
+        answer = await stacks["gamma"].say("agent")
+        assert answer["outputStack"][-1]["text"] == "No agent: unsupported"
+        assert len(emu.agent.conversations()) == 2
+        ledger.record("tenant isolation (two organisations)", "cross-tenant message, signature and end key",
+                      agent=(1, 0, 0))
+    finally:
+        await client.close()
+        await emu.stop()
+
+
+def path_integration(path: str) -> str:
+    return path.split("/")[5]
+
+
+async def test_no_secret_in_any_log_line(make_stack: StackFactory, caplog: pytest.LogCaptureFixture,
+                                         ledger: Ledger) -> None:
+    end_key = "end-key-never-logged-0123456789"
+    caplog.set_level(logging.DEBUG)
+    stack = await make_stack(connection_extra=f'endHandoverApiKey = "{end_key}"')
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    await stack.emu.agent.reply(cid, "hello")
+    await stack.say("a user message")
+    await post_signed(stack, agent_message("h-nobody", message_id="m-x"))  # Failed receipt path
+    await post_signed(stack, agent_message("h-nobody", message_id="m-y"), signature="sha256=AAAA")
+    await stack.client.post("/handover/genesysCloudOM", json={"conversationId": cid, "topic": "user.end"},
+                            headers={"Authorization": "Bearer wrong"})
+    tokens = set(stack.emu.tokens._tokens)
+    stack.emu.faults.revoke_tokens()
+    await stack.say("after revoke")
+    stack.emu.faults.server_error("/api/*", times=2)
+    await stack.say("during errors")
+    from handover.test_lifecycle import _wait_inbound
+
+    await _wait_inbound(stack, cid, ["a user message", "after revoke", "during errors"])
+    await stack.emu.agent.end(cid)
+    await stack.wait_status("completed")
+    tokens |= set(stack.emu.tokens._tokens)
+    assert len(tokens) >= 2  # the revoked token and its replacement were both in play
+    logged = caplog.text + repr(stack.runtime.connections) + repr(stack.runtime.handover.connections["support"].client)
+    for secret in (DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET, end_key, *tokens):
+        assert secret not in logged
+    assert "DEBUG" in caplog.text or caplog.records  # the capture did see the conversation
+    ledger.record("secrets in logs", "DEBUG logging of a whole conversation and its error paths")
