@@ -71,7 +71,7 @@ class Runtime:
         self.starts = 0
 
     async def start(self, http: aiohttp.ClientSession) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "extension", "--log-level", "WARNING", "serve",
+        self.proc = subprocess.Popen([sys.executable, "-m", "extension", "--log-level", "WARNING", "serve",  # noqa: ASYNC220
                                       "--config", str(self.config)], env={**os.environ, **FLAGS},
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.starts += 1
