@@ -264,5 +264,43 @@ async def test_no_secret_in_any_log_line(make_stack: StackFactory, caplog: pytes
     logged = caplog.text + repr(stack.runtime.connections) + repr(stack.runtime.handover.connections["support"].client)
     for secret in (DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET, end_key, *tokens):
         assert secret not in logged
-    assert "DEBUG" in caplog.text or caplog.records  # the capture did see the conversation
+    assert any(r.levelno == logging.DEBUG for r in caplog.records)  # the capture saw the conversation
     ledger.record("secrets in logs", "DEBUG logging of a whole conversation and its error paths")
+
+
+async def test_no_secret_in_error_paths(make_stack: StackFactory, caplog: pytest.LogCaptureFixture,
+                                        manifest: Any, tmp_path: Any) -> None:
+    import aiohttp
+
+    from extension.config import ConfigError, load_config
+    from extension.genesys import GenesysClient, GenesysError, resolve_region
+
+    caplog.set_level(logging.DEBUG)
+    stack = await make_stack()
+    wrong = "wrong-client-secret-0123456789"
+    async with aiohttp.ClientSession() as http:
+        client = GenesysClient(http, resolve_region(str(stack.emu.base_url)), "emulator-client-id", wrong)
+        with pytest.raises(GenesysError) as info:
+            await client.find_integration("BotHandover")
+    assert info.value.likely_cause == "credentials"  # type: ignore[attr-defined]
+    shown = str(info.value) + repr(info.value) + repr(client) + caplog.text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f"""
+[connections.x]
+type = "genesysCloudOM"
+host = "mypurecloud.de"
+deploymentName = "D"
+queue = "Q"
+webhookSecret = "short-secret"
+clientId = "id"
+clientSecret = 42
+endHandoverApiKey = "tiny"
+[[endpoints]]
+urlToken = "t"
+flow = "missing.json"
+""")
+    with pytest.raises(ConfigError) as config_error:
+        load_config(bad, manifest, env={})
+    shown += str(config_error.value)
+    for secret in (wrong, "short-secret", "tiny"):
+        assert secret not in shown

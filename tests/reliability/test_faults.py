@@ -124,14 +124,22 @@ async def test_5xx_on_conversation_reads_and_participant_patch(make_stack: Stack
     ledger.record("5xx burst: conversation read + participant PATCH (cancel)", "1 x 503 each")
 
 
-async def test_timeouts_are_retried(make_stack: StackFactory, ledger: Ledger) -> None:
+TIMED_OUT_CALLS = [("/oauth/token", "token"), (INBOUND, "inbound message"),
+                   ("/api/v2/conversations/messages/*/inbound/open/receipt", "receipt"),
+                   ("/api/v2/notifications/channels", "notifications channel")]
+
+
+@pytest.mark.parametrize(("path", "what"), TIMED_OUT_CALLS, ids=[w for _, w in TIMED_OUT_CALLS])
+async def test_timeouts_are_retried(make_stack: StackFactory, ledger: Ledger, path: str, what: str) -> None:
     stack = await make_stack()
-    cid = await start_handover(stack)
+    stack.emu.faults.slow(path, seconds=2.5, times=1)  # longer than request_timeout_seconds = 2
+    await stack.say("hello")
+    await stack.say("agent")
+    cid = await stack.conversation_id()
+    await stack.subscribed(cid)
     await stack.emu.agent.accept(cid)
-    stack.emu.faults.slow(INBOUND, seconds=3.0, times=1)  # longer than request_timeout_seconds = 2
-    users, agents = ["slow user 0", "slow user 1"], ["slow agent 0"]
-    await run_scenario(stack, ledger, "timeout on inbound message", "1 answer after 3 s (timeout 2 s)",
-                       cid, users, agents)
+    users, agents = [f"slow {what} user 0", f"slow {what} user 1"], [f"slow {what} agent 0"]
+    await run_scenario(stack, ledger, f"timeout: {what}", "1 answer after 2.5 s (timeout 2 s)", cid, users, agents)
 
 
 async def test_genesys_down_for_a_while(make_stack: StackFactory, ledger: Ledger) -> None:
@@ -179,6 +187,7 @@ async def test_token_expiry_mid_handover(make_stack: StackFactory, ledger: Ledge
 
 
 NOTIFICATION_FAULTS: list[tuple[str, str]] = [
+    ("silence", "no heartbeats (watchdog 0.5 s)"),
     ("close", "notifications socket closed"),
     ("closing", "v2.system.socket_closing sent"),
     ("expire", "notifications channel expired"),
@@ -189,7 +198,9 @@ NOTIFICATION_FAULTS: list[tuple[str, str]] = [
 
 @pytest.mark.parametrize(("kind", "injected"), NOTIFICATION_FAULTS, ids=[k for k, _ in NOTIFICATION_FAULTS])
 async def test_notification_trouble(make_stack: StackFactory, ledger: Ledger, kind: str, injected: str) -> None:
-    stack = await make_stack(reconcile_interval=0.2 if kind == "drop" else 3600)
+    emulator = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=60)) if kind == "silence" else None
+    stack = await make_stack(reconcile_interval=0.2 if kind == "drop" else 3600, emulator=emulator,
+                             watchdog=0.5 if kind == "silence" else 5)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     faults: dict[str, Any] = {"close": stack.emu.faults.close_notification_sockets,
@@ -203,7 +214,7 @@ async def test_notification_trouble(make_stack: StackFactory, ledger: Ledger, ki
     users, agents = [f"{kind} user {i}" for i in range(2)], [f"{kind} agent {i}" for i in range(2)]
     await exchange_messages(stack, cid, users, agents)
     await settle(stack, cid, users, agents)
-    if kind in faults:
+    if kind in faults or kind == "silence":
         await stack.subscribed(cid)
         await _resubscribed_after(stack, cid)
     if kind == "drop":
