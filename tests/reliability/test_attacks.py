@@ -285,7 +285,7 @@ async def test_no_secret_in_error_paths(make_stack: StackFactory, caplog: pytest
     assert info.value.likely_cause == "credentials"  # type: ignore[attr-defined]
     shown = str(info.value) + repr(info.value) + repr(client) + caplog.text
     bad = tmp_path / "bad.toml"
-    bad.write_text(f"""
+    bad.write_text("""
 [connections.x]
 type = "genesysCloudOM"
 host = "mypurecloud.de"
