@@ -1,4 +1,4 @@
-"""One conformance suite for every store backend, and SQLite's durability across restarts."""
+"""One conformance suite for every store backend (memory, SQLite, Redis), and SQLite's durability."""
 
 from __future__ import annotations
 
@@ -8,15 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from extension.store import MemoryStore, SqliteStore, Store, StoreError, store_from_url
+from extension.store import MemoryStore, SqliteStore, Store, StoreError, check_store_url, store_from_url
+
+from redis_server import delete_prefix, new_prefix, redis_url, require_redis
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    s: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "s.db")
+    prefix = new_prefix()
+    if request.param == "redis":
+        require_redis()
+        s = store_from_url(redis_url(prefix))
+    else:
+        s = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "s.db")
     await s.open()
     yield s
     await s.close()
+    if request.param == "redis":
+        await delete_prefix(prefix)
 
 
 async def test_commit_assigns_increasing_seq_per_session(store: Store) -> None:
@@ -103,6 +112,62 @@ async def test_lock_serialises_one_key(store: Store) -> None:
     assert order in (["a-in", "a-out", "b-in", "b-out"], ["b-in", "b-out", "a-in", "a-out"])
 
 
+async def test_locks_of_different_sessions_do_not_wait_for_each_other(store: Store) -> None:
+    async with store.lock("k1"):
+        await asyncio.wait_for(_enter_and_leave(store, "k2"), 2)
+
+
+async def _enter_and_leave(store: Store, key: str) -> None:
+    async with store.lock(key):
+        pass
+
+
+async def test_commit_refuses_a_turn_that_is_not_json_whole(store: Store) -> None:
+    await store.commit("k", {"v": 1}, [{"n": 1}])
+    with pytest.raises(TypeError):
+        await store.commit("k", {"v": 2}, [{"n": 2}, {"n": object()}])
+    assert await store.get_session("k") == {"v": 1}
+    assert [e["n"] for e in await store.read_events("k", 0)] == [1]
+
+
+async def test_replay_in_pages_keeps_order_and_seq(store: Store) -> None:
+    for turn in range(10):
+        await store.commit("k", {"turn": turn}, [{"n": turn * 3 + i} for i in range(3)])
+    seen: list[int] = []
+    after = 0
+    while page := await store.read_events("k", after, limit=7):
+        seen.extend(e["n"] for e in page)
+        assert [e["seq"] for e in page] == list(range(after + 1, after + 1 + len(page)))
+        after = page[-1]["seq"]
+    assert seen == list(range(30))
+
+
+async def test_seq_starts_again_after_delete(store: Store) -> None:
+    await store.commit("k", None, [{"n": 1}, {"n": 2}])
+    await store.delete_session("k")
+    assert [e["seq"] for e in await store.commit("k", None, [{"n": 3}])] == [1]
+
+
+async def test_coordination_lease_is_held_and_released(store: Store) -> None:
+    coordination = store.coordination()
+    assert store.coordination() is coordination
+    assert await coordination.acquire("job", 5)
+    assert await coordination.acquire("job", 5)  # the holder extends its own lease
+    assert await coordination.holder("job") == coordination.replica
+    assert await coordination.renew("job", 5)
+    await coordination.release("job")
+    assert await coordination.holder("job") is None
+    assert not await coordination.renew("job", 5)
+
+
+async def test_coordination_nudge_reaches_listeners(store: Store) -> None:
+    coordination = store.coordination()
+    got: asyncio.Queue[str] = asyncio.Queue()
+    coordination.subscribe("watch", got.put_nowait)
+    await coordination.publish("watch", "support")
+    assert await asyncio.wait_for(got.get(), 2) == "support"
+
+
 async def test_sqlite_survives_reopen(tmp_path: Path) -> None:
     path = tmp_path / "d.db"
     s1 = SqliteStore(path)
@@ -136,9 +201,15 @@ def test_store_urls(tmp_path: Path) -> None:
     assert isinstance(store_from_url("memory://"), MemoryStore)
     sqlite = store_from_url("sqlite:////tmp/x.db")
     assert isinstance(sqlite, SqliteStore) and sqlite.path == Path("/tmp/x.db")
-    for bad in ("sqlite:///", "postgres://x", "redis://localhost:6379/0"):
+    for bad in ("sqlite:///", "postgres://x", "redis://", "redis://h:6379/zero", "redis://h/1?pool=3",
+                "redis://h/1?prefix=a%20b", "redis://h/1?lock_seconds=0", "redis://h:99999/1"):
         with pytest.raises(StoreError):
             store_from_url(bad)
+    redis = store_from_url("redis://:hunter2-password@redis.internal:6380/2?prefix=acme&lock_seconds=4")
+    assert "hunter2" not in repr(redis)
+    assert repr(redis) == "RedisStore('redis.internal:6380/2', prefix='acme')"
+    assert check_store_url("redis://h/1?lock_seconds=x") == "lock_seconds must be a number of seconds"
+    assert "known: prefix, lock_seconds" in (check_store_url("redis://h/1?pool=3") or "")
 
 
 async def test_unopenable_sqlite_path_is_a_clear_error(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from .coordination import Coordination, LocalCoordination
+
 JsonDict = dict[str, Any]
 
 
@@ -29,6 +31,7 @@ class Store(ABC):
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = defaultdict(int)
         self._waiters: dict[str, asyncio.Event] = {}
+        self._coordination: Coordination | None = None
 
     # Lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:  # noqa: B027 - most backends need no preparation
@@ -93,6 +96,12 @@ class Store(ABC):
     @abstractmethod
     async def index_items(self, namespace: str) -> dict[str, str]:
         """Every entry of the index."""
+
+    def coordination(self) -> Coordination:
+        """Leases and nudges between replicas; a store that is not shared has one replica."""
+        if self._coordination is None:
+            self._coordination = LocalCoordination()
+        return self._coordination
 
     # Per-session serialisation -------------------------------------------------------------
     @asynccontextmanager

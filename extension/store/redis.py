@@ -1,0 +1,292 @@
+"""The shared store for several replicas: Redis (strings, streams, hashes, locks, pub/sub)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, ParamSpec, TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import LockError, RedisError
+
+from .base import JsonDict, Store, StoreError
+from .coordination import Coordination
+from .redis_url import RedisUrl
+
+log = logging.getLogger("extension.store.redis")
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# How often a replica waiting for a session lock held elsewhere asks again (one waiter per process).
+LOCK_POLL_SECONDS = 0.005
+# The pub/sub connection is pinged after this much silence (and dropped after three times that).
+PUBSUB_PING_SECONDS = 5.0
+
+# One turn, atomically: refuse it if the session lock was lost (fencing), store the session, append
+# the events with ids `seq-0` after the last one, and wake every replica's readers of this session.
+# KEYS: session, events, lock. ARGV: lock token or "", "1" to store the session, the session JSON,
+# the wake channel, the session key, then one JSON document per event. Returns the first seq, 0
+# when there were no events, -1 when fenced out.
+COMMIT = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return -1 end
+if ARGV[2] == '1' then redis.call('SET', KEYS[1], ARGV[3]) end
+if #ARGV < 6 then return 0 end
+local seq = 0
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+if #last > 0 then seq = tonumber(string.match(last[1][1], '^(%d+)')) end
+local first = seq + 1
+for i = 6, #ARGV do
+  seq = seq + 1
+  redis.call('XADD', KEYS[2], seq .. '-0', 'd', ARGV[i])
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return first
+"""
+
+
+def _dump(doc: Any) -> str:
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def translated(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Redis and network failures surface as StoreError, like every backend's."""
+
+    @functools.wraps(method)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisError, OSError) as exc:
+            raise StoreError(f"Redis failed: {exc.__class__.__name__}: {exc}") from exc
+
+    return call
+
+
+class RedisStore(Store):
+    """Redis behind the Store interface, shared by every replica; see docs/REPLICAS.md for the keys.
+
+    Event logs are streams whose entry ids are the seq numbers, so any replica replays them with
+    XRANGE. Live readers wait on an in-process event that one pub/sub connection per process sets
+    when any replica commits to that session.
+    """
+
+    def __init__(self, options: RedisUrl) -> None:
+        super().__init__()
+        self.options = options
+        self.prefix = options.prefix
+        self._redis: aioredis.Redis | None = None
+        self._commit: Any = None
+        self._listener: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
+        # The token of each session lock this process holds, for fencing its commits.
+        self._tokens: dict[str, bytes] = {}
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.options.display!r}, prefix={self.prefix!r})"
+
+    def k(self, kind: str, name: str) -> str:
+        """The Redis key of a thing of this deployment (every key starts with the prefix)."""
+        return f"{self.prefix}:{kind}:{name}"
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        if self._redis is None:
+            raise StoreError("the Redis store is not open")
+        return self._redis
+
+    # Lifecycle -------------------------------------------------------------------------------
+    async def open(self) -> None:
+        # Named, so that CLIENT LIST tells operators which replica holds which connection.
+        client = aioredis.Redis.from_url(self.options.client_url, decode_responses=True, health_check_interval=15,
+                                         client_name=f"{self.prefix}:{socket.gethostname()}:{os.getpid()}")
+        try:
+            await client.ping()
+        except (RedisError, OSError) as exc:
+            await client.aclose()
+            raise StoreError(f"cannot reach Redis at {self.options.display}: {exc}") from None
+        self._redis = client
+        self._commit = client.register_script(COMMIT)
+        self._listener = asyncio.create_task(self._listen(), name="redis-store-listener")
+        # Readers rely on wake-ups from the first commit on: wait (briefly) for the subscription.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), timeout=5.0)
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except (RedisError, OSError, StoreError):
+            return False
+
+    def coordination(self) -> Coordination:
+        if self._coordination is None:
+            from .redis_coordination import RedisCoordination
+
+            self._coordination = RedisCoordination(self)
+        return self._coordination
+
+    # Sessions and events ---------------------------------------------------------------------
+    @translated
+    async def get_session(self, key: str) -> JsonDict | None:
+        doc = await self.redis.get(self.k("s", key))
+        return json.loads(doc) if doc is not None else None
+
+    @translated
+    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict]) -> list[JsonDict]:
+        # Encoded before Redis sees anything: a value that is not JSON refuses the whole turn.
+        docs = [_dump(event) for event in events]
+        session_doc = _dump(session) if session is not None else ""
+        first = int(await self._commit(
+            keys=[self.k("s", key), self.k("e", key), self.k("lock", key)],
+            args=[self._tokens.get(key, b""), "1" if session is not None else "0", session_doc,
+                  self.k("chan", "wake"), key, *docs],
+        ))
+        if first < 0:
+            raise StoreError("the session lock expired before the turn was stored (Redis unreachable or "
+                             "the process stalled); the turn was not stored")
+        stored = [{**event, "seq": first + i} for i, event in enumerate(events)]
+        if stored:
+            self._notify(key)
+        return stored
+
+    @translated
+    async def delete_session(self, key: str) -> None:
+        await self.redis.delete(self.k("s", key), self.k("e", key))
+
+    @translated
+    async def _read_events(self, key: str, after: int, limit: int) -> list[JsonDict]:
+        start = f"{max(after, 0) + 1}-0"
+        # decode_responses=True: ids and fields are str (redis-py types them as bytes | str).
+        entries: Any = await self.redis.xrange(self.k("e", key), min=start, max="+", count=limit)
+        out = []
+        for entry_id, fields in entries:
+            doc = json.loads(fields["d"])
+            doc["seq"] = int(entry_id.split("-", 1)[0])
+            out.append(doc)
+        return out
+
+    # Claims and indexes ----------------------------------------------------------------------
+    @translated
+    async def claim(self, namespace: str, key: str, ttl: float) -> bool:
+        return bool(await self.redis.set(self.k(f"claim:{namespace}", key), "1", nx=True,
+                                         px=max(1, int(ttl * 1000))))
+
+    @translated
+    async def index_set(self, namespace: str, key: str, value: str) -> None:
+        await self.redis.hset(self.k("idx", namespace), key, value)
+
+    @translated
+    async def index_get(self, namespace: str, key: str) -> str | None:
+        value = await self.redis.hget(self.k("idx", namespace), key)
+        return str(value) if value is not None else None
+
+    @translated
+    async def index_delete(self, namespace: str, key: str) -> None:
+        await self.redis.hdel(self.k("idx", namespace), key)
+
+    @translated
+    async def index_items(self, namespace: str) -> dict[str, str]:
+        return {str(k): str(v) for k, v in (await self.redis.hgetall(self.k("idx", namespace))).items()}
+
+    # Per-session serialisation across replicas ------------------------------------------------
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        """Serialise turns of one session across every replica sharing this Redis."""
+        async with super().lock(key):  # contenders of this process queue here, one polls Redis
+            ttl = self.options.lock_seconds
+            lock = await self._take_lock(key, ttl)
+            self._tokens[key] = lock.local.token
+            keeper = asyncio.create_task(self._keep_lock(lock, key, ttl), name="session-lock")
+            try:
+                yield
+            finally:
+                keeper.cancel()
+                self._tokens.pop(key, None)
+                try:
+                    await lock.release()
+                except LockError:
+                    log.error("a session lock had expired before its turn ended")
+                except RedisError as exc:  # it expires by itself after lock_seconds
+                    log.warning("could not release a session lock: %s", exc)
+
+    @translated
+    async def _take_lock(self, key: str, ttl: float) -> Any:
+        lock = self.redis.lock(self.k("lock", key), timeout=ttl, sleep=LOCK_POLL_SECONDS, thread_local=False)
+        await lock.acquire()
+        return lock
+
+    async def _keep_lock(self, lock: Any, key: str, ttl: float) -> None:
+        """A long Genesys call inside a turn must not let the lock expire: extend it while held."""
+        while True:
+            await asyncio.sleep(ttl / 3)
+            try:
+                await lock.extend(ttl, replace_ttl=True)
+            except LockError:
+                log.error("lost a session lock while its turn was running; the turn will not be stored")
+                return
+            except RedisError as exc:
+                log.warning("could not extend a session lock: %s", exc)
+
+    # Live wake-ups between replicas -----------------------------------------------------------
+    async def _listen(self) -> None:
+        """One pub/sub connection per process: commits of any replica wake this process's readers."""
+        failures = 0
+        while True:
+            pubsub: Any = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.k("chan", "wake"), self.k("chan", "bus"))
+                failures = 0
+                await self._dispatch(pubsub)
+            except (RedisError, OSError) as exc:
+                failures += 1
+                log.warning("Redis pub/sub connection lost (%s); reconnecting", exc)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+            self._wake_all()
+            await asyncio.sleep(min(5.0, 0.05 * 2 ** min(failures, 7)))
+
+    async def _dispatch(self, pubsub: Any) -> None:
+        wake = self.k("chan", "wake")
+        heard = time.monotonic()
+        while True:
+            message = await pubsub.get_message(timeout=PUBSUB_PING_SECONDS)
+            now = time.monotonic()
+            if message is None:
+                # A half-open connection would hang here for ever: ping, and give up on silence.
+                if now - heard > 3 * PUBSUB_PING_SECONDS:
+                    raise RedisConnectionError("no answer on the pub/sub connection")
+                await pubsub.ping()
+                continue
+            heard = now
+            kind, data = message.get("type"), message.get("data")
+            if kind == "subscribe":
+                self._listening.set()
+                # Commits made while not subscribed woke nobody: every reader looks again.
+                self._wake_all()
+            elif kind == "message" and message.get("channel") == wake:
+                self._notify(str(data))
+            elif kind == "message":
+                topic, _, body = str(data).partition("\n")
+                self.coordination().dispatch(topic, body)
+
+    def _wake_all(self) -> None:
+        for key in list(self._waiters):
+            self._notify(key)

@@ -1,0 +1,208 @@
+"""Two Redis store instances on one Redis, as two replicas see it: wake-ups, locks, claims, leases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from extension.store import StoreError, store_from_url
+from extension.store.redis import RedisStore
+
+from redis_server import delete_prefix, new_prefix, redis_url, require_redis
+
+LOCK_SECONDS = 0.3
+Pair = tuple[RedisStore, RedisStore]
+
+
+def redis_store(url: str) -> RedisStore:
+    store = store_from_url(url)
+    assert isinstance(store, RedisStore)
+    return store
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[Pair]:
+    require_redis()
+    prefix = new_prefix()
+    a, b = (redis_store(redis_url(prefix, lock_seconds=LOCK_SECONDS)) for _ in range(2))
+    await a.open()
+    await b.open()
+    yield a, b
+    await a.close()
+    await b.close()
+    await delete_prefix(prefix)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_commit_on_one_instance_wakes_a_reader_on_the_other(pair: Pair) -> None:
+    a, b = pair
+    await a.commit("k", None, [{"n": 0}])
+    reader = asyncio.create_task(b.read_events("k", 1, wait=10))
+    await asyncio.sleep(0.05)
+    assert not reader.done()
+    await a.commit("k", {"v": 1}, [{"n": 1}])
+    # Far below the 10 s wait: the reader was woken, it did not time out.
+    events = await asyncio.wait_for(reader, 5)
+    assert [(e["seq"], e["n"]) for e in events] == [(2, 1)]
+
+
+async def test_replay_from_another_instance(pair: Pair) -> None:
+    a, b = pair
+    await a.commit("k", {"v": 1}, [{"n": i} for i in range(5)])
+    await b.commit("k", {"v": 2}, [{"n": 5}])
+    assert [(e["seq"], e["n"]) for e in await a.read_events("k", 3)] == [(4, 3), (5, 4), (6, 5)]
+    assert await a.get_session("k") == {"v": 2}
+
+
+async def test_lock_excludes_the_other_instance_even_past_its_expiry(pair: Pair) -> None:
+    a, b = pair
+    order: list[str] = []
+    a_inside = asyncio.Event()
+
+    async def hold_a() -> None:
+        async with a.lock("k"):
+            order.append("a-in")
+            a_inside.set()
+            # Three lock lifetimes: a long Genesys call; the lock is extended, not lost.
+            await asyncio.sleep(LOCK_SECONDS * 3)
+            await a.commit("k", {"by": "a"}, [{"n": "a"}])
+            order.append("a-out")
+
+    async def enter_b() -> None:
+        await a_inside.wait()
+        async with b.lock("k"):
+            order.append("b-in")
+            await b.commit("k", {"by": "b"}, [{"n": "b"}])
+
+    await asyncio.wait_for(asyncio.gather(hold_a(), enter_b()), 10)
+    assert order == ["a-in", "a-out", "b-in"]
+    assert [e["n"] for e in await b.read_events("k", 0)] == ["a", "b"]
+
+
+async def test_a_turn_whose_lock_was_lost_is_not_stored(pair: Pair) -> None:
+    a, b = pair
+    await a.commit("k", {"v": 1}, [])
+    async with a.lock("k"):
+        # As if this process stalled past the expiry and the other replica took the session over.
+        await a.redis.delete(a.k("lock", "k"))
+        async with b.lock("k"):
+            await b.commit("k", {"v": 2}, [{"n": "b"}])
+        with pytest.raises(StoreError, match="lock expired"):
+            await a.commit("k", {"v": 3}, [{"n": "a"}])
+    assert await b.get_session("k") == {"v": 2}
+    assert [e["n"] for e in await b.read_events("k", 0)] == ["b"]
+
+
+async def test_claims_are_shared_and_expire(pair: Pair) -> None:
+    a, b = pair
+    assert await a.claim("dedup", "m1", ttl=0.2)
+    assert not await b.claim("dedup", "m1", ttl=0.2)
+    await eventually(lambda: b.claim("dedup", "m1", ttl=60))
+    assert not await a.claim("dedup", "m1", ttl=60)
+    ttl = await a.redis.pttl(a.k("claim:dedup", "m1"))
+    assert 0 < ttl <= 60_000
+
+
+async def test_index_is_shared(pair: Pair) -> None:
+    a, b = pair
+    await a.index_set("om:conv", "c1", "k1")
+    assert await b.index_get("om:conv", "c1") == "k1"
+    await b.index_delete("om:conv", "c1")
+    assert await a.index_items("om:conv") == {}
+
+
+async def test_lease_is_exclusive_and_taken_over_when_its_holder_stops_renewing(pair: Pair) -> None:
+    a, b = pair
+    ca, cb = a.coordination(), b.coordination()
+    assert ca.replica != cb.replica
+    assert await ca.acquire("notifications:support", 0.3)
+    assert not await cb.acquire("notifications:support", 0.3)
+    assert await cb.holder("notifications:support") == ca.replica
+    # The holder "dies": nobody renews; the lease expires and the other replica takes it.
+    await eventually(lambda: cb.acquire("notifications:support", 5))
+    assert await ca.holder("notifications:support") == cb.replica
+    assert not await ca.renew("notifications:support", 5)
+    await ca.release("notifications:support")  # not its lease any more: nothing happens
+    assert await cb.holder("notifications:support") == cb.replica
+
+
+async def test_holding_renews_while_the_block_runs_then_hands_over(pair: Pair) -> None:
+    a, b = pair
+    ca, cb = a.coordination(), b.coordination()
+    async with ca.holding("outbox:k", 0.3) as lease:
+        assert lease.held
+        for _ in range(5):
+            await asyncio.sleep(0.2)
+            assert not await cb.acquire("outbox:k", 0.3)
+        assert lease.held
+    assert await cb.acquire("outbox:k", 0.3)
+    async with ca.holding("outbox:k", 0.3) as lease:
+        assert not lease.held
+
+
+async def test_nudge_reaches_the_other_instance(pair: Pair) -> None:
+    a, b = pair
+    got: asyncio.Queue[str] = asyncio.Queue()
+    b.coordination().subscribe("watch", got.put_nowait)
+    await a.coordination().publish("watch", "support")
+    assert await asyncio.wait_for(got.get(), 5) == "support"
+
+
+async def test_unreachable_redis_is_a_clear_error() -> None:
+    store = store_from_url("redis://127.0.0.1:1/13")
+    with pytest.raises(StoreError, match="cannot reach Redis at 127.0.0.1:1/13"):
+        await store.open()
+    assert not await store.ping()
+
+
+async def test_readers_still_wake_after_the_pubsub_connection_is_cut(pair: Pair) -> None:
+    a, b = pair
+    # Only this test's own subscriber connections (named after its prefix), nobody else's.
+    mine = await _subscribers(a)
+    assert len(mine) == 2
+    reader = asyncio.create_task(a.read_events("k", 0, wait=30))
+    await asyncio.sleep(0.05)
+    for client in mine:
+        await a.redis.client_kill_filter(_id=client["id"])
+    await b.commit("k", None, [{"n": 1}])
+    events = await asyncio.wait_for(reader, 10)
+    assert [e["n"] for e in events] == [1]
+    # And the subscription is back: the next commit wakes a new reader too.
+    reader = asyncio.create_task(a.read_events("k", 1, wait=30))
+    await eventually(lambda: _resubscribed(a, {c["id"] for c in mine}))
+    await b.commit("k", None, [{"n": 2}])
+    assert [e["n"] for e in await asyncio.wait_for(reader, 10)] == [2]
+
+
+async def _subscribers(store: RedisStore) -> list[dict[str, str]]:
+    clients = await store.redis.client_list(_type="pubsub")
+    return [c for c in clients if c.get("name", "").startswith(f"{store.prefix}:")]
+
+
+async def _resubscribed(store: RedisStore, killed: set[str]) -> bool:
+    return len({c["id"] for c in await _subscribers(store)} - killed) == 2
+
+
+async def test_redis_failures_surface_as_store_errors() -> None:
+    import redis.asyncio as aioredis
+
+    store = redis_store("redis://127.0.0.1:1/13")
+    store._redis = aioredis.Redis.from_url(store.options.client_url)  # as if Redis went away after start-up
+    try:
+        with pytest.raises(StoreError, match="Redis failed: ConnectionError"):
+            await store.get_session("k")
+        with pytest.raises(StoreError, match="Redis failed"):
+            await store.coordination().acquire("job", 1)
+        with pytest.raises(StoreError, match="Redis failed"):
+            async with store.lock("k"):
+                pass
+    finally:
+        await store._redis.aclose()
