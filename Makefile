@@ -31,8 +31,10 @@ pytest: $(VENV)/.installed-test
 
 test: lint typecheck pytest
 
+# The runtime, a Genesys Cloud emulator and the example flow on free loopback ports; prints the web
+# chat and agent console URLs. Fixed ports: make demo DEMO_ARGS="--port 8080 --emulator-port 9100".
 demo: $(VENV)/.installed
-	$(BIN)/genesys-om serve --config examples/demo.toml
+	$(BIN)/genesys-om demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache

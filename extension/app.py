@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from . import keys, texts
-from .channels import health, rest, socket
+from .channels import health, pages, rest, socket
 from .channels.http import MAX_BODY, BadInput, json_error
 from .config import Config
 from .conversations import Conversations
@@ -96,6 +96,10 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
         web.get("/metrics", health.metrics),
     ])
     install_handover(app, config)
+    # The web chat and Copilot pages: after the handover (its runtime gets the Copilot hook) and
+    # before the `/{urlToken}` routes, which would otherwise match `/webchat/...` first.
+    pages.install(app)
+    socket.install(app)
     app.router.add_routes([
         web.post("/{urlToken}", rest.post_input),
         web.get("/{urlToken}/events", rest.get_events),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -16,6 +18,8 @@ EPILOG = """\
 examples:
   genesys-om validate --config examples/demo.toml
   genesys-om serve --config examples/demo.toml --port 8080
+  genesys-om demo                      # runtime + Genesys Cloud emulator + web chat, on free ports
+  genesys-om doctor --config prod.toml # check a real Genesys Cloud setup step by step
 
 The config file is TOML; ${NAME} in any string is read from the environment.
 """
@@ -29,8 +33,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"genesys-om {__version__}")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level (INFO)")
+    parser.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="logging level (INFO; WARNING for demo and doctor, whose output is the point)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = sub.add_parser("serve", help="validate the config, then run the runtime")
     serve.add_argument("--config", required=True, type=Path, help="the TOML config file")
@@ -38,6 +42,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="listen port (default: [server] port)")
     validate = sub.add_parser("validate", help="check the config, its flows and the declarations")
     validate.add_argument("--config", required=True, type=Path, help="the TOML config file")
+    demo = sub.add_parser("demo", help="run the runtime, a Genesys Cloud emulator and the example flow")
+    demo.add_argument("--config", type=Path, help="the demo config (default: the shipped examples/demo.toml)")
+    demo.add_argument("--host", default="127.0.0.1", help="listen address of both servers (127.0.0.1)")
+    demo.add_argument("--port", type=int, default=0, help="runtime port (default: a free one)")
+    demo.add_argument("--emulator-port", type=int, default=0, help="emulator port (default: a free one)")
+    doctor = sub.add_parser("doctor", help="check a real Genesys Cloud setup and say how to fix it")
+    doctor.add_argument("--config", required=True, type=Path, help="the TOML config file")
+    doctor.add_argument("--connection", help="check only this connection (default: every genesysCloudOM one)")
+    doctor.add_argument("--json", action="store_true", help="print the checklist as JSON")
     return parser
 
 
@@ -82,13 +95,47 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import serve_demo
+
+    for option in ("port", "emulator_port"):
+        if not 0 <= getattr(args, option) <= 65535:
+            print(f"--{option.replace('_', '-')}: {getattr(args, option)} is not a port number", file=sys.stderr)
+            return 1
+    return asyncio.run(serve_demo(args.config, args.host, args.port, args.emulator_port))
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import render_json, render_text, run_doctor
+    from .doctor.report import passed
+
+    try:
+        checks = asyncio.run(run_doctor(args.config, connection=args.connection))
+    except ConfigError as exc:
+        if args.json:
+            print(json.dumps({"config": str(args.config), "ok": False, "errors": exc.errors}, indent=2))
+        else:
+            print(f"{args.config}: the doctor cannot check this config:", file=sys.stderr)
+            for line in exc.errors:
+                print(f"  - {line}", file=sys.stderr)
+        return 1
+    print(render_json(args.config, checks) if args.json else render_text(args.config, checks), flush=True)
+    return 0 if passed(checks) else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet = args.command in ("demo", "doctor")
+    level = args.log_level or ("WARNING" if quiet else "INFO")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "validate":
         return cmd_validate(args)
     if args.command == "serve":
         return cmd_serve(args)
+    if args.command == "demo":
+        return cmd_demo(args)
+    if args.command == "doctor":
+        return cmd_doctor(args)
     _parser().print_help()
     return 2
 

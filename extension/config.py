@@ -40,7 +40,8 @@ class ServerSchema(_Strict):
     host = fields.String(load_default="127.0.0.1", validate=validate.Length(min=1))
     port = fields.Integer(load_default=8080, strict=True, validate=validate.Range(min=0, max=65535))
     public_url = fields.String(load_default=None, validate=_HTTP_URL)
-    copilot_secret = SecretField(load_default=None, validate=SecretLength(16, None))
+    # HS256 keys shorter than the hash (32 bytes) are weak (RFC 7518 section 3.2).
+    copilot_secret = SecretField(load_default=None, validate=SecretLength(32, None))
 
 
 class StoreSchema(_Strict):
@@ -80,6 +81,8 @@ class HandoverSchema(_Strict):
     reconnect_max_seconds = _seconds()
     delivery_notice_seconds = _seconds()
     outbox_retry_max_seconds = _seconds()
+    # Leases of cluster-wide jobs (several replicas on Redis); 0 would expire them at once.
+    lease_seconds = fields.Float(validate=validate.Range(min=0.1, max=3600), allow_nan=False)
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,9 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
         if ep["handover"] is not None and ep["handover"] not in connections:
             if not any(line.startswith(f"connections.{ep['handover']}") for line in errors):
                 errors.append(f"{path}.handover: no connection named {ep['handover']!r}")
+        if ep["copilotUrl"] is not None and server is not None and server.get("copilot_secret") is None:
+            errors.append(f"{path}.copilotUrl: needs server.copilot_secret (32 characters or more) to sign the "
+                          "Copilot links")
         flow_path = Path(ep["flow"])
         if not flow_path.is_absolute():
             flow_path = source.parent / flow_path

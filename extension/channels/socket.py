@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import keys, texts
 from ..conversations import UserInput
@@ -18,6 +18,19 @@ from .rest import endpoint_of
 
 log = logging.getLogger("extension.channels.socket")
 POLL_SECONDS = 25.0
+OPEN_SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_sockets")
+
+
+def install(app: web.Application) -> None:
+    """Close open sockets on shutdown: clients reconnect at once instead of holding the stop."""
+    sockets: set[web.WebSocketResponse] = set()
+    app[OPEN_SOCKETS] = sockets
+
+    async def close_all(app: web.Application) -> None:
+        for ws in list(sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+    app.on_shutdown.append(close_all)
 
 
 async def _push_events(ws: web.WebSocketResponse, request: web.Request, key: SessionKey, after: int) -> None:
@@ -38,6 +51,8 @@ async def socket(request: web.Request) -> web.StreamResponse:
     conversations = request.app[keys.CONVERSATIONS]
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_BODY)
     await ws.prepare(request)
+    open_sockets = request.app[OPEN_SOCKETS] if OPEN_SOCKETS in request.app else set()
+    open_sockets.add(ws)
     pusher = asyncio.create_task(_push_events(ws, request, key, after))
     try:
         async for msg in ws:
@@ -61,6 +76,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
             except BadInput as exc:
                 await ws.send_json({"type": "error", "error": exc.message})
     finally:
+        open_sockets.discard(ws)
         pusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pusher

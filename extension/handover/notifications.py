@@ -199,6 +199,12 @@ class ConnectionNotifications:
         for loop in self.channels:
             await loop.stop()
 
+    async def reset(self) -> None:
+        """Close every channel and forget every watch (another replica runs them now)."""
+        await self.stop()
+        self.channels.clear()
+        self._where.clear()
+
 
 class NotificationsWatcher:
     """Routes watch/unwatch calls to each connection's channels."""
@@ -215,6 +221,11 @@ class NotificationsWatcher:
         conn = self.connections.get(connection)
         if conn is not None:
             await conn.unwatch(conversation_id)
+
+    async def release(self, connection: str) -> None:
+        conn = self.connections.get(connection)
+        if conn is not None:
+            await conn.reset()
 
     def watching(self, connection: str) -> set[str]:
         conn = self.connections.get(connection)

@@ -1,4 +1,8 @@
-"""User messages to Genesys: one in flight per session, in order, kept in the session until sent."""
+"""User messages to Genesys: one in flight per session, in order, kept in the session until sent.
+
+Across replicas, a session's sender holds the lease `outbox:<session>`: whichever replica queued a
+message, one sends, in order; when its holder dies, the lease expires and another replica resumes.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from ..flows.session import SessionKey
 from ..genesys import GenesysError, GenesysRateLimited
 from ..genesys.messages import inbound_text
 from ..genesys.retry import is_retryable
+from ..store import Coordination, LocalCoordination, StoreError
+from ..store.coordination import Lease
 from ..tasks import TaskGroup
 from .provider import GenesysHandover, to_attachments
 from .state import BY_USER, HandoverState
@@ -25,10 +31,12 @@ NOT_DELIVERED = "Your last message could not be delivered to the agent."
 class OutboxSender:
     """Drains each session's outbox in order; the items live in the stored handover state."""
 
-    def __init__(self, handover: GenesysHandover, background: TaskGroup) -> None:
+    def __init__(self, handover: GenesysHandover, background: TaskGroup,
+                 coordination: Coordination | None = None) -> None:
         self.handover = handover
         self.background = background
         self.settings = handover.settings
+        self.coordination = coordination or LocalCoordination()
         self._running: dict[str, asyncio.Task[Any]] = {}
         self.sent = 0
 
@@ -57,15 +65,40 @@ class OutboxSender:
         endpoint = self.handover.conversations.endpoint(key.url_token)
         if endpoint is None:
             return
-        delay = 0.2
+        ttl = self.settings.lease_seconds
         while True:
-            doc = await self.handover.store.get_session(key_id)
-            state = HandoverState.from_doc(doc.get("handover") if doc else None)
-            if state is None or not state.outbox:
+            sending_here = False
+            try:
+                async with self.coordination.holding(f"outbox:{key_id}", ttl) as lease:
+                    sending_here = lease.held
+                    if sending_here:
+                        await self._send_all(endpoint, key, lease)
+                # A message queued elsewhere while this replica held the lease found it taken: look
+                # again once released. Without the lease, wait: its holder sends, or dies and it expires.
+                if await self._waiting(key_id) is None:
+                    return
+            except StoreError as exc:  # the messages are stored; try again when the store answers
+                log.warning("outbox of a session paused, the store failed: %s", exc)
+                sending_here = False
+            if not sending_here:
+                await asyncio.sleep(ttl / 2)
+
+    async def _waiting(self, key_id: str) -> HandoverState | None:
+        """The handover state when it has messages to send on a known connection, else None."""
+        doc = await self.handover.store.get_session(key_id)
+        state = HandoverState.from_doc(doc.get("handover") if doc else None)
+        if state is None or not state.outbox or state.connection not in self.handover.connections:
+            return None
+        return state
+
+    async def _send_all(self, endpoint: Any, key: SessionKey, lease: Lease) -> None:
+        """Send the outbox head by head while this replica holds the session's sender lease."""
+        delay = 0.2
+        while lease.held:
+            state = await self._waiting(key.id)
+            if state is None:
                 return
-            conn = self.handover.connections.get(state.connection)
-            if conn is None:
-                return
+            conn = self.handover.connections[state.connection]
             item = state.outbox[0]
             body = inbound_text(item["messageId"], state.genesys_user_id, item.get("text") or "",
                                 attachments=to_attachments(item.get("attachments") or []))

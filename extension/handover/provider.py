@@ -25,6 +25,7 @@ log = logging.getLogger("extension.handover")
 
 CANCEL_PAYLOAD = "cancel"
 TYPING_INTERVAL = 5.0
+TYPING_CLAIM = "om:typing"
 MEDIA_TYPES = ("Image", "Video", "Audio", "File", "Link")
 
 
@@ -214,6 +215,9 @@ class GenesysHandover:
         if now - self._last_typing.get(session.key.id, -TYPING_INTERVAL) < TYPING_INTERVAL:
             return
         self._last_typing[session.key.id] = now
+        # The limit is shared by the replicas: a user's socket can move from one to another.
+        if not await self.store.claim(TYPING_CLAIM, session.key.id, TYPING_INTERVAL):
+            return
         try:
             await conn.client.send_inbound_event(state.integration_id, inbound_typing(state.genesys_user_id))
         except GenesysError as exc:

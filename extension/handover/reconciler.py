@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..genesys import GenesysError, GenesysNotFound
@@ -45,12 +46,20 @@ class Reconciler:
         self.batch = batch
         self._cursor = 0
         self.checks = 0
+        # With several replicas only the holder of the reconciler lease runs the passes.
+        self.leader: Callable[[], bool] = lambda: True
+        # Also run each pass: restarts outboxes that a dead replica left behind.
+        self.sweep: Callable[[], Awaitable[Any]] | None = None
 
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
+            if not self.leader():
+                continue
             try:
                 await self.check_once()
+                if self.sweep is not None:
+                    await self.sweep()
             except Exception:
                 log.exception("reconciler pass failed")
 

@@ -15,6 +15,7 @@ from .. import keys
 from ..config import Config
 from ..genesys import GenesysError
 from ..tasks import TaskGroup
+from .cluster import ClusterDuties
 from .connection import GenesysConnection
 from .delivery import AgentDelivery
 from .ending import EndDetector
@@ -24,7 +25,6 @@ from .notifications import ConnectionNotifications, NotificationsWatcher
 from .outbox import OutboxSender
 from .provider import GenesysHandover
 from .reconciler import Reconciler
-from .state import BY_CONVERSATION, HandoverState
 from .webhook import PATH, genesys_webhook
 
 log = logging.getLogger("extension.handover")
@@ -51,9 +51,11 @@ class HandoverRuntime:
         self.background = TaskGroup("handover")
         self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics)
         self.delivery = AgentDelivery(self.handover, self.background)
+        # Replicas sharing a store share the cluster-wide jobs through its coordination.
+        coordination = conversations.store.coordination()
         # Senders stop at once on shutdown: what they hold is in the stored outbox.
         self.senders = TaskGroup("outbox")
-        self.outbox = OutboxSender(self.handover, self.senders)
+        self.outbox = OutboxSender(self.handover, self.senders, coordination)
         self.ending = EndDetector(self.handover, settings.acw_timeout_seconds)
         self.reconciler = Reconciler(self.handover, self.ending, interval=settings.reconcile_interval_seconds,
                                      idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch)
@@ -61,7 +63,12 @@ class HandoverRuntime:
             name: ConnectionNotifications(name, conn.client, http, settings, self.ending.on_event, self._reconnected)
             for name, conn in self.connections.items()
         })
-        self.handover.outbox, self.handover.watcher, self.handover.ending = self.outbox, self.watcher, self.ending
+        self.cluster = ClusterDuties(self.watcher, coordination, conversations.store, settings.lease_seconds,
+                                     self.background)
+        self.reconciler.leader = self.cluster.leads_reconciler
+        self.reconciler.sweep = self.cluster.on_reconciler = self.outbox.resume_all
+        # The provider watches through the cluster: only the notifications lease holder subscribes.
+        self.handover.outbox, self.handover.watcher, self.handover.ending = self.outbox, self.cluster, self.ending
         self._resolved_at: dict[str, float] = {}
         self._resolving: dict[str, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
@@ -72,7 +79,8 @@ class HandoverRuntime:
     async def start(self) -> None:
         for conn in self.connections.values():
             self._resolving[conn.name] = self.background.spawn(self._resolve(conn), name=f"resolve-{conn.name}")
-        await self._rewatch()
+        # Takes the leases it can and subscribes every handover the store holds (after a restart too).
+        await self.cluster.start()
         await self.outbox.resume_all()
         self._loops.append(asyncio.create_task(self.reconciler.run(), name="reconciler"))
 
@@ -81,6 +89,7 @@ class HandoverRuntime:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.cluster.stop()
         for task in self._resolving.values():
             task.cancel()
         await self.senders.cancel()
@@ -88,15 +97,6 @@ class HandoverRuntime:
         await self.ending.close()
         # Receipts in flight get a moment to finish; lookups and senders are simply stopped.
         await self.background.drain(grace=2.0)
-
-    async def _rewatch(self) -> None:
-        """After a restart, subscribe again for every handover the store still holds."""
-        store = self.handover.store
-        for cid, key_id in (await store.index_items(BY_CONVERSATION)).items():
-            doc = await store.get_session(key_id)
-            state = HandoverState.from_doc(doc.get("handover") if doc else None)
-            if state is not None and state.conversation_id == cid:
-                await self.watcher.watch(state.connection, cid)
 
     async def _reconnected(self, connection: str) -> None:
         """Events may have been missed while the socket was down: check those handovers now."""

@@ -26,6 +26,9 @@ class HandoverSettings:
     reconnect_max_seconds: float = 30.0
     delivery_notice_seconds: float = 60.0
     outbox_retry_max_seconds: float = 30.0
+    # Cluster-wide jobs (notifications channels, reconciler, a session's sender) are leased for
+    # this long and renewed well before; a dead holder is replaced within about this time.
+    lease_seconds: float = 10.0
     # Genesys redelivers for about 25 s (5 retries, 5 s apart); the last 100 ids cover that.
     dedup_window: int = 100
 

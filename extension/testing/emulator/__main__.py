@@ -72,6 +72,7 @@ async def serve(args: argparse.Namespace) -> None:
     base_url = await emulator.start(args.host, args.port)
     print(base_url, flush=True)
     print(f"agent API: {base_url}/emulator/conversations", flush=True)
+    print(f"agent console: {base_url}/console", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

@@ -12,13 +12,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import auth, console, control, conversations, discovery, inbound, notifications
+from . import auth, console, control, conversations, discovery, inbound, notifications, ui
 from .agent import Agent
 from .auth import TokenStore
 from .channels import NotificationHub, PublishedEvent
 from .config import CREATE_STATUSES, EmulatorConfig, IntegrationConfig, QueueConfig
 from .errors import CORRELATION_HEADER, correlation_id, error_response
-from .faults import CONTROL_PREFIX, Faults, fault_middleware
+from .faults import Faults, fault_middleware, is_control
 from .keys import EMULATOR
 from .records import RequestLog, RequestRecord
 from .routing import Router
@@ -174,11 +174,11 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
     context_id = correlation_id(request)
     record: RequestRecord | None = None
     try:
-        if not request.path.startswith(CONTROL_PREFIX):
+        if not is_control(request.path):
             record = await _record(request, context_id)
         response = await handler(request)
     except web.HTTPException as exc:  # unknown route, wrong method, body over client_max_size
-        if request.path.startswith(CONTROL_PREFIX):
+        if is_control(request.path):
             response = web.json_response({"error": exc.reason}, status=exc.status)
         else:
             response = error_response(request, exc.status, exc.reason)
@@ -215,7 +215,7 @@ def create_app(emulator: Emulator) -> web.Application:
     app = web.Application(middlewares=[record_middleware, fault_middleware, auth.bearer_auth])
     app[EMULATOR] = emulator
     app.router.add_post("/oauth/token", auth.token_endpoint)
-    for module in (discovery, inbound, conversations, notifications, console, control):
+    for module in (discovery, inbound, conversations, notifications, console, control, ui):
         module.add_routes(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

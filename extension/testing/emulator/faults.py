@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 CONTROL_PREFIX = "/emulator"
 
 
+def is_control(path: str) -> bool:
+    """Routes that drive the emulator (JSON control, agent console): never recorded nor faulted."""
+    return path.startswith(CONTROL_PREFIX) or path == "/console" or path.startswith("/console/")
+
+
 @dataclass
 class Rule:
     """Answer matching requests with `status`, or delay them, `times` times (None: until cleared)."""
@@ -131,7 +136,7 @@ class Faults:
 
     async def apply(self, request: web.Request) -> web.Response | None:
         """Delay the request as configured; the fault answer to send instead, if any."""
-        if request.path.startswith(CONTROL_PREFIX):
+        if is_control(request.path):
             return None
         delay = self.latency
         answer: web.Response | None = None

@@ -1,0 +1,96 @@
+"""GET /copilot?URLToken=&auth=: the read-only view of one session for the agent (SPEC section 9)."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from .. import keys, texts
+from ..copilot import CopilotAuthError, link_maker, verify_token
+from ..handover.keys import HANDOVER_RUNTIME
+from ..handover.state import HandoverState
+from ..secrets import Secret
+from .http import BadInput
+from .static import COPILOT_CSP, page, read, render
+
+log = logging.getLogger("extension.copilot")
+PATHS = ("/copilot", "/copilot/")
+ROLES = {"user": "Customer", "bot": "Bot", "agent": "Agent", "system": "System"}
+STATES = {
+    "queue": ("queue", "Waiting in the queue for an agent"),
+    "active": ("active", "With an agent"),
+    None: ("bot", "With the bot (no handover in progress)"),
+}
+
+
+def _secret(request: web.Request) -> Secret:
+    secret = request.app[keys.CONFIG].server.copilot_secret
+    if secret is None:
+        raise BadInput(texts.COPILOT_OFF, 404)
+    return secret
+
+
+def _unauthorized() -> web.Response:
+    body = render(read("copilot_denied.html"), message=texts.COPILOT_UNAUTHORIZED)
+    return page(body, COPILOT_CSP, status=401)
+
+
+def _clock(epoch: Any) -> str:
+    if isinstance(epoch, bool) or not isinstance(epoch, int | float):
+        return ""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _transcript(items: list[dict[str, Any]]) -> str:
+    lines = []
+    for item in items:
+        role = str(item.get("role", ""))
+        lines.append(
+            f'<li class="msg {html.escape(role if role in ROLES else "other")}">'
+            f'<span class="who">{html.escape(ROLES.get(role, role))}</span>'
+            f'<time>{html.escape(_clock(item.get("time")))}</time>'
+            f'<p class="text">{html.escape(str(item.get("text") or ""))}</p></li>'
+        )
+    return "\n".join(lines) or '<li class="empty">No messages yet.</li>'
+
+
+async def copilot_page(request: web.Request) -> web.Response:
+    """The session's transcript and handover state, for the holder of a valid link only."""
+    secret = _secret(request)
+    try:
+        key = verify_token(secret, request.query.get("auth"), request.query.get("URLToken"))
+    except CopilotAuthError as exc:
+        log.info("copilot page refused: %s", exc)
+        return _unauthorized()
+    conversations = request.app[keys.CONVERSATIONS]
+    if conversations.endpoint(key.url_token) is None:
+        return _unauthorized()
+    session = await conversations.load_session(key)
+    state = HandoverState.from_doc(session.handover)
+    state_class, state_text = STATES.get(state.status if state else None, STATES[None])
+    body = render(
+        read("copilot.html"), raw={"transcript": _transcript(session.transcript)},
+        urlToken=key.url_token, userId=key.user_id, sessionId=key.session_id,
+        state=state_class, stateText=state_text,
+        conversationId=state.conversation_id if state else "none",
+    )
+    return page(body, COPILOT_CSP)
+
+
+def install_link_hook(app: web.Application) -> None:
+    """Give the handover provider its `copilot_link` hook once the handover runtime exists."""
+    secret = app[keys.CONFIG].server.copilot_secret
+
+    async def wire(app: web.Application) -> AsyncIterator[None]:
+        # Runs after the handover runtime's own start-up, which appended its context earlier.
+        runtime = app.get(HANDOVER_RUNTIME)
+        if runtime is not None and secret is not None:
+            runtime.handover.copilot_link = link_maker(secret)
+        yield
+
+    app.cleanup_ctx.append(wire)

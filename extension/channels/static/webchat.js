@@ -1,0 +1,264 @@
+// The demo web chat. Every event of a session carries an increasing `seq`: the page remembers the
+// last one it showed, reconnects with `after=<that seq>` when the socket drops, and ignores any
+// event at or below it, so nothing is lost or shown twice.
+import { attachmentList, message, quickReplies } from "./webchat-render.js";
+
+(() => {
+  const token = document.body.dataset.urlToken;
+  const prefix = `genesys-om.webchat.${token}`;
+  const $ = (id) => document.getElementById(id);
+  const log = $("log");
+  const conn = $("conn");
+  const banner = $("handover");
+  const typing = $("typing");
+  const input = $("text");
+  const LABELS = { bot: "Bot", agent: "Agent", system: "System" };
+  // status -> [banner state, banner text, line in the log]
+  const HANDOVER = {
+    queue: ["queue", "Queued: waiting for an agent…", "You are in the queue for an agent."],
+    active: ["active", "Chatting with an agent", "An agent joined the conversation."],
+    completed: ["back", "Back with the bot", "The agent ended the conversation. You are back with the bot."],
+    cancelled: ["back", "Back with the bot", "The handover was cancelled. You are back with the bot."],
+    error: ["back", "Back with the bot", "No agent could be reached. You are back with the bot."],
+  };
+  const MAX_SENT = 200;
+  const TYPING_SHOWN_MS = 6000;
+  const TYPING_EVERY_MS = 3000;
+
+  let ids = loadIds();
+  let generation = 0; // bumped by "New conversation" so answers for the old session are dropped
+  let lastSeq = 0;
+  let replaying = false;
+  let sent = []; // the user's own messages: the server's event log holds only bot/agent/system
+  let shownSent = 0;
+  let socket = null;
+  let attempts = 0;
+  let reconnectTimer = null;
+  let typingTimer = null;
+  let lastTypingSent = 0;
+  let handoverState = "bot";
+  const outbox = [];
+
+  function randomId(kind) {
+    // getRandomValues also works where randomUUID does not (plain http on a LAN address).
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return kind + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function loadIds() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(`${prefix}.ids`) || "null");
+      if (saved && typeof saved.userId === "string" && typeof saved.sessionId === "string") return saved;
+    } catch (_) { /* a corrupt entry is replaced below */ }
+    return saveIds({ userId: randomId("u-"), sessionId: randomId("s-") });
+  }
+
+  function saveIds(value) {
+    localStorage.setItem(`${prefix}.ids`, JSON.stringify(value));
+    return value;
+  }
+
+  const sentKey = () => `${prefix}.sent.${ids.sessionId}`;
+
+  function loadSent() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(sentKey()) || "[]");
+      return Array.isArray(saved) ? saved.filter((m) => m && typeof m.text === "string") : [];
+    } catch (_) {
+      return [];
+    }
+  }
+
+  function remember(text) {
+    sent.push({ after: lastSeq, text, time: new Date().toISOString() });
+    if (sent.length > MAX_SENT) sent = sent.slice(-MAX_SENT);
+    shownSent = sent.length;
+    localStorage.setItem(sentKey(), JSON.stringify(sent));
+  }
+
+  function bubble(...args) {
+    const item = message(...args);
+    log.append(item);
+    log.scrollTop = log.scrollHeight;
+    return item;
+  }
+
+  const clearQuick = () => log.querySelectorAll(".quick").forEach((box) => box.remove());
+
+  function showTyping() {
+    typing.hidden = false;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(hideTyping, TYPING_SHOWN_MS);
+  }
+
+  function hideTyping() {
+    clearTimeout(typingTimer);
+    typing.hidden = true;
+  }
+
+  function setBanner(state, text) {
+    banner.dataset.state = state;
+    banner.textContent = text;
+  }
+
+  function renderOutput(event) {
+    const source = LABELS[event.source] ? event.source : "system";
+    const data = event.data && typeof event.data === "object" ? event.data : {};
+    const extras = [];
+    if (Array.isArray(data.attachments) && data.attachments.length) extras.push(attachmentList(data.attachments));
+    if (Array.isArray(data.quickReplies) && data.quickReplies.length) extras.push(quickReplies(data.quickReplies, (title, payload) => send(title, { payload })));
+    if (source === "agent") hideTyping();
+    bubble(source, LABELS[source], event.text, event.time, event.seq, extras);
+  }
+
+  function renderHandover(event) {
+    const entry = HANDOVER[event.status];
+    if (!entry) return;
+    handoverState = event.status === "queue" || event.status === "active" ? event.status : "bot";
+    setBanner(entry[0], entry[1]);
+    if (event.status !== "queue") clearQuick();
+    if (event.status !== "active") hideTyping();
+    bubble("notice", "", entry[2], null, event.seq);
+  }
+
+  function flushSent(before) {
+    // Put the user's own messages back between the events they came after.
+    while (shownSent < sent.length && sent[shownSent].after < before) {
+      clearQuick();
+      bubble("user", "You", sent[shownSent].text, sent[shownSent].time);
+      shownSent += 1;
+    }
+  }
+
+  function handle(event) {
+    if (!event || typeof event !== "object") return;
+    if (event.type === "error") {
+      bubble("notice", "", `Not sent: ${event.error}`);
+      return;
+    }
+    if (typeof event.seq !== "number" || event.seq <= lastSeq) return;
+    lastSeq = event.seq;
+    flushSent(event.seq);
+    if (event.type === "output") renderOutput(event);
+    else if (event.type === "handover") renderHandover(event);
+    else if (event.type === "typing" && !replaying) showTyping();
+  }
+
+  function setConn(state, text) {
+    conn.dataset.state = state;
+    conn.textContent = text;
+  }
+
+  function flushOutbox() {
+    while (outbox.length && socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(outbox.shift()));
+    }
+  }
+
+  function send(text, data) {
+    clearQuick();
+    bubble("user", "You", text, new Date().toISOString());
+    remember(text);
+    const frame = { type: "message", text };
+    if (data) frame.data = data;
+    outbox.push(frame);
+    flushOutbox();
+  }
+
+  function connect(gen) {
+    clearTimeout(reconnectTimer);
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const query = new URLSearchParams({ userId: ids.userId, sessionId: ids.sessionId, after: String(lastSeq) });
+    const ws = new WebSocket(`${scheme}//${location.host}/${encodeURIComponent(token)}/socket?${query}`);
+    socket = ws;
+    ws.onopen = () => {
+      if (gen !== generation) return;
+      attempts = 0;
+      setConn("online", "online");
+      flushOutbox();
+    };
+    ws.onmessage = (message) => {
+      if (gen !== generation) return;
+      try {
+        handle(JSON.parse(message.data));
+      } catch (_) { /* not an event of ours */ }
+    };
+    ws.onclose = () => {
+      if (socket !== ws || gen !== generation) return;
+      socket = null;
+      attempts += 1;
+      setConn("reconnecting", "reconnecting…");
+      reconnectTimer = setTimeout(() => connect(gen), Math.min(5000, 250 * 2 ** Math.min(attempts, 5)));
+    };
+  }
+
+  async function loadHistory(gen) {
+    // The REST long-poll (wait=0) says where the stored history ends; the socket then goes on from there.
+    replaying = true;
+    try {
+      for (let page = 0; page < 100; page += 1) {
+        const query = new URLSearchParams({ userId: ids.userId, sessionId: ids.sessionId, after: String(lastSeq), wait: "0" });
+        const response = await fetch(`/${encodeURIComponent(token)}/events?${query}`, { cache: "no-store" });
+        if (!response.ok || gen !== generation) return;
+        const body = await response.json();
+        if (gen !== generation || !Array.isArray(body.events) || body.events.length === 0) return;
+        body.events.forEach(handle);
+      }
+    } finally {
+      replaying = false;
+    }
+  }
+
+  function start() {
+    const gen = generation;
+    sent = loadSent();
+    shownSent = 0;
+    setConn("connecting", "connecting…");
+    loadHistory(gen).catch(() => {}).finally(() => {
+      if (gen !== generation) return;
+      if (lastSeq === 0 && sent.length) {
+        // The runtime no longer knows this session (a new demo run): drop what it cannot match.
+        sent = [];
+        localStorage.removeItem(sentKey());
+      }
+      flushSent(Infinity);
+      connect(gen);
+    });
+  }
+
+  $("composer").addEventListener("submit", (submit) => {
+    submit.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send(text);
+  });
+
+  input.addEventListener("input", () => {
+    // Typing only matters to a human agent, and the runtime forwards at most one per 5 s anyway.
+    if (handoverState === "bot" || !socket || socket.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - lastTypingSent < TYPING_EVERY_MS) return;
+    lastTypingSent = Date.now();
+    socket.send(JSON.stringify({ type: "typing" }));
+  });
+
+  $("reset").addEventListener("click", () => {
+    generation += 1;
+    clearTimeout(reconnectTimer);
+    if (socket) socket.close();
+    socket = null;
+    localStorage.removeItem(sentKey());
+    ids = saveIds({ userId: ids.userId, sessionId: randomId("s-") });
+    lastSeq = 0;
+    outbox.length = 0;
+    log.replaceChildren();
+    hideTyping();
+    handoverState = "bot";
+    setBanner("bot", "Chatting with the bot");
+    start();
+  });
+
+  start();
+  input.focus();
+})();

@@ -1,0 +1,188 @@
+"""`genesys-om demo`: the runtime, the Genesys Cloud emulator and the example flow, on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import secrets
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from .app import build_app
+from .config import Config, ConfigError, ConnectionConfig, load_config
+from .flags import ENABLE_OM, OM_WHITELIST
+from .handover.webhook import PATH as WEBHOOK_PATH
+from .manifest import load_manifest
+from .secrets import Secret
+from .testing.emulator import Emulator, EmulatorConfig
+from .testing.emulator.config import DEFAULT_INTEGRATION_ID, DEFAULT_QUEUE_ID, IntegrationConfig, QueueConfig
+
+PROVIDER_TYPE = "genesysCloudOM"
+DEMO_FLAGS = {ENABLE_OM: "true", OM_WHITELIST: "*"}
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def default_config() -> Path:
+    """The example config: shipped inside the wheel, or at the top of a source checkout."""
+    shipped = _PACKAGE / "_examples" / "demo.toml"
+    return shipped if shipped.is_file() else _PACKAGE.parent / "examples" / "demo.toml"
+
+
+@dataclass
+class Demo:
+    """A running demo: the runtime behind `runtime_url`, the emulator behind `emulator_url`."""
+
+    config: Config
+    emulator: Emulator
+    runner: web.AppRunner
+    runtime_url: str
+    emulator_url: str
+    workdir: Path | None
+
+    @property
+    def url_token(self) -> str:
+        return self.config.endpoints[0].url_token
+
+    @property
+    def webchat_url(self) -> str:
+        return f"{self.runtime_url}/webchat/{self.url_token}"
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.emulator_url}/console"
+
+    async def stop(self) -> None:
+        """Stop the runtime first (it still talks to the emulator while it shuts down), then the emulator."""
+        await self.runner.cleanup()
+        await self.emulator.stop()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _emulator_for(connections: list[ConnectionConfig]) -> Emulator:
+    """An emulated organisation that knows the clients, integrations and queues the config names."""
+    config = EmulatorConfig(clients={}, integrations=[], queues=[])
+    for conn in connections:
+        config.clients[conn["clientId"]] = conn["clientSecret"].reveal()
+        if all(i.name != conn["deploymentName"] for i in config.integrations):
+            config.integrations.append(IntegrationConfig(
+                id=str(uuid.uuid4()) if config.integrations else DEFAULT_INTEGRATION_ID,
+                name=conn["deploymentName"], webhook_secret=conn["webhookSecret"].reveal()))
+        if config.queue_named(conn["queue"]) is None:
+            config.queues.append(QueueConfig(id=str(uuid.uuid4()) if config.queues else DEFAULT_QUEUE_ID,
+                                             name=conn["queue"]))
+    return Emulator(config)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    # Bound before the app is built, so its URL (webhook and Copilot links) is known up front.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+async def start_demo(config_path: Path | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                     emulator_port: int = 0, workdir: Path | None = None,
+                     env: Mapping[str, str] | None = None) -> Demo:
+    """Start the emulator and the runtime wired to each other; ConfigError or OSError on failure."""
+    manifest = load_manifest()
+    env = {**(os.environ if env is None else env), **DEMO_FLAGS}
+    base = load_config(config_path or default_config(), manifest, env)
+    genesys = [c for c in base.connections.values() if c.type == PROVIDER_TYPE]
+    if not genesys:
+        raise ConfigError([f"{base.source}: the demo needs a {PROVIDER_TYPE} connection"])
+    emulator = _emulator_for(genesys)
+    emulator_url = await emulator.start(host, emulator_port)
+    own_dir = workdir is None
+    folder = Path(tempfile.mkdtemp(prefix="genesys-om-demo-")) if workdir is None else workdir
+    sock: socket.socket | None = None
+    runner: web.AppRunner | None = None
+    try:
+        sock = _bind(host, port)
+        runtime_url = _url(host, sock.getsockname()[1])
+        for integration in emulator.config.integrations:
+            emulator.update_integration(integration.id, webhook_url=runtime_url + WEBHOOK_PATH)
+        config = dataclasses.replace(
+            base,
+            server=dataclasses.replace(base.server, host=host, port=sock.getsockname()[1], public_url=runtime_url,
+                                       copilot_secret=base.server.copilot_secret or Secret(secrets.token_urlsafe(32))),
+            store_url=f"sqlite:///{folder / 'demo.db'}",
+            connections={name: dataclasses.replace(c, values={**c.values, "host": emulator_url})
+                         if c.type == PROVIDER_TYPE else c for name, c in base.connections.items()},
+            endpoints=tuple(dataclasses.replace(e, copilot_url=f"{runtime_url}/copilot") for e in base.endpoints),
+        )
+        # A pending long-poll (up to 30 s) would hold a graceful shutdown; the demo stops within seconds.
+        runner = web.AppRunner(build_app(config, manifest), access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+    except BaseException:
+        if runner is not None:
+            await runner.cleanup()
+        if sock is not None:
+            sock.close()
+        await emulator.stop()
+        if own_dir:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return Demo(config, emulator, runner, runtime_url, emulator_url, folder if own_dir else None)
+
+
+def banner(demo: Demo) -> str:
+    """What `genesys-om demo` prints once both servers answer."""
+    return (
+        "genesys-om demo: the bot runtime and a Genesys Cloud emulator are running (Ctrl-C stops both).\n"
+        "\n"
+        f"  Web chat       {demo.webchat_url}\n"
+        f"  Agent console  {demo.console_url}\n"
+        "\n"
+        "Try this: in the web chat say hello, then type \"agent\" to ask for a person.\n"
+        "          In the agent console accept it, reply, then end it: the bot takes over again.\n"
+    )
+
+
+async def serve_demo(config_path: Path | None, host: str, port: int, emulator_port: int) -> int:
+    """Run until SIGINT or SIGTERM, then stop everything."""
+    try:
+        demo = await start_demo(config_path, host=host, port=port, emulator_port=emulator_port)
+    except ConfigError as exc:
+        print("the demo configuration is invalid:", *[f"  - {line}" for line in exc.errors], sep="\n", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot listen on {host} (port {port or emulator_port}): {exc.strerror or exc}; "
+              "choose another --port, or 0 for a free one", file=sys.stderr)
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(banner(demo), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        print("stopping the demo…", flush=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await demo.stop()
+    print("stopped.", flush=True)
+    return 0

@@ -1,0 +1,217 @@
+"""`genesys-om doctor` against the emulator, set up right and set up wrong in each way it can be."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from extension.cli import main
+from extension.doctor import Check, run_doctor
+from extension.doctor.checks import Checklist, check_region
+from extension.testing.emulator import Emulator, IntegrationConfig, QueueConfig
+from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
+
+from support import free_port
+
+PUBLIC_URL = "https://bot.example.com"
+FLAGS = {"FEATURE_ENABLE_GENESYS_CLOUD_OM": "true", "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "acme"}
+ORDER = ["config", "region", "token", "integration", "integration_created", "webhook_url", "flow", "queue",
+         "notifications", "flags", "webhook_secret"]
+Doctor = Callable[..., Awaitable[dict[str, Check]]]
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    emu = Emulator()
+    await emu.start()
+    emu.update_integration(emu.integration.id, webhook_url=PUBLIC_URL + "/handover/genesysCloudOM")
+    yield emu
+    await emu.stop()
+
+
+def write(tmp_path: Path, emulator: Emulator, **values: str) -> Path:
+    """A config for the emulator's organisation; keyword arguments replace connection values."""
+    (tmp_path / "flow.json").write_text(json.dumps({"name": "f", "nodes": [
+        {"id": "h", "type": "handoverToAgent", "config": {}}]}))
+    connection = {"host": emulator.base_url or "", "deploymentName": "BotHandover", "queue": "Support",
+                  "webhookSecret": DEFAULT_WEBHOOK_SECRET, "clientId": DEFAULT_CLIENT_ID,
+                  "clientSecret": DEFAULT_CLIENT_SECRET, **values}
+    lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in connection.items())
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[server]
+public_url = "{PUBLIC_URL}"
+[store]
+url = "memory://"
+[connections.support]
+type = "genesysCloudOM"
+{lines}
+[[endpoints]]
+urlToken = "support-bot"
+organisation = "acme"
+flow = "flow.json"
+handover = "support"
+""")
+    return path
+
+
+@pytest.fixture
+def doctor(tmp_path: Path, emulator: Emulator) -> Doctor:
+    async def run(env: dict[str, str] | None = None, **values: str) -> dict[str, Check]:
+        checks = await run_doctor(write(tmp_path, emulator, **values), env=FLAGS if env is None else env)
+        assert [c.id for c in checks] == ORDER
+        return {c.id: c for c in checks}
+
+    return run
+
+
+def failing(checks: dict[str, Check]) -> list[str]:
+    return [c.id for c in checks.values() if c.status != "pass"]
+
+
+async def test_all_green(doctor: Doctor) -> None:
+    checks = await doctor()
+    assert failing(checks) == []
+    assert checks["webhook_url"].detail == f"{PUBLIC_URL}/handover/genesysCloudOM as expected"
+    assert "Bot handover inbound flow" in checks["flow"].detail
+    assert all(c.hint is None for c in checks.values())
+
+
+async def test_wrong_client_secret(doctor: Doctor) -> None:
+    checks = await doctor(clientSecret="not-the-right-secret")
+    assert checks["token"].status == "fail" and "client id or secret" in (checks["token"].hint or "")
+    assert {checks[i].status for i in ORDER[3:9]} == {"skip"}
+    assert checks["flags"].status == checks["webhook_secret"].status == "pass"
+
+
+async def test_wrong_region(doctor: Doctor) -> None:
+    checks = await doctor(host=f"http://127.0.0.1:{free_port()}")
+    assert checks["token"].status == "fail" and "Wrong region" in (checks["token"].hint or "")
+    assert checks["integration"].detail == "not checked: needs an access token"
+
+
+def test_region_host_must_be_known() -> None:
+    run = Checklist("support")
+    assert check_region(run, "https://apps.mypurecloud.de/directory") is not None
+    assert check_region(run, "mypurecloud.xx") is not None
+    assert check_region(run, "mypurecloud.de.example.com") is None
+    ok, unknown, invalid = run.checks
+    assert ok.status == "pass" and "mypurecloud.de is a known" in ok.detail
+    assert unknown.status == "fail" and "mypurecloud" in (unknown.hint or "")
+    assert invalid.status == "fail" and "mypurecloud.de or usw2.pure.cloud" in (invalid.hint or "")
+
+
+async def test_integration_name_typo_lists_the_closest_names(doctor: Doctor, emulator: Emulator) -> None:
+    for name in ("Zebra", "Bot Handover Test", "Support Bot"):
+        emulator.add_integration(IntegrationConfig(id=f"id-{name}", name=name))
+    checks = await doctor(deploymentName="BotHandovr")
+    integration = checks["integration"]
+    assert integration.status == "fail"
+    assert "existing ones, closest first: 'BotHandover', 'Bot Handover Test'" in integration.detail
+    assert "did you mean 'BotHandover'?" in (integration.hint or "")
+    assert [checks[i].status for i in ("integration_created", "webhook_url", "flow")] == ["skip"] * 3
+    assert checks["queue"].status == "pass"
+
+
+async def test_integration_not_created(doctor: Doctor, emulator: Emulator) -> None:
+    emulator.update_integration(emulator.integration.id, create_status="Initiated")
+    checks = await doctor()
+    assert failing(checks) == ["integration_created"]
+    assert "still creating" in (checks["integration_created"].hint or "")
+
+
+async def test_webhook_url_mismatch(doctor: Doctor, emulator: Emulator) -> None:
+    emulator.update_integration(emulator.integration.id, webhook_url="https://old.example.com/hook")
+    checks = await doctor()
+    assert failing(checks) == ["webhook_url"]
+    assert "posts to https://old.example.com/hook" in checks["webhook_url"].detail
+    assert f"{PUBLIC_URL}/handover/genesysCloudOM" in (checks["webhook_url"].hint or "")
+
+
+async def test_integration_not_linked_to_a_flow(doctor: Doctor, emulator: Emulator) -> None:
+    emulator.update_integration(emulator.integration.id, flow_id=None)
+    checks = await doctor()
+    assert failing(checks) == ["flow"]
+    assert "Message Routing" in (checks["flow"].hint or "")
+
+
+async def test_missing_queue(doctor: Doctor, emulator: Emulator) -> None:
+    emulator.remove_queue(emulator.queue.id)
+    emulator.add_queue(QueueConfig(id="q-sales", name="Sales"))
+    emulator.add_queue(QueueConfig(id="q-sup", name="Suport"))
+    checks = await doctor()
+    assert failing(checks) == ["queue"]
+    assert "closest first: 'Suport', 'Sales'" in checks["queue"].detail
+
+
+async def test_notifications_channel_refused(doctor: Doctor, emulator: Emulator) -> None:
+    emulator.faults.server_error("/api/v2/notifications/channels", method="POST", times=None)
+    checks = await doctor()
+    assert failing(checks) == ["notifications"]
+    assert "at most 20 channels" in (checks["notifications"].hint or "")
+
+
+async def test_short_secret_is_reported_not_fatal(doctor: Doctor) -> None:
+    checks = await doctor(webhookSecret="short-secret")
+    assert failing(checks) == ["webhook_secret"]
+    assert checks["webhook_secret"].detail == "webhookSecret has only 12 characters"
+    assert "short-secret" not in json.dumps([vars(c) for c in checks.values()])
+
+
+async def test_flags_off(doctor: Doctor) -> None:
+    checks = await doctor(env={})
+    assert failing(checks) == ["flags"]
+    assert "FEATURE_ENABLE_GENESYS_CLOUD_OM=true" in (checks["flags"].hint or "")
+    other_org = await doctor(env={**FLAGS, "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "someone-else"})
+    assert failing(other_org) == ["flags"] and "'acme'" in (other_org["flags"].hint or "")
+
+
+async def test_other_config_errors_are_reported_too(doctor: Doctor) -> None:
+    checks = await doctor(queue="")
+    assert checks["config"].status == "fail" and "connections.support.queue" in checks["config"].detail
+    assert checks["queue"].status == "fail"
+
+
+async def _cli(*argv: str) -> tuple[int, str, str]:
+    """`genesys-om ...` in a thread (it runs its own event loop), with its output captured."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+
+    def call() -> int:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            return main(list(argv))
+
+    code = await asyncio.to_thread(call)
+    return code, out.getvalue(), err.getvalue()
+
+
+async def test_the_command(tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in FLAGS.items():
+        monkeypatch.setenv(name, value)
+    path = write(tmp_path, emulator)
+    code, out, _ = await _cli("doctor", "--config", str(path))
+    assert code == 0, out
+    assert "  ok    queue 'Support' exists: id " in out and "Result: all checks passed (11 of 11" in out
+
+    path = write(tmp_path, emulator, clientSecret="a-wrong-client-secret", webhookSecret="tiny")
+    code, out, _ = await _cli("doctor", "--config", str(path), "--connection", "support")
+    assert code == 1
+    assert "  FAIL  access token" in out and "        fix: Wrong client id or secret" in out
+    code, raw, _ = await _cli("doctor", "--config", str(path), "--json")
+    report: dict[str, Any] = json.loads(raw)
+    assert code == 1 and report["ok"] is False
+    assert {c["id"]: c["status"] for c in report["checks"]}["webhook_secret"] == "fail"
+    for secret in ("a-wrong-client-secret", "tiny", DEFAULT_WEBHOOK_SECRET):
+        assert secret not in out + raw
+
+    code, _, err = await _cli("doctor", "--config", str(path), "--connection", "nope")
+    assert code == 1 and "no genesysCloudOM connection named 'nope' (the config has: support)" in err
+    code, _, err = await _cli("doctor", "--config", str(tmp_path / "missing.toml"))
+    assert code == 1 and "config file not found" in err
