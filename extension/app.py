@@ -13,6 +13,7 @@ from .channels import health, pages, rest, socket
 from .channels.http import MAX_BODY, BadInput, json_error
 from .config import Config
 from .conversations import Conversations
+from .expiry import SessionExpiry
 from .flows.engine import Endpoint, FlowRuntimeError
 from .handover.runtime import install as install_handover
 from .manifest import Manifest
@@ -96,12 +97,22 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
         web.get("/metrics", health.metrics),
     ])
     install_handover(app, config)
+    expiry = SessionExpiry(app[keys.CONVERSATIONS], config.session_idle_seconds)
+
+    async def expiry_lifecycle(app: web.Application) -> AsyncIterator[None]:
+        # After the handover starts and before it stops: ending a session may end its handover.
+        expiry.start()
+        yield
+        await expiry.stop()
+
+    app.cleanup_ctx.append(expiry_lifecycle)
     # The web chat and Copilot pages: after the handover (its runtime gets the Copilot hook) and
     # before the `/{urlToken}` routes, which would otherwise match `/webchat/...` first.
     pages.install(app)
     socket.install(app)
     app.router.add_routes([
         web.post("/{urlToken}", rest.post_input),
+        web.delete("/{urlToken}/session", rest.delete_session),
         web.get("/{urlToken}/events", rest.get_events),
         web.get("/{urlToken}/socket", socket.socket),
     ])

@@ -44,8 +44,14 @@ class ServerSchema(_Strict):
     copilot_secret = SecretField(load_default=None, validate=SecretLength(32, None))
 
 
+# A day without a message from either side ends a session (0 keeps sessions for ever).
+SESSION_IDLE_SECONDS = 86400.0
+
+
 class StoreSchema(_Strict):
     url = fields.String(load_default="sqlite:///genesys-om.db")
+    session_idle_seconds = fields.Float(load_default=SESSION_IDLE_SECONDS, allow_nan=False,
+                                        validate=validate.Range(min=0, max=86400 * 366))
 
 
 class EndpointSchema(_Strict):
@@ -129,6 +135,7 @@ class Config:
     flows: Mapping[str, Flow]
     flags: FeatureFlags = field(default_factory=FeatureFlags)
     handover: HandoverSettings = field(default_factory=HandoverSettings)
+    session_idle_seconds: float = SESSION_IDLE_SECONDS
 
     @property
     def base_dir(self) -> Path:
@@ -260,6 +267,7 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
         source=source, server=ServerConfig(**server), store_url=store["url"],
         connections=connections, endpoints=tuple(endpoints), flows=flows,
         flags=FeatureFlags.from_env(env), handover=HandoverSettings(**handover),
+        session_idle_seconds=store["session_idle_seconds"],
     )
 
 

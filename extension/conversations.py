@@ -21,6 +21,15 @@ log = logging.getLogger("extension.conversations")
 InputHook = Callable[[Turn], Awaitable[bool]]
 # A hook sees the user typing in a session whose handover is active.
 TypingHook = Callable[[Endpoint, Session], Awaitable[None]]
+# Work to do once a session is gone (drop indexes, stop watching).
+AfterEnd = Callable[[], Awaitable[None]]
+# A hook sees a session about to be deleted (by its user or by expiry), inside its lock; raising
+# SessionKept keeps the session as it was. It may return work to run once the session is deleted.
+EndHook = Callable[[Session], Awaitable[AfterEnd | None]]
+
+
+class SessionKept(Exception):
+    """An end hook could not let the session go (e.g. its handover could not be ended)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class Conversations:
         self.metrics = metrics or Metrics()
         self.input_hooks: list[InputHook] = []
         self.typing_hooks: list[TypingHook] = []
+        self.end_hooks: list[EndHook] = []
 
     def endpoint(self, url_token: str) -> Endpoint | None:
         return self.endpoints.get(url_token)
@@ -104,6 +114,42 @@ class Conversations:
         session = Session.from_doc(doc)
         for hook in self.typing_hooks:
             await hook(endpoint, session)
+
+    async def delete_session(self, key: SessionKey, *, idle_before: float | None = None) -> bool:
+        """Delete a session and its events; False when there is none (or, with `idle_before`, when
+        it was used since: it expires only while idle). An end hook that raises keeps the session
+        unchanged."""
+        after: list[AfterEnd] = []
+        async with self.store.lock(key.id):
+            doc = await self.store.get_session(key.id)
+            if doc is None:
+                return False
+            session = Session.from_doc(doc)
+            if idle_before is not None and session.updated >= idle_before:
+                return False
+            for hook in self.end_hooks:
+                if (work := await hook(session)) is not None:
+                    after.append(work)
+            await self.store.delete_session(key.id)
+        self.metrics.sessions_ended.inc(reason="deleted" if idle_before is None else "expired")
+        for work in after:
+            try:
+                await work()
+            except Exception:
+                log.exception("clean-up after deleting a session of endpoint %s failed", key.url_token)
+        return True
+
+    async def expire_idle(self, idle_seconds: float, *, batch: int = 100) -> int:
+        """Delete up to `batch` sessions unused for `idle_seconds`; returns how many went."""
+        before = time.time() - idle_seconds
+        expired = 0
+        for key_id in await self.store.idle_sessions(before, batch):
+            key = SessionKey.from_id(key_id)
+            try:
+                expired += await self.delete_session(key, idle_before=before)
+            except Exception as exc:  # kept; the next pass tries again
+                log.warning("an idle session of endpoint %s was kept for now: %s", key.url_token, exc)
+        return expired
 
     @staticmethod
     def blank_input(session: Session) -> dict[str, Any]:

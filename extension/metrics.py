@@ -72,6 +72,7 @@ class Metrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.user_inputs = Counter("genesys_om_user_inputs_total", "User inputs by endpoint and outcome.")
+        self.sessions_ended = Counter("genesys_om_sessions_ended_total", "Sessions deleted, by reason.")
         self.handovers = Counter("genesys_om_handovers_total", "Handovers by final or current status.")
         self.webhooks = Counter("genesys_om_webhooks_total", "Genesys webhooks by outcome.")
         self.genesys_calls = Counter("genesys_om_genesys_calls_total", "Genesys API calls by status.")
@@ -81,7 +82,7 @@ class Metrics:
 
     def render(self) -> str:
         parts: list[str] = []
-        for metric in (self.user_inputs, self.handovers, self.webhooks, self.genesys_calls,
+        for metric in (self.user_inputs, self.sessions_ended, self.handovers, self.webhooks, self.genesys_calls,
                        self.genesys_latency, self.http_latency, self.webhook_latency):
             parts.extend(metric.render())
         return "\n".join(parts) + "\n"

@@ -132,7 +132,8 @@ StackFactory = Callable[..., Awaitable[Stack]]
 async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackFactory]:
     started: list[tuple[Emulator, TestClient[Any, Any]]] = []
 
-    async def make(*, flow: dict[str, Any] | None = None, store: str = "memory://", extra: str = "",
+    async def make(*, flow: dict[str, Any] | None = None, store: str = "memory://", store_extra: str = "",
+                   extra: str = "",
                    env: dict[str, str] | None = None, emulator: Emulator | None = None,
                    emulator_config: EmulatorConfig | None = None, connection_extra: str = "",
                    reconcile_interval: float = 3600, watchdog: float = 5) -> Stack:
@@ -147,6 +148,7 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
 public_url = "http://127.0.0.1"
 [store]
 url = "{store}"
+{store_extra}
 [connections.support]
 type = "genesysCloudOM"
 host = "{emu.base_url}"

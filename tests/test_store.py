@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -146,6 +147,35 @@ async def test_seq_starts_again_after_delete(store: Store) -> None:
     await store.commit("k", None, [{"n": 1}, {"n": 2}])
     await store.delete_session("k")
     assert [e["seq"] for e in await store.commit("k", None, [{"n": 3}])] == [1]
+
+
+async def test_reader_ahead_of_a_log_that_began_again_reads_it_from_the_start(store: Store) -> None:
+    await store.commit("k", {"a": 1}, [{"n": i} for i in range(5)])
+    await store.delete_session("k")
+    reader = asyncio.create_task(store.read_events("k", 5, wait=5))
+    await asyncio.sleep(0.02)
+    assert not reader.done()
+    await store.commit("k", {"a": 2}, [{"n": "new"}])
+    events = await asyncio.wait_for(reader, 2)
+    assert [(e["seq"], e["n"]) for e in events] == [(1, "new")]
+    # A reader at the end of a live log still waits for what comes next.
+    assert await store.read_events("k", 1, wait=0.05) == []
+
+
+async def test_idle_sessions_oldest_first_and_gone_once_deleted(store: Store) -> None:
+    for key in ("a", "b", "c"):
+        await store.commit(key, {"k": key}, [])
+        await asyncio.sleep(0.01)
+    cut = time.time()
+    await asyncio.sleep(0.01)
+    await store.commit("d", {"k": "d"}, [])
+    await store.commit("e", None, [{"n": 1}])  # events only: not a session
+    assert await store.idle_sessions(cut, 10) == ["a", "b", "c"]
+    assert await store.idle_sessions(cut, 2) == ["a", "b"]
+    await store.commit("a", {"k": "a", "used": True}, [])  # used again: no longer idle
+    await store.delete_session("b")
+    assert await store.idle_sessions(cut, 10) == ["c"]
+    assert await store.idle_sessions(time.time() + 1, 10) == ["c", "d", "a"]
 
 
 async def test_coordination_lease_is_held_and_released(store: Store) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import keys, texts
+from ..conversations import SessionKept
 from ..flows.engine import Endpoint
 from ..flows.events import as_output_stack_item
 from ..flows.session import SessionKey
@@ -37,3 +38,17 @@ async def get_events(request: web.Request) -> web.Response:
     key = SessionKey(endpoint.url_token, user_id, session_id)
     events = await request.app[keys.STORE].read_events(key.id, after, wait=wait)
     return web.json_response({"events": events, "next": events[-1]["seq"] if events else after})
+
+
+async def delete_session(request: web.Request) -> web.Response:
+    """DELETE /{urlToken}/session?userId=&sessionId=: forget the session (ending its handover)."""
+    endpoint = endpoint_of(request)
+    user_id, session_id = parse_session_query(request.query)
+    key = SessionKey(endpoint.url_token, user_id, session_id)
+    try:
+        deleted = await request.app[keys.CONVERSATIONS].delete_session(key)
+    except SessionKept as exc:
+        raise BadInput(texts.SESSION_KEPT.format(reason=exc), 502) from None
+    if not deleted:
+        raise BadInput(texts.NO_SUCH_SESSION, 404)
+    return web.Response(status=204)

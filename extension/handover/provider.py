@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ..conversations import Conversations
+from ..conversations import AfterEnd, Conversations, SessionKept
 from ..flags import FeatureFlags
 from ..flows.engine import Endpoint, NodeApi, Turn
 from ..flows.events import handover_event, output_event
@@ -156,6 +156,22 @@ class GenesysHandover:
         api.input["handover"] = {"status": "completed"}
         self.metrics.handovers.inc(status="completed")
         api.after_commit(lambda: self.forget(state))
+
+    # The session itself ends -----------------------------------------------------------------
+    async def on_session_end(self, session: Session) -> AfterEnd | None:
+        """A session deleted or expired in handover disconnects the customer first (SPEC 7.5)."""
+        state = HandoverState.from_doc(session.handover)
+        if state is None:
+            return None
+        conn = self.connections.get(state.connection)
+        if conn is not None:
+            try:
+                await conn.client.disconnect_customer(state.conversation_id)
+            except GenesysError as exc:
+                if exc.status != 404:  # a conversation Genesys no longer has is ended already
+                    raise SessionKept(f"its Genesys conversation could not be ended ({exc})") from None
+        self.metrics.handovers.inc(status="session_ended")
+        return lambda: self.forget(state)
 
     # User input during a handover ------------------------------------------------------------
     async def on_input(self, turn: Turn) -> bool:

@@ -75,6 +75,7 @@ class HandoverRuntime:
         conversations.services[SERVICE] = self.handover
         conversations.input_hooks.append(self.handover.on_input)
         conversations.typing_hooks.append(self.handover.on_typing)
+        conversations.end_hooks.append(self.handover.on_session_end)
 
     async def start(self) -> None:
         for conn in self.connections.values():

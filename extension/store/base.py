@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
@@ -58,23 +59,37 @@ class Store(ABC):
         """Forget a session and its event log."""
 
     @abstractmethod
+    async def idle_sessions(self, before: float, limit: int) -> list[str]:
+        """Keys of sessions last stored before `before` (epoch seconds), oldest first."""
+
+    @abstractmethod
     async def _read_events(self, key: str, after: int, limit: int) -> list[JsonDict]:
         """Events with seq > after, oldest first."""
 
+    @abstractmethod
+    async def _last_seq(self, key: str) -> int:
+        """The seq of the session's newest event, 0 when its log is empty."""
+
     async def read_events(self, key: str, after: int = 0, *, limit: int = 500,
                           wait: float = 0.0) -> list[JsonDict]:
-        """Events after `after`; with `wait`, block up to that many seconds for the first one."""
+        """Events after `after`; with `wait`, block up to that many seconds for the first one.
+
+        A reader ahead of the log (the session was deleted or expired and began again) reads it
+        from the start: the new session's events must not hide behind the old seq numbers.
+        """
         deadline = time.monotonic() + wait
         while True:
             waiter = self._waiter(key)
             events = await self._read_events(key, after, limit)
+            if not events and after > 0 and await self._last_seq(key) < after:
+                after = 0
+                events = await self._read_events(key, after, limit)
             remaining = deadline - time.monotonic()
             if events or remaining <= 0:
                 return events
-            try:
+            # Woken or timed out, read once more: the deadline ends the loop after that read.
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waiter.wait(), timeout=remaining)
-            except TimeoutError:
-                return await self._read_events(key, after, limit)
 
     # One-time claims and indexes ----------------------------------------------------------
     @abstractmethod

@@ -23,6 +23,7 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         super().__init__()
         self._sessions: dict[str, str] = {}
+        self._updated: dict[str, float] = {}
         self._events: dict[str, list[tuple[int, str]]] = {}
         self._claims: dict[tuple[str, str], float] = {}
         self._indexes: dict[str, dict[str, str]] = {}
@@ -47,6 +48,7 @@ class MemoryStore(Store):
         doc = _dump(session) if session is not None else None
         if doc is not None:
             self._sessions[key] = doc
+            self._updated[key] = time.time()
         if encoded:
             self._events.setdefault(key, []).extend(encoded)
             self._notify(key)
@@ -54,12 +56,21 @@ class MemoryStore(Store):
 
     async def delete_session(self, key: str) -> None:
         self._sessions.pop(key, None)
+        self._updated.pop(key, None)
         self._events.pop(key, None)
+
+    async def idle_sessions(self, before: float, limit: int) -> list[str]:
+        idle = sorted((when, key) for key, when in self._updated.items() if when < before)
+        return [key for _, key in idle[:limit]]
 
     async def _read_events(self, key: str, after: int, limit: int) -> list[JsonDict]:
         log = self._events.get(key, [])
         # seq is dense from 1, so the slice starts at index `after`.
         return [json.loads(text) for _, text in log[max(after, 0): max(after, 0) + limit]]
+
+    async def _last_seq(self, key: str) -> int:
+        log = self._events.get(key)
+        return log[-1][0] if log else 0
 
     async def claim(self, namespace: str, key: str, ttl: float) -> bool:
         now = time.time()

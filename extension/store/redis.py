@@ -31,20 +31,24 @@ LOCK_POLL_SECONDS = 0.005
 # The pub/sub connection is pinged after this much silence (and dropped after three times that).
 PUBSUB_PING_SECONDS = 5.0
 
-# One turn, atomically: refuse it if the session lock was lost (fencing), store the session, append
-# the events with ids `seq-0` after the last one, and wake every replica's readers of this session.
-# KEYS: session, events, lock. ARGV: lock token or "", "1" to store the session, the session JSON,
-# the wake channel, the session key, then one JSON document per event. Returns the first seq, 0
-# when there were no events, -1 when fenced out.
+# One turn, atomically: refuse it if the session lock was lost (fencing), store the session (and
+# when, for expiry), append the events with ids `seq-0` after the last one, and wake every replica's
+# readers of this session. KEYS: session, events, lock, the updated-at sorted set. ARGV: lock token
+# or "", "1" to store the session, the session JSON, the wake channel, the session key, the time,
+# then one JSON document per event. Returns the first seq, 0 when there were no events, -1 when
+# fenced out.
 COMMIT = """
 if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return -1 end
-if ARGV[2] == '1' then redis.call('SET', KEYS[1], ARGV[3]) end
-if #ARGV < 6 then return 0 end
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[1], ARGV[3])
+  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
+end
+if #ARGV < 7 then return 0 end
 local seq = 0
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 if #last > 0 then seq = tonumber(string.match(last[1][1], '^(%d+)')) end
 local first = seq + 1
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   seq = seq + 1
   redis.call('XADD', KEYS[2], seq .. '-0', 'd', ARGV[i])
 end
@@ -154,9 +158,9 @@ class RedisStore(Store):
         docs = [_dump(event) for event in events]
         session_doc = _dump(session) if session is not None else ""
         first = int(await self._commit(
-            keys=[self.k("s", key), self.k("e", key), self.k("lock", key)],
+            keys=[self.k("s", key), self.k("e", key), self.k("lock", key), self.k("z", "updated")],
             args=[self._tokens.get(key, b""), "1" if session is not None else "0", session_doc,
-                  self.k("chan", "wake"), key, *docs],
+                  self.k("chan", "wake"), key, repr(time.time()), *docs],
         ))
         if first < 0:
             raise StoreError("the session lock expired before the turn was stored (Redis unreachable or "
@@ -168,7 +172,21 @@ class RedisStore(Store):
 
     @translated
     async def delete_session(self, key: str) -> None:
-        await self.redis.delete(self.k("s", key), self.k("e", key))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.k("s", key), self.k("e", key))
+            pipe.zrem(self.k("z", "updated"), key)
+            await pipe.execute()
+
+    @translated
+    async def idle_sessions(self, before: float, limit: int) -> list[str]:
+        keys: Any = await self.redis.zrangebyscore(self.k("z", "updated"), "-inf", f"({before!r}",
+                                                   start=0, num=limit)
+        return [str(k) for k in keys]
+
+    @translated
+    async def _last_seq(self, key: str) -> int:
+        last: Any = await self.redis.xrevrange(self.k("e", key), count=1)
+        return int(last[0][0].split("-", 1)[0]) if last else 0
 
     @translated
     async def _read_events(self, key: str, after: int, limit: int) -> list[JsonDict]:

@@ -11,6 +11,7 @@ from .base import JsonDict, Store, StoreError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, doc TEXT NOT NULL, updated REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_by_updated ON sessions (updated);
 CREATE TABLE IF NOT EXISTS events (key TEXT NOT NULL, seq INTEGER NOT NULL, doc TEXT NOT NULL,
                                    PRIMARY KEY (key, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS claims (ns TEXT NOT NULL, key TEXT NOT NULL, expires REAL NOT NULL,
@@ -105,6 +106,16 @@ class SqliteStore(Store):
         db.execute("DELETE FROM sessions WHERE key = ?", (key,))
         db.execute("DELETE FROM events WHERE key = ?", (key,))
         db.execute("COMMIT")
+
+    async def idle_sessions(self, before: float, limit: int) -> list[str]:
+        rows = self.db.execute(
+            "SELECT key FROM sessions WHERE updated < ? ORDER BY updated LIMIT ?", (before, limit)
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    async def _last_seq(self, key: str) -> int:
+        row = self.db.execute("SELECT MAX(seq) FROM events WHERE key = ?", (key,)).fetchone()
+        return int(row[0] or 0)
 
     async def _read_events(self, key: str, after: int, limit: int) -> list[JsonDict]:
         rows = self.db.execute(

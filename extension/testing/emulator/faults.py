@@ -72,6 +72,12 @@ class Faults:
             raise ValueError("server_error needs a 5xx status")
         return self._add(Rule(path, method, times, status=status))
 
+    def not_found(
+        self, path: str = "/api/*", *, method: str | None = None, times: int | None = 1,
+    ) -> Rule:  # fmt: skip
+        """Answer 404 `not.found`, as Genesys does for a conversation it no longer has."""
+        return self._add(Rule(path, method, times, status=404))
+
     def slow(
         self, path: str = "/api/*", seconds: float = 1.0, *, method: str | None = None,
         times: int | None = None,
@@ -162,6 +168,8 @@ def _fault_answer(request: web.Request, rule: Rule) -> web.Response:
         return error_response(
             request, 429, message, code="too.many.requests", headers={"Retry-After": str(seconds)}
         )
+    if status == 404:
+        return error_response(request, 404, "The requested resource was not found.", code="not.found")
     if request.path == "/oauth/token":
         body = {"error": "server_error", "description": "", "error_description": ""}
         return web.json_response(body, status=status)

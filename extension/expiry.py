@@ -1,0 +1,58 @@
+"""Ends sessions nobody has used for `[store] session_idle_seconds`, once per cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from .conversations import Conversations
+
+log = logging.getLogger("extension.expiry")
+
+DUTY = "session-expiry"
+BATCH = 100
+
+
+class SessionExpiry:
+    """A loop that deletes idle sessions; with several replicas, the lease holder does it."""
+
+    def __init__(self, conversations: Conversations, idle_seconds: float) -> None:
+        self.conversations = conversations
+        self.idle_seconds = idle_seconds
+        # Often enough that a session outlives its idle time by a quarter at most (and a minute).
+        self.interval = min(60.0, max(0.05, idle_seconds / 4))
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.idle_seconds > 0:
+            self._task = asyncio.create_task(self._run(), name="session-expiry")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.conversations.store.coordination().release(DUTY)
+
+    async def _run(self) -> None:
+        coordination = self.conversations.store.coordination()
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                # The lease outlives the pass, so that two replicas never sweep at once.
+                if await coordination.acquire(DUTY, max(10.0, self.interval * 3)):
+                    await self.sweep()
+            except Exception:
+                log.exception("session expiry pass failed")
+
+    async def sweep(self) -> int:
+        """Expire idle sessions in batches until a batch comes back short; returns how many."""
+        total = 0
+        while True:
+            expired = await self.conversations.expire_idle(self.idle_seconds, batch=BATCH)
+            total += expired
+            if expired < BATCH:
+                return total
