@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import platform
@@ -118,6 +119,14 @@ async def bench_ingest(sizes: Sizes, workdir: Path) -> list[dict[str, object]]:
     return rows
 
 
+def _redis_used_memory() -> int:
+    """What the Redis server itself holds (INFO memory `used_memory`), in bytes."""
+    import redis
+
+    with redis.Redis(host="127.0.0.1", port=6379, db=14) as client:
+        return int(client.info("memory")["used_memory"])
+
+
 def _flush_redis() -> None:
     import socket
 
@@ -194,8 +203,9 @@ async def _roundtrips_emulator_only(emu: str, count: int) -> list[float]:
     out: list[float] = []
     try:
         async with aiohttp.ClientSession() as session:
-            auth = aiohttp.BasicAuth(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
-            async with session.post(f"{emu}/oauth/token", data={"grant_type": "client_credentials"}, auth=auth) as r:
+            basic = base64.b64encode(f"{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}".encode()).decode()
+            async with session.post(f"{emu}/oauth/token", data={"grant_type": "client_credentials"},
+                                    headers={"Authorization": f"Basic {basic}"}) as r:
                 token = (await r.json())["access_token"]
             url = f"{emu}/api/v2/conversations/messages/{DEFAULT_INTEGRATION_ID}/inbound/open/message"
             headers = {"Authorization": f"Bearer {token}"}
@@ -221,14 +231,18 @@ def bench_memory(sizes: Sizes, workdir: Path) -> list[dict[str, float | str]]:
             _flush_redis()
         if name == "sqlite":
             url = f"sqlite:///{workdir}/memory.db"
+        server_before = _redis_used_memory() if name == "redis" else 0
         out = subprocess.run([sys.executable, "-m", "bench.servers", "memory", "--store", url, "--sessions",
                               str(sizes.memory_sessions), "--workdir", str(workdir)],
                              cwd=procs.REPO, capture_output=True, text=True, check=True)
         data = json.loads(out.stdout.strip().splitlines()[-1])
-        rows.append({"store": name, "per_session": (data["after"] - data["before"]) / sizes.memory_sessions,
-                     "total_mb": (data["after"] - data["before"]) / 2**20})
+        row: dict[str, float | str] = {
+            "store": name, "per_session": (data["after"] - data["before"]) / sizes.memory_sessions,
+            "total_mb": (data["after"] - data["before"]) / 2**20}
         if name == "redis":
+            row["server_per_session"] = (_redis_used_memory() - server_before) / sizes.memory_sessions
             _flush_redis()
+        rows.append(row)
     return rows
 
 
@@ -273,13 +287,15 @@ def render(sizes: Sizes, ingest: list[dict[str, object]], inbound: dict[str, flo
         f"| emulator alone (bare receiver) | {rt['emulator_p50'] * ms:.1f} | {rt['emulator_p99'] * ms:.1f} |",
         f"| runtime overhead (difference) | {rt['overhead_p50'] * ms:.1f} | {rt['overhead_p99'] * ms:.1f} |",
         "", f"## 4. Memory per idle active handover ({sizes.memory_sessions} sessions)", "",
-        "| store | RSS growth per session | total |", "|---|---:|---:|",
+        "| store | runtime RSS growth per session | total | Redis server memory per session |", "|---|---:|---:|---:|",
     ]
     for m in memory:
-        lines.append(f"| {m['store']} | {float(m['per_session']) / 1024:.2f} KB | {float(m['total_mb']):.1f} MB |")
+        server = f"{float(m['server_per_session']) / 1024:.2f} KB" if "server_per_session" in m else "-"
+        lines.append(f"| {m['store']} | {float(m['per_session']) / 1024:.2f} KB | {float(m['total_mb']):.1f} MB "
+                     f"| {server} |")
     lines += [
-        "", "RSS of the runtime process only: SQLite keeps sessions on disk (its page cache is bounded) and Redis "
-        "keeps them in the Redis server.", "",
+        "", "SQLite keeps sessions on disk (its page cache is bounded); with Redis they live in the Redis server, "
+        "whose `used_memory` growth is the last column.", "",
         "## 5. Token economy", "",
         f"{tokens['messages']} inbound messages on one connection needed **{tokens['token_requests']}** token "
         "request(s).", "",

@@ -271,16 +271,19 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
     )
 
 
-def load_config(path: Path, manifest: Manifest, env: Mapping[str, str] | None = None) -> Config:
-    """Read and validate a TOML config file."""
-    source = path.resolve()
+def read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file; ConfigError saying why when it is missing, unreadable or not TOML."""
     try:
         with path.open("rb") as fh:
-            raw = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError([f"{path}: config file not found"]) from None
     except OSError as exc:
         raise ConfigError([f"{path}: cannot be read ({exc.__class__.__name__})"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
-    return parse_config(raw, source, manifest, env)
+
+
+def load_config(path: Path, manifest: Manifest, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a TOML config file."""
+    return parse_config(read_toml(path), path.resolve(), manifest, env)

@@ -21,13 +21,13 @@ from aiohttp import web
 from .app import build_app
 from .config import Config, ConfigError, ConnectionConfig, load_config
 from .flags import ENABLE_OM, OM_WHITELIST
+from .handover.state import PROVIDER as PROVIDER_TYPE
 from .handover.webhook import PATH as WEBHOOK_PATH
 from .manifest import load_manifest
 from .secrets import Secret
 from .testing.emulator import Emulator, EmulatorConfig
 from .testing.emulator.config import DEFAULT_INTEGRATION_ID, DEFAULT_QUEUE_ID, IntegrationConfig, QueueConfig
 
-PROVIDER_TYPE = "genesysCloudOM"
 DEMO_FLAGS = {ENABLE_OM: "true", OM_WHITELIST: "*"}
 _PACKAGE = Path(__file__).resolve().parent
 

@@ -57,6 +57,35 @@ outbox_retry_max_seconds = 0.3
 """
 
 
+def runtime_config_text(emulator_url: str, *, store: str, settings: str, port: int | None = None,
+                        store_extra: str = "", connection_extra: str = "") -> str:
+    """A runtime config wired to an emulator: connection `support`, endpoint `support-bot`, flow.json."""
+    server = (f'host = "127.0.0.1"\nport = {port}\npublic_url = "http://127.0.0.1:{port}"' if port is not None
+              else 'public_url = "http://127.0.0.1"')
+    return f"""
+[server]
+{server}
+[store]
+url = "{store}"
+{store_extra}
+[connections.support]
+type = "genesysCloudOM"
+host = "{emulator_url}"
+deploymentName = "BotHandover"
+queue = "Support"
+webhookSecret = "{DEFAULT_WEBHOOK_SECRET}"
+clientId = "{DEFAULT_CLIENT_ID}"
+clientSecret = "{DEFAULT_CLIENT_SECRET}"
+{connection_extra}
+[[endpoints]]
+urlToken = "support-bot"
+organisation = "acme"
+flow = "flow.json"
+handover = "support"
+{settings}
+"""
+
+
 class Stack:
     """The emulator, the runtime behind a real port, and helpers to talk as the user."""
 
@@ -143,29 +172,9 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
             await emu.start()
         (tmp_path / "flow.json").write_text(json.dumps(flow or HANDOVER_FLOW))
         config_path = tmp_path / "config.toml"
-        config_path.write_text(f"""
-[server]
-public_url = "http://127.0.0.1"
-[store]
-url = "{store}"
-{store_extra}
-[connections.support]
-type = "genesysCloudOM"
-host = "{emu.base_url}"
-deploymentName = "BotHandover"
-queue = "Support"
-webhookSecret = "{DEFAULT_WEBHOOK_SECRET}"
-clientId = "{DEFAULT_CLIENT_ID}"
-clientSecret = "{DEFAULT_CLIENT_SECRET}"
-{connection_extra}
-[[endpoints]]
-urlToken = "support-bot"
-organisation = "acme"
-flow = "flow.json"
-handover = "support"
-{HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog)}
-{extra}
-""")
+        config_path.write_text(runtime_config_text(
+            emu.base_url, store=store, store_extra=store_extra, connection_extra=connection_extra,
+            settings=HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog) + extra))
         config = load_config(config_path, manifest, env={**FLAGS, **(env or {})})
         server = TestServer(build_app(config, manifest), host="127.0.0.1")
         client: TestClient[Any, Any] = TestClient(server)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError, interpolate, parse_config
+from ..config import ConfigError, interpolate, parse_config, read_toml
 from ..flags import FeatureFlags
+from ..handover.state import PROVIDER as PROVIDER_TYPE
 from ..manifest import Manifest
-
-PROVIDER_TYPE = "genesysCloudOM"
 
 
 @dataclass
@@ -38,15 +36,7 @@ def load_for_doctor(path: Path, manifest: Manifest, env: Mapping[str, str] | Non
                     connection: str | None = None) -> DoctorConfig:
     """Read the file; ConfigError only when it cannot be read at all or names no such connection."""
     env = os.environ if env is None else env
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: config file not found"]) from None
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot be read ({exc.__class__.__name__})"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+    raw = read_toml(path)
     data = interpolate(raw, env, "", [])
     server = data.get("server") if isinstance(data.get("server"), dict) else {}
     tables = data.get("connections") if isinstance(data.get("connections"), dict) else {}

@@ -25,10 +25,10 @@ from .notifications import ConnectionNotifications, NotificationsWatcher
 from .outbox import OutboxSender
 from .provider import GenesysHandover
 from .reconciler import Reconciler
+from .state import PROVIDER as PROVIDER_TYPE
 from .webhook import PATH, genesys_webhook
 
 log = logging.getLogger("extension.handover")
-PROVIDER_TYPE = "genesysCloudOM"
 RESOLVE_RETRY_SECONDS = 30.0
 
 

@@ -14,9 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
-
-from stack import FLAGS, HANDOVER_FLOW
+from stack import FLAGS, HANDOVER_FLOW, runtime_config_text
 from support import free_port
 
 
@@ -24,26 +22,7 @@ def write_config(folder: Path, name: str, port: int, emulator_url: str, store_ur
     """One replica's config: the same store, connection and flow as the others, its own port."""
     (folder / "flow.json").write_text(json.dumps(HANDOVER_FLOW))
     path = folder / f"{name}.toml"
-    path.write_text(f"""
-[server]
-host = "127.0.0.1"
-port = {port}
-public_url = "http://127.0.0.1:{port}"
-[store]
-url = "{store_url}"
-[connections.support]
-type = "genesysCloudOM"
-host = "{emulator_url}"
-deploymentName = "BotHandover"
-queue = "Support"
-webhookSecret = "{DEFAULT_WEBHOOK_SECRET}"
-clientId = "{DEFAULT_CLIENT_ID}"
-clientSecret = "{DEFAULT_CLIENT_SECRET}"
-[[endpoints]]
-urlToken = "support-bot"
-organisation = "acme"
-flow = "flow.json"
-handover = "support"
+    path.write_text(runtime_config_text(emulator_url, store=store_url, port=port, settings="""
 [handover]
 retry_attempts = 3
 retry_total_seconds = 3
@@ -54,7 +33,7 @@ reconcile_idle_seconds = 5
 heartbeat_timeout_seconds = 5
 outbox_retry_max_seconds = 0.3
 lease_seconds = 1
-""")
+"""))
     return path
 
 

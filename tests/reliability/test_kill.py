@@ -16,10 +16,9 @@ from typing import Any
 import aiohttp
 
 from extension.testing.emulator import Emulator, EmulatorConfig
-from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
 
 from .conftest import Ledger
-from stack import FLAGS, HANDOVER_FLOW
+from stack import FLAGS, HANDOVER_FLOW, runtime_config_text
 from support import free_port
 
 KILL_POINTS = 20
@@ -28,26 +27,7 @@ KILL_POINTS = 20
 def write_config(tmp_path: Path, emulator_url: str, port: int) -> Path:
     (tmp_path / "flow.json").write_text(json.dumps(HANDOVER_FLOW))
     path = tmp_path / "kill.toml"
-    path.write_text(f"""
-[server]
-host = "127.0.0.1"
-port = {port}
-public_url = "http://127.0.0.1:{port}"
-[store]
-url = "sqlite:///state.db"
-[connections.support]
-type = "genesysCloudOM"
-host = "{emulator_url}"
-deploymentName = "BotHandover"
-queue = "Support"
-webhookSecret = "{DEFAULT_WEBHOOK_SECRET}"
-clientId = "{DEFAULT_CLIENT_ID}"
-clientSecret = "{DEFAULT_CLIENT_SECRET}"
-[[endpoints]]
-urlToken = "support-bot"
-organisation = "acme"
-flow = "flow.json"
-handover = "support"
+    path.write_text(runtime_config_text(emulator_url, store="sqlite:///state.db", port=port, settings="""
 [handover]
 retry_attempts = 3
 retry_total_seconds = 3
@@ -57,7 +37,7 @@ reconcile_interval_seconds = 0.5
 reconcile_idle_seconds = 1
 heartbeat_timeout_seconds = 5
 outbox_retry_max_seconds = 0.3
-""")
+"""))
     return path
 
 
