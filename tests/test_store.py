@@ -23,10 +23,14 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     else:
         s = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "s.db")
     await s.open()
-    yield s
-    await s.close()
-    if request.param == "redis":
-        await delete_prefix(prefix)
+    try:
+        yield s
+    finally:
+        try:
+            await s.close()
+        finally:
+            if request.param == "redis":
+                await delete_prefix(prefix)
 
 
 async def test_commit_assigns_increasing_seq_per_session(store: Store) -> None:
@@ -76,6 +80,49 @@ async def test_claim_once_until_expiry(store: Store) -> None:
     assert await store.claim("dedup", "short", ttl=0.01)
     await asyncio.sleep(0.03)
     assert await store.claim("dedup", "short", ttl=60)
+
+
+async def test_claimed_tells_whether_a_claim_lives_without_claiming(store: Store) -> None:
+    assert not await store.claimed("dedup", "m1")
+    assert not await store.claimed("dedup", "m1")  # asking does not claim
+    assert await store.claim("dedup", "m1", ttl=60)
+    assert await store.claimed("dedup", "m1")
+    assert not await store.claimed("other", "m1")
+    assert await store.claim("dedup", "short", ttl=0.01)
+    await asyncio.sleep(0.03)
+    assert not await store.claimed("dedup", "short")
+
+
+async def test_many_claims_with_long_expiry_stay_claimed(store: Store) -> None:
+    # More than one sweep of expired claims: the live ones survive it.
+    for n in range(1100):
+        assert await store.claim("dedup", f"m{n}", ttl=3600)
+    assert all([await store.claimed("dedup", f"m{n}") for n in (0, 500, 1099)])
+    assert not await store.claim("dedup", "m0", ttl=3600)
+
+
+async def test_a_long_log_keeps_its_newest_events_and_replays_them_exactly(store: Store) -> None:
+    store.event_limit = 50
+    for turn in range(40):
+        await store.commit("k", {"turn": turn}, [{"n": turn * 10 + i} for i in range(10)])
+    await store.commit("other", None, [{"n": 0}])
+    kept = await store.read_events("k", 0, limit=1000)
+    seqs = [e["seq"] for e in kept]
+    # A contiguous tail ending at the newest event: at least the limit, not the whole log (Redis
+    # trims whole stream nodes, so it may keep somewhat more than the limit).
+    assert seqs == list(range(seqs[0], 401))
+    assert 50 <= len(kept) < 400
+    assert [e["n"] for e in kept] == [s - 1 for s in seqs]
+    # Replay after any seq of the kept part is exact, page by page.
+    after = 400 - 30
+    page = await store.read_events("k", after, limit=7)
+    assert [e["seq"] for e in page] == list(range(after + 1, after + 8))
+    assert await store.read_events("k", 400) == []
+    # A reader further behind than what is kept starts at the oldest kept event.
+    assert (await store.read_events("k", 3, limit=1))[0]["seq"] == seqs[0]
+    # Numbering goes on after trimming; other sessions are untouched.
+    assert [e["seq"] for e in await store.commit("k", None, [{"n": 400}])] == [401]
+    assert [e["seq"] for e in await store.read_events("other", 0)] == [1]
 
 
 async def test_index(store: Store) -> None:
@@ -225,6 +272,22 @@ async def test_sqlite_commit_is_atomic(tmp_path: Path) -> None:
     assert await s.get_session("k") == {"v": 1}
     assert len(await s.read_events("k", 0)) == 1
     await s.close()
+
+
+async def test_expired_claims_are_swept_from_memory_and_sqlite(tmp_path: Path) -> None:
+    memory, sqlite = MemoryStore(), SqliteStore(tmp_path / "claims.db")
+    for s in (memory, sqlite):
+        await s.open()
+        for n in range(1000):
+            await s.claim("typing", f"short-{n}", 0.01)
+        await asyncio.sleep(0.03)
+        for n in range(1000):
+            await s.claim("webhook", f"long-{n}", 3600)
+    # Webhook ids are claimed for a day: the expired claims must not pile up beside them.
+    assert len(memory._claims) == 1000
+    assert sqlite.db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 1000
+    assert await sqlite.claimed("webhook", "long-0") and await memory.claimed("webhook", "long-0")
+    await sqlite.close()
 
 
 def test_store_urls(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from extension.store import StoreError, store_from_url
 from extension.store.redis import RedisStore
 
-from redis_server import delete_prefix, new_prefix, redis_url, require_redis
+from redis_server import DB, delete_prefix, new_prefix, redis_url, require_redis
 
 LOCK_SECONDS = 0.3
 Pair = tuple[RedisStore, RedisStore]
@@ -27,12 +27,16 @@ async def pair() -> AsyncIterator[Pair]:
     require_redis()
     prefix = new_prefix()
     a, b = (redis_store(redis_url(prefix, lock_seconds=LOCK_SECONDS)) for _ in range(2))
-    await a.open()
-    await b.open()
-    yield a, b
-    await a.close()
-    await b.close()
-    await delete_prefix(prefix)
+    try:
+        await a.open()
+        await b.open()
+        yield a, b
+    finally:
+        try:
+            await a.close()
+            await b.close()
+        finally:
+            await delete_prefix(prefix)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
@@ -206,3 +210,29 @@ async def test_redis_failures_surface_as_store_errors() -> None:
                 pass
     finally:
         await store._redis.aclose()
+
+
+async def test_every_key_lives_under_the_prefix_in_the_test_database(pair: Pair) -> None:
+    a, _ = pair
+    await a.commit("k", {"v": 1}, [{"n": 1}])
+    await a.claim("dedup", "m", 60)
+    await a.index_set("om:conv", "c", "k")
+    assert await a.coordination().acquire("job", 5)
+    assert (await a.redis.client_info())["db"] in (DB, str(DB))
+    keys = sorted([k async for k in a.redis.scan_iter(match=f"{a.prefix}:*")])
+    assert keys == sorted(f"{a.prefix}:{rest}" for rest in ("s:k", "e:k", "z:updated", "claim:dedup:m",
+                                                            "idx:om:conv", "lease:job"))
+    await delete_prefix(a.prefix)
+    assert [k async for k in a.redis.scan_iter(match=f"{a.prefix}:*")] == []
+
+
+def test_without_redis_the_tests_skip_outside_ci_and_fail_inside(monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis_server
+
+    monkeypatch.setattr(redis_server, "redis_answers", lambda: False)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no Redis server answers on 127.0.0.1:6379"):
+        require_redis()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI needs Redis"):
+        require_redis()

@@ -9,12 +9,19 @@ from ..flows.events import output_event, typing_event
 from ..genesys import GenesysError
 from ..genesys.messages import delivery_receipt
 from ..genesys.outbound import OutboundMessage
+from ..store import StoreError
 from ..tasks import TaskGroup
 from .connection import GenesysConnection
 from .provider import GenesysHandover
 from .state import BY_USER, SEEN_WEBHOOKS, HandoverState
 
 log = logging.getLogger("extension.handover.delivery")
+
+# Every stored agent message is also claimed in the store under its webhook id for this long, so a
+# replay older than the session's recent-id window is still recognised (Genesys redelivers for
+# seconds; a day covers any replay of a captured, validly signed request).
+WEBHOOK_CLAIM = "om:webhook"
+WEBHOOK_CLAIM_SECONDS = 24 * 3600.0
 
 
 class AgentDelivery:
@@ -39,11 +46,15 @@ class AgentDelivery:
             return "failed"
         endpoint, key = found
         outcome = "failed"
+        store = self.handover.store
+        claim = f"{conn.name}:{msg.id}"
         async with self.handover.conversations.turn(endpoint, key) as turn:
             session = turn.session
             state = HandoverState.from_doc(session.handover)
             seen: list[str] = session.context.setdefault(SEEN_WEBHOOKS, [])
-            if msg.id in seen:
+            # The recent ids are checked and written under the session lock with the message itself;
+            # the claim (written after the commit) covers ids that have left that window.
+            if msg.id in seen or await store.claimed(WEBHOOK_CLAIM, claim):
                 turn.discard()
                 outcome = "duplicate"
             elif state is None or state.genesys_user_id != msg.to_id or state.connection != conn.name:
@@ -58,6 +69,14 @@ class AgentDelivery:
                     turn.events.append(typing_event("agent"))
                 else:
                     await self._agent_output(turn, state, msg)
+        if outcome in ("delivered", "typing"):
+            # Claimed only once stored: a process dying before the commit leaves no claim, so
+            # Genesys' redelivery is delivered; dying after it, the recent ids still catch it.
+            try:
+                await store.claim(WEBHOOK_CLAIM, claim, WEBHOOK_CLAIM_SECONDS)
+            except StoreError as exc:
+                log.warning("agent message %s stored but not claimed (replays are caught while recent): %s",
+                            msg.id, exc)
         if outcome == "failed":
             self._receipt(conn, msg, "Failed", ("InvalidDestination", "the handover of this recipient has ended"))
         elif outcome == "delivered":

@@ -15,6 +15,10 @@ from .coordination import Coordination, LocalCoordination
 
 JsonDict = dict[str, Any]
 
+# Each session keeps at least its newest this many events; older ones are dropped as new ones come.
+# Replay (`after=SEQ`) is exact within what is kept; a reader further behind starts at the oldest kept.
+EVENT_LOG_LIMIT = 1000
+
 
 class StoreError(Exception):
     """The store could not do what was asked (unreachable, corrupt, bad URL)."""
@@ -26,9 +30,11 @@ class Store(ABC):
     Sessions and events change together in `commit`, atomically, so a turn of the flow is
     either stored whole or not at all. Event `seq` numbers are assigned by the store and
     increase per session. `read_events(wait=...)` is the live feed for long-poll and sockets.
+    A session's log keeps at least its newest `event_limit` events (Redis trims approximately).
     """
 
     def __init__(self) -> None:
+        self.event_limit = EVENT_LOG_LIMIT
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = defaultdict(int)
         self._waiters: dict[str, asyncio.Event] = {}
@@ -95,6 +101,10 @@ class Store(ABC):
     @abstractmethod
     async def claim(self, namespace: str, key: str, ttl: float) -> bool:
         """Claim `key` once for `ttl` seconds: True the first time, False while it lives."""
+
+    @abstractmethod
+    async def claimed(self, namespace: str, key: str) -> bool:
+        """True while a claim of `key` lives (it does not claim)."""
 
     @abstractmethod
     async def index_set(self, namespace: str, key: str, value: str) -> None:

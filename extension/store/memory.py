@@ -7,6 +7,10 @@ import time
 
 from .base import JsonDict, Store
 
+# Expired claims are swept after this many new claims (or half as many as are held, whichever is
+# more: the sweep stays amortised O(1)), so memory stays bounded by about the live ones.
+CLAIM_SWEEP_EVERY = 1000
+
 
 def _dump(doc: JsonDict) -> str:
     return json.dumps(doc, separators=(",", ":"))
@@ -26,6 +30,7 @@ class MemoryStore(Store):
         self._updated: dict[str, float] = {}
         self._events: dict[str, list[tuple[int, str]]] = {}
         self._claims: dict[tuple[str, str], float] = {}
+        self._claims_since_sweep = 0
         self._indexes: dict[str, dict[str, str]] = {}
 
     def __repr__(self) -> str:
@@ -50,7 +55,9 @@ class MemoryStore(Store):
             self._sessions[key] = doc
             self._updated[key] = time.time()
         if encoded:
-            self._events.setdefault(key, []).extend(encoded)
+            log = self._events.setdefault(key, [])
+            log.extend(encoded)
+            del log[: -self.event_limit]
             self._notify(key)
         return [json.loads(text) for _, text in encoded]
 
@@ -65,8 +72,11 @@ class MemoryStore(Store):
 
     async def _read_events(self, key: str, after: int, limit: int) -> list[JsonDict]:
         log = self._events.get(key, [])
-        # seq is dense from 1, so the slice starts at index `after`.
-        return [json.loads(text) for _, text in log[max(after, 0): max(after, 0) + limit]]
+        if not log:
+            return []
+        # seq is dense from the oldest kept event, so the slice starts `after - first + 1` in.
+        start = max(after - log[0][0] + 1, 0)
+        return [json.loads(text) for _, text in log[start: start + limit]]
 
     async def _last_seq(self, key: str) -> int:
         log = self._events.get(key)
@@ -78,7 +88,15 @@ class MemoryStore(Store):
         if expires is not None and expires > now:
             return False
         self._claims[(namespace, key)] = now + ttl
+        self._claims_since_sweep += 1
+        if self._claims_since_sweep >= max(CLAIM_SWEEP_EVERY, len(self._claims) // 2):
+            self._claims_since_sweep = 0
+            self._claims = {k: v for k, v in self._claims.items() if v > now}
         return True
+
+    async def claimed(self, namespace: str, key: str) -> bool:
+        expires = self._claims.get((namespace, key))
+        return expires is not None and expires > time.time()
 
     async def index_set(self, namespace: str, key: str, value: str) -> None:
         self._indexes.setdefault(namespace, {})[key] = value

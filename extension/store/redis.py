@@ -32,25 +32,26 @@ LOCK_POLL_SECONDS = 0.005
 PUBSUB_PING_SECONDS = 5.0
 
 # One turn, atomically: refuse it if the session lock was lost (fencing), store the session (and
-# when, for expiry), append the events with ids `seq-0` after the last one, and wake every replica's
-# readers of this session. KEYS: session, events, lock, the updated-at sorted set. ARGV: lock token
-# or "", "1" to store the session, the session JSON, the wake channel, the session key, the time,
-# then one JSON document per event. Returns the first seq, 0 when there were no events, -1 when
-# fenced out.
+# when, for expiry), append the events with ids `seq-0` after the last one, trimming the stream to
+# about the newest `limit` entries (`MAXLEN ~`: whole stream nodes go, so at least `limit` stay),
+# and wake every replica's readers of this session. KEYS: session, events, lock, the updated-at
+# sorted set. ARGV: lock token or "", "1" to store the session, the session JSON, the wake channel,
+# the session key, the time, the limit, then one JSON document per event. Returns the first seq, 0
+# when there were no events, -1 when fenced out.
 COMMIT = """
 if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return -1 end
 if ARGV[2] == '1' then
   redis.call('SET', KEYS[1], ARGV[3])
   redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
 end
-if #ARGV < 7 then return 0 end
+if #ARGV < 8 then return 0 end
 local seq = 0
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 if #last > 0 then seq = tonumber(string.match(last[1][1], '^(%d+)')) end
 local first = seq + 1
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   seq = seq + 1
-  redis.call('XADD', KEYS[2], seq .. '-0', 'd', ARGV[i])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], seq .. '-0', 'd', ARGV[i])
 end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return first
@@ -160,7 +161,7 @@ class RedisStore(Store):
         first = int(await self._commit(
             keys=[self.k("s", key), self.k("e", key), self.k("lock", key), self.k("z", "updated")],
             args=[self._tokens.get(key, b""), "1" if session is not None else "0", session_doc,
-                  self.k("chan", "wake"), key, repr(time.time()), *docs],
+                  self.k("chan", "wake"), key, repr(time.time()), self.event_limit, *docs],
         ))
         if first < 0:
             raise StoreError("the session lock expired before the turn was stored (Redis unreachable or "
@@ -205,6 +206,10 @@ class RedisStore(Store):
     async def claim(self, namespace: str, key: str, ttl: float) -> bool:
         return bool(await self.redis.set(self.k(f"claim:{namespace}", key), "1", nx=True,
                                          px=max(1, int(ttl * 1000))))
+
+    @translated
+    async def claimed(self, namespace: str, key: str) -> bool:
+        return bool(await self.redis.exists(self.k(f"claim:{namespace}", key)))
 
     @translated
     async def index_set(self, namespace: str, key: str, value: str) -> None:

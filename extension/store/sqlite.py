@@ -9,6 +9,9 @@ from pathlib import Path
 
 from .base import JsonDict, Store, StoreError
 
+# Expired claims are deleted once per this many new claims, so the table holds about the live ones.
+CLAIM_SWEEP_EVERY = 1000
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, doc TEXT NOT NULL, updated REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS sessions_by_updated ON sessions (updated);
@@ -33,6 +36,7 @@ class SqliteStore(Store):
         super().__init__()
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self._claims_since_sweep = 0
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
@@ -92,6 +96,8 @@ class SqliteStore(Store):
                     stored.append(doc)
                     rows.append((key, seq, json.dumps(doc, separators=(",", ":"))))
                 db.executemany("INSERT INTO events (key, seq, doc) VALUES (?, ?, ?)", rows)
+                if seq > self.event_limit:
+                    db.execute("DELETE FROM events WHERE key = ? AND seq <= ?", (key, seq - self.event_limit))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -130,7 +136,16 @@ class SqliteStore(Store):
             "ON CONFLICT(ns, key) DO UPDATE SET expires = excluded.expires WHERE claims.expires <= ?",
             (namespace, key, now + ttl, now),
         )
+        self._claims_since_sweep += 1
+        if self._claims_since_sweep >= CLAIM_SWEEP_EVERY:
+            self._claims_since_sweep = 0
+            self.db.execute("DELETE FROM claims WHERE expires <= ?", (now,))
         return cur.rowcount == 1
+
+    async def claimed(self, namespace: str, key: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM claims WHERE ns = ? AND key = ? AND expires > ?",
+                              (namespace, key, time.time())).fetchone()
+        return row is not None
 
     async def index_set(self, namespace: str, key: str, value: str) -> None:
         self.db.execute(

@@ -57,17 +57,20 @@ async def replicas() -> AsyncIterator[list[tuple[Store, RecordingWatcher, Cluste
     require_redis()
     prefix = new_prefix()
     made: list[tuple[Store, RecordingWatcher, ClusterDuties]] = []
-    for _ in range(2):
-        store = store_from_url(redis_url(prefix))
-        await store.open()
-        watcher = RecordingWatcher()
-        made.append((store, watcher, ClusterDuties(watcher, store.coordination(), store, LEASE, TaskGroup("t"))))
-    yield made
-    for store, _, duties in made:
-        with contextlib.suppress(Exception):
-            await duties.stop()
-        await store.close()
-    await delete_prefix(prefix)
+    try:
+        for _ in range(2):
+            store = store_from_url(redis_url(prefix))
+            await store.open()
+            watcher = RecordingWatcher()
+            made.append((store, watcher, ClusterDuties(watcher, store.coordination(), store, LEASE, TaskGroup("t"))))
+        yield made
+    finally:
+        for store, _, duties in made:
+            with contextlib.suppress(Exception):
+                await duties.stop()
+            with contextlib.suppress(Exception):
+                await store.close()
+        await delete_prefix(prefix)
 
 
 async def test_one_leader_nudged_by_the_other_then_replaced_when_it_dies(

@@ -27,7 +27,9 @@ async def start(stack: Stack) -> str:
     return cid
 
 
-async def test_a_handover_on_redis_from_start_to_end(make_stack: StackFactory, store_url: str) -> None:
+# `store_url` before `make_stack` in every test: its clean-up then runs after the runtimes (which
+# write to Redis until they stop) are closed.
+async def test_a_handover_on_redis_from_start_to_end(store_url: str, make_stack: StackFactory) -> None:
     stack = await make_stack(store=store_url)
     cid = await start(stack)
     await stack.emu.agent.accept(cid)
@@ -50,7 +52,7 @@ async def test_a_handover_on_redis_from_start_to_end(make_stack: StackFactory, s
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
 
 
-async def test_a_new_replica_picks_the_handover_up_from_redis(make_stack: StackFactory, store_url: str) -> None:
+async def test_a_new_replica_picks_the_handover_up_from_redis(store_url: str, make_stack: StackFactory) -> None:
     first = await make_stack(store=store_url)
     cid = await start(first)
     await first.client.close()  # a clean stop releases the leases at once
