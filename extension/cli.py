@@ -96,13 +96,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import serve_demo
-
     for option in ("port", "emulator_port"):
         if not 0 <= getattr(args, option) <= 65535:
             print(f"--{option.replace('_', '-')}: {getattr(args, option)} is not a port number", file=sys.stderr)
             return 1
-    return asyncio.run(serve_demo(args.config, args.host, args.port, args.emulator_port))
+    try:
+        from .demo import serve_demo
+
+        return asyncio.run(serve_demo(args.config, args.host, args.port, args.emulator_port))
+    except KeyboardInterrupt:
+        # A Ctrl-C before the demo's own handlers were in place: nothing was left running.
+        print("stopped.", flush=True)
+        return 130
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

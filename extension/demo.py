@@ -29,6 +29,7 @@ from .testing.emulator import Emulator, EmulatorConfig
 from .testing.emulator.config import DEFAULT_INTEGRATION_ID, DEFAULT_QUEUE_ID, IntegrationConfig, QueueConfig
 
 DEMO_FLAGS = {ENABLE_OM: "true", OM_WHITELIST: "*"}
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -162,27 +163,42 @@ def banner(demo: Demo) -> str:
 
 
 async def serve_demo(config_path: Path | None, host: str, port: int, emulator_port: int) -> int:
-    """Run until SIGINT or SIGTERM, then stop everything."""
-    try:
-        demo = await start_demo(config_path, host=host, port=port, emulator_port=emulator_port)
-    except ConfigError as exc:
-        print("the demo configuration is invalid:", *[f"  - {line}" for line in exc.errors], sep="\n", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"cannot listen on {host} (port {port or emulator_port}): {exc.strerror or exc}; "
-              "choose another --port, or 0 for a free one", file=sys.stderr)
-        return 1
+    """Run until SIGINT or SIGTERM, then stop everything.
+
+    The handlers are in place from before the start until the stop has finished: a Ctrl-C while
+    starting stops the demo once it is up, and another Ctrl-C while stopping is only noted.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    print(banner(demo), flush=True)
+
+    def request_stop() -> None:
+        if stop.is_set():
+            print("still stopping, one moment…", flush=True)
+        stop.set()
+
+    for sig in SIGNALS:
+        loop.add_signal_handler(sig, request_stop)
     try:
-        await stop.wait()
+        print("starting the demo…", flush=True)
+        try:
+            demo = await start_demo(config_path, host=host, port=port, emulator_port=emulator_port)
+        except ConfigError as exc:
+            print("the demo configuration is invalid:", *[f"  - {line}" for line in exc.errors], sep="\n",
+                  file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"cannot listen on {host} (port {port or emulator_port}): {exc.strerror or exc}; "
+                  "choose another --port, or 0 for a free one", file=sys.stderr)
+            return 1
+        try:
+            if not stop.is_set():
+                print(banner(demo), flush=True)
+                await stop.wait()
+        finally:
+            print("stopping the demo…", flush=True)
+            await demo.stop()
     finally:
-        print("stopping the demo…", flush=True)
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in SIGNALS:
             loop.remove_signal_handler(sig)
-        await demo.stop()
     print("stopped.", flush=True)
     return 0

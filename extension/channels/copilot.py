@@ -14,8 +14,6 @@ from .. import keys, texts
 from ..copilot import CopilotAuthError, link_maker, verify_token
 from ..handover.keys import HANDOVER_RUNTIME
 from ..handover.state import HandoverState
-from ..secrets import Secret
-from .http import BadInput
 from .static import COPILOT_CSP, page, read, render
 
 log = logging.getLogger("extension.copilot")
@@ -26,13 +24,6 @@ STATES = {
     "active": ("active", "With an agent"),
     None: ("bot", "With the bot (no handover in progress)"),
 }
-
-
-def _secret(request: web.Request) -> Secret:
-    secret = request.app[keys.CONFIG].server.copilot_secret
-    if secret is None:
-        raise BadInput(texts.COPILOT_OFF, 404)
-    return secret
 
 
 def _unauthorized() -> web.Response:
@@ -61,7 +52,11 @@ def _transcript(items: list[dict[str, Any]]) -> str:
 
 async def copilot_page(request: web.Request) -> web.Response:
     """The session's transcript and handover state, for the holder of a valid link only."""
-    secret = _secret(request)
+    secret = request.app[keys.CONFIG].server.copilot_secret
+    if secret is None:
+        # The same answer as a bad link: a runtime without Copilot reveals nothing about it.
+        log.debug("copilot page refused: %s", texts.COPILOT_OFF)
+        return _unauthorized()
     try:
         key = verify_token(secret, request.query.get("auth"), request.query.get("URLToken"))
     except CopilotAuthError as exc:

@@ -6,31 +6,71 @@ import asyncio
 import contextlib
 import json
 import logging
+from contextvars import ContextVar
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import keys, texts
-from ..conversations import UserInput
+from ..conversations import Conversations, UserInput
+from ..flows.engine import Endpoint, FlowRuntimeError, Turn
 from ..flows.session import SessionKey
 from .http import MAX_BODY, BadInput
-from .inputs import parse_after, parse_content, parse_session_query
+from .inputs import MAX_ID, parse_after, parse_content, parse_session_query
 from .rest import endpoint_of
 
 log = logging.getLogger("extension.channels.socket")
 POLL_SECONDS = 25.0
 OPEN_SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_sockets")
+# The ids of the last message frames a session took, kept in its context so that the check and
+# the input are stored in the same commit: a frame resent after a dropped socket is applied once.
+SEEN_FRAMES = "_socketFrames"
+SEEN_LIMIT = 100
+# The id of the frame being handled, read by the input hook inside the session's turn.
+_FRAME_ID: ContextVar[str | None] = ContextVar("socket_frame_id", default=None)
 
 
 def install(app: web.Application) -> None:
-    """Close open sockets on shutdown: clients reconnect at once instead of holding the stop."""
+    """Close open sockets on shutdown, and take each message frame id at most once per session."""
     sockets: set[web.WebSocketResponse] = set()
     app[OPEN_SOCKETS] = sockets
 
     async def close_all(app: web.Application) -> None:
+        # Clients reconnect at once instead of holding the stop.
         for ws in list(sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
 
     app.on_shutdown.append(close_all)
+    # First: a repeated frame must not reach the handover (or the flow) a second time.
+    app[keys.CONVERSATIONS].input_hooks.insert(0, _once_per_frame)
+
+
+async def _once_per_frame(turn: Turn) -> bool:
+    """Discard a turn whose frame id the session already took; otherwise remember the id."""
+    frame_id = _FRAME_ID.get()
+    if frame_id is None:
+        return False
+    seen = _seen(turn.session.context)
+    if frame_id in seen:
+        turn.discard()
+        return True
+    turn.session.context[SEEN_FRAMES] = [*seen, frame_id][-SEEN_LIMIT:]
+    return False
+
+
+def _seen(context: dict[str, Any]) -> list[str]:
+    seen = context.get(SEEN_FRAMES)
+    return [s for s in seen if isinstance(s, str)] if isinstance(seen, list) else []
+
+
+def _frame_id(frame: dict[str, Any]) -> str | None:
+    value = frame.get("id")
+    if value is None:
+        return None
+    if (not isinstance(value, str) or not value or len(value) > MAX_ID
+            or any(ord(c) < 32 or ord(c) == 127 for c in value)):
+        raise BadInput(texts.FIELD_STRING.format(field="id", limit=MAX_ID))
+    return value
 
 
 async def _push_events(ws: web.WebSocketResponse, request: web.Request, key: SessionKey, after: int) -> None:
@@ -41,6 +81,21 @@ async def _push_events(ws: web.WebSocketResponse, request: web.Request, key: Ses
         for event in events:
             await ws.send_str(json.dumps(event))
             after = event["seq"]
+
+
+async def _message(conversations: Conversations, endpoint: Endpoint, key: SessionKey,
+                   frame: dict[str, Any], frame_id: str | None) -> None:
+    """Apply a message frame once; a frame with an id is acknowledged only after its commit."""
+    text, data = parse_content(frame)
+    if frame_id is not None:
+        doc = await conversations.store.get_session(key.id)
+        if doc is not None and frame_id in _seen(doc.get("context") or {}):
+            return  # Taken before the socket dropped: acknowledge again, apply nothing.
+    token = _FRAME_ID.set(frame_id)
+    try:
+        await conversations.handle_input(endpoint, UserInput(key.user_id, key.session_id, text, data))
+    finally:
+        _FRAME_ID.reset(token)
 
 
 async def socket(request: web.Request) -> web.StreamResponse:
@@ -58,6 +113,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
+            frame_id: str | None = None
             try:
                 try:
                     frame = json.loads(msg.data)
@@ -67,17 +123,30 @@ async def socket(request: web.Request) -> web.StreamResponse:
                     raise BadInput(texts.NOT_OBJECT)
                 kind = frame.get("type")
                 if kind == "message":
-                    text, data = parse_content(frame)
-                    await conversations.handle_input(endpoint, UserInput(user_id, session_id, text, data))
+                    frame_id = _frame_id(frame)
+                    await _message(conversations, endpoint, key, frame, frame_id)
+                    if frame_id is not None:
+                        await ws.send_json({"type": "ack", "id": frame_id})
                 elif kind == "typing":
                     await conversations.handle_typing(endpoint, key)
                 else:
                     raise BadInput(texts.FRAME_TYPE)
             except BadInput as exc:
-                await ws.send_json({"type": "error", "error": exc.message})
+                await ws.send_json(_error(exc.message, frame_id))
+            except FlowRuntimeError as exc:
+                # Nothing of the turn was stored; the socket stays open for the next input.
+                log.error("flow failed on a socket frame of endpoint %s: %s", endpoint.url_token, exc)
+                await ws.send_json(_error(texts.FLOW_FAILED, frame_id))
     finally:
         open_sockets.discard(ws)
         pusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await pusher
     return ws
+
+
+def _error(message: str, frame_id: str | None) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": "error", "error": message}
+    if frame_id is not None:
+        error["id"] = frame_id
+    return error

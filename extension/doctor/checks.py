@@ -99,9 +99,12 @@ async def check_token(run: Checklist, client: GenesysClient) -> bool:
         await client.tokens.get()
     except GenesysAuthError as exc:
         if exc.likely_cause == "credentials":
-            hint = ("Wrong client id or secret: copy both from Admin > Integrations > OAuth (grant type Client "
-                    "Credentials) into clientId and clientSecret. A client made in another region's organisation "
-                    "is refused the same way: check host too.")
+            # A login service of the wrong region answers exactly like the right one given a wrong
+            # secret (invalid_client), so the doctor cannot tell the two apart: it names both.
+            hint = (f"Wrong client id or secret, or wrong region: the login service at {client.region.login_base} "
+                    "does not accept this client. Copy clientId and clientSecret from Admin > Integrations > "
+                    "OAuth (grant type Client Credentials), and set host to the region of the organisation that "
+                    "client belongs to (what follows 'apps.' in the address of Genesys Cloud in your browser).")
         else:
             hint = (f"Wrong region: {client.region.login_base} does not answer as a Genesys Cloud login service. "
                     "Set host to your organisation's region domain.")

@@ -13,7 +13,7 @@ import pytest
 from extension.cli import main
 from extension.doctor import Check, run_doctor
 from extension.doctor.checks import Checklist, check_region
-from extension.testing.emulator import Emulator, IntegrationConfig, QueueConfig
+from extension.testing.emulator import Emulator, EmulatorConfig, IntegrationConfig, QueueConfig
 from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
 
 from support import free_port
@@ -89,7 +89,35 @@ async def test_wrong_client_secret(doctor: Doctor) -> None:
     assert checks["flags"].status == checks["webhook_secret"].status == "pass"
 
 
-async def test_wrong_region(doctor: Doctor) -> None:
+async def test_wrong_client_secret_names_credentials_or_region(doctor: Doctor, emulator: Emulator) -> None:
+    checks = await doctor(clientSecret="not-the-right-secret")
+    hint = checks["token"].hint or ""
+    assert hint.startswith("Wrong client id or secret, or wrong region:")
+    assert f"the login service at {emulator.base_url}" in hint and "clientSecret" in hint and "set host" in hint
+
+
+@pytest.fixture
+async def other_region() -> AsyncIterator[Emulator]:
+    """Another region's login service: it answers, but its organisations have other OAuth clients."""
+    emu = Emulator(EmulatorConfig(clients={"someone-elses-client": "someone-elses-secret-0123"}))
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+async def test_wrong_region(doctor: Doctor, other_region: Emulator) -> None:
+    # The client exists in the first organisation; the second region's login service does not know it.
+    checks = await doctor(host=other_region.base_url or "")
+    token = checks["token"]
+    assert token.status == "fail" and token.detail == "token request refused: client not found"
+    hint = token.hint or ""
+    assert "client id or secret, or wrong region" in hint and "set host to the region" in hint
+    assert other_region.base_url is not None and other_region.base_url in hint
+    assert checks["integration"].detail == "not checked: needs an access token"
+    assert "someone-elses-secret" not in json.dumps([vars(c) for c in checks.values()])
+
+
+async def test_a_host_that_is_no_login_service(doctor: Doctor) -> None:
     checks = await doctor(host=f"http://127.0.0.1:{free_port()}")
     assert checks["token"].status == "fail" and "Wrong region" in (checks["token"].hint or "")
     assert checks["integration"].detail == "not checked: needs an access token"

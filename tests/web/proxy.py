@@ -7,11 +7,17 @@ import contextlib
 
 
 class Proxy:
-    """Forwards 127.0.0.1:<port> to a target; `cut()` drops every connection, `paused` refuses new ones."""
+    """Forwards 127.0.0.1:<port> to a target; `cut()` drops every connection, `paused` refuses new ones.
+
+    `drop_up` (browser to server) and `drop_down` (server to browser) swallow what is written on open
+    connections, the way bytes in flight are lost when a network goes away.
+    """
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.paused = False
+        self.drop_up = False
+        self.drop_down = False
         self.port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -32,14 +38,16 @@ class Proxy:
             writer.close()
             return
         self._writers.update((writer, up_writer))
-        for source, sink in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pipe(source, sink))
+        for source, sink, up in ((reader, up_writer, True), (up_reader, writer, False)):
+            task = asyncio.create_task(self._pipe(source, sink, up))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, up: bool) -> None:
         try:
             while data := await source.read(65536):
+                if self.drop_up if up else self.drop_down:
+                    continue
                 sink.write(data)
                 await sink.drain()
         except (ConnectionError, OSError):

@@ -63,6 +63,18 @@ async def test_the_whole_story(demo: Demo, browser: Any) -> None:
     await expect(console.locator("#d-state")).to_have_attribute("data-state", "active")
     await expect(chat.locator("#handover")).to_have_attribute("data-state", "active")
     await expect(chat.locator(".quick")).to_have_count(0)
+    await expect(console.locator("#waiting-count")).to_have_text("0")
+    await expect(console.locator("#active-count")).to_have_text("1")
+    await expect(console.locator("#active .conv")).to_have_count(1)
+    await expect(console.locator("#active .conv .queue")).to_have_text("Support · Anna")
+    cid = demo.emulator.agent.active()[0].id
+    assert await console.locator("#active .conv").get_attribute("data-id") == cid
+
+    # The Genesys flow speaks too (originatingEntity Bot): the user sees it as a system line.
+    await demo.emulator.agent.flow_message(cid, "You are connected to Support.")
+    flow_line = chat.locator(".msg.system").last
+    await expect(flow_line.locator(".text")).to_have_text("You are connected to Support.")
+    await expect(flow_line.locator(".who")).to_have_text("System")
 
     # The Copilot link among the custom attributes opens the read-only view of this session.
     copilot_link = console.locator("#attributes a.copilot")
@@ -100,9 +112,20 @@ async def test_the_whole_story(demo: Demo, browser: Any) -> None:
     await expect(attachment).to_have_text("Where is my parcel?")
     assert await attachment.get_attribute("href") == "https://example.com/help/parcels"
     await expect(chat.locator("#typing")).to_be_hidden()
+
+    # A Structured agent message: its quick replies are buttons, and a click answers the agent.
+    await demo.emulator.agent.reply(cid, "Did that help?", quick_replies=["Yes, thanks", "Not really"])
+    question = chat.locator(".msg.agent").last
+    await expect(question.locator(".text")).to_have_text("Did that help?")
+    await expect(question.locator(".quick button")).to_have_text(["Yes, thanks", "Not really"])
+    await expect(console.locator("#transcript .entry").last).to_contain_text("Did that help?")
     SCREENSHOTS.mkdir(exist_ok=True)
     await chat.screenshot(path=SCREENSHOTS / "webchat.png")
     await console.screenshot(path=SCREENSHOTS / "console.png")
+    await question.locator(".quick button:has-text('Yes, thanks')").click()
+    await expect(chat.locator(".msg.user .text").last).to_have_text("Yes, thanks")
+    await expect(chat.locator(".quick")).to_have_count(0)
+    await expect(console.locator("#transcript .entry.customer").last).to_contain_text("Yes, thanks")
 
     await console.click("#end")
     await expect(console.locator("#d-state")).to_have_attribute("data-state", "ended")

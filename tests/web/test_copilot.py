@@ -152,3 +152,22 @@ async def test_the_copilot_page_refuses_bad_links(demo: Demo) -> None:
                 assert "not valid for this conversation" in await page.text()
         async with http.get(f"{demo.runtime_url}/copilot", params={"URLToken": "demo", "auth": good}) as page:
             assert page.status == 200
+
+
+async def test_without_a_copilot_secret_every_link_gets_the_same_401(
+        aiohttp_client: Any, make_config: Callable[..., Config], manifest: Any,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from extension.app import build_app
+
+    config = make_config()
+    assert config.server.copilot_secret is None
+    client = await aiohttp_client(build_app(config, manifest))
+    token = issue_token(SECRET, KEY)
+    with caplog.at_level("DEBUG", logger="extension.copilot"):
+        for params in ({}, {"URLToken": "support-bot", "auth": token}):
+            page = await client.get("/copilot", params=params)
+            assert page.status == 401, params
+            assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+            assert "not valid for this conversation" in await page.text()
+    assert "copilot page refused: Copilot links are not configured on this runtime" in caplog.text
+    assert token not in caplog.text

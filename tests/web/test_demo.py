@@ -130,3 +130,85 @@ async def test_stopping_closes_open_sockets_with_going_away(tmp_path: Path) -> N
         message = await asyncio.wait_for(ws.receive(), 10)
         assert message.type == aiohttp.WSMsgType.CLOSE and message.data == aiohttp.WSCloseCode.GOING_AWAY
         await asyncio.wait_for(stopping, 10)
+
+
+# `genesys-om demo` with a start-up and a stop that take a while, so a Ctrl-C surely lands inside them.
+SLOW_DEMO = """
+import asyncio, sys
+import extension.demo as demo
+from extension.cli import main
+
+real_start, real_stop = demo.start_demo, demo.Demo.stop
+
+async def slow_start(*args, **kwargs):
+    print("start-up under way", flush=True)
+    await asyncio.sleep(float(sys.argv[1]))
+    return await real_start(*args, **kwargs)
+
+async def slow_stop(self):
+    print("stop under way", flush=True)
+    await asyncio.sleep(float(sys.argv[2]))
+    await real_stop(self)
+
+demo.start_demo, demo.Demo.stop = slow_start, slow_stop
+sys.exit(main(["demo"]))
+"""
+
+
+def _slow_demo(tmp_path: Path, start_seconds: float, stop_seconds: float) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-c", SLOW_DEMO, str(start_seconds), str(stop_seconds)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+
+
+def _read_until(proc: subprocess.Popen[str], marker: str) -> str:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 30
+    while not any(marker in line for line in lines):
+        line = proc.stdout.readline()
+        assert line and time.monotonic() < deadline, f"no {marker!r}; got {lines!r}"
+        lines.append(line)
+    return "".join(lines)
+
+
+def test_ctrl_c_during_start_up_stops_cleanly(tmp_path: Path) -> None:
+    proc = _slow_demo(tmp_path, 3.0, 0.0)
+    try:
+        _read_until(proc, "start-up under way")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert proc.returncode == 0, err
+    assert "Web chat" not in out  # stopped as soon as it was up, without inviting anyone in
+    assert out.strip().endswith("stopping the demo…\nstop under way\nstopped.")
+
+
+def test_a_second_ctrl_c_while_stopping_is_only_noted(tmp_path: Path) -> None:
+    proc = _slow_demo(tmp_path, 0.0, 3.0)
+    try:
+        _read_until(proc, "In the agent console")
+        proc.send_signal(signal.SIGINT)
+        _read_until(proc, "stop under way")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert proc.returncode == 0, err
+    assert "still stopping, one moment…" in out and out.strip().endswith("stopped.")
+
+
+def test_a_ctrl_c_before_the_handlers_is_caught(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import extension.demo
+    from extension.cli import main
+
+    async def interrupted(*args: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(extension.demo, "serve_demo", interrupted)
+    assert main(["demo"]) == 130
+    assert capsys.readouterr().out == "stopped.\n"

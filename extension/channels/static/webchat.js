@@ -1,6 +1,8 @@
 // The demo web chat. Every event of a session carries an increasing `seq`: the page remembers the
 // last one it showed, reconnects with `after=<that seq>` when the socket drops, and ignores any
-// event at or below it, so nothing is lost or shown twice.
+// event at or below it, so nothing is lost or shown twice. Each message the user sends carries an
+// id and stays pending (in localStorage too) until the runtime acknowledges it; pending messages
+// are sent again on every new socket, and the runtime applies an id only once.
 import { attachmentList, message, quickReplies } from "./webchat-render.js";
 
 (() => {
@@ -30,6 +32,7 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
   let lastSeq = 0;
   let replaying = false;
   let sent = []; // the user's own messages: the server's event log holds only bot/agent/system
+  let pending = []; // message frames not acknowledged yet, oldest first
   let shownSent = 0;
   let socket = null;
   let attempts = 0;
@@ -37,7 +40,6 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
   let typingTimer = null;
   let lastTypingSent = 0;
   let handoverState = "bot";
-  const outbox = [];
 
   function randomId(kind) {
     // getRandomValues also works where randomUUID does not (plain http on a LAN address).
@@ -60,6 +62,25 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
   }
 
   const sentKey = () => `${prefix}.sent.${ids.sessionId}`;
+  const pendingKey = () => `${prefix}.pending.${ids.sessionId}`;
+
+  function loadPending() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(pendingKey()) || "[]");
+      return Array.isArray(saved) ? saved.filter((f) => f && f.type === "message" && typeof f.id === "string") : [];
+    } catch (_) {
+      return [];
+    }
+  }
+
+  function savePending() {
+    if (pending.length) localStorage.setItem(pendingKey(), JSON.stringify(pending));
+    else localStorage.removeItem(pendingKey());
+  }
+
+  function saveSent() {
+    localStorage.setItem(sentKey(), JSON.stringify(sent));
+  }
 
   function loadSent() {
     try {
@@ -70,11 +91,45 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
     }
   }
 
-  function remember(text) {
-    sent.push({ after: lastSeq, text, time: new Date().toISOString() });
+  function remember(entry) {
+    sent.push(entry);
     if (sent.length > MAX_SENT) sent = sent.slice(-MAX_SENT);
     shownSent = sent.length;
-    localStorage.setItem(sentKey(), JSON.stringify(sent));
+    saveSent();
+  }
+
+  function userBubble(entry) {
+    const item = bubble("user", "You", entry.text, entry.time);
+    if (entry.id) item.dataset.id = entry.id;
+    if (entry.failed) item.classList.add("failed");
+    else if (pending.some((f) => f.id === entry.id)) item.classList.add("pending");
+    return item;
+  }
+
+  const userBubbleOf = (id) => Array.from(log.querySelectorAll(".msg.user")).find((n) => n.dataset.id === id);
+
+  function acknowledged(id) {
+    pending = pending.filter((f) => f.id !== id);
+    savePending();
+    const item = userBubbleOf(id);
+    if (item) item.classList.remove("pending");
+  }
+
+  function refused(id, error) {
+    // The runtime looked at this frame and said no: sending it again would not help.
+    pending = pending.filter((f) => f.id !== id);
+    savePending();
+    const entry = sent.find((m) => m.id === id);
+    if (entry) {
+      entry.failed = true;
+      saveSent();
+    }
+    const item = userBubbleOf(id);
+    if (item) {
+      item.classList.remove("pending");
+      item.classList.add("failed");
+    }
+    bubble("notice", "", `Not sent: ${error}`);
   }
 
   function bubble(...args) {
@@ -126,15 +181,20 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
     // Put the user's own messages back between the events they came after.
     while (shownSent < sent.length && sent[shownSent].after < before) {
       clearQuick();
-      bubble("user", "You", sent[shownSent].text, sent[shownSent].time);
+      userBubble(sent[shownSent]);
       shownSent += 1;
     }
   }
 
   function handle(event) {
     if (!event || typeof event !== "object") return;
+    if (event.type === "ack") {
+      if (typeof event.id === "string") acknowledged(event.id);
+      return;
+    }
     if (event.type === "error") {
-      bubble("notice", "", `Not sent: ${event.error}`);
+      if (typeof event.id === "string") refused(event.id, event.error);
+      else bubble("notice", "", `Not sent: ${event.error}`);
       return;
     }
     if (typeof event.seq !== "number" || event.seq <= lastSeq) return;
@@ -150,20 +210,22 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
     conn.textContent = text;
   }
 
-  function flushOutbox() {
-    while (outbox.length && socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(outbox.shift()));
-    }
+  function transmit(frames) {
+    // A frame written just before a drop may never arrive: it stays pending until its ack.
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    for (const frame of frames) socket.send(JSON.stringify(frame));
   }
 
   function send(text, data) {
     clearQuick();
-    bubble("user", "You", text, new Date().toISOString());
-    remember(text);
-    const frame = { type: "message", text };
+    const frame = { type: "message", id: randomId("m-"), text };
     if (data) frame.data = data;
-    outbox.push(frame);
-    flushOutbox();
+    pending.push(frame);
+    savePending();
+    const entry = { after: lastSeq, text, time: new Date().toISOString(), id: frame.id };
+    remember(entry);
+    userBubble(entry);
+    transmit([frame]);
   }
 
   function connect(gen) {
@@ -176,7 +238,7 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
       if (gen !== generation) return;
       attempts = 0;
       setConn("online", "online");
-      flushOutbox();
+      transmit(pending);
     };
     ws.onmessage = (message) => {
       if (gen !== generation) return;
@@ -213,14 +275,16 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
   function start() {
     const gen = generation;
     sent = loadSent();
+    pending = loadPending();
     shownSent = 0;
     setConn("connecting", "connecting…");
     loadHistory(gen).catch(() => {}).finally(() => {
       if (gen !== generation) return;
       if (lastSeq === 0 && sent.length) {
-        // The runtime no longer knows this session (a new demo run): drop what it cannot match.
-        sent = [];
-        localStorage.removeItem(sentKey());
+        // The runtime no longer knows this session (a new demo run): drop what it cannot match,
+        // but keep the messages still to be delivered.
+        sent = sent.filter((m) => pending.some((f) => f.id === m.id));
+        saveSent();
       }
       flushSent(Infinity);
       connect(gen);
@@ -249,9 +313,10 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
     if (socket) socket.close();
     socket = null;
     localStorage.removeItem(sentKey());
+    localStorage.removeItem(pendingKey());
     ids = saveIds({ userId: ids.userId, sessionId: randomId("s-") });
     lastSeq = 0;
-    outbox.length = 0;
+    pending = [];
     log.replaceChildren();
     hideTyping();
     handoverState = "bot";
