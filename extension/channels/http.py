@@ -26,16 +26,21 @@ def json_error(status: int, message: str) -> web.Response:
 
 
 async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
-    """The raw body, refused with 413 beyond `limit` bytes (checked before reading it all)."""
+    """The whole raw body, read to its end; refused with 413 as soon as it passes `limit` bytes."""
     if request.content_length is not None and request.content_length > limit:
         raise BadInput(texts.BODY_TOO_LARGE.format(limit=limit), 413)
+    # One read returns only what has arrived so far: keep reading until EOF, a chunk at a time.
+    chunks: list[bytes] = []
+    size = 0
     try:
-        body = await request.content.read(limit + 1)
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise BadInput(texts.BODY_TOO_LARGE.format(limit=limit), 413)
+            chunks.append(chunk)
     except web.HTTPRequestEntityTooLarge:
         raise BadInput(texts.BODY_TOO_LARGE.format(limit=limit), 413) from None
-    if len(body) > limit:
-        raise BadInput(texts.BODY_TOO_LARGE.format(limit=limit), 413)
-    return body
+    return b"".join(chunks)
 
 
 def parse_json_object(raw: bytes | str) -> dict[str, Any]:

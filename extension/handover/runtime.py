@@ -14,6 +14,7 @@ from aiohttp import web
 from .. import keys
 from ..config import Config
 from ..genesys import GenesysError
+from ..genesys.signature import verify
 from ..tasks import TaskGroup
 from .cluster import ClusterDuties
 from .connection import GenesysConnection
@@ -26,10 +27,14 @@ from .outbox import OutboxSender
 from .provider import GenesysHandover
 from .reconciler import Reconciler
 from .state import PROVIDER as PROVIDER_TYPE
-from .webhook import PATH, genesys_webhook
+from .webhook import PATH, WebhookInbox, genesys_webhook
 
 log = logging.getLogger("extension.handover")
 RESOLVE_RETRY_SECONDS = 30.0
+# How long a webhook waits for its busy session before its message is stored and answered 200.
+WEBHOOK_WAIT_SECONDS = 2.0
+# Stored webhooks older than this are replayed by the periodic sweep (their replica may be gone).
+INBOX_REPLAY_AGE_SECONDS = 120.0
 
 
 class HandoverRuntime:
@@ -51,6 +56,8 @@ class HandoverRuntime:
         self.background = TaskGroup("handover")
         self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics)
         self.delivery = AgentDelivery(self.handover, self.background)
+        self.inbox = WebhookInbox(self, conversations.store, self.background)
+        self.webhook_wait_seconds = WEBHOOK_WAIT_SECONDS
         # Replicas sharing a store share the cluster-wide jobs through its coordination.
         coordination = conversations.store.coordination()
         # Senders stop at once on shutdown: what they hold is in the stored outbox.
@@ -66,7 +73,8 @@ class HandoverRuntime:
         self.cluster = ClusterDuties(self.watcher, coordination, conversations.store, settings.lease_seconds,
                                      self.background)
         self.reconciler.leader = self.cluster.leads_reconciler
-        self.reconciler.sweep = self.cluster.on_reconciler = self.outbox.resume_all
+        self.cluster.on_reconciler = self.outbox.resume_all
+        self.reconciler.sweep = self._sweep
         # The provider watches through the cluster: only the notifications lease holder subscribes.
         self.handover.outbox, self.handover.watcher, self.handover.ending = self.outbox, self.cluster, self.ending
         self._resolved_at: dict[str, float] = {}
@@ -83,6 +91,8 @@ class HandoverRuntime:
         # Takes the leases it can and subscribes every handover the store holds (after a restart too).
         await self.cluster.start()
         await self.outbox.resume_all()
+        # Webhooks answered but not yet delivered when the previous process stopped.
+        await self.inbox.replay()
         self._loops.append(asyncio.create_task(self.reconciler.run(), name="reconciler"))
 
     async def stop(self) -> None:
@@ -99,6 +109,10 @@ class HandoverRuntime:
         # Receipts in flight get a moment to finish; lookups and senders are simply stopped.
         await self.background.drain(grace=2.0)
 
+    async def _sweep(self) -> None:
+        await self.outbox.resume_all()
+        await self.inbox.replay(older_than=INBOX_REPLAY_AGE_SECONDS)
+
     async def _reconnected(self, connection: str) -> None:
         """Events may have been missed while the socket was down: check those handovers now."""
         if self.watcher.watching(connection):
@@ -111,26 +125,32 @@ class HandoverRuntime:
         except GenesysError as exc:
             log.warning("connection %s: integration %r not resolved yet: %s", conn.name, conn.deployment_name, exc)
 
-    async def connection_for_integration(self, integration_id: str | None) -> GenesysConnection | None:
-        """The connection whose integration posts as `integration_id` (ids resolved lazily)."""
+    def webhook_connections(self, integration_id: str | None, raw: bytes,
+                            signature: str | None) -> list[GenesysConnection]:
+        """The connections a signed webhook verifies for; never waits on Genesys.
+
+        A known integration id names its connection, whose secret must verify. Otherwise the
+        connections whose integration id is not resolved yet are tried by secret (the HMAC itself
+        authenticates the sender) while their lookup runs in the background.
+        """
         if not integration_id:
-            return None
-        for conn in self.connections.values():
-            if conn.integration_id == integration_id:
-                return conn
-        for conn in self.connections.values():
-            if conn.integration_id is not None:
-                continue
-            task = self._resolving.get(conn.name)
-            if task is None or task.done():
-                # Unknown ids must not make every request a Genesys lookup: one try per interval.
-                if time.monotonic() - self._resolved_at.get(conn.name, -1e9) < RESOLVE_RETRY_SECONDS:
-                    continue
-                task = self._resolving[conn.name] = self.background.spawn(self._resolve(conn))
-            await asyncio.shield(task)
-            if conn.integration_id == integration_id:
-                return conn
-        return None
+            return []
+        named = [conn for conn in self.connections.values() if conn.integration_id == integration_id]
+        if named:
+            return [conn for conn in named[:1] if verify(conn.webhook_secret.reveal(), raw, signature)]
+        unresolved = [conn for conn in self.connections.values() if conn.integration_id is None]
+        for conn in unresolved:
+            self._resolve_later(conn)
+        return [conn for conn in unresolved if verify(conn.webhook_secret.reveal(), raw, signature)]
+
+    def _resolve_later(self, conn: GenesysConnection) -> None:
+        task = self._resolving.get(conn.name)
+        if task is not None and not task.done():
+            return
+        # Unknown ids must not make every request a Genesys lookup: one try per interval.
+        if time.monotonic() - self._resolved_at.get(conn.name, -1e9) < RESOLVE_RETRY_SECONDS:
+            return
+        self._resolving[conn.name] = self.background.spawn(self._resolve(conn), name=f"resolve-{conn.name}")
 
     def connection_for_end_key(self, key: str) -> GenesysConnection | None:
         matches = [conn for conn in self.connections.values() if conn.accepts_end_key(key)]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -13,13 +14,22 @@ from .. import texts
 from ..channels.http import BadInput, json_error, read_body
 from ..genesys import MalformedMessage
 from ..genesys.notifications_topics import parse_http_end_event
-from ..genesys.outbound import parse_outbound
-from ..genesys.signature import HEADER, verify
+from ..genesys.outbound import OutboundMessage, parse_outbound
+from ..genesys.signature import HEADER
+from ..store import Store
+from ..tasks import TaskGroup
+from .connection import GenesysConnection
 from .keys import HANDOVER_RUNTIME
+
+if TYPE_CHECKING:
+    from .runtime import HandoverRuntime
 
 log = logging.getLogger("extension.handover.webhook")
 
 PATH = "/handover/genesysCloudOM"
+UNRESOLVED = "the integration of this webhook is not resolved yet, retry later"
+# Verified agent messages whose session was busy too long to wait for: kept until delivered.
+INBOX = "om:webhook-inbox"
 
 
 def _integration_id(body: Any) -> str | None:
@@ -50,10 +60,17 @@ async def genesys_webhook(request: web.Request) -> web.Response:
     except ValueError:
         metrics.webhooks.inc(outcome="not_json")
         return json_error(400, texts.NOT_JSON)
-    conn = await runtime.connection_for_integration(_integration_id(body))
-    if conn is None or not verify(conn.webhook_secret.reveal(), raw, request.headers.get(HEADER)):
+    verified = runtime.webhook_connections(_integration_id(body), raw, request.headers.get(HEADER))
+    if not verified:
         metrics.webhooks.inc(outcome="invalid_signature")
         return json_error(401, texts.INVALID_SIGNATURE)
+    if len(verified) > 1:
+        # Connections sharing one secret, none resolved yet: Genesys retries a 503 after the lookup.
+        log.warning("webhook for integration %r verifies for connections %s; their integration ids are "
+                    "not resolved yet", _integration_id(body), ", ".join(c.name for c in verified))
+        metrics.webhooks.inc(outcome="unresolved")
+        return json_error(503, UNRESOLVED)
+    conn = verified[0]
     try:
         message = parse_outbound(body)
     except MalformedMessage as exc:
@@ -61,8 +78,7 @@ async def genesys_webhook(request: web.Request) -> web.Response:
         log.debug("signed webhook body not understood: %s", exc)
         metrics.webhooks.inc(outcome="malformed")
         return web.json_response({"status": "ignored"})
-    outcome = await runtime.delivery.deliver(conn, message)
-    runtime.ending.signal(message.conversation_id)
+    outcome = await runtime.inbox.deliver(conn, message, body, wait=runtime.webhook_wait_seconds)
     metrics.webhooks.inc(outcome=outcome)
     metrics.webhook_latency.observe(time.perf_counter() - started)
     return web.json_response({"status": outcome})
@@ -83,3 +99,68 @@ async def _end_event(request: web.Request, raw: bytes, key: str) -> web.Response
     await runtime.ending.on_event(conn.name, event)
     runtime.handover.metrics.webhooks.inc(outcome="end_event")
     return web.json_response({"status": "accepted"})
+
+
+class WebhookInbox:
+    """Delivers verified agent messages; one whose session stays locked is stored and answered.
+
+    A handover start, cancel or close holds the session across Genesys calls and their retries,
+    which can outlast Genesys' 10 s webhook timeout. After `wait` seconds the message is written
+    to the store (so the answer loses nothing if the process dies) and delivered when the session
+    frees; the dedup on `id` inside the delivery makes a replay of the stored copy harmless.
+    """
+
+    def __init__(self, runtime: HandoverRuntime, store: Store, background: TaskGroup) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.background = background
+
+    async def deliver(self, conn: GenesysConnection, message: OutboundMessage, body: Any, *, wait: float) -> str:
+        """The delivery outcome, or `accepted` when the message was stored to be delivered later."""
+        task = self.background.spawn(self._deliver(conn, message), name="webhook-delivery")
+        done, _ = await asyncio.wait({task}, timeout=wait)
+        if done:
+            return str(task.result())
+        entry = f"{conn.name}:{message.id}"
+        await self.store.index_set(INBOX, entry, json.dumps({"connection": conn.name, "at": time.time(),
+                                                             "body": body}))
+        self.background.spawn(self._forget_when_done(task, entry), name="webhook-inbox")
+        return "accepted"
+
+    async def replay(self, older_than: float = 0.0) -> int:
+        """Deliver the stored messages (received at least `older_than` seconds ago); returns how many."""
+        count = 0
+        for entry, value in (await self.store.index_items(INBOX)).items():
+            try:
+                doc = json.loads(value)
+                received = float(doc["at"])
+                conn = self.runtime.connections.get(doc["connection"])
+                message = parse_outbound(doc["body"]) if conn is not None else None
+            except (ValueError, KeyError, TypeError) as exc:  # MalformedMessage is a ValueError
+                log.warning("stored webhook %s dropped: %s", entry, exc)
+                await self.store.index_delete(INBOX, entry)
+                continue
+            if conn is None or message is None:
+                log.warning("stored webhook %s dropped: its connection is no longer configured", entry)
+                await self.store.index_delete(INBOX, entry)
+                continue
+            if time.time() - received < older_than:
+                continue
+            task = self.background.spawn(self._deliver(conn, message), name="webhook-replay")
+            self.background.spawn(self._forget_when_done(task, entry), name="webhook-inbox")
+            count += 1
+        return count
+
+    async def _deliver(self, conn: GenesysConnection, message: OutboundMessage) -> str:
+        outcome = await self.runtime.delivery.deliver(conn, message)
+        self.runtime.ending.signal(message.conversation_id)
+        return outcome
+
+    async def _forget_when_done(self, task: asyncio.Task[Any], entry: str) -> None:
+        """Drop the stored copy once the delivery is committed; a failed one stays for a replay."""
+        try:
+            outcome = await asyncio.shield(task)
+        except Exception:  # logged by the task group; the stored copy is replayed later
+            return
+        log.debug("stored webhook %s: %s", entry, outcome)
+        await self.store.index_delete(INBOX, entry)
