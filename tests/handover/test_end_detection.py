@@ -181,4 +181,38 @@ def test_long_transcripts_are_split_under_4000_characters() -> None:
     assert "message 39" in joined and joined.count("y") == 9000
 
 
+async def test_channel_is_renewed_before_it_expires(make_stack: StackFactory) -> None:
+    from extension.testing.emulator import Emulator, EmulatorConfig
 
+    # Channels live 4 s and the runtime renews 2 s before expiry: the first renewal is due after 2 s.
+    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, channel_lifetime=4.0))
+    stack = await make_stack(emulator=emu, extra="channel_renew_seconds = 2.0\n")
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    old = next(c for c in emu.notifications.channels.values() if any(cid in t for t in c.topics))
+
+    def renewal() -> tuple[Any, Any] | None:
+        created = [r for r in emu.requests if r.method == "POST" and r.path == "/api/v2/notifications/channels"
+                   and r.time >= old.created and r.status == 200]
+        subscribed = [r for r in emu.requests if r.path.endswith("/subscriptions") and r.status == 200
+                      and r.time >= old.created and old.id not in r.path and cid in str(r.json)]
+        return (created[-1], subscribed[0]) if created and subscribed else None
+
+    for _ in range(1000):
+        found = renewal()
+        if found is not None and not old.connected:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the channel was not renewed")
+    created, subscribed = found
+    assert old.created < created.time < subscribed.time < old.expires_at, "renewed only after the expiry"
+    new_id = subscribed.path.split("/")[-2]
+    assert emu.notifications.channels[new_id].connected
+    assert not old.connected  # the runtime left the old channel for the new one
+
+    await stack.emu.agent.end(cid)
+    await stack.wait_status("completed")
+    # The end came over a renewed channel, not through a reconcile after a lost event.
+    ended = emu.published_events(f"v2.detail.events.conversation.{cid}.user.end")[-1]
+    assert ended.delivered_to and old.id not in ended.delivered_to

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from handover.test_lifecycle import _wait_inbound, start_handover
 
-from stack import HANDOVER_FLOW, StackFactory, texts
+from stack import HANDOVER_FLOW, Stack, StackFactory, texts
+
+
+async def subscribed_since(stack: Stack, cid: str, mark: int) -> None:
+    """Wait until the conversation is subscribed by a request recorded after request number `mark`."""
+    for _ in range(1000):
+        if any(r.path.endswith("/subscriptions") and r.method in ("PUT", "POST") and r.status == 200
+               and cid in json.dumps(r.json) for r in stack.emu.requests[mark:]):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"conversation {cid} was not subscribed again after the restart")
 
 
 async def test_sqlite_restart_in_the_middle_of_an_active_handover(make_stack: StackFactory) -> None:
@@ -16,9 +27,10 @@ async def test_sqlite_restart_in_the_middle_of_an_active_handover(make_stack: St
     await first.emu.agent.reply(cid, "before the restart")
     await first.wait_for(lambda ev: "before the restart" in texts(ev, "agent"))
     await first.client.close()  # the process goes away
+    mark = len(first.emu.requests)
 
     second = await make_stack(store="sqlite:///state.db", emulator=first.emu)
-    await second.subscribed(cid)
+    await subscribed_since(second, cid, mark)
     await second.emu.agent.reply(cid, "after the restart")
     await second.wait_for(lambda ev: "after the restart" in texts(ev, "agent"))
     await second.say("user after restart")
@@ -27,6 +39,8 @@ async def test_sqlite_restart_in_the_middle_of_an_active_handover(make_stack: St
     events = await second.wait_status("completed")
     assert texts(events)[-1] == "Back with the bot."
     assert texts(events, "agent") == ["before the restart", "after the restart"]
+    # The end came over the second process's own subscription.
+    assert second.emu.published_events(f"v2.detail.events.conversation.{cid}.user.end")[-1].delivered_to
 
 
 async def test_close_handover_from_the_bot(make_stack: StackFactory) -> None:

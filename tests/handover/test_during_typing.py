@@ -1,0 +1,93 @@
+"""User typing during a handover: forwarded to Genesys at most once per 5 s per session (SPEC 7.3)."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from handover.test_lifecycle import start_handover
+
+from stack import Stack, StackFactory
+
+
+class Clock:
+    """Real time plus an offset the test moves forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The clocks of the provider's typing limit and of the store's claims, both movable."""
+    from extension.handover import provider
+    from extension.store import memory
+
+    moved = Clock()
+    # Only these modules' view of time moves: the event loop and everything else keep real time.
+    monkeypatch.setattr(provider, "time", SimpleNamespace(monotonic=moved.monotonic, time=time.time))
+    monkeypatch.setattr(memory, "time", SimpleNamespace(time=moved.time))
+    return moved
+
+
+def typing_requests(stack: Stack) -> list[Any]:
+    return [r for r in stack.emu.requests if r.path.endswith("/inbound/open/event")]
+
+
+async def barrier(ws: Any, n: int) -> None:
+    """Frames of one socket are handled in order: once this message is acknowledged, the typings before it were."""
+    frame_id = f"barrier-{n}"
+    await ws.send_json({"type": "message", "text": f"barrier {n}", "id": frame_id})
+    while True:
+        frame = await ws.receive_json(timeout=10)
+        if frame.get("type") == "ack" and frame.get("id") == frame_id:
+            return
+
+
+async def test_typing_is_forwarded_again_after_the_interval(make_stack: StackFactory, clock: Clock) -> None:
+    stack = await make_stack()
+    await start_handover(stack)
+    ws = await stack.client.ws_connect("/support-bot/socket", params={"userId": "u1", "sessionId": "s1"})
+    for _ in range(3):
+        await ws.send_json({"type": "typing"})
+    await barrier(ws, 1)
+    assert len(typing_requests(stack)) == 1
+
+    clock.offset += 4.9  # still inside the 5 s interval
+    await ws.send_json({"type": "typing"})
+    await barrier(ws, 2)
+    assert len(typing_requests(stack)) == 1
+
+    clock.offset += 0.2  # past it
+    await ws.send_json({"type": "typing"})
+    await ws.send_json({"type": "typing"})
+    await barrier(ws, 3)
+    forwarded = typing_requests(stack)
+    assert len(forwarded) == 2
+    assert forwarded[1].json["events"] == [{"eventType": "Typing"}] and forwarded[1].status == 200
+    assert forwarded[1].json["channel"]["from"]["id"] == forwarded[0].json["channel"]["from"]["id"]
+    await ws.close()
+
+
+async def test_the_interval_is_per_session(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    await start_handover(stack, user="u1")
+    await start_handover(stack, user="u2")
+    sockets = [await stack.client.ws_connect("/support-bot/socket", params={"userId": u, "sessionId": "s1"})
+               for u in ("u1", "u2")]
+    for n, ws in enumerate(sockets):
+        await ws.send_json({"type": "typing"})
+        await barrier(ws, n)
+    senders = {r.json["channel"]["from"]["id"] for r in typing_requests(stack)}
+    assert len(typing_requests(stack)) == 2 and len(senders) == 2
+    for ws in sockets:
+        await ws.close()
