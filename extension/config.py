@@ -14,10 +14,12 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .flags import FeatureFlags
 from .flows.flow import Flow, load_flow
+from .genesys.regions import resolve_region
 from .handover.settings import HandoverSettings
+from .handover.state import PROVIDER
 from .manifest import Manifest
 from .schemas import SecretField, SecretLength
-from .secrets import Secret
+from .secrets import MASK, Secret
 from .store import check_store_url
 from .validation import DeclarationError, flatten_errors, join_path
 
@@ -29,6 +31,20 @@ HANDOVER_NODE_TYPES = frozenset({"handoverToAgent", "closeHandover"})
 _ENV_REF = re.compile(r"\$\$|\$\{([^}]*)\}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HTTP_URL = validate.URL(schemes={"http", "https"}, require_tld=False, error="Not a valid http(s) URL.")
+# The user-info part of a URL (`scheme://user:password@`), which may hold a password.
+# Greedy up to the last `@` of the authority, as urlsplit reads it (a password may hold `@`).
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password in it replaced by `***` (`redis://:***@host:6379/0`)."""
+
+    def masked(m: re.Match[str]) -> str:
+        user, colon, _ = m.group(2).partition(":")
+        # A lone user-info (`redis://TOKEN@host`) may itself be the credential: hide it whole.
+        return f"{m.group(1)}{user}:{MASK}@" if colon else f"{m.group(1)}{MASK}@"
+
+    return _USERINFO.sub(masked, url, count=1)
 
 
 class _Strict(Schema):
@@ -129,13 +145,18 @@ class Config:
 
     source: Path
     server: ServerConfig
-    store_url: str
+    # The clear URL is for the store factory only; reprs show `store`, with any password masked.
+    store_url: str = field(repr=False)
     connections: Mapping[str, ConnectionConfig]
     endpoints: tuple[EndpointConfig, ...]
     flows: Mapping[str, Flow]
     flags: FeatureFlags = field(default_factory=FeatureFlags)
     handover: HandoverSettings = field(default_factory=HandoverSettings)
     session_idle_seconds: float = SESSION_IDLE_SECONDS
+    store: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "store", mask_url(self.store_url))
 
     @property
     def base_dir(self) -> Path:
@@ -199,8 +220,16 @@ def _connections(raw: Any, manifest: Manifest, errors: list[str]) -> dict[str, C
             continue
         values = {k: v for k, v in body.items() if k != "type"}
         loaded = _load_section(conn_type.schema(), values, path, errors)
-        if loaded is not None:
-            out[name] = ConnectionConfig(name, conn_type.type, loaded)
+        if loaded is None:
+            continue
+        if conn_type.type == PROVIDER:
+            # Resolved here so that a host `serve` could not use fails validation, not start-up.
+            try:
+                resolve_region(loaded["host"])
+            except ValueError as exc:
+                errors.append(f"{path}.host: {exc}")
+                continue
+        out[name] = ConnectionConfig(name, conn_type.type, loaded)
     return out
 
 
@@ -228,9 +257,11 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
     endpoints: list[EndpointConfig] = []
     flows: dict[str, Flow] = {}
     raw_endpoints = raw.get("endpoints", [])
-    if not isinstance(raw_endpoints, list) or not raw_endpoints:
-        errors.append("endpoints: at least one [[endpoints]] table is needed")
+    if not isinstance(raw_endpoints, list):
+        errors.append("endpoints: must be an array of tables ([[endpoints]])")
         raw_endpoints = []
+    elif not raw_endpoints:
+        errors.append("endpoints: at least one [[endpoints]] table is needed")
     for i, body in enumerate(raw_endpoints):
         path = f"endpoints[{i}]"
         ep = _load_section(EndpointSchema(), body, path, errors)

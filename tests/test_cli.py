@@ -92,3 +92,13 @@ def test_serve_runs_and_answers(write_config: Callable[..., Path]) -> None:
     # The endpoint's handover is off (no feature flags): one clear warning naming the flag.
     assert "FEATURE_ENABLE_GENESYS_CLOUD_OM=true" in err
     assert SECRET not in err
+
+
+def test_validate_fails_on_a_host_serve_could_not_use(write_config: Callable[..., Path]) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace('host = "mypurecloud.de"', 'host = "genesys.example.com"'))
+    result = run("validate", "--config", str(path))
+    assert result.returncode == 1
+    assert "connections.support.host: Genesys host 'genesys.example.com' is not a Genesys Cloud domain" \
+        in result.stderr
+    assert "Traceback" not in result.stderr and SECRET not in result.stderr + result.stdout

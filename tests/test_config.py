@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from extension.config import Config, ConfigError, load_config
+from extension.config import Config, ConfigError, load_config, mask_url, parse_config
 from extension.flags import FeatureFlags, Whitelist
+from extension.handover.settings import ACW_TIMEOUT_ENV
 from extension.manifest import Manifest
 from extension.secrets import Secret
 
@@ -147,6 +150,8 @@ def _flow_errors(write_config: Callable[..., Path], manifest: Manifest, flow: di
          "flow.json: node 'a' (switch): field cases.x: no node with id 'nowhere'"),
         ([{"id": "a", "type": "switch", "config": {"on": "text", "cases": {}}}],
          "flow.json: node 'a' (switch): field on: Does not match"),
+        ([{"id": "a", "type": "switch", "config": {"on": "input.text", "cases": {"/[unclosed/i": "a"}}}],
+         "flow.json: node 'a' (switch): field cases./[unclosed/i: invalid regular expression"),
         ([{"id": "h", "type": "handoverToAgent", "config": {"priority": "high"}}],
          "flow.json: node 'h' (handoverToAgent): field priority: Not a valid number."),
         ([{"id": "h", "type": "handoverToAgent", "config": {"customAttributes": {"a": 1}}}],
@@ -218,3 +223,241 @@ def test_config_text_helper_is_valid_toml() -> None:
 
     assert tomllib.loads(config_text())["endpoints"][0]["urlToken"] == "support-bot"
     assert json.dumps(ECHO_FLOW)
+
+
+Change = Callable[[dict[str, Any]], None]
+
+
+def _walk(raw: dict[str, Any], dotted: str) -> tuple[Any, str | int]:
+    """The container holding the last part of a dotted path (digits index arrays), created on the way."""
+    parts: list[str | int] = [int(p) if p.isdigit() else p for p in dotted.split(".")]
+    node: Any = raw
+    for part in parts[:-1]:
+        node = node[part] if isinstance(part, int) else node.setdefault(part, {})
+    return node, parts[-1]
+
+
+def at(dotted: str, value: Any) -> Change:
+    def change(raw: dict[str, Any]) -> None:
+        node, last = _walk(raw, dotted)
+        node[last] = value
+
+    return change
+
+
+def drop(dotted: str) -> Change:
+    def change(raw: dict[str, Any]) -> None:
+        node, last = _walk(raw, dotted)
+        del node[last]
+
+    return change
+
+
+def parse_errors(write_config: Callable[..., Path], manifest: Manifest, change: Change,
+                 env: dict[str, str] | None = None) -> list[str]:
+    """The errors of the valid test config after one change to its parsed TOML."""
+    path = write_config()
+    raw = tomllib.loads(path.read_text())
+    change(raw)
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, path, manifest, env=env or {})
+    return info.value.errors
+
+
+BAD_HOST_SECRET = "hunter2-in-the-host"
+COPILOT_SECRET = "tiny-copilot-key"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # ${...} names
+        (at("connections.support.clientId", "${1BAD}"),
+         "connections.support.clientId: ${1BAD} is not a valid environment variable name"),
+        (at("connections.support.clientId", "${}"), "connections.support.clientId: ${} is not a valid environment"),
+        (at("endpoints.0.organisation", "a-${B-C}"),
+         "endpoints[0].organisation: ${B-C} is not a valid environment variable name"),
+        # sections that are not tables
+        (at("server", 5), "server: must be a table"),
+        (at("store", "memory://"), "store: must be a table"),
+        (at("handover", [1]), "handover: must be a table"),
+        (at("connections", "support"), "connections: must be a table of named connections"),
+        (at("connections.support", 5), "connections.support: must be a table"),
+        (drop("connections.support.type"), "connections.support.type: unknown connection type None"),
+        # endpoints
+        (at("endpoints", "support-bot"), "endpoints: must be an array of tables ([[endpoints]])"),
+        (at("endpoints", {"urlToken": "support-bot"}), "endpoints: must be an array of tables ([[endpoints]])"),
+        (at("endpoints", []), "endpoints: at least one [[endpoints]] table is needed"),
+        (at("endpoints", [5]), "endpoints[0]: must be a table"),
+        (drop("endpoints.0.flow"), "endpoints[0].flow: Missing data for required field."),
+        (drop("endpoints.0.urlToken"), "endpoints[0].urlToken: Missing data for required field."),
+        (at("endpoints.0.copilotUrl", "ftp://copilot.example.com"),
+         "endpoints[0].copilotUrl: Not a valid http(s) URL."),
+        (at("endpoints.0.copilotUrl", "https://copilot.example.com"),
+         "endpoints[0].copilotUrl: needs server.copilot_secret"),
+        # server
+        (at("server.host", ""), "server.host: Shorter than minimum length 1."),
+        (at("server.port", -1), "server.port: Must be greater than or equal to 0"),
+        (at("server.copilot_secret", COPILOT_SECRET),
+         "server.copilot_secret: Too short: 16 characters, at least 32 are needed."),
+        (at("server.copilot_secret", 5), "server.copilot_secret: Not a valid string."),
+        # store
+        (at("store.url", "sqlite:///"), "store.url: sqlite:/// needs a file path"),
+        (at("store.url", 5), "store.url: Not a valid string."),
+        (at("store.session_idle_seconds", -1), "store.session_idle_seconds: Must be greater than or equal to 0 and"),
+        (at("store.session_idle_seconds", 86400 * 367), "store.session_idle_seconds: Must be greater than or equal"),
+        (at("store.session_idle_seconds", "a day"), "store.session_idle_seconds: Not a valid number."),
+        (at("store.session_idle_seconds", math.nan), "store.session_idle_seconds: Special numeric values"),
+        (at("store.colour", "red"), "store.colour: Unknown field."),
+        (at("handover.colour", "red"), "handover.colour: Unknown field."),
+        # a Genesys host that `serve` could not resolve
+        (at("connections.support.host", "genesys.example.com"),
+         "connections.support.host: Genesys host 'genesys.example.com' is not a Genesys Cloud domain"),
+        (at("connections.support.host", "ftp://127.0.0.1:9100"),
+         "connections.support.host: Genesys host 'ftp://127.0.0.1:9100': only http and https URLs are supported"),
+        (at("connections.support.host", "http://127.0.0.1:99999"),
+         "connections.support.host: Genesys host 'http://127.0.0.1:99999' is not a valid URL"),
+        (at("connections.support.host", "api.mypurecloud.de.evil.io"),
+         "connections.support.host: Genesys host 'api.mypurecloud.de.evil.io' is not a Genesys Cloud domain"),
+        (at("connections.support.host", "my.pure.cloud.de"),
+         "connections.support.host: Genesys host 'my.pure.cloud.de' is not a Genesys Cloud domain"),
+        (at("connections.support.host", "login.eu.mypurecloud.de"),
+         "connections.support.host: Genesys host 'login.eu.mypurecloud.de' is not a region domain"),
+        (at("connections.support.host", "mypurecloud .de"),
+         "connections.support.host: Genesys host 'mypurecloud .de' contains spaces"),
+        (at("connections.support.host", f"https://me:{BAD_HOST_SECRET}@mypurecloud.de"),
+         "connections.support.host: Genesys host 'mypurecloud.de': credentials do not belong in the URL"),
+    ],
+)
+def test_every_config_error_names_its_toml_path(
+    write_config: Callable[..., Path], manifest: Manifest, change: Change, expected: str
+) -> None:
+    errors = parse_errors(write_config, manifest, change)
+    assert any(e.startswith(expected) for e in errors), errors
+    shown = "\n".join(errors)
+    for secret in (SECRET, CLIENT_SECRET, BAD_HOST_SECRET, COPILOT_SECRET):
+        assert secret not in shown
+
+
+def test_a_bad_host_fails_once_and_not_again_as_a_missing_connection(
+    write_config: Callable[..., Path], manifest: Manifest
+) -> None:
+    errors = parse_errors(write_config, manifest, at("connections.support.host", "genesys.example.com"))
+    assert len(errors) == 1 and errors[0].startswith("connections.support.host: "), errors
+
+
+@pytest.mark.parametrize("host", ["mypurecloud.de", "https://api.mypurecloud.com/", "usw2.pure.cloud",
+                                  "http://127.0.0.1:9100", "https://proxy.internal/genesys"])
+def test_hosts_serve_can_resolve_are_valid(
+    write_config: Callable[..., Path], manifest: Manifest, host: str
+) -> None:
+    path = write_config()
+    raw = tomllib.loads(path.read_text())
+    raw["connections"]["support"]["host"] = host
+    assert parse_config(raw, path, manifest, env={}).connections["support"]["host"] == host
+
+
+INT_KEYS = {"retry_attempts": (1, 20), "reconcile_batch": (1, 1000)}
+FLOAT_KEYS = {key: (0, 172800) for key in (
+    "retry_total_seconds", "request_timeout_seconds", "acw_timeout_seconds", "reconcile_interval_seconds",
+    "reconcile_idle_seconds", "heartbeat_timeout_seconds", "channel_renew_seconds", "reconnect_max_seconds",
+    "delivery_notice_seconds", "outbox_retry_max_seconds")} | {"lease_seconds": (0.1, 3600)}
+HANDOVER_CASES = (
+    [(key, low - 1, "Must be greater than or equal to") for key, (low, _) in INT_KEYS.items()]
+    + [(key, high + 1, "Must be greater than or equal to") for key, (_, high) in INT_KEYS.items()]
+    + [(key, "3", "Not a valid integer.") for key in INT_KEYS]
+    + [(key, 2.5, "Not a valid integer.") for key in INT_KEYS]
+    + [(key, low - 0.05, "Must be greater than or equal to") for key, (low, _) in FLOAT_KEYS.items()]
+    + [(key, high + 1, "Must be greater than or equal to") for key, (_, high) in FLOAT_KEYS.items()]
+    + [(key, "soon", "Not a valid number.") for key in FLOAT_KEYS]
+    + [(key, math.inf, "Special numeric values") for key in FLOAT_KEYS]
+)
+
+
+def test_every_handover_key_is_covered() -> None:
+    from extension.config import HandoverSchema
+
+    assert set(HandoverSchema().fields) == set(INT_KEYS) | set(FLOAT_KEYS)
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), HANDOVER_CASES)
+def test_handover_range_and_type_errors_name_the_key(
+    write_config: Callable[..., Path], manifest: Manifest, key: str, value: Any, expected: str
+) -> None:
+    errors = parse_errors(write_config, manifest, at(f"handover.{key}", value))
+    assert any(e.startswith(f"handover.{key}: {expected}") for e in errors), errors
+
+
+def test_handover_values_in_range_are_used(write_config: Callable[..., Path], manifest: Manifest) -> None:
+    path = write_config(extra="[handover]\nretry_attempts = 20\nreconcile_batch = 1\nlease_seconds = 0.1\n"
+                              "retry_total_seconds = 0\nchannel_renew_seconds = 172800\n")
+    settings = load_config(path, manifest, env={}).handover
+    assert (settings.retry_attempts, settings.reconcile_batch, settings.lease_seconds) == (20, 1, 0.1)
+    assert (settings.retry_total_seconds, settings.channel_renew_seconds) == (0, 172800)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("2500", 2.5), (None, 10.0), ("", 10.0), ("0", 0.0)])
+def test_acw_timeout_from_the_environment(make_config: Callable[..., Config], value: str | None,
+                                          seconds: float) -> None:
+    env = {} if value is None else {ACW_TIMEOUT_ENV: value}
+    assert make_config(env=env).handover.acw_timeout_seconds == seconds
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("x", f"environment: {ACW_TIMEOUT_ENV} must be a whole number of milliseconds"),
+    ("2.5", f"environment: {ACW_TIMEOUT_ENV} must be a whole number of milliseconds"),
+    ("-1", f"environment: {ACW_TIMEOUT_ENV} must not be negative"),
+])
+def test_a_bad_acw_timeout_names_the_variable(write_config: Callable[..., Path], manifest: Manifest,
+                                              value: str, expected: str) -> None:
+    errors = errors_of(write_config(), manifest, env={ACW_TIMEOUT_ENV: value})
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+REDIS_PASSWORD = "hunter2-redis-password"
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    (f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+    (f"rediss://app:{REDIS_PASSWORD}@cache.internal:6380/2?prefix=bot", "rediss://app:***@cache.internal:6380/2"),
+    (f"redis://{REDIS_PASSWORD}@127.0.0.1:6379/0", "redis://***@127.0.0.1:6379/0"),
+])
+def test_store_password_is_masked_in_repr_and_str(make_config: Callable[..., Config], url: str, shown: str) -> None:
+    config = make_config(store=url)
+    assert config.store_url == url  # the store factory gets the clear URL
+    for text in (repr(config), str(config), f"{config}", f"{config!r}"):
+        assert REDIS_PASSWORD not in text
+        assert shown in text
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    (f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/x", "store.url: the Redis database must be a number"),
+    (f"redis://:{REDIS_PASSWORD}@127.0.0.1:99999/0", "store.url: the Redis URL has a bad port"),
+    (f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/0?pool=3", "store.url: unknown Redis store option(s) pool"),
+    (f"redis://:{REDIS_PASSWORD}@/0", "store.url: the Redis URL needs a host"),
+])
+def test_store_password_is_never_in_an_error(write_config: Callable[..., Path], manifest: Manifest,
+                                             url: str, expected: str) -> None:
+    errors = errors_of(write_config(store=url), manifest)
+    assert any(e.startswith(expected) for e in errors), errors
+    assert REDIS_PASSWORD not in "\n".join(errors)
+
+
+@pytest.mark.parametrize(("url", "masked"), [
+    ("memory://", "memory://"),
+    ("sqlite:///data/x.db", "sqlite:///data/x.db"),
+    ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ("redis://:pw@h:1/0", "redis://:***@h:1/0"),
+    ("redis://user:p@ss:w@rd@h/0", "redis://user:***@h/0"),
+])
+def test_mask_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+def test_end_handover_api_key_has_no_minimum_length(
+    write_config: Callable[..., Path], manifest: Manifest
+) -> None:
+    path = write_config(extra="")
+    path.write_text(path.read_text().replace('clientId = "client-1"', 'clientId = "client-1"\nendHandoverApiKey = "k"'))
+    key = load_config(path, manifest, env={}).connections["support"]["endHandoverApiKey"]
+    assert isinstance(key, Secret) and key.reveal() == "k"

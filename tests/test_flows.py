@@ -12,6 +12,7 @@ from extension.flows.flow import parse_flow
 from extension.flows.session import SessionKey
 from extension.manifest import Manifest
 from extension.store import MemoryStore
+from extension.validation import DeclarationError
 
 
 def make(manifest: Manifest, nodes: list[dict[str, Any]]) -> tuple[Conversations, Endpoint]:
@@ -163,3 +164,97 @@ async def test_context_is_kept_between_turns(manifest: Manifest) -> None:
     for _ in range(3):
         await say(conv, ep, "x")
     assert seen == [1, 2, 3]
+
+
+def _switch(cases: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"id": "s", "type": "switch", "config": {"on": "input.text", "cases": cases}},
+            {"id": "y", "type": "say", "config": {"text": "Y"}}]
+
+
+@pytest.mark.parametrize(("case", "problem"), [
+    ("/[unclosed/i", "invalid regular expression"),
+    ("/(a/", "invalid regular expression"),
+    ("/a**/", "invalid regular expression"),
+    ("/agent/q", "unknown regular expression flag(s) 'q' (use i, m, s or x)"),
+    ("/agent/iu", "unknown regular expression flag(s) 'u'"),
+    ("/x/", None),
+    ("/agent/imsx", None),
+    ("//", None),
+    ("/help", None),  # a plain value: no closing slash
+    ("a/b/c", None),
+])
+def test_a_malformed_switch_regex_refuses_the_flow(manifest: Manifest, case: str, problem: str | None) -> None:
+    if problem is None:
+        parse_flow({"name": "t", "nodes": _switch({case: "y"})}, "t.json", manifest)
+        return
+    with pytest.raises(DeclarationError) as info:
+        parse_flow({"name": "t", "nodes": _switch({"ok": "y", case: "y"})}, "t.json", manifest)
+    errors = info.value.errors
+    assert len(errors) == 1 and errors[0].startswith(f"t.json: node 's' (switch): field cases.{case}: {problem}"), \
+        errors
+
+
+async def test_plain_cases_that_look_like_paths_are_values(manifest: Manifest) -> None:
+    conv, ep = make(manifest, [
+        {"id": "w", "type": "waitForInput"},
+        {"id": "s", "type": "switch", "config": {"on": "input.text", "cases": {"/help": "y", "a/b/c": "p"}}},
+        {"id": "n", "type": "say", "config": {"text": "N"}, "next": "w"},
+        {"id": "y", "type": "say", "config": {"text": "Y"}, "next": "w"},
+        {"id": "p", "type": "say", "config": {"text": "P"}, "next": "w"},
+    ])
+    await say(conv, ep, "start")
+    assert await say(conv, ep, "/help") == ["Y"]
+    assert await say(conv, ep, "a/b/c") == ["P"]
+    assert await say(conv, ep, "/HELP") == ["N"]
+
+
+# Kept off the raising line: the logged traceback shows source lines, never exception texts.
+PRIVATE = "redis://:hunter2@10.0.0.5 refused"
+
+
+class BrokenStore(RuntimeError):
+    """Stands for a store or client error whose text carries something private."""
+
+
+async def test_a_failing_node_is_a_flow_error_and_changes_nothing(
+    manifest: Manifest, caplog: pytest.LogCaptureFixture
+) -> None:
+    from extension.flows.engine import NodeApi
+
+    conv, ep = make(manifest, [
+        {"id": "a", "type": "say", "config": {"text": "one"}},
+        {"id": "w", "type": "waitForInput"},
+        {"id": "b", "type": "say", "config": {"text": "two"}},
+        {"id": "boom", "type": "say", "config": {"text": "never"}},
+    ])
+
+    async def boom(api: NodeApi, config: dict[str, Any]) -> None:
+        api.set("half", "applied")
+        raise BrokenStore(PRIVATE)
+
+    object.__setattr__(ep.flow.nodes[3], "function", boom)
+    await say(conv, ep, "start")
+    key = SessionKey("bot", "u1", "s1")
+    before = await conv.store.get_session(key.id)
+    with pytest.raises(FlowRuntimeError) as info:
+        await say(conv, ep, "go")
+    assert str(info.value) == "node 'boom' (say) failed: BrokenStore"
+    assert isinstance(info.value.__cause__, BrokenStore)
+    assert await conv.store.get_session(key.id) == before
+    assert [e["text"] for e in await conv.store.read_events(key.id)] == ["one"]
+    # The operator sees where it failed, never the text of the exception.
+    assert "BrokenStore" in caplog.text and "in boom" in caplog.text
+    assert "hunter2" not in caplog.text
+
+
+async def test_a_failing_sync_node_is_a_flow_error(manifest: Manifest) -> None:
+    from extension.flows.engine import NodeApi
+
+    conv, ep = make(manifest, [{"id": "x", "type": "say", "config": {"text": "x"}}])
+
+    def boom(api: NodeApi, config: dict[str, Any]) -> None:
+        raise KeyError("private")
+
+    object.__setattr__(ep.flow.nodes[0], "function", boom)
+    with pytest.raises(FlowRuntimeError, match=r"^node 'x' \(say\) failed: KeyError$"):
+        await say(conv, ep, "go")

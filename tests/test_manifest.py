@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import configparser
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import extension
+from extension.config import Config
 from extension.declarations import declarations_root
 from extension.manifest import Manifest, load_manifest
 from extension.validation import DeclarationError
@@ -142,7 +147,58 @@ def test_wheel_ships_the_declarations_and_loads_them_when_installed(tmp_path: Pa
     root_line, nodes_line = out.stdout.strip().splitlines()
     assert root_line == str(target / "extension" / "_declarations")
     assert "handoverToAgent" in nodes_line
+    # The console script the README tells people to run.
+    with zipfile.ZipFile(wheel) as zf:
+        entry_points = next(n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt"))
+        parser = configparser.ConfigParser()
+        parser.read_string(zf.read(entry_points).decode())
+    assert dict(parser["console_scripts"]) == {"genesys-om": "extension.cli:main"}
 
 
 def test_source_checkout_reads_the_repository_files() -> None:
     assert declarations_root() in (REPO, Path(extension.__file__).parent / "_declarations")
+
+
+def test_end_handover_api_key_has_no_length_the_spec_does_not_state(manifest: Manifest) -> None:
+    spec = next(f for f in manifest.connections["genesysCloudOM"].fields if f.key == "endHandoverApiKey")
+    assert spec.type == "secret" and "minLength" not in spec.params and "maxLength" not in spec.params
+    loaded = manifest.connections["genesysCloudOM"].schema(partial=True).load({"endHandoverApiKey": "k"})
+    assert loaded["endHandoverApiKey"].reveal() == "k"
+
+
+def test_the_app_serves_the_declared_webhook_path_and_provider_type(
+    make_config: Callable[..., Config], manifest: Manifest
+) -> None:
+    from extension.app import build_app
+    from extension.handover.state import PROVIDER
+    from extension.handover.webhook import genesys_webhook
+
+    # The code binds the provider by this constant; the manifest must declare the same one.
+    assert list(manifest.providers) == [PROVIDER]
+    provider = manifest.providers[PROVIDER]
+    assert provider.connection_type == PROVIDER and PROVIDER in manifest.connections
+    app = build_app(make_config(), manifest)
+    posts = {route.resource.canonical: route.handler for route in app.router.routes()
+             if route.method == "POST" and route.resource is not None}
+    assert posts.get(provider.webhook_path) is genesys_webhook
+
+
+def _floors() -> dict[str, tuple[int, ...]]:
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    floors = {}
+    for dep in deps:
+        m = re.match(r"^([A-Za-z0-9_.-]+)\s*>=\s*([0-9.]+)", dep)
+        assert m, f"runtime dependency without a version floor: {dep}"
+        floors[m.group(1).lower()] = tuple(int(p) for p in m.group(2).split("."))
+    return floors
+
+
+def test_dependency_floors_cover_what_the_code_uses() -> None:
+    floors = _floors()
+    # extension/schemas.py subclasses the generic `fields.Field[T]`, new in marshmallow 4.0.
+    assert floors["marshmallow"] >= (4, 0)
+    # extension/genesys/retry.py reads `retry_state.upcoming_sleep` in `stop`; tenacity sets it
+    # before calling `stop` since 8.3.0 (8.2 has no such attribute).
+    assert floors["tenacity"] >= (8, 3)
+    # `web.AppKey` (extension/keys.py) is new in aiohttp 3.9.
+    assert floors["aiohttp"] >= (3, 9)

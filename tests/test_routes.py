@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from extension import keys
 from extension.app import build_app
 from extension.config import Config
+from extension.flows.session import SessionKey
 from extension.manifest import Manifest
 
 Client = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -120,8 +122,6 @@ async def test_health_ready_metrics(client: TestClient[Any, Any]) -> None:
 async def test_readyz_fails_when_the_store_is_gone(
     aiohttp_client: Client, make_config: Callable[..., Config], manifest: Manifest
 ) -> None:
-    from extension import keys
-
     client = await aiohttp_client(build_app(make_config(store="sqlite:///r.db"), manifest))
     assert (await client.get("/readyz")).status == 200
     await client.app[keys.STORE].close()
@@ -145,14 +145,28 @@ BAD_BODIES: list[tuple[Any, int, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("body", "status", "error"), BAD_BODIES)
+async def snapshot(client: TestClient[Any, Any]) -> tuple[Any, list[dict[str, Any]]]:
+    """The stored session of Q and its whole event log."""
+    store = client.app[keys.STORE]
+    key = SessionKey("support-bot", Q["userId"], Q["sessionId"])
+    return await store.get_session(key.id), await store.read_events(key.id, 0)
+
+
+@pytest.mark.parametrize(("body", "status", "error"), [
+    *BAD_BODIES,
+    (json.dumps({**Q, "text": "x" * (1024 * 1024)}), 413, "the body is larger than 1048576 bytes"),
+])
 async def test_bad_bodies_are_refused_and_change_nothing(
     client: TestClient[Any, Any], body: Any, status: int, error: str
 ) -> None:
+    await post(client, {**Q, "text": "hi"})  # Hello; the session now waits at "wait"
+    before = await snapshot(client)
+    assert before[0] is not None and [e["text"] for e in before[1]] == ["Hello"]
     got_status, got = await post(client, body)
     assert got_status == status and got["error"].startswith(error)
-    events = await (await client.get(f"{URL}/events", params=Q)).json()
-    assert events["events"] == []
+    assert await snapshot(client) == before
+    # The pointer did not move either: the next good input continues where it was.
+    assert (await post(client, {**Q, "text": "next"}))[1]["outputStack"][0]["text"] == "You said: next"
 
 
 async def test_body_over_one_mib(client: TestClient[Any, Any]) -> None:
@@ -160,6 +174,43 @@ async def test_body_over_one_mib(client: TestClient[Any, Any]) -> None:
     status, got = await post(client, body)
     assert status == 413 and got == {"error": "the body is larger than 1048576 bytes"}
     assert (await (await client.get(f"{URL}/events", params=Q)).json())["events"] == []
+
+
+@pytest.mark.parametrize("params", [
+    {**Q, "wait": "31"}, {**Q, "wait": "nan"}, {**Q, "after": "-1"}, {**Q, "after": "abc"}, {"userId": "u1"},
+])
+async def test_bad_long_polls_change_nothing(client: TestClient[Any, Any], params: dict[str, str]) -> None:
+    await post(client, {**Q, "text": "hi"})
+    before = await snapshot(client)
+    assert (await client.get(f"{URL}/events", params=params)).status == 400
+    assert await snapshot(client) == before
+
+
+async def test_a_failing_node_answers_json_500_and_changes_nothing(
+    aiohttp_client: Client, make_config: Callable[..., Config], manifest: Manifest, caplog: pytest.LogCaptureFixture
+) -> None:
+    from extension.flows.engine import NodeApi
+
+    config = make_config()
+    private = "redis://:hunter2@10.0.0.5:6379 refused"
+
+    async def boom(api: NodeApi, node_config: dict[str, Any]) -> None:
+        api.output("half a turn")
+        raise ConnectionError(private)
+
+    flow = config.flows["support-bot"]
+    echo = flow.node("echo")
+    assert echo is not None
+    object.__setattr__(echo, "function", boom)
+    client = await aiohttp_client(build_app(config, manifest))
+    await post(client, {**Q, "text": "hi"})
+    before = await snapshot(client)
+    resp = await client.post(URL, json={**Q, "text": "boom"})
+    assert resp.status == 500 and resp.content_type == "application/json"
+    body = await resp.json()
+    assert body == {"error": "the flow could not handle this input"}
+    assert await snapshot(client) == before
+    assert "node 'echo' (say) failed: ConnectionError" in caplog.text and "hunter2" not in caplog.text
 
 
 async def test_unknown_url_token(client: TestClient[Any, Any]) -> None:

@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from .engine import NodeApi
+from .flow import checks_config
 
 _MISSING = object()
 
@@ -56,19 +57,38 @@ def lookup(path: str, scope: dict[str, Any]) -> Any:
     return value
 
 
+# A case of the form `/pattern/letters` is a regex; anything else is compared as a plain value.
+_REGEX_CASE = re.compile(r"/(.*)/([A-Za-z]*)", re.DOTALL)
+_FLAGS = {"i": re.I, "m": re.M, "s": re.S, "x": re.X}
+
+
 @lru_cache(maxsize=512)
-def _case_regex(case: str) -> re.Pattern[str] | None:
-    """`/pattern/flags` as a compiled regex, or None when the case is a plain value."""
-    m = re.fullmatch(r"/(.*)/([imsx]*)", case, re.DOTALL)
+def case_regex(case: str) -> re.Pattern[str] | None:
+    """`/pattern/flags` compiled, None for a plain value; ValueError when pattern or flags are malformed."""
+    m = _REGEX_CASE.fullmatch(case)
     if not m:
         return None
+    unknown = sorted(set(m.group(2)) - set(_FLAGS))
+    if unknown:
+        raise ValueError(f"unknown regular expression flag(s) {''.join(unknown)!r} (use i, m, s or x)")
     flags = 0
     for ch in m.group(2):
-        flags |= {"i": re.I, "m": re.M, "s": re.S, "x": re.X}[ch]
+        flags |= _FLAGS[ch]
     try:
         return re.compile(m.group(1), flags)
-    except re.error:
-        return None
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression ({exc})") from None
+
+
+def check_switch(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """Refuse a flow whose regex case would otherwise be compared as a literal."""
+    problems: list[tuple[str, str]] = []
+    for case in config.get("cases") or {}:
+        try:
+            case_regex(case)
+        except ValueError as exc:
+            problems.append((f"cases.{case}", str(exc)))
+    return problems
 
 
 def _as_text(value: Any) -> str:
@@ -79,11 +99,12 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+@checks_config(check_switch)
 def switch(api: NodeApi, config: dict[str, Any]) -> None:
     """Continue at the first case matching the value at `on`, else `default`, else below."""
     value = _as_text(lookup(config["on"], {"input": api.input}))
     for case, target in config["cases"].items():
-        regex = _case_regex(case)
+        regex = case_regex(case)
         if (regex.search(value) is not None) if regex else case == value:
             api.goto(target)
             return

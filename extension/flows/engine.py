@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,9 +148,18 @@ async def run_flow(turn: Turn, services: Mapping[str, Any], *, start: str | None
         node = flow.first()
     for _ in range(MAX_STEPS):
         api = NodeApi(turn, flow, node, services)
-        result = node.function(api, node.config)
-        if inspect.isawaitable(result):
-            await result
+        try:
+            result = node.function(api, node.config)
+            if inspect.isawaitable(result):
+                await result
+        except FlowRuntimeError:
+            raise
+        except Exception as exc:
+            # The exception text may carry a secret (a store URL, a token) or user data: the log gets
+            # its type and where it was raised, the error only the type.
+            log.error("node %r (%s) of flow %r failed: %s\n%s", node.id, node.type, flow.name,
+                      type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)).rstrip())
+            raise FlowRuntimeError(f"node {node.id!r} ({node.type}) failed: {type(exc).__name__}") from exc
         if api._stop:
             session.pointer = api._resume_at
             return

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from marshmallow import RAISE, Schema, ValidationError, validate
 from marshmallow import fields as mf
 
 from ..manifest import Manifest, NodeFunction, NodeType
 from ..validation import DeclarationError, flatten_errors
+
+# A check a schema cannot express: (field path, problem) for each malformed part of a config.
+ConfigCheck = Callable[[dict[str, Any]], list[tuple[str, str]]]
+_F = TypeVar("_F", bound=NodeFunction)
+_CONFIG_CHECKS: dict[NodeFunction, ConfigCheck] = {}
+
+
+def checks_config(check: ConfigCheck) -> Callable[[_F], _F]:
+    """Run `check` on each config of the decorated node function when a flow loads."""
+
+    def register(function: _F) -> _F:
+        _CONFIG_CHECKS[function] = check
+        return function
+
+    return register
 
 
 class _NodeSchema(Schema):
@@ -116,6 +132,11 @@ def parse_flow(raw: Any, source: str, manifest: Manifest) -> Flow:
             config = node_type.schema().load(node_doc["config"])
         except ValidationError as exc:
             errors.extend(f"{where}: field {m}" for m in flatten_errors(exc.messages))
+            continue
+        check = _CONFIG_CHECKS.get(node_type.function)
+        problems = check(config) if check is not None else []
+        if problems:
+            errors.extend(f"{where}: field {path}: {problem}" for path, problem in problems)
             continue
         if "next" in node_doc:
             pending_refs.append((where, "next", node_doc["next"]))

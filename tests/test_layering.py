@@ -1,0 +1,82 @@
+"""The layers: the Genesys client and the emulator know nothing of the runtime; flows know nothing of Genesys."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+EXTENSION = REPO / "extension"
+
+
+def modules_under(package: str) -> list[str]:
+    """Every module of a package, by file (`__main__` left out: importing it would run it)."""
+    folder = REPO / package.replace(".", "/")
+    names = []
+    for path in sorted(folder.rglob("*.py")):
+        parts = list(path.relative_to(REPO).with_suffix("").parts)
+        if parts[-1] == "__main__":
+            continue
+        if parts[-1] == "__init__":
+            parts.pop()
+        names.append(".".join(parts))
+    return names
+
+
+def imported_after(modules: list[str]) -> set[str]:
+    """The `extension` modules loaded once `modules` are imported in a fresh interpreter."""
+    probe = ("import importlib, json, sys\n"
+             f"for name in {modules!r}:\n"
+             "    importlib.import_module(name)\n"
+             "print(json.dumps(sorted(m for m in sys.modules if m == 'extension' or m.startswith('extension.'))))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, check=True, capture_output=True, text=True,
+                         timeout=120)
+    return set(json.loads(out.stdout))
+
+
+def test_the_client_layer_and_the_emulator_import_nothing_of_the_runtime() -> None:
+    wanted = modules_under("extension.genesys") + modules_under("extension.testing.emulator")
+    assert "extension.genesys.client" in wanted and "extension.testing.emulator.app" in wanted
+    loaded = imported_after(wanted)
+    allowed = {"extension", "extension.testing"}
+    runtime = sorted(m for m in loaded if m not in allowed
+                     and not m.startswith(("extension.genesys.", "extension.testing.emulator."))
+                     and m not in ("extension.genesys", "extension.testing.emulator"))
+    assert runtime == [], f"the client layer or the emulator pulled in {runtime}"
+
+
+def test_the_flow_engine_imports_nothing_of_genesys_or_the_handover() -> None:
+    loaded = imported_after(modules_under("extension.flows"))
+    assert "extension.flows.engine" in loaded
+    assert sorted(m for m in loaded if m.startswith(("extension.genesys", "extension.handover"))) == []
+
+
+def _imports(path: Path) -> list[str]:
+    """Every module an `import` in the file names, relative imports resolved (lazy ones included)."""
+    package = ".".join(path.relative_to(REPO).with_suffix("").parts[:-1])
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            module = (f"{base}.{node.module}" if node.module else base) if node.level else (node.module or "")
+            names.append(module)
+            names += [f"{module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def test_no_flow_module_names_genesys_or_the_handover_even_in_a_function() -> None:
+    bad = {f"{path.relative_to(REPO)}: {name}"
+           for path in (EXTENSION / "flows").rglob("*.py") for name in _imports(path)
+           if name.startswith(("extension.genesys", "extension.handover"))}
+    assert bad == set()
+
+
+def test_the_import_check_sees_relative_imports() -> None:
+    # Without this, a broken resolver would let the check above pass on anything.
+    assert "extension.handover.settings.HandoverSettings" in _imports(EXTENSION / "config.py")
+    assert "extension.flows.engine.NodeApi" in _imports(EXTENSION / "flows" / "builtins.py")
