@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,12 +13,14 @@ from ..flows.engine import Endpoint, NodeApi, Turn
 from ..flows.events import handover_event, output_event
 from ..flows.session import Session, SessionKey
 from ..genesys import GenesysError
-from ..genesys.messages import Attachment, inbound_text, inbound_typing
+from ..genesys.messages import Attachment, inbound_typing
 from ..metrics import Metrics
+from . import starting
 from .connection import GenesysConnection
+from .disconnects import disconnect_customer
+from .opening import open_conversation
 from .settings import HandoverSettings
-from .state import BY_CONVERSATION, BY_USER, PENDING_RESOLVE, HandoverOptions, HandoverState
-from .transcript import transcript_messages
+from .state import BY_CONVERSATION, BY_USER, PENDING_RESOLVE, HandoverState
 
 log = logging.getLogger("extension.handover")
 
@@ -57,15 +58,15 @@ class GenesysHandover:
             return self._fail(api, "active")
         conn = self.connections[endpoint.handover]
         try:
-            state = await self._open_conversation(api, conn, config)
+            state = await open_conversation(self, api, conn, config)
         except GenesysError as exc:
             log.error("handover start failed on connection %s: %s", conn.name, exc)
             self.metrics.handovers.inc(status="error")
             return self._fail(api, "error")
         api.set_handover_state(state.to_doc())
-        key = api.key
-        await self.store.index_set(BY_USER, state.genesys_user_id, key.id)
-        await self.store.index_set(BY_CONVERSATION, state.conversation_id, key.id)
+        await self.store.index_set(BY_CONVERSATION, state.conversation_id, api.key.id)
+        store, user_id = self.store, state.genesys_user_id
+        api.after_commit(lambda: starting.committed(store, user_id))
         quick = None
         if state.options.cancel_button_text:
             quick = {"quickReplies": [{"title": state.options.cancel_button_text, "payload": CANCEL_PAYLOAD}]}
@@ -80,61 +81,6 @@ class GenesysHandover:
         else:
             api.wait()
 
-    async def _open_conversation(self, api: NodeApi, conn: GenesysConnection,
-                                 config: dict[str, Any]) -> HandoverState:
-        integration = await conn.integration()
-        queue = await conn.queue()
-        state = HandoverState(
-            connection=conn.name, genesys_user_id=f"h-{uuid.uuid4().hex}", conversation_id="",
-            integration_id=integration.id, queue_id=queue.id, queue_name=queue.name,
-            options=HandoverOptions(
-                accepted_message=config.get("handoverAcceptedMessage") or "",
-                repeat_accepted_message=bool(config.get("repeatHandoverMessage")),
-                cancel_text=(config.get("cancelText") or "").strip(),
-                cancel_button_text=config.get("cancelButtonText") or None,
-                send_resolve_event=bool(config.get("sendResolveEvent", True)),
-                send_active_event=bool(config.get("sendActiveEvent")),
-            ),
-        )
-        if config.get("sendTranscript", True):
-            texts = transcript_messages(api.transcript)
-        else:
-            texts = []
-        if not texts:
-            texts = [api.input.get("text") or "The customer asked to talk to an agent."]
-        profile = api.profile if conn.send_profile else {}
-        first = inbound_text(
-            state.new_message_id(), state.genesys_user_id, texts[0],
-            custom_attributes=self._attributes(api, config, state),
-            first_name=profile.get("firstName"), last_name=profile.get("lastName"),
-            email=profile.get("email"), nickname=profile.get("nickname"),
-        )
-        answer = await conn.client.send_inbound_message(integration.id, first, prefetch_conversation_id=True)
-        conversation_id = answer.get("conversationId")
-        if not isinstance(conversation_id, str) or not conversation_id:
-            raise GenesysError("the inbound message answer carried no conversationId")
-        state.conversation_id = conversation_id
-        for text in texts[1:]:
-            body = inbound_text(state.new_message_id(), state.genesys_user_id, text)
-            await conn.client.send_inbound_message(integration.id, body, prefetch_conversation_id=False)
-        return state
-
-    def _attributes(self, api: NodeApi, config: dict[str, Any], state: HandoverState) -> dict[str, str]:
-        key = api.key
-        attrs = {str(k): str(v) for k, v in (config.get("customAttributes") or {}).items()}
-        attrs.update(userId=key.user_id, sessionId=key.session_id, urlToken=key.url_token,
-                     queue=state.queue_name, queueId=state.queue_id)
-        if config.get("language"):
-            attrs["language"] = str(config["language"])
-        if config.get("skills"):
-            attrs["skills"] = ",".join(config["skills"])
-        if config.get("priority") is not None:
-            priority = config["priority"]
-            attrs["priority"] = str(int(priority)) if float(priority).is_integer() else str(priority)
-        if self.copilot_link is not None and api.endpoint.settings.get("copilotUrl"):
-            attrs["copilotUrl"] = self.copilot_link(api.endpoint, key)
-        return attrs
-
     @staticmethod
     def _fail(api: NodeApi, reason: str) -> None:
         api.input["handover"] = {"status": "error", "reason": reason}
@@ -147,10 +93,8 @@ class GenesysHandover:
             return
         conn = self.connections.get(state.connection)
         if conn is not None:
-            try:
-                await conn.client.disconnect_customer(state.conversation_id)
-            except GenesysError as exc:
-                log.warning("closeHandover could not disconnect the customer in Genesys: %s", exc)
+            # Failed, it is retried from a durable record; the flow goes on at once either way.
+            await disconnect_customer(self.store, conn, state.conversation_id, "closeHandover")
         api.set_handover_state(None)
         api.emit_handover("completed")
         api.input["handover"] = {"status": "completed"}
@@ -211,10 +155,8 @@ class GenesysHandover:
     async def _cancel(self, turn: Turn, state: HandoverState) -> None:
         conn = self.connections.get(state.connection)
         if conn is not None:
-            try:
-                await conn.client.disconnect_customer(state.conversation_id)
-            except GenesysError as exc:
-                log.warning("cancel: could not disconnect the customer in Genesys: %s", exc)
+            # Failed, it is retried from a durable record; the user is back with the bot at once.
+            await disconnect_customer(self.store, conn, state.conversation_id, "cancel")
         turn.session.handover = None
         turn.events.append(handover_event("cancelled"))
         turn.input["handover"] = {"status": "cancelled"}

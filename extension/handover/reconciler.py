@@ -9,11 +9,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..genesys import GenesysError, GenesysNotFound
+from . import starting
+from .disconnects import retry_pending
 from .ending import EndDetector
 from .provider import GenesysHandover
-from .state import BY_CONVERSATION, HandoverState
+from .state import BY_CONVERSATION, BY_USER, HandoverState
 
 log = logging.getLogger("extension.handover.reconciler")
+
+# BY_USER entries looked at per pass for staleness (store reads only, no Genesys call).
+PRUNE_BATCH = 500
 
 
 def conversation_is_over(conversation: dict[str, Any]) -> bool:
@@ -35,7 +40,7 @@ def agent_is_connected(conversation: dict[str, Any]) -> bool:
 
 
 class Reconciler:
-    """Checks at most `batch` quiet handovers every `interval` seconds."""
+    """Checks at most `batch` quiet handovers every `interval` seconds, and keeps the records tidy."""
 
     def __init__(self, handover: GenesysHandover, ending: EndDetector, *, interval: float,
                  idle: float, batch: int) -> None:
@@ -45,6 +50,7 @@ class Reconciler:
         self.idle = idle
         self.batch = batch
         self._cursor = 0
+        self._prune_cursor = 0
         self.checks = 0
         # With several replicas only the holder of the reconciler lease runs the passes.
         self.leader: Callable[[], bool] = lambda: True
@@ -56,19 +62,36 @@ class Reconciler:
             await asyncio.sleep(self.interval)
             if not self.leader():
                 continue
-            try:
-                await self.check_once()
-                if self.sweep is not None:
-                    await self.sweep()
-            except Exception:
-                log.exception("reconciler pass failed")
+            for job in (self.check_once, self.upkeep, self.sweep):
+                try:
+                    if job is not None:
+                        await job()
+                except Exception:
+                    log.exception("reconciler pass failed")
+
+    async def upkeep(self) -> None:
+        """Retry unconfirmed disconnects, undo starts that never committed, prune stale entries."""
+        store = self.handover.store
+        await retry_pending(store, self.handover.connections)
+        # A start older than the idle time and not committed is dead (the session lock tells for sure).
+        await starting.recover(store, self.handover.connections, self.idle)
+        await self.prune_users()
 
     async def check_once(self, *, everything: bool = False) -> int:
         """Check quiet handovers (or all with `everything`); returns how many were ended."""
         items = sorted((await self.handover.store.index_items(BY_CONVERSATION)).items())
+        if everything:
+            # All of them, still at most `batch` per `interval` (after a reconnect, the rate bound holds).
+            ended = 0
+            for start in range(0, len(items), self.batch):
+                if start:
+                    await asyncio.sleep(self.interval)
+                for cid, key_id in items[start:start + self.batch]:
+                    ended += await self._check(cid, key_id)
+            return ended
         now = time.monotonic()
         quiet = [(cid, key) for cid, key in items
-                 if everything or now - self.ending.last_signal.get(cid, float("-inf")) >= self.idle]
+                 if now - self.ending.last_signal.get(cid, float("-inf")) >= self.idle]
         if not quiet:
             return 0
         start = self._cursor % len(quiet)
@@ -83,7 +106,7 @@ class Reconciler:
         session = await self.handover.store.get_session(key_id)
         state = HandoverState.from_doc(session.get("handover") if session else None)
         if state is None or state.conversation_id != cid:
-            await self.handover.store.index_delete(BY_CONVERSATION, cid)
+            await self._prune(BY_CONVERSATION, cid, key_id, _owns_conversation(cid))
             return 0
         conn = self.handover.connections.get(state.connection)
         if conn is None:
@@ -104,3 +127,44 @@ class Reconciler:
             return 1 if await self.handover.finish(cid, "completed") else 0
         return 0
 
+    async def prune_users(self) -> int:
+        """Drop BY_USER entries whose session no longer has that handover; returns how many."""
+        store = self.handover.store
+        users = sorted((await store.index_items(BY_USER)).items())
+        if not users:
+            return 0
+        start = self._prune_cursor % len(users)
+        chosen = (users[start:] + users[:start])[:PRUNE_BATCH]
+        self._prune_cursor = start + len(chosen)
+        pruned = 0
+        for user_id, key_id in chosen:
+            doc = await store.get_session(key_id)
+            state = HandoverState.from_doc(doc.get("handover") if doc else None)
+            if state is None or state.genesys_user_id != user_id:
+                pruned += await self._prune(BY_USER, user_id, key_id, _owns_user(user_id))
+        return pruned
+
+    async def _prune(self, namespace: str, genesys_id: str, key_id: str,
+                     owns: Callable[[HandoverState], bool]) -> int:
+        """Delete an index entry that looked stale, once sure under the session lock."""
+        store = self.handover.store
+        async with store.lock(key_id):
+            # Entries are written before a start commits: holding the lock, no start is running. One
+            # that died is undone from its intent (which names its ids), so its entries may go now.
+            if await store.index_get(namespace, genesys_id) != key_id:
+                return 0
+            doc = await store.get_session(key_id)
+            state = HandoverState.from_doc(doc.get("handover") if doc else None)
+            if state is not None and owns(state):
+                return 0
+            await store.index_delete(namespace, genesys_id)
+        log.info("stale %s entry %s removed", namespace, genesys_id)
+        return 1
+
+
+def _owns_user(user_id: str) -> Callable[[HandoverState], bool]:
+    return lambda state: state.genesys_user_id == user_id
+
+
+def _owns_conversation(conversation_id: str) -> Callable[[HandoverState], bool]:
+    return lambda state: state.conversation_id == conversation_id

@@ -10,6 +10,10 @@ PROVIDER = "genesysCloudOM"
 # Store indexes that map Genesys ids back to the session key.
 BY_USER = "om:user"
 BY_CONVERSATION = "om:conv"
+# Customer disconnects Genesys has not confirmed yet: conversation id -> connection name.
+PENDING_DISCONNECT = "om:disconnect"
+# Handover starts not yet committed: Genesys user id -> a StartIntent (JSON).
+STARTING = "om:starting"
 # Session-context keys the provider owns.
 SEEN_WEBHOOKS = "genesysOM.seenWebhookIds"
 PENDING_RESOLVE = "genesysOM.pendingResolve"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from extension.flows.session import SessionKey
+
 from stack import HANDOVER_FLOW, Stack, StackFactory, texts
 
 
@@ -115,9 +117,17 @@ async def test_transfer_does_not_end_the_handover(make_stack: StackFactory) -> N
     await stack.wait_status("completed")
 
 
+async def _after_connect_check(stack: Stack) -> None:
+    """Wait out the check of every handover that the first notifications connect runs."""
+    channels = stack.runtime.watcher.connections["support"].channels
+    await asyncio.wait_for(channels[0].connected.wait(), 10)
+    await asyncio.gather(*[t for t in asyncio.all_tasks() if t.get_name() == "reconcile-after-reconnect"])
+
+
 async def test_missed_user_end_is_ended_by_the_reconciler(make_stack: StackFactory) -> None:
     stack = await make_stack()
     cid = await start_handover(stack)
+    await _after_connect_check(stack)  # else it may be what ends the handover below
     await stack.emu.agent.accept(cid)
     stack.emu.faults.drop_notifications(10)
     await stack.emu.agent.end(cid)
@@ -198,3 +208,72 @@ def _with_handover_config(**changes: Any) -> dict[str, Any]:
         if n["id"] == "handover":
             n["config"] = {**n["config"], **changes}
     return {"name": "h", "nodes": nodes}
+
+
+async def _end_unnoticed(stack: Stack, cid: str) -> None:
+    """The agent and the customer leave, and no notification about it reaches the runtime."""
+    stack.emu.faults.drop_notifications(10)
+    await stack.emu.agent.accept(cid)
+    await stack.emu.agent.end(cid)
+    if stack.emu.agent.get(cid).state != "ended":
+        await stack.emu.agent.customer_end(cid)
+
+
+async def test_a_check_of_everything_checks_more_than_one_batch(make_stack: StackFactory) -> None:
+    # Its own passes are off (not the leader): only the check asked for here runs.
+    stack = await make_stack(extra="reconcile_batch = 2\n", reconcile_interval=0.05)
+    reconciler = stack.runtime.reconciler
+    reconciler.leader = lambda: False
+    cids = [await start_handover(stack, user=f"u{n}") for n in range(5)]
+    await _after_connect_check(stack)
+    for cid in cids:
+        await _end_unnoticed(stack, cid)
+    assert await reconciler.check_once(everything=True) == 5
+    for n in range(5):
+        await stack.wait_status("completed", user=f"u{n}")
+
+
+async def test_the_reconciler_prunes_user_ids_of_ended_handovers(make_stack: StackFactory) -> None:
+    from extension.handover.state import BY_CONVERSATION, BY_USER
+
+    stack = await make_stack()
+    store = stack.runtime.handover.store
+    old_cid = await start_handover(stack)
+    [old_user] = await store.index_items(BY_USER)
+    await stack.say(None, {"payload": "cancel"})
+    # A crash between the commit of the cancel and its clean-up leaves the entries behind.
+    key = SessionKey("support-bot", "u1", "s1").id
+    await store.index_set(BY_USER, old_user, key)
+    await store.index_set(BY_CONVERSATION, old_cid, key)
+    await stack.say("agent again")
+    new_cid = await stack.conversation_id()
+    [new_user] = set(await store.index_items(BY_USER)) - {old_user}
+    await stack.runtime.reconciler.upkeep()
+    await stack.runtime.reconciler.check_once(everything=True)
+    assert await store.index_items(BY_USER) == {new_user: key}
+    assert await store.index_items(BY_CONVERSATION) == {new_cid: key}
+    # The live handover still delivers.
+    await stack.emu.agent.accept(new_cid)
+    await stack.emu.agent.reply(new_cid, "still here")
+    await stack.wait_for(lambda ev: "still here" in texts(ev, "agent"))
+
+
+async def test_pruning_leaves_a_start_in_progress_alone(make_stack: StackFactory) -> None:
+    from extension.handover.state import BY_USER
+    from handover.test_start_race import LONG, hold_inbound, when_created
+
+    stack = await make_stack()
+    reconciler = stack.runtime.reconciler
+    pruning: list[asyncio.Task[int]] = []
+
+    async def prune_now() -> None:
+        if not pruning:  # while the start holds the session, its user id looks unused
+            pruning.append(asyncio.get_running_loop().create_task(reconciler.prune_users()))
+            await asyncio.sleep(0.05)
+
+    when_created(stack, lambda _: hold_inbound(stack, prune_now))
+    await stack.say(LONG)
+    await stack.say("agent please")
+    assert await pruning[0] == 0
+    assert len(await stack.runtime.handover.store.index_items(BY_USER)) == 1
+    assert await stack.handover_statuses() == ["queue"]

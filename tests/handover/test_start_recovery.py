@@ -1,0 +1,111 @@
+"""A runtime killed (SIGKILL) while a handover starts leaves no Genesys conversation behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from extension.testing.emulator import Emulator, EmulatorConfig
+from extension.testing.emulator.state import Conversation, TranscriptEntry
+from handover.test_start_race import LONG
+
+from stack import FLAGS, HANDOVER_FLOW, runtime_config_text
+from support import free_port
+
+SETTINGS = """
+[handover]
+retry_attempts = 3
+retry_total_seconds = 3
+request_timeout_seconds = 2
+reconcile_interval_seconds = 0.3
+reconcile_idle_seconds = 0
+heartbeat_timeout_seconds = 5
+"""
+
+
+class Served:
+    """`genesys-om serve` as a process the test kills and starts again."""
+
+    def __init__(self, tmp_path: Path, emulator_url: str, port: int) -> None:
+        (tmp_path / "flow.json").write_text(json.dumps(HANDOVER_FLOW))
+        self.config = tmp_path / "start.toml"
+        self.config.write_text(runtime_config_text(emulator_url, store="sqlite:///state.db", port=port,
+                                                   settings=SETTINGS))
+        self.cwd = tmp_path
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self, http: aiohttp.ClientSession) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "extension", "--log-level", "WARNING", "serve",  # noqa: ASYNC220
+                                      "--config", str(self.config)], env={**os.environ, **FLAGS}, cwd=self.cwd,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(500):
+            try:
+                async with http.get(f"{self.base}/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.03)
+        raise AssertionError("the runtime did not come up")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+
+    async def say(self, http: aiohttp.ClientSession, text: str) -> dict[str, Any]:
+        body = {"userId": "u1", "sessionId": "s1", "text": text}
+        async with http.post(f"{self.base}/support-bot", json=body) as resp:
+            return {"status": resp.status, **(await resp.json() if resp.status == 200 else {})}
+
+
+async def test_sigkill_after_genesys_created_the_conversation(tmp_path: Path) -> None:
+    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5))
+    await emu.start()
+    port = free_port()
+    emu.config.integrations[0].webhook_url = f"http://127.0.0.1:{port}/handover/genesysCloudOM"
+    served = Served(tmp_path, str(emu.base_url), port)
+    original = emu.agent.on_inbound
+
+    def kill_on_transcript(conversation: Conversation, entry: TranscriptEntry) -> None:
+        original(conversation, entry)
+        if len(conversation.transcript) == 2:  # Genesys answered the first message: the id is known
+            served.kill()
+
+    emu.agent.on_inbound = kill_on_transcript  # type: ignore[method-assign]
+    try:
+        async with aiohttp.ClientSession() as http:
+            await served.start(http)
+            await served.say(http, LONG)
+            try:
+                await served.say(http, "agent please")
+            except aiohttp.ClientError:
+                pass  # killed while answering
+            [orphan] = emu.agent.conversations()
+            assert orphan.customer.state == "connected"
+            assert served.proc is not None
+            served.proc.wait()
+            emu.agent.on_inbound = original  # type: ignore[method-assign]
+
+            await served.start(http)
+            for _ in range(500):
+                if orphan.customer.state == "disconnected":
+                    break
+                await asyncio.sleep(0.02)
+            assert orphan.customer.state == "disconnected"
+            # The start never committed: the user is with the bot, and a new handover works.
+            assert (await served.say(http, "hi"))["outputStack"][0]["text"] == "echo: hi"
+            answer = await served.say(http, "agent please")
+            assert answer["outputStack"][0]["text"] == "You are being connected to an agent."
+            assert [c.state for c in emu.agent.conversations()] == ["ended", "waiting"]
+    finally:
+        served.kill()
+        await emu.stop()
