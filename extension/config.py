@@ -103,6 +103,8 @@ class HandoverSchema(_Strict):
     reconnect_max_seconds = _seconds()
     delivery_notice_seconds = _seconds()
     outbox_retry_max_seconds = _seconds()
+    # Well under Genesys' 10 s webhook timeout.
+    webhook_wait_seconds = fields.Float(validate=validate.Range(min=0, max=9), allow_nan=False)
     # Leases of cluster-wide jobs (several replicas on Redis); 0 would expire them at once.
     lease_seconds = fields.Float(validate=validate.Range(min=0.1, max=3600), allow_nan=False)
 

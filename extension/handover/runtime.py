@@ -31,8 +31,6 @@ from .webhook import PATH, WebhookInbox, genesys_webhook
 
 log = logging.getLogger("extension.handover")
 RESOLVE_RETRY_SECONDS = 30.0
-# How long a webhook waits for its busy session before its message is stored and answered 200.
-WEBHOOK_WAIT_SECONDS = 2.0
 # Stored webhooks older than this are replayed by the periodic sweep (their replica may be gone).
 INBOX_REPLAY_AGE_SECONDS = 120.0
 
@@ -57,7 +55,7 @@ class HandoverRuntime:
         self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics)
         self.delivery = AgentDelivery(self.handover, self.background)
         self.inbox = WebhookInbox(self, conversations.store, self.background)
-        self.webhook_wait_seconds = WEBHOOK_WAIT_SECONDS
+        self.webhook_wait_seconds = settings.webhook_wait_seconds
         # Replicas sharing a store share the cluster-wide jobs through its coordination.
         coordination = conversations.store.coordination()
         # Senders stop at once on shutdown: what they hold is in the stored outbox.

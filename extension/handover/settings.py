@@ -25,6 +25,8 @@ class HandoverSettings:
     channel_renew_seconds: float = 3600.0
     reconnect_max_seconds: float = 30.0
     delivery_notice_seconds: float = 60.0
+    # A webhook whose session is busy longer than this is stored durably and answered (Genesys waits 10 s).
+    webhook_wait_seconds: float = 2.0
     outbox_retry_max_seconds: float = 30.0
     # Cluster-wide jobs (notifications channels, reconciler, a session's sender) are leased for
     # this long and renewed well before; a dead holder is replaced within about this time.
