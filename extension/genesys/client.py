@@ -12,7 +12,7 @@ import aiohttp
 from .errors import GenesysAuthError, GenesysBadResponse, GenesysError, GenesysLookupError
 from .regions import Region
 from .resources import Integration, NotificationChannel, Queue, entities
-from .retry import RetryPolicy
+from .retry import RateGate, RetryPolicy
 from .tokens import TokenProvider
 from .transport import ResponseHook, exchange
 
@@ -73,6 +73,10 @@ class GenesysClient:
             session, region.login_base, client_id, client_secret, retry=self._retry,
             request_timeout=request_timeout, on_response=on_response,
         )
+        # Any 429 on this client holds every API call on it until its Retry-After expires. Token
+        # requests go to the login host, which Genesys rate limits apart from the API (and the token
+        # provider sends one at a time, honouring its own Retry-After), so they do not use it.
+        self.rate_gate = RateGate(self._retry.clock, self._retry.sleep)
         self._integrations: dict[str, Integration] = {}
         self._queues: dict[str, Queue] = {}
 
@@ -229,7 +233,7 @@ class GenesysClient:
         attempt = self._attempt(method, path, template, params, json_body)
         for last_try in (False, True):
             try:
-                return await self._retry.run(attempt)
+                return await self._retry.run(attempt, self.rate_gate)
             except _TokenFailed as failed:
                 raise failed.error  # noqa: B904 - keeps the cause the token provider set
             except _Unauthorized as unauthorized:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -50,9 +51,11 @@ class RetryPolicy:
         backoff = self.backoff_base * 2.0 ** (attempt_number - 1)
         return min(self.backoff_max, backoff + self.jitter * self.rand())
 
-    async def run(self, attempt: Callable[[], Awaitable[T]]) -> T:
+    async def run(self, attempt: Callable[[], Awaitable[T]], gate: RateGate | None = None) -> T:
         """Call `attempt` until it succeeds, fails for good, or the bounds are reached."""
         started = self.clock()
+        if gate is not None:
+            attempt = gate.guard(attempt, started + self.max_total_seconds)
         # The first attempt runs without tenacity: most calls succeed at once, and building the
         # retry machinery for each of them is measurable on the webhook hot path (receipts).
         try:
@@ -84,3 +87,46 @@ class RetryPolicy:
             reraise=True,
         )
         return await retrying(attempt)
+
+
+# Genesys counts API rate limits per OAuth client and organisation, not per call: after a 429 on
+# one call, every other call made with the same client would be refused until Retry-After expires.
+class RateGate:
+    """A "not before" instant shared by every call on one client, set by any 429's Retry-After."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._not_before = float("-inf")
+
+    def hold(self, seconds: float) -> None:
+        """No attempt may start in the next `seconds` (a later instant already set is kept)."""
+        self._not_before = max(self._not_before, self._clock() + seconds)
+
+    def remaining(self) -> float:
+        """Seconds until attempts may start again (0 when they may start now)."""
+        return max(0.0, self._not_before - self._clock())
+
+    async def wait(self, deadline: float) -> None:
+        """Return once attempts may start; GenesysRateLimited at once if that is past `deadline`."""
+        # A loop: another call's 429 may push the instant further while this one sleeps.
+        while (left := self.remaining()) > 0:
+            if self._clock() + left > deadline:
+                raise GenesysRateLimited(
+                    f"rate limited by Genesys for another {left:.1f} s", retry_after=math.ceil(left)
+                )
+            await self._sleep(left)
+
+    def guard(self, attempt: Callable[[], Awaitable[T]], deadline: float) -> Callable[[], Awaitable[T]]:
+        """`attempt`, started only when the gate is open, holding it on a 429 with Retry-After."""
+
+        async def gated() -> T:
+            await self.wait(deadline)
+            try:
+                return await attempt()
+            except GenesysRateLimited as exc:
+                if exc.retry_after is not None:
+                    self.hold(float(exc.retry_after))
+                raise
+
+        return gated

@@ -219,3 +219,82 @@ async def test_a_real_timeout_is_retried_then_unavailable(
         await client.get_message_conversation("conv-1")
     assert hits == 2
     assert sleeps.waits == [0.5]
+
+
+OTHER = f"{API}/api/v2/conversations/messages/conv-2"
+
+
+async def test_a_429_holds_every_other_call_on_the_client(
+    mocked: aioresponses, session: aiohttp.ClientSession, sleeps: RecordedSleeps, clock: FakeClock
+) -> None:
+    # One attempt per call: the call that got the 429 gives up, the next call must still wait.
+    policy = RetryPolicy(max_attempts=1, sleep=sleeps, clock=clock, rand=lambda: 0.0)
+    client = GenesysClient(session, REGION, CLIENT_ID, CLIENT_SECRET, retry=policy)
+    grant_token(mocked)
+    mocked.get(CONVERSATION, status=429, payload={"code": "too.many.requests"},
+               headers={"Retry-After": "7"})
+    mocked.get(OTHER, payload={"id": "conv-2"})
+    with pytest.raises(GenesysRateLimited):
+        await client.get_message_conversation("conv-1")
+    sent_before_wait: list[int] = []
+    recorded = policy.sleep
+
+    async def sleep(seconds: float) -> None:
+        sent_before_wait.append(len(calls(mocked, "GET", OTHER)))
+        await recorded(seconds)
+
+    client.rate_gate._sleep = sleep
+    assert await client.get_message_conversation("conv-2") == {"id": "conv-2"}
+    assert sleeps.waits == [7.0]
+    assert sent_before_wait == [0]  # the other call's request went out only after the wait
+
+
+async def test_a_retry_after_beyond_another_calls_budget_fails_it_without_a_request(
+    mocked: aioresponses, session: aiohttp.ClientSession, sleeps: RecordedSleeps, clock: FakeClock
+) -> None:
+    policy = RetryPolicy(max_attempts=3, max_total_seconds=10, sleep=sleeps, clock=clock)
+    client = GenesysClient(session, REGION, CLIENT_ID, CLIENT_SECRET, retry=policy)
+    grant_token(mocked)
+    mocked.get(CONVERSATION, status=429, payload={}, headers={"Retry-After": "60"})
+    with pytest.raises(GenesysRateLimited):
+        await client.get_message_conversation("conv-1")
+    with pytest.raises(GenesysRateLimited) as caught:
+        await client.get_message_conversation("conv-2")
+    assert caught.value.retry_after == 60
+    assert calls(mocked, "GET", OTHER) == []
+    assert sleeps.waits == []
+
+
+async def test_token_requests_are_not_held_by_an_api_429(
+    mocked: aioresponses, client: GenesysClient, sleeps: RecordedSleeps
+) -> None:
+    grant_token(mocked)
+    grant_token(mocked, token="tok-second")  # noqa: S106 - a test fixture
+    mocked.get(CONVERSATION, status=429, payload={}, headers={"Retry-After": "7"})
+    mocked.get(CONVERSATION, payload={"id": "conv-1"})
+    await client.get_message_conversation("conv-1")
+    assert sleeps.waits == [7.0]
+    client.rate_gate.hold(30)
+    client.tokens.invalidate(await client.tokens.get())
+    assert await client.tokens.get() == "tok-second"  # the login host is asked at once
+    assert sleeps.waits == [7.0]
+
+
+async def test_a_gate_pushed_further_while_waiting_is_waited_out(clock: FakeClock) -> None:
+    from extension.genesys.retry import RateGate
+
+    waits: list[float] = []
+    gate: RateGate
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.now += seconds
+        if len(waits) == 1:
+            gate.hold(3)  # another call got a 429 meanwhile
+
+    gate = RateGate(clock, sleep)
+    gate.hold(5)
+    gate.hold(2)  # an earlier instant never shortens the wait
+    await gate.wait(deadline=clock.now + 100)
+    assert waits == [5.0, 3.0]
+    assert gate.remaining() == 0

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pytest
 from handover.test_lifecycle import start_handover
 
+from extension.genesys import GenesysRateLimited
 from extension.testing.emulator import Emulator, EmulatorConfig
+from extension.testing.emulator.faults import Rule
 
 from .conftest import Ledger
+from .helpers import changed_setting
 from stack import Stack, StackFactory, texts
+
+T = TypeVar("T")
 
 INBOUND = "/api/v2/conversations/messages/*/inbound/open/message"
 
@@ -38,7 +46,8 @@ async def settle(stack: Stack, cid: str, users: list[str], agents: list[str], wi
     await asyncio.sleep(0.1)  # a duplicate would arrive now, if there were one
 
 
-async def account(stack: Stack, cid: str, users: list[str], agents: list[str]) -> dict[str, tuple[int, int, int]]:
+async def account(stack: Stack, cid: str, users: list[str], agents: list[str],
+                  user: str = "u1") -> dict[str, tuple[int, int, int]]:
     """(sent, lost, doubled) each way; user messages resent with the same messageId count once."""
     inbound = [m for m in stack.emu.inbound_messages(cid) if m.text in users]
     by_text: dict[str, set[str]] = {}
@@ -46,7 +55,7 @@ async def account(stack: Stack, cid: str, users: list[str], agents: list[str]) -
         by_text.setdefault(m.text or "", set()).add(m.message_id or "")
     user_lost = sum(1 for u in users if u not in by_text)
     user_doubled = sum(len(ids) - 1 for ids in by_text.values())
-    agent_counts = Counter(t for t in texts(await stack.events(), "agent") if t in agents)
+    agent_counts = Counter(t for t in texts(await stack.events(user), "agent") if t in agents)
     agent_lost = sum(1 for a in agents if agent_counts[a] == 0)
     agent_doubled = sum(n - 1 for n in agent_counts.values() if n > 1)
     return {"user": (len(users), user_lost, user_doubled), "agent": (len(agents), agent_lost, agent_doubled)}
@@ -73,10 +82,11 @@ async def test_429_storm_honours_retry_after_and_keeps_order(make_stack: StackFa
     stack = await make_stack()
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
-    stack.emu.faults.rate_limit(INBOUND, times=3, retry_after=1)
+    rule = stack.emu.faults.rate_limit(INBOUND, times=3, retry_after=1)
     users, agents = [f"storm user {i}" for i in range(4)], [f"storm agent {i}" for i in range(4)]
     await run_scenario(stack, ledger, "429 storm on inbound messages", "3 x 429 with Retry-After: 1",
                        cid, users, agents)
+    assert rule.hits == 3
     calls = [r for r in stack.emu.requests if r.path.endswith("/inbound/open/message") and r.time]
     limited = [r for r in calls if r.status == 429]
     assert len(limited) == 3
@@ -87,71 +97,211 @@ async def test_429_storm_honours_retry_after_and_keeps_order(make_stack: StackFa
         assert following[0].time - answer.time >= 1.0 - 0.01
 
 
-GENESYS_CALLS = [
-    ("/oauth/token", "token"),
-    ("/api/v2/conversations/messaging/integrations/open", "integrations"),
-    ("/api/v2/routing/queues", "queues"),
-    (INBOUND, "inbound message"),
-    ("/api/v2/conversations/messages/*/inbound/open/receipt", "receipt"),
-    ("/api/v2/notifications/channels", "notifications channel"),
-    ("/api/v2/notifications/channels/*/subscriptions", "subscriptions"),
+@dataclass
+class Attempt:
+    """One request the runtime's Genesys client sent, as the client saw it (wall clock)."""
+
+    path: str
+    started: float
+    ended: float = 0.0
+    rate_limited: bool = False
+
+
+@pytest.fixture
+def attempts(monkeypatch: pytest.MonkeyPatch) -> list[Attempt]:
+    """Every API request the runtime starts, with when it started and when its answer came."""
+    from extension.genesys import client as client_module
+
+    seen: list[Attempt] = []
+    real = client_module.exchange
+
+    async def spy(session: Any, method: str, url: str, **kwargs: Any) -> Any:
+        attempt = Attempt(kwargs["path"], time.time())
+        seen.append(attempt)
+        try:
+            return await real(session, method, url, **kwargs)
+        except GenesysRateLimited:
+            attempt.rate_limited = True
+            raise
+        finally:
+            attempt.ended = time.time()
+
+    monkeypatch.setattr(client_module, "exchange", spy)
+    return seen
+
+
+async def test_a_429_holds_every_session_and_receipt_until_retry_after(
+        make_stack: StackFactory, ledger: Ledger, attempts: list[Attempt]) -> None:
+    stack = await make_stack()
+    sessions = {}
+    for user in ("u1", "u2", "u3"):
+        await stack.say("hello", user=user)
+        await stack.say("agent", user=user)
+        sessions[user] = stack.emu.agent.waiting()[0].id  # the others were accepted already
+        await stack.subscribed(sessions[user])
+        await stack.emu.agent.accept(sessions[user])
+    retry_after = 1
+    rule = stack.emu.faults.rate_limit("/api/*", times=3, retry_after=retry_after)
+    users = {u: [f"{u} storm {i}" for i in range(3)] for u in sessions}
+    agents = {u: [f"agent to {u} {i}" for i in range(2)] for u in sessions}
+
+    async def talk(user: str) -> None:
+        for i, text in enumerate(users[user]):
+            await stack.say(text, user=user)
+            if i < len(agents[user]):
+                await stack.emu.agent.reply(sessions[user], agents[user][i], wait=False)
+
+    await asyncio.gather(*(talk(u) for u in sessions))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while loop.time() < deadline:
+        shown = {u: set(texts(await stack.events(u), "agent")) for u in sessions}
+        if all(set(users[u]) <= {m.text for m in stack.emu.inbound_messages(sessions[u])}
+               and set(agents[u]) <= shown[u] for u in sessions):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    assert rule.hits == 3
+    api = [r for r in stack.emu.requests if r.path.startswith("/api/")]
+    assert any(r.path.endswith("/inbound/open/receipt") for r in api)  # receipts were in the storm
+    limited = [r for r in api if r.status == 429]
+    answered = [a for a in attempts if a.rate_limited]
+    assert len(limited) == len(answered) == 3
+    for record, seen in zip(limited, answered, strict=True):
+        expires = record.time + retry_after
+        # Once the runtime knew of the 429, none of its calls may start before Retry-After expires.
+        early = [a for a in attempts if seen.ended <= a.started < expires]
+        assert not early, early
+        # At the emulator, only requests already on their way when the 429 came back may arrive
+        # before it expires.
+        in_flight = [a for a in attempts if a.started < seen.ended and a.ended > record.time and a is not seen]
+        arrived = [r for r in api if record.time < r.time < expires]
+        assert len(arrived) <= len(in_flight), (arrived, in_flight)
+    sent = lost = doubled = agent_sent = agent_lost = agent_doubled = 0
+    for user, cid in sessions.items():
+        counts = await account(stack, cid, users[user], agents[user], user)
+        assert in_order(stack, cid, users[user])
+        sent, lost, doubled = (a + b for a, b in zip((sent, lost, doubled), counts["user"], strict=True))
+        agent_sent, agent_lost, agent_doubled = (
+            a + b for a, b in zip((agent_sent, agent_lost, agent_doubled), counts["agent"], strict=True))
+    ledger.record("429 storm across 3 sessions and receipts", "3 x 429 with Retry-After: 1 on any API call",
+                  user=(sent, lost, doubled), agent=(agent_sent, agent_lost, agent_doubled))
+    assert (lost, doubled, agent_lost, agent_doubled) == (0, 0, 0, 0)
+
+
+RECEIPT = "/api/v2/conversations/messages/*/inbound/open/receipt"
+EVENT = "/api/v2/conversations/messages/*/inbound/open/event"
+SUBSCRIPTIONS = "/api/v2/notifications/channels/*/subscriptions"
+CONVERSATION = "/api/v2/conversations/messages/*"
+PARTICIPANT = "/api/v2/conversations/messages/*/participants/*"
+
+# (what, the calls faulted as (path glob, method), the scenario that makes the runtime send them)
+GENESYS_CALLS: list[tuple[str, list[tuple[str, str | None]], str]] = [
+    ("token", [("/oauth/token", None)], "handover"),
+    ("integrations", [("/api/v2/conversations/messaging/integrations/open", "GET")], "handover"),
+    ("queues", [("/api/v2/routing/queues", "GET")], "handover"),
+    ("inbound message", [(INBOUND, "POST")], "handover"),
+    ("receipt", [(RECEIPT, "POST")], "handover"),
+    ("notifications channel", [("/api/v2/notifications/channels", "POST")], "handover"),
+    ("subscriptions replace (PUT)", [(SUBSCRIPTIONS, "PUT")], "handover"),
+    ("subscriptions add (POST)", [(SUBSCRIPTIONS, "POST")], "second handover"),
+    ("conversation read (reconciler)", [(CONVERSATION, "GET")], "reconciler"),
+    ("conversation read + participant PATCH (cancel)", [(CONVERSATION, "GET"), (PARTICIPANT, "PATCH")], "cancel"),
+    ("typing event", [(EVENT, "POST")], "typing"),
 ]
+FAULTS = {"5xx burst": ("2 x 503", 2), "timeout": ("1 answer after 2.5 s (timeout 2 s)", 1)}
 
 
-@pytest.mark.parametrize(("path", "what"), GENESYS_CALLS, ids=[w for _, w in GENESYS_CALLS])
-async def test_5xx_burst_on_every_call(make_stack: StackFactory, ledger: Ledger, path: str, what: str) -> None:
-    stack = await make_stack()
-    stack.emu.faults.server_error(path, times=2, status=503)
-    await stack.say("hello")
-    await stack.say("agent")
-    cid = await stack.conversation_id()
-    await stack.subscribed(cid)
-    await stack.emu.agent.accept(cid)
+@pytest.mark.parametrize("fault", list(FAULTS))
+@pytest.mark.parametrize(("what", "calls", "scenario"), GENESYS_CALLS, ids=[w for w, _, _ in GENESYS_CALLS])
+async def test_5xx_and_timeouts_on_every_call(make_stack: StackFactory, ledger: Ledger, monkeypatch: pytest.MonkeyPatch,
+                                              fault: str, what: str, calls: list[tuple[str, str | None]],
+                                              scenario: str) -> None:
+    injected, times = FAULTS[fault]
+    if fault == "timeout":
+        # One 2 s timeout plus a retry must fit the call's budget (3 s in the shared settings).
+        monkeypatch.setattr("stack.HANDOVER_SETTINGS", changed_setting(
+            "retry_total_seconds = 3.0", "retry_total_seconds = 6.0"))
+    stack = await make_stack(reconcile_interval=0.2 if scenario == "reconciler" else 3600)
+    rules: list[Rule] = []
+
+    def arm() -> None:
+        for path, method in calls:
+            if fault == "timeout":
+                rules.append(stack.emu.faults.slow(path, seconds=2.5, method=method, times=times))
+            else:
+                rules.append(stack.emu.faults.server_error(path, method=method, times=times, status=503))
+
+    name = f"{fault}: {what}"
     users, agents = [f"{what} user {i}" for i in range(3)], [f"{what} agent {i}" for i in range(3)]
-    await run_scenario(stack, ledger, f"5xx burst: {what}", "2 x 503", cid, users, agents)
-    await stack.emu.agent.end(cid)
-    await stack.wait_status("completed")
+    if scenario in ("handover", "second handover"):
+        if scenario == "second handover":
+            await start_handover(stack, user="u0")  # the channel exists: the next handover adds topics
+        else:
+            arm()
+        await stack.say("hello")
+        if scenario == "second handover":
+            arm()
+        await stack.say("agent")
+        cid = await stack.conversation_id()
+        await stack.subscribed(cid)
+        await stack.emu.agent.accept(cid)
+        await run_scenario(stack, ledger, name, injected, cid, users, agents)
+        await stack.emu.agent.end(cid)
+        await stack.wait_status("completed")
+    elif scenario == "reconciler":
+        cid = await start_handover(stack)
+        await stack.emu.agent.accept(cid)
+        arm()
+        await _until(lambda: all(r.hits == times for r in rules))
+        # The end notification is lost: only a reconciler read that got through can end it.
+        stack.emu.faults.drop_notifications(10)
+        await stack.emu.agent.end(cid)
+        events = await stack.wait_status("completed")
+        assert texts(events)[-1] == "Back with the bot."
+        ledger.record(name, injected + ", then user.end dropped")
+    elif scenario == "cancel":
+        cid = await start_handover(stack)
+        arm()
+        answer = await stack.say("cancel")
+        assert answer["outputStack"][-1]["text"] == "Handover cancelled."
+        assert stack.emu.agent.get(cid).state == "ended"
+        ledger.record(name, injected + " each")
+    else:
+        cid = await start_handover(stack)
+        arm()
+        ws = await stack.client.ws_connect("/support-bot/socket", params={"userId": "u1", "sessionId": "s1"})
+        await ws.send_json({"type": "typing"})
+        sent = await _until(lambda: [r for r in stack.emu.requests.matching(EVENT) if r.status == 200])
+        await ws.close()
+        assert sent[0].json["events"] == [{"eventType": "Typing"}]
+        assert len(stack.emu.requests.matching(EVENT)) == times + 1  # the faulted tries, then one that got through
+        ledger.record(name, injected)
+    # The fault was really met, as often as injected (a glob that stopped matching fails here).
+    assert [r.hits for r in rules] == [times] * len(calls)
 
 
-async def test_5xx_on_conversation_reads_and_participant_patch(make_stack: StackFactory, ledger: Ledger) -> None:
-    stack = await make_stack()
-    cid = await start_handover(stack)
-    stack.emu.faults.server_error("/api/v2/conversations/messages/*", method="GET", times=1)
-    stack.emu.faults.server_error("/api/v2/conversations/messages/*/participants/*", times=1)
-    answer = await stack.say("cancel")
-    assert answer["outputStack"][-1]["text"] == "Handover cancelled."
-    assert stack.emu.agent.get(cid).state == "ended"
-    ledger.record("5xx burst: conversation read + participant PATCH (cancel)", "1 x 503 each")
-
-
-TIMED_OUT_CALLS = [("/oauth/token", "token"), (INBOUND, "inbound message"),
-                   ("/api/v2/conversations/messages/*/inbound/open/receipt", "receipt"),
-                   ("/api/v2/notifications/channels", "notifications channel")]
-
-
-@pytest.mark.parametrize(("path", "what"), TIMED_OUT_CALLS, ids=[w for _, w in TIMED_OUT_CALLS])
-async def test_timeouts_are_retried(make_stack: StackFactory, ledger: Ledger, path: str, what: str) -> None:
-    stack = await make_stack()
-    stack.emu.faults.slow(path, seconds=2.5, times=1)  # longer than request_timeout_seconds = 2
-    await stack.say("hello")
-    await stack.say("agent")
-    cid = await stack.conversation_id()
-    await stack.subscribed(cid)
-    await stack.emu.agent.accept(cid)
-    users, agents = [f"slow {what} user 0", f"slow {what} user 1"], [f"slow {what} agent 0"]
-    await run_scenario(stack, ledger, f"timeout: {what}", "1 answer after 2.5 s (timeout 2 s)", cid, users, agents)
+async def _until(probe: Callable[[], T], within: float = 20.0) -> T:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not (found := probe()):
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.02)
+    return found
 
 
 async def test_genesys_down_for_a_while(make_stack: StackFactory, ledger: Ledger) -> None:
     stack = await make_stack()
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
-    stack.emu.faults.server_error("/api/*", times=None)
+    rule = stack.emu.faults.server_error("/api/*", times=None)
     users = [f"outage user {i}" for i in range(5)]
     for text in users:
         await stack.say(text)
     await asyncio.sleep(1.5)
     stack.emu.faults.clear()
+    assert rule.hits >= 2  # the first try and at least one retry met the outage
     await run_scenario(stack, ledger, "Genesys down during an active handover", "every API call 503 for 1.5 s",
                        cid, users, ["after the outage"], users_sent=True)
     notices = [e for e in await stack.events() if e.get("source") == "system"]
@@ -221,6 +371,8 @@ async def test_notification_trouble(make_stack: StackFactory, ledger: Ledger, ki
         stack.emu.faults.drop_notifications(10)
     await stack.emu.agent.end(cid)
     events = await stack.wait_status("completed")
+    if kind == "drop":
+        assert stack.emu.notifications.drops_pending < 10  # the end's notifications really were lost
     assert texts(events)[-1] == "Back with the bot."
     counts = await account(stack, cid, users, agents)
     ledger.record(f"notifications: {injected}", injected, user=counts["user"], agent=counts["agent"])
