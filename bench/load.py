@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +34,20 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[index]
 
 
-async def closed_loop(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], concurrency: int) -> LoadResult:
+def failed(status: int, body: bytes, expect: str | None) -> bool:
+    """Not a 200, or (with `expect`) an answer whose `status` says the message was not delivered."""
+    if status != 200:
+        return True
+    if expect is None:
+        return False
+    try:
+        return bool(json.loads(body).get("status") != expect)
+    except (ValueError, AttributeError):
+        return True
+
+
+async def closed_loop(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], concurrency: int,
+                      expect: str | None = None) -> LoadResult:
     """Send every body with `concurrency` requests in flight; the peak rate the server sustains."""
     latencies: list[float] = []
     errors = 0
@@ -47,10 +61,9 @@ async def closed_loop(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], 
                 body, headers = bodies[i]
                 t0 = time.perf_counter()
                 async with session.post(url, data=body, headers=headers) as resp:
-                    await resp.read()
-                    if resp.status != 200:
-                        errors += 1
+                    answer = await resp.read()
                 latencies.append(time.perf_counter() - t0)
+                errors += failed(resp.status, answer, expect)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -58,7 +71,8 @@ async def closed_loop(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], 
     return LoadResult(len(bodies), seconds, latencies, errors)
 
 
-async def paced(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], rate: float) -> LoadResult:
+async def paced(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], rate: float,
+                expect: str | None = None) -> LoadResult:
     """Send at a steady `rate` per second (open loop); latency counts from the planned send time."""
     latencies: list[float] = []
     errors = 0
@@ -71,10 +85,9 @@ async def paced(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], rate: 
                 await asyncio.sleep(delay)
             body, headers = bodies[i]
             async with session.post(url, data=body, headers=headers) as resp:
-                await resp.read()
-                if resp.status != 200:
-                    errors += 1
+                answer = await resp.read()
             latencies.append(time.perf_counter() - planned)
+            errors += failed(resp.status, answer, expect)
 
         started = time.perf_counter() + 0.05
         await asyncio.gather(*(one(i, started + i / rate) for i in range(len(bodies))))

@@ -36,7 +36,7 @@ async def inbound_ours(emu: str, sessions: int, per_session: int) -> float:
 
 def inbound_sdk(emu: str, sessions: int, per_session: int) -> float:
     """The same load through purecloudplatformclientv2, a thread per customer (the SDK is blocking)."""
-    import PureCloudPlatformClientV2 as sdk
+    import PureCloudPlatformClientV2 as sdk  # type: ignore[import-untyped]
 
     sdk.configuration.host = emu
     api_client = sdk.api_client.ApiClient().get_client_credentials_token(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
@@ -45,7 +45,7 @@ def inbound_sdk(emu: str, sessions: int, per_session: int) -> float:
                                       auth_settings=["PureCloud OAuth"], response_type="object")
     integration_id = integration["entities"][0]["id"] if isinstance(integration, dict) else None
     if integration_id is None:
-        integration_id = procs.emulator_json(emu, "/emulator/integrations")["integrations"][0]["id"]  # type: ignore[index]
+        integration_id = procs.emulator_json(emu, "/emulator/integrations")["integrations"][0]["id"]
     models = [[api_client._ApiClient__deserialize(_body(i, n, "sdk"), "OpenInboundNormalizedMessage")
                for n in range(per_session)] for i in range(sessions)]
 

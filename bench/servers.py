@@ -1,30 +1,29 @@
-"""Process entry points: the runtime with seeded handovers, and a bare aiohttp handler."""
+"""Process entry points: the runtime (handovers started through its real start path) and bare handlers."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
+import os
 import time
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from extension import keys
 from extension.app import build_app
 from extension.config import load_config
-from extension.flows.events import handover_event, output_event
-from extension.flows.session import Session, SessionKey
-from extension.handover.state import BY_CONVERSATION, BY_USER, HandoverState
+from extension.conversations import UserInput
+from extension.flows.session import SessionKey
+from extension.genesys.outbound import parse_outbound
+from extension.genesys.signature import HEADER, verify
+from extension.handover.keys import HANDOVER_RUNTIME
+from extension.handover.state import HandoverState
 from extension.manifest import load_manifest
-from extension.store import Store
-from extension.testing.emulator.config import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
-    DEFAULT_INTEGRATION_ID,
-    DEFAULT_QUEUE_ID,
-    DEFAULT_WEBHOOK_SECRET,
-)
+from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
 
 TOKEN = "bench"
 FLOW = {"name": "bench", "nodes": [
@@ -33,6 +32,8 @@ FLOW = {"name": "bench", "nodes": [
     {"id": "handover", "type": "handoverToAgent", "config": {"sendTranscript": True}},
     {"id": "back", "type": "say", "config": {"text": "Back with the bot."}, "next": "wait"},
 ]}
+SEED_CONCURRENCY = 16
+WEBHOOK = "/handover/genesysCloudOM"
 
 
 def write_config(workdir: Path, store: str, emulator_url: str) -> Path:
@@ -61,44 +62,94 @@ handover = "bench"
     return path
 
 
-async def seed_handovers(store: Store, count: int) -> None:
-    """`count` sessions in an active handover, as a real start leaves them (state, index, events)."""
-    for i in range(count):
-        key = SessionKey(TOKEN, f"user-{i}", "s")
-        session = Session(key)
-        session.record("bot", "Hello from the bench bot.")
-        session.record("user", "I would like to talk to a person please")
-        session.record("bot", "You are being connected to an agent.")
-        state = HandoverState(connection="bench", genesys_user_id=f"h-{i}", conversation_id=f"c-{i}",
-                              integration_id=DEFAULT_INTEGRATION_ID, queue_id=DEFAULT_QUEUE_ID,
-                              queue_name="Support", status="active", next_message_no=2)
-        session.handover = state.to_doc()
-        events = [output_event("Hello from the bench bot."), output_event("You are being connected to an agent."),
-                  handover_event("queue"), handover_event("active")]
-        await store.commit(key.id, session.to_doc(), events)
-        await store.index_set(BY_USER, state.genesys_user_id, key.id)
-        await store.index_set(BY_CONVERSATION, state.conversation_id, key.id)
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class Seeder:
+    """Starts handovers the way users do: a greeting, then a request for an agent (SPEC handoverToAgent)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.started = 0
+
+    async def _start_all(self, numbers: range) -> None:
+        conversations = self.app[keys.CONVERSATIONS]
+        endpoint = conversations.endpoint(TOKEN)
+        assert endpoint is not None
+        todo = iter(numbers)
+
+        # A few workers rather than a task per handover: the measurement must not count the tasks.
+        async def worker() -> None:
+            for i in todo:
+                user = f"user-{i}"
+                await conversations.handle_input(endpoint, UserInput(user, "s", "hello"))
+                await conversations.handle_input(endpoint, UserInput(user, "s", "I would like to talk to a person"))
+
+        await asyncio.gather(*(worker() for _ in range(SEED_CONCURRENCY)))
+
+    async def seed(self, count: int, pairs: bool) -> dict[str, Any]:
+        conversations = self.app[keys.CONVERSATIONS]
+        first, self.started = self.started, self.started + count
+        gc.collect()
+        before = rss_bytes()
+        started = time.perf_counter()
+        await self._start_all(range(first, first + count))
+        seconds = time.perf_counter() - started
+        # Measured once the starts' own tasks are gone: only what the handovers keep remains.
+        gc.collect()
+        after = rss_bytes()
+        users = [f"user-{i}" for i in range(first, first + count)]
+        found: list[tuple[str, str]] = []
+        missing: list[str] = []
+        for user in users:
+            key = SessionKey(TOKEN, user, "s").id
+            doc = await conversations.store.get_session(key)
+            state = HandoverState.from_doc(doc.get("handover") if doc else None)
+            if state is not None:
+                found.append((state.genesys_user_id, state.conversation_id))
+            else:
+                missing.append(key)
+        if missing:
+            events = await conversations.store.read_events(missing[0], 0)
+            raise RuntimeError(f"only {len(found)} of {count} handovers started; the events of {missing[0]}: "
+                               f"{json.dumps(events)[:2000]}")
+        watcher = self.app[HANDOVER_RUNTIME].watcher
+        return {"count": count, "rss_before": before, "rss_after": after, "seconds": seconds,
+                "pairs": found if pairs else [], "watched": len(watcher.watching("bench")),
+                "channels": len(watcher.connections["bench"].channels)}
+
+
+def _no_receipts() -> None:
+    """Measurement only: drop the `Delivered` receipt so its share of the webhook's cost shows."""
+    from extension.handover.delivery import AgentDelivery
+
+    def skip(self: AgentDelivery, *args: object) -> None:
+        return None
+
+    AgentDelivery._receipt = skip  # type: ignore[method-assign,assignment]
 
 
 async def run_runtime(args: argparse.Namespace) -> None:
-    import os
-
     os.environ.update(FEATURE_ENABLE_GENESYS_CLOUD_OM="true", FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST="*")
+    if args.no_receipts:
+        _no_receipts()
     manifest = load_manifest()
     config = load_config(write_config(Path(args.workdir), args.store, args.emulator), manifest)
     app = build_app(config, manifest)
-    seeded = asyncio.Event()
+    seeder = Seeder(app)
 
     async def ready(request: web.Request) -> web.Response:
-        return web.json_response({"seeded": True}) if seeded.is_set() else web.json_response({}, status=503)
+        return web.json_response({"ok": True})
 
-    app.router.add_get("/readyz-seeded", ready)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", args.port).start()
-    await seed_handovers(app[keys.STORE], args.handovers)
-    seeded.set()
-    await asyncio.Event().wait()
+    async def seed(request: web.Request) -> web.Response:
+        body = await request.json()
+        return web.json_response(await seeder.seed(int(body["count"]), bool(body.get("pairs"))))
+
+    app.router.add_get("/benchctl/ready", ready)
+    app.router.add_post("/benchctl/seed", seed)
+    await serve(app, args.port)
 
 
 async def run_bare(args: argparse.Namespace) -> None:
@@ -106,40 +157,39 @@ async def run_bare(args: argparse.Namespace) -> None:
         await request.read()
         return web.json_response({"status": "ok"})
 
+    await serve(_small_app(handler), args.port)
+
+
+async def run_verify(args: argparse.Namespace) -> None:
+    """The bare handler plus what every webhook needs first: the HMAC check and parsing the message."""
+    async def handler(request: web.Request) -> web.Response:
+        raw = await request.read()
+        if not verify(DEFAULT_WEBHOOK_SECRET, raw, request.headers.get(HEADER)):
+            return web.json_response({"error": "invalid signature"}, status=401)
+        parse_outbound(json.loads(raw))
+        return web.json_response({"status": "ok"})
+
+    await serve(_small_app(handler), args.port)
+
+
+def _small_app(handler: Any) -> web.Application:
     async def ready(request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
     app = web.Application(client_max_size=1024 * 1024)
-    app.router.add_post("/handover/genesysCloudOM", handler)
+    app.router.add_post(WEBHOOK, handler)
     app.router.add_get("/ready", ready)
+    return app
+
+
+async def serve(app: web.Application, port: int) -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", args.port).start()
-    await asyncio.Event().wait()
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * 4096
-
-
-async def run_memory(args: argparse.Namespace) -> None:
-    """RSS growth of a process holding `sessions` idle active handovers in the given store."""
-    import gc
-
-    from extension.store import store_from_url
-
-    store = store_from_url(args.store, Path(args.workdir))
-    await store.open()
-    await seed_handovers(store, 10)  # warm up code paths and caches before measuring
-    gc.collect()
-    before = rss_bytes()
-    started = time.perf_counter()
-    await seed_handovers(store, args.sessions)
-    gc.collect()
-    after = rss_bytes()
-    print(json.dumps({"before": before, "after": after, "seconds": time.perf_counter() - started}))
-    await store.close()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
 
 
 def main() -> None:
@@ -149,16 +199,12 @@ def main() -> None:
     rt.add_argument("--port", type=int, required=True)
     rt.add_argument("--store", required=True)
     rt.add_argument("--emulator", required=True)
-    rt.add_argument("--handovers", type=int, default=0)
     rt.add_argument("--workdir", required=True)
-    bare = sub.add_parser("bare")
-    bare.add_argument("--port", type=int, required=True)
-    mem = sub.add_parser("memory")
-    mem.add_argument("--store", required=True)
-    mem.add_argument("--sessions", type=int, required=True)
-    mem.add_argument("--workdir", required=True)
+    rt.add_argument("--no-receipts", action="store_true")
+    for name in ("bare", "verify"):
+        sub.add_parser(name).add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    runner = {"runtime": run_runtime, "bare": run_bare, "memory": run_memory}[args.what]
+    runner = {"runtime": run_runtime, "bare": run_bare, "verify": run_verify}[args.what]
     try:
         asyncio.run(runner(args))
     except KeyboardInterrupt:

@@ -1,0 +1,231 @@
+"""bench/RESULTS.md from one run's measurements: the tables, the targets, and what limits ingest."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from extension.genesys.notifications_topics import HANDOVER_KINDS
+from extension.handover.notifications import MAX_CHANNELS, MAX_TOPICS_PER_CHANNEL
+
+MS = 1000.0
+KB = 1024.0
+BARE = "bare aiohttp handler"
+VERIFY = "bare handler + HMAC check + message parse"
+NO_RECEIPT = "runtime, memory store, Delivered receipt off"
+
+
+@dataclass
+class Results:
+    """Everything one run measured; `render` turns it into the Markdown file."""
+
+    sizes: Any
+    ingest: list[dict[str, Any]]
+    inbound: dict[str, float]
+    roundtrip: dict[str, float]
+    memory: list[dict[str, Any]]
+    tokens: dict[str, int]
+    cross_replica: dict[str, float] | str  # the figures, or why they were not measured
+    seconds: float
+    smoke: bool
+    notes: list[str] = field(default_factory=list)
+
+    def ingest_row(self, server: str) -> dict[str, Any] | None:
+        return next((r for r in self.ingest if r["server"] == server), None)
+
+
+def machine() -> str:
+    return (f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
+            f"{platform.machine()}")
+
+
+def _ms(value: float) -> str:
+    return f"{value * MS:.1f}"
+
+
+def targets(res: Results) -> list[tuple[str, str, str, bool]]:
+    """(target, goal, measured, met) rows, all computed from this run."""
+    out: list[tuple[str, str, str, bool]] = []
+    for store, goal in (("memory", 0.60), ("sqlite", 0.40)):
+        r = res.ingest_row(f"runtime, {store} store")
+        if r is not None:
+            out.append((f"webhook ingest, {store} store, of the bare handler", f">= {goal:.0%}",
+                        f"{r['ratio']:.0%}", r["ratio"] >= goal))
+    for r in res.ingest:
+        if "half_p99" in r:
+            out.append((f"p99 acknowledgement at half the peak rate, {r['server'].removeprefix('runtime, ')}",
+                        "< 20 ms", f"{_ms(r['half_p99'])} ms", r["half_p99"] * MS < 20))
+    ratio = res.inbound["ours"] / res.inbound["sdk"]
+    out.append(("inbound sends, our client against the official SDK", ">= 5x", f"{ratio:.1f}x", ratio >= 5))
+    over = res.roundtrip["overhead_p99"]
+    out.append(("round-trip overhead p99 (per message, emulator's own time removed)", "< 10 ms",
+                f"{_ms(over)} ms", over * MS < 10))
+    for m in res.memory:
+        total = m["per_session"] + m.get("server_per_session", 0.0)
+        where = "runtime RSS + Redis server" if "server_per_session" in m else "runtime RSS"
+        out.append((f"memory per idle active handover, {m['store']} store ({where})", "< 5 KB",
+                    f"{total / KB:.2f} KB", total < 5 * KB))
+    t = res.tokens
+    out.append(("token requests per 10,000 messages", "1",
+                f"{t['token_requests']} for {t['messages']} messages", t["token_requests"] == 1))
+    return out
+
+
+def limits(res: Results) -> list[str]:
+    """What limits webhook ingest, from the CPU per request of the decomposition rows of this run."""
+    bare, verify, full = res.ingest_row(BARE), res.ingest_row(VERIFY), res.ingest_row("runtime, memory store")
+    quiet = res.ingest_row(NO_RECEIPT)
+    if not (bare and verify and full and quiet):
+        return ["(not every decomposition row was measured in this run)"]
+    total = full["cpu"]
+    parts = [("aiohttp serving the request (the bare handler)", bare["cpu"]),
+             ("the HMAC check and parsing the message", verify["cpu"] - bare["cpu"]),
+             ("the runtime's webhook route and the stored turn (lookup, lock, dedup, event, commit)",
+              quiet["cpu"] - verify["cpu"]),
+             ("the `Delivered` receipt posted to Genesys (SPEC 7.4)", total - quiet["cpu"])]
+    lines = [f"CPU per request of the runtime with the memory store, {total * MS:.3f} ms, splits as follows "
+             "(each part is the difference between two rows of the table in section 1, so it is measured, "
+             "not estimated):", ""]
+    lines += [f"- {label}: {cost * MS:.3f} ms ({cost / total:.0%})" for label, cost in parts]
+    for store in ("sqlite", "redis"):
+        r = res.ingest_row(f"runtime, {store} store")
+        if r is not None:
+            extra = r["cpu"] - total
+            lines.append(f"- the {store} store instead of memory: {extra * MS:+.3f} ms per request "
+                         f"({r['cpu'] / total:.2f}x the memory store's CPU)")
+    lines += ["", f"During the memory-store peak the runtime used {full['server_busy']:.0%} of a core, the load "
+              f"generator {full['loadgen_busy']:.0%} and the emulator (answering the receipts) "
+              f"{full['emulator_busy']:.0%}: the limit is {_bound(full)}. Against the bare handler the load "
+              f"generator used {bare['loadgen_busy']:.0%} of a core and the handler {bare['server_busy']:.0%}: the "
+              f"limit there is {_bound(bare)}."]
+    return lines
+
+
+def _bound(r: dict[str, Any]) -> str:
+    """Which process saturated its core in a run (one Python process uses at most one core)."""
+    if r["server_busy"] >= 0.85:
+        return "the server's own CPU"
+    if r["loadgen_busy"] >= 0.85:
+        return "the load generator, so that rate is the most it can drive"
+    cores = os.cpu_count() or 1
+    if r["server_busy"] + r["loadgen_busy"] + r["emulator_busy"] >= 0.8 * cores:
+        return f"the machine's {cores} cores, shared by the three processes"
+    return "no process's CPU (waiting on each other or on the machine)"
+
+
+def render(res: Results) -> str:
+    s = res.sizes
+    lines = [
+        "# Benchmark results", "",
+        f"{'SMOKE RUN (tiny sizes, numbers meaningless). ' if res.smoke else ''}Generated by `make bench` "
+        f"(`python -m bench.run`) on {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; machine: {machine()}; "
+        f"took {res.seconds:.0f} s. Every ratio compares two things measured in this same run.", "",
+        "Process layout: the server under test (the runtime, or a bare handler), the load generator and the "
+        "emulator that receives the runtime's calls are separate processes, spread over the cores by the OS; "
+        "the ingest table shows how much of a core each used, so a limit is visible as a saturated process. "
+        "The memory section (not a timing) measures its stores side by side.", "",
+        "## Targets", "",
+        "| target | goal | measured | met |", "|---|---|---:|---|",
+    ]
+    lines += [f"| {name} | {goal} | {got} | {'met' if ok else 'MISSED'} |" for name, goal, got, ok in targets(res)]
+    lines += [
+        "", f"## 1. Webhook ingest ({s.webhooks} signed agent messages, unique ids, {s.handovers} active "
+        f"handovers, {s.concurrency} in flight)", "",
+        "| server | requests/s | p50 ms | p99 ms | ratio to bare | CPU ms per request (ratio) "
+        "| server CPU | load generator CPU | emulator CPU | p50 / p99 ms at half the peak rate | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in res.ingest:
+        half = (f"{_ms(r['half_p50'])} / {_ms(r['half_p99'])} at {r['half_rate']:.0f}/s" if "half_p50" in r else "-")
+        errors = r["errors"] + r.get("half_errors", 0) + r.get("serial_errors", 0)
+        lines.append(f"| {r['server']} | {r['rate']:.0f} | {_ms(r['p50'])} | {_ms(r['p99'])} | {r['ratio']:.2f} | "
+                     f"{r['cpu'] * MS:.3f} ({r['cpu_ratio']:.2f}) | {r['server_busy']:.0%} | "
+                     f"{r['loadgen_busy']:.0%} | {r['emulator_busy']:.0%} | {half} | {errors} |")
+    lines += [
+        "", "Handovers are started through the runtime's real start path against the emulator (a greeting, "
+        "then the handoverToAgent node: the inbound message, the indexes, the notifications watch) and an "
+        "agent accepts each conversation in the emulator before the load starts. `errors` counts every answer "
+        "that is not a 200 saying `delivered` (peak, half-rate and one-at-a-time runs together).", "",
+        "### Acknowledgement latency, one webhook at a time", "",
+        "| store | webhooks | p50 ms | p99 ms |", "|---|---:|---:|---:|",
+    ]
+    lines += [f"| {r['server'].removeprefix('runtime, ')} | {r['serial_count']} | {_ms(r['serial_p50'])} | "
+              f"{_ms(r['serial_p99'])} |" for r in res.ingest if "serial_p50" in r]
+    lines += ["", "## What limits webhook ingest", "", *limits(res)]
+    inbound = res.inbound
+    lines += [
+        "", f"## 2. Inbound sends ({s.sessions} concurrent sessions x {s.per_session} messages, emulator "
+        "with 10 ms added latency)", "",
+        "| client | messages/s | ratio |", "|---|---:|---:|",
+        f"| our client (aiohttp, one in flight per session) | {inbound['ours']:.0f} | "
+        f"{inbound['ours'] / inbound['sdk']:.1f}x |",
+        f"| official SDK purecloudplatformclientv2 (default configuration, one thread per session) | "
+        f"{inbound['sdk']:.0f} | 1.0x |",
+    ]
+    rt = res.roundtrip
+    lines += [
+        "", f"## 3. Round trip user -> agent (emulator auto-reply) -> user's WebSocket ({rt['count']:.0f} "
+        "messages, one at a time)", "",
+        "| | p50 ms | p99 ms |", "|---|---:|---:|",
+        f"| through the runtime | {_ms(rt['full_p50'])} | {_ms(rt['full_p99'])} |",
+        f"| the emulator's own time for the same messages | {_ms(rt['own_p50'])} | {_ms(rt['own_p99'])} |",
+        f"| runtime overhead per message (the two above, paired) | {_ms(rt['overhead_p50'])} | "
+        f"{_ms(rt['overhead_p99'])} |",
+        f"| reference: emulator with a bare receiver instead of the runtime | {_ms(rt['alone_p50'])} | "
+        f"{_ms(rt['alone_p99'])} |",
+        "", "The emulator's own time is, for each message, its arrival at the emulator until the auto-reply "
+        "webhook leaves, from the emulator's records; the overhead is the full round trip minus that, message "
+        "by message, so it holds the runtime's work and the loopback hops it adds (WebSocket, two HTTP). "
+        f"Of it, p50 {_ms(rt['inbound_p50'])} ms go from the user's frame until the message reaches the emulator "
+        f"(input turn, outbox, the inbound POST) and p50 {_ms(rt['outbound_p50'])} ms from the webhook leaving "
+        "the emulator until the user's WebSocket has it (webhook, delivery turn, event push).",
+    ]
+    lines += _memory(res)
+    t = res.tokens
+    lines += ["", "## 5. Token economy", "",
+              f"{t['messages']} inbound messages on one connection needed **{t['token_requests']}** token "
+              "request(s)."]
+    lines += ["", "## 6. Cross-replica wake-up (Redis)", ""]
+    xr = res.cross_replica
+    if isinstance(xr, str):
+        lines.append(f"Not measured: {xr}.")
+    else:
+        lines += ["| samples | p50 ms | p99 ms | the commit's own round trip, p50 ms |", "|---:|---:|---:|---:|",
+                  f"| {xr['samples']:.0f} | {xr['p50_ms']:.2f} | {xr['p99_ms']:.2f} | {xr['commit_p50_ms']:.2f} |",
+                  "", "From just before a commit on one store instance until a reader waiting on another "
+                  "instance (another replica) returns the event."]
+    if res.notes:
+        lines += ["", "## Notes", "", *(f"- {n}" for n in res.notes)]
+    return "\n".join(lines) + "\n"
+
+
+def _memory(res: Results) -> list[str]:
+    lines = ["", "## 4. Memory per idle active handover", "",
+             "| store | handovers | runtime RSS growth per handover | total | SQLite file per handover "
+             "| Redis server memory per handover | handovers subscribed | channels |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for m in res.memory:
+        disk = f"{m['disk_per_session'] / KB:.2f} KB" if "disk_per_session" in m else "-"
+        server = f"{m['server_per_session'] / KB:.2f} KB" if "server_per_session" in m else "-"
+        lines.append(f"| {m['store']} | {m['sessions']} | {m['per_session'] / KB:.2f} KB | {m['total_mb']:.1f} MB "
+                     f"| {disk} | {server} | {m['watched']} | {m['channels']} |")
+    lines += [
+        "", "A real runtime process, handovers started through its start path against the emulator (session, "
+        "event log, the two indexes, the notifications watch, the reconciler's index), measured after a "
+        "warm-up; RSS after a garbage collection. The memory store runs past the subscription limit; SQLite "
+        "and Redis keep the sessions outside the process and fewer handovers keep `make bench` under 5 "
+        f"minutes. Genesys allows {MAX_CHANNELS} notifications channels of "
+        f"{MAX_TOPICS_PER_CHANNEL} topics per OAuth client (GENESYS.md section 7) and a handover takes "
+        f"{len(HANDOVER_KINDS)} topics, so one connection can subscribe at most "
+        f"{MAX_CHANNELS * (MAX_TOPICS_PER_CHANNEL // len(HANDOVER_KINDS))} handovers. Past that the "
+        "runtime logs `every notifications channel is full; the reconciler will detect ends` and does not "
+        "subscribe the new handover: its end is found by the reconciler (a quiet handover is checked against "
+        "Genesys every `reconcile_interval_seconds`, `reconcile_batch` at a time) or by an HTTP end event, "
+        "not by the notifications WebSocket; the column `handovers subscribed` shows where that started. "
+        "In this run the runtime logged that line " + ", ".join(f"{m['full_logs']} times ({m['store']})"
+                                                                 for m in res.memory) + ".",
+    ]
+    return lines

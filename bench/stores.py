@@ -1,0 +1,46 @@
+"""The stores the benchmarks run against: memory and SQLite always, Redis (DB 14) when a server answers."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 14
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+
+
+def redis_available() -> bool:
+    try:
+        from extension.store import check_store_url
+
+        if check_store_url(REDIS_URL) is not None:
+            return False
+        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except (ImportError, OSError):
+        return False
+
+
+def stores(workdir: Path) -> list[tuple[str, str]]:
+    """(name, store URL) pairs; the SQLite file lives under `workdir`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    found = [("memory", "memory://"), ("sqlite", f"sqlite:///{workdir}/bench.db")]
+    if redis_available():
+        found.append(("redis", REDIS_URL))
+    return found
+
+
+def redis_used_memory() -> int:
+    """What the Redis server itself holds (INFO memory `used_memory`), in bytes."""
+    import redis
+
+    with redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB) as client:
+        return int(client.info("memory")["used_memory"])
+
+
+def flush_redis() -> None:
+    """Empty the benchmarks' own database (14; the tests use 13)."""
+    with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=1) as conn:
+        conn.sendall(f"SELECT {REDIS_DB}\r\nFLUSHDB\r\n".encode())
+        conn.recv(64)
