@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -199,7 +200,9 @@ async def test_redis_failures_surface_as_store_errors() -> None:
     import redis.asyncio as aioredis
 
     store = redis_store("redis://127.0.0.1:1/13")
-    store._redis = aioredis.Redis.from_url(store.options.client_url)  # as if Redis went away after start-up
+    # As if Redis went away after start-up.
+    store._redis = aioredis.Redis.from_url(store.options.client_url)
+    store._control = aioredis.Redis.from_url(store.options.client_url)
     try:
         with pytest.raises(StoreError, match="Redis failed: ConnectionError"):
             await store.get_session("k")
@@ -210,6 +213,7 @@ async def test_redis_failures_surface_as_store_errors() -> None:
                 pass
     finally:
         await store._redis.aclose()
+        await store._control.aclose()
 
 
 async def test_every_key_lives_under_the_prefix_in_the_test_database(pair: Pair) -> None:
@@ -236,3 +240,47 @@ def test_without_redis_the_tests_skip_outside_ci_and_fail_inside(monkeypatch: py
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI needs Redis"):
         require_redis()
+
+
+async def test_many_more_concurrent_turns_than_connections_all_succeed(pair: Pair) -> None:
+    from extension.store.redis import POOL_CONNECTIONS
+
+    a, b = pair
+    sessions = 4 * POOL_CONNECTIONS
+
+    async def turn(store: RedisStore, key: str, n: int) -> None:
+        async with store.lock(key):
+            doc = await store.get_session(key) or {"turns": 0}
+            await store.commit(key, {"turns": doc["turns"] + 1}, [{"n": n}])
+
+    # Each instance runs a turn of every session at once; both contend for each session's lock.
+    await asyncio.wait_for(asyncio.gather(*(turn(store, f"k{n}", n) for n in range(sessions) for store in pair)), 60)
+    for n in range(sessions):
+        assert await a.get_session(f"k{n}") == {"turns": 2}
+    for store in pair:
+        pool: Any = store.redis.connection_pool
+        assert pool.max_connections == POOL_CONNECTIONS
+        assert len(pool._available_connections) + len(pool._in_use_connections) <= POOL_CONNECTIONS
+
+
+async def test_leases_nudges_and_wake_ups_work_while_every_data_connection_is_busy(pair: Pair) -> None:
+    a, b = pair
+    pool: Any = a.redis.connection_pool
+    pool.timeout = 0.2  # the wait for a free connection, shortened for the test
+    taken = [await pool.get_connection() for _ in range(pool.max_connections)]
+    try:
+        with pytest.raises(StoreError, match="Redis failed: ConnectionError: No connection available"):
+            await a.get_session("k")
+        assert await a.coordination().acquire("job", 5)
+        got: asyncio.Queue[str] = asyncio.Queue()
+        b.coordination().subscribe("watch", got.put_nowait)
+        await a.coordination().publish("watch", "support")
+        assert await asyncio.wait_for(got.get(), 5) == "support"
+        # A reader of A waiting on "k" is woken over A's subscriber, with no data connection free.
+        woken = a._waiter("k")
+        await b.commit("k", None, [{"n": 1}])
+        await asyncio.wait_for(woken.wait(), 5)
+    finally:
+        for conn in taken:
+            await pool.release(conn)
+    assert await a.get_session("k") is None and [e["n"] for e in await a.read_events("k", 0)] == [1]

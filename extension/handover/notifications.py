@@ -28,6 +28,9 @@ log = logging.getLogger("extension.handover.notifications")
 MAX_TOPICS_PER_CHANNEL = 1000
 MAX_CHANNELS = 20
 DEFAULT_LIFETIME = 24 * 3600.0
+# After a renewal the old channel is still read this long: events it was delivering when the new
+# one was subscribed are not lost.
+RENEW_OVERLAP_SECONDS = 1.0
 
 EventCallback = Callable[[str, ConversationEvent], Awaitable[None]]
 ReconnectCallback = Callable[[str], Awaitable[None]]
@@ -44,6 +47,12 @@ def _expiry_in(expires: str | None) -> float:
     return max(0.0, moment.timestamp() - time.time())
 
 
+async def _finish(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 class ChannelLoop:
     """One notifications channel: keeps a WebSocket open and its subscriptions equal to `topics`."""
 
@@ -56,6 +65,9 @@ class ChannelLoop:
         self.connects = 0
         self._task: asyncio.Task[None] | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        # While an old channel is left after a renewal: the socket each recent event came from.
+        self._overlapping = False
+        self._seen: dict[ConversationEvent, object] = {}
 
     def start(self) -> None:
         if self._task is None:
@@ -109,40 +121,100 @@ class ChannelLoop:
             await asyncio.sleep(backoff * (0.5 + random.random() / 2) if failures else 0.05)
 
     async def _session(self) -> None:
-        """Create a channel, connect, subscribe, and read until it closes, goes quiet or expires."""
-        settings = self.owner.settings
-        client = self.owner.client
-        channel = await client.create_notification_channel()
-        renew_at = time.monotonic() + max(1.0, _expiry_in(channel.expires) - settings.channel_renew_seconds)
-        async with self.owner.http.ws_connect(channel.connect_uri, autoping=True) as ws:
-            self._ws = ws
-            self.channel_id = channel.id
-            if self.topics:
-                await client.replace_subscriptions(channel.id, sorted(self.topics))
+        """Open a channel and read it until it closes or goes quiet; renew it before it expires.
+
+        The next channel is created, connected and subscribed before the old one is left, and the
+        old one is still read for RENEW_OVERLAP_SECONDS: no event falls into a gap between the two.
+        """
+        ws, renew_at = await self._open()
+        leaving: asyncio.Task[None] | None = None
+        try:
             self.connects += 1
             self.connected.set()
             log.info("notifications channel %d of %s connected", self.number, self.owner.name)
             await self.owner.on_reconnect(self.owner.name)
-            while True:
-                remaining = renew_at - time.monotonic()
-                if remaining <= 0:
-                    log.info("renewing notifications channel of %s before it expires", self.owner.name)
-                    return
+            while await self._read(ws, renew_at):
+                log.info("renewing notifications channel of %s before it expires", self.owner.name)
                 try:
-                    msg = await ws.receive(timeout=min(settings.heartbeat_timeout_seconds, remaining))
-                except TimeoutError:
-                    if renew_at - time.monotonic() <= 0:
-                        return
-                    log.warning("no heartbeat on the notifications channel of %s; reconnecting", self.owner.name)
+                    new_ws, renew_at = await self._open()
+                except (GenesysError, aiohttp.ClientError, OSError, ValueError) as exc:
+                    # E.g. no channel to spare under the per-client limit: leave the old channel
+                    # first, then open the next one (the reconcile after reconnect covers the gap).
+                    log.info("could not open the next notifications channel of %s beside the old one (%s); "
+                             "replacing it", self.owner.name, exc)
                     return
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    log.info("notifications socket of %s closed (%s)", self.owner.name, msg.type.name)
-                    return
-                if not await self._frame(msg.data):
-                    return
+                self.connects += 1
+                if leaving is not None:
+                    await _finish(leaving)
+                self._seen.clear()
+                leaving = asyncio.create_task(self._leave(ws), name=f"notifications-{self.owner.name}-leaving")
+                ws = new_ws
+        finally:
+            if leaving is not None:
+                await _finish(leaving)
+            self._seen.clear()
+            await ws.close()
 
-    async def _frame(self, data: str) -> bool:
-        """Handle one frame; False when the socket should be replaced."""
+    async def _open(self) -> tuple[aiohttp.ClientWebSocketResponse, float]:
+        """Create a channel, connect and subscribe it, then make it this loop's channel."""
+        settings = self.owner.settings
+        client = self.owner.client
+        channel = await client.create_notification_channel()
+        renew_at = time.monotonic() + max(1.0, _expiry_in(channel.expires) - settings.channel_renew_seconds)
+        ws = await self.owner.http.ws_connect(channel.connect_uri, autoping=True)
+        try:
+            subscribed: set[str] = set()
+            # Watches and unwatches made meanwhile went to the previous channel: subscribe again
+            # until the new one has exactly `topics`.
+            while subscribed != self.topics:
+                subscribed = set(self.topics)
+                await client.replace_subscriptions(channel.id, sorted(subscribed))
+        except BaseException:
+            await ws.close()
+            raise
+        self._ws = ws
+        self.channel_id = channel.id
+        return ws, renew_at
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse, renew_at: float) -> bool:
+        """Handle frames; True when the channel is due for renewal, False when it must be replaced."""
+        settings = self.owner.settings
+        while True:
+            remaining = renew_at - time.monotonic()
+            if remaining <= 0:
+                return True
+            try:
+                msg = await ws.receive(timeout=min(settings.heartbeat_timeout_seconds, remaining))
+            except TimeoutError:
+                if renew_at - time.monotonic() <= 0:
+                    return True
+                log.warning("no heartbeat on the notifications channel of %s; reconnecting", self.owner.name)
+                return False
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                log.info("notifications socket of %s closed (%s)", self.owner.name, msg.type.name)
+                return False
+            if not await self._frame(msg.data, ws):
+                return False
+
+    async def _leave(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Read what the old channel still delivers for a moment, then close it."""
+        deadline = time.monotonic() + RENEW_OVERLAP_SECONDS
+        self._overlapping = True
+        try:
+            while (remaining := deadline - time.monotonic()) > 0:
+                try:
+                    msg = await ws.receive(timeout=remaining)
+                except TimeoutError:
+                    break
+                if msg.type != aiohttp.WSMsgType.TEXT or not await self._frame(msg.data, ws):
+                    break
+        finally:
+            self._overlapping = False
+            self._seen.clear()
+            await ws.close()
+
+    async def _frame(self, data: str, source: object = None) -> bool:
+        """Handle one frame from the socket `source`; False when that socket should be replaced."""
         try:
             frame = json.loads(data)
         except ValueError:
@@ -156,9 +228,22 @@ class ChannelLoop:
             event = parse_event_frame(frame)
         except ValueError:
             return True
-        if event is not None:
-            await self.owner.on_event(self.owner.name, event)
+        if event is None:
+            return True
+        if self._duplicate(event, source):
+            return True
+        await self.owner.on_event(self.owner.name, event)
         return True
+
+    def _duplicate(self, event: ConversationEvent, source: object) -> bool:
+        """While two channels overlap, an event both deliver is handled once."""
+        if not self._overlapping:
+            return False
+        first = self._seen.pop(event, None)
+        if first is not None and first is not source:
+            return True
+        self._seen[event] = source
+        return False
 
 
 class ConnectionNotifications:
@@ -174,26 +259,62 @@ class ConnectionNotifications:
         self.on_reconnect = on_reconnect
         self.channels: list[ChannelLoop] = []
         self._where: dict[str, ChannelLoop] = {}
+        # Handovers past the topic limit: not subscribed, their ends found by the reconciler. They
+        # are placed, first come first served, when an unwatch frees room, not retried at each re-sync.
+        self.unplaced: dict[str, None] = {}
 
     async def watch(self, conversation_id: str) -> None:
-        if conversation_id in self._where:
+        if conversation_id in self._where or conversation_id in self.unplaced:
             return
+        if await self._place(conversation_id):
+            return
+        if not self.unplaced:
+            log.error("%s: every notifications channel is full (%d channels, %d handovers subscribed); "
+                      "further handovers are not subscribed and the reconciler detects their ends until "
+                      "room frees", self.name, len(self.channels), len(self._where))
+        self.unplaced[conversation_id] = None
+
+    async def unwatch(self, conversation_id: str) -> None:
+        if conversation_id in self.unplaced:
+            del self.unplaced[conversation_id]
+            self._all_placed()
+            return
+        loop = self._where.pop(conversation_id, None)
+        if loop is not None:
+            await loop.remove(conversation_topics(conversation_id))
+            await self._place_waiting()
+
+    async def _place(self, conversation_id: str) -> bool:
+        """Subscribe on the first channel with room (a new one while under the limit); False if none."""
         topics = conversation_topics(conversation_id)
         loop = next((c for c in self.channels if len(c.topics) + len(topics) <= MAX_TOPICS_PER_CHANNEL), None)
         if loop is None:
             if len(self.channels) >= MAX_CHANNELS:
-                log.error("%s: every notifications channel is full; the reconciler will detect ends", self.name)
-                return
+                return False
             loop = ChannelLoop(self, len(self.channels))
             self.channels.append(loop)
             loop.start()
         self._where[conversation_id] = loop
         await loop.add(topics)
+        return True
 
-    async def unwatch(self, conversation_id: str) -> None:
-        loop = self._where.pop(conversation_id, None)
-        if loop is not None:
-            await loop.remove(conversation_topics(conversation_id))
+    async def _place_waiting(self) -> None:
+        """Room was freed: subscribe the handovers that waited longest, while the room lasts."""
+        placed = False
+        while self.unplaced:
+            cid = next(iter(self.unplaced))
+            del self.unplaced[cid]
+            if not await self._place(cid):
+                # Back at the head of the queue: nothing else fits either.
+                self.unplaced = {cid: None, **self.unplaced}
+                break
+            placed = True
+        if placed:
+            self._all_placed()
+
+    def _all_placed(self) -> None:
+        if not self.unplaced:
+            log.info("%s: every handover is subscribed to notifications again (%d)", self.name, len(self._where))
 
     async def stop(self) -> None:
         for loop in self.channels:
@@ -204,6 +325,7 @@ class ConnectionNotifications:
         await self.stop()
         self.channels.clear()
         self._where.clear()
+        self.unplaced.clear()
 
 
 class NotificationsWatcher:
@@ -230,6 +352,11 @@ class NotificationsWatcher:
     def watching(self, connection: str) -> set[str]:
         conn = self.connections.get(connection)
         return set(conn._where) if conn is not None else set()
+
+    def waiting(self, connection: str) -> set[str]:
+        """The handovers past the subscription limit, waiting for room."""
+        conn = self.connections.get(connection)
+        return set(conn.unplaced) if conn is not None else set()
 
     async def stop(self) -> None:
         for conn in self.connections.values():

@@ -30,6 +30,14 @@ T = TypeVar("T")
 LOCK_POLL_SECONDS = 0.005
 # The pub/sub connection is pinged after this much silence (and dropped after three times that).
 PUBSUB_PING_SECONDS = 5.0
+# Connections per process for sessions, events, claims and indexes. Past that a command waits for a
+# free one (BlockingConnectionPool) instead of failing, for at most POOL_WAIT_SECONDS: well under
+# the 10 s in which Genesys wants a webhook answered, even after webhook_wait_seconds.
+POOL_CONNECTIONS = 50
+POOL_WAIT_SECONDS = 2.0
+# The pub/sub subscriber, leases and nudges have their own small pool: a burst of turns that takes
+# every data connection must not delay a lease renewal into a lost lease, nor starve the subscriber.
+CONTROL_CONNECTIONS = 8
 
 # One turn, atomically: refuse it if the session lock was lost (fencing), store the session (and
 # when, for expiry), append the events with ids `seq-0` after the last one, trimming the stream to
@@ -88,6 +96,7 @@ class RedisStore(Store):
         self.options = options
         self.prefix = options.prefix
         self._redis: aioredis.Redis | None = None
+        self._control: aioredis.Redis | None = None
         self._commit: Any = None
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
@@ -107,17 +116,33 @@ class RedisStore(Store):
             raise StoreError("the Redis store is not open")
         return self._redis
 
+    @property
+    def control(self) -> aioredis.Redis:
+        """The client of the pub/sub subscriber, leases and nudges (its own pool)."""
+        if self._control is None:
+            raise StoreError("the Redis store is not open")
+        return self._control
+
+    def _client(self, connections: int) -> aioredis.Redis:
+        # Named, so that CLIENT LIST tells operators which replica holds which connection.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self.options.client_url, max_connections=connections, timeout=POOL_WAIT_SECONDS,
+            decode_responses=True, health_check_interval=15,
+            client_name=f"{self.prefix}:{socket.gethostname()}:{os.getpid()}")
+        return aioredis.Redis.from_pool(pool)
+
     # Lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
-        # Named, so that CLIENT LIST tells operators which replica holds which connection.
-        client = aioredis.Redis.from_url(self.options.client_url, decode_responses=True, health_check_interval=15,
-                                         client_name=f"{self.prefix}:{socket.gethostname()}:{os.getpid()}")
+        client = self._client(POOL_CONNECTIONS)
+        control = self._client(CONTROL_CONNECTIONS)
         try:
             await client.ping()
         except (RedisError, OSError) as exc:
             await client.aclose()
+            await control.aclose()
             raise StoreError(f"cannot reach Redis at {self.options.display}: {exc}") from None
         self._redis = client
+        self._control = control
         self._commit = client.register_script(COMMIT)
         self._listener = asyncio.create_task(self._listen(), name="redis-store-listener")
         # Readers rely on wake-ups from the first commit on: wait (briefly) for the subscription.
@@ -130,9 +155,10 @@ class RedisStore(Store):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
             self._listener = None
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
+        for client in (self._redis, self._control):
+            if client is not None:
+                await client.aclose()
+        self._redis = self._control = None
 
     async def ping(self) -> bool:
         try:
@@ -272,7 +298,7 @@ class RedisStore(Store):
         """One pub/sub connection per process: commits of any replica wake this process's readers."""
         failures = 0
         while True:
-            pubsub: Any = self.redis.pubsub()
+            pubsub: Any = self.control.pubsub()
             try:
                 await pubsub.subscribe(self.k("chan", "wake"), self.k("chan", "bus"))
                 failures = 0

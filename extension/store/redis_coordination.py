@@ -30,7 +30,7 @@ class RedisCoordination(Coordination):
     async def acquire(self, name: str, ttl: float) -> bool:
         if name in self._leases and await self.renew(name, ttl):
             return True
-        lease = self.store.redis.lock(self.store.k("lease", name), timeout=ttl, thread_local=False)
+        lease = self.store.control.lock(self.store.k("lease", name), timeout=ttl, thread_local=False)
         if await lease.acquire(blocking=False, token=self.replica):
             self._leases[name] = lease
             return True
@@ -59,9 +59,9 @@ class RedisCoordination(Coordination):
 
     @translated
     async def holder(self, name: str) -> str | None:
-        value = await self.store.redis.get(self.store.k("lease", name))
+        value = await self.store.control.get(self.store.k("lease", name))
         return str(value) if value is not None else None
 
     @translated
     async def publish(self, topic: str, message: str) -> None:
-        await self.store.redis.publish(self.store.k("chan", "bus"), f"{topic}\n{message}")
+        await self.store.control.publish(self.store.k("chan", "bus"), f"{topic}\n{message}")

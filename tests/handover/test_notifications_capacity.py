@@ -1,0 +1,176 @@
+"""Notifications channels at their limits: past the topic capacity, and at a channel's expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+
+from extension.handover import notifications
+from extension.testing.emulator import Emulator, EmulatorConfig
+from handover.test_lifecycle import start_handover
+
+from stack import Stack, StackFactory
+
+FULL = "every notifications channel is full"
+ALL_PLACED = "every handover is subscribed to notifications again"
+
+
+async def start(stack: Stack, user: str) -> str:
+    """Start a handover for `user`; its conversation id (it may not be subscribed)."""
+    known = {c.id for c in stack.emu.agent.waiting() + stack.emu.agent.active()}
+    await stack.say("hello", user=user)
+    answer = await stack.say("I want an agent", user=user)
+    assert answer["outputStack"][0]["text"] == "You are being connected to an agent."
+    new = [c.id for c in stack.emu.agent.waiting() if c.id not in known]
+    assert len(new) == 1
+    return new[0]
+
+
+def subscription_requests(stack: Stack, cid: str) -> int:
+    return len([r for r in stack.emu.requests if r.path.endswith("/subscriptions") and r.method in ("PUT", "POST")
+                and cid in str(r.json)])
+
+
+def lines(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    return len([r for r in caplog.records if text in r.getMessage()])
+
+
+async def end_by_agent(stack: Stack, cid: str, user: str) -> None:
+    await stack.emu.agent.accept(cid)
+    await stack.emu.agent.end(cid)
+    if stack.emu.agent.get(cid).state != "ended":
+        await stack.emu.agent.customer_end(cid)
+    await stack.wait_status("completed", user=user)
+
+
+async def test_handovers_past_the_limit_wait_for_room_and_their_ends_are_detected(
+        make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # Two channels of three topics: room for two handovers (three topics each).
+    monkeypatch.setattr(notifications, "MAX_CHANNELS", 2)
+    monkeypatch.setattr(notifications, "MAX_TOPICS_PER_CHANNEL", 3)
+    caplog.set_level(logging.INFO, logger="extension.handover.notifications")
+    stack = await make_stack(reconcile_interval=0.2)
+    runtime = stack.runtime
+    c0, c1, c2, c3 = [await start(stack, f"u{i}") for i in range(4)]
+    await stack.subscribed(c0)
+    await stack.subscribed(c1)
+    assert runtime.watcher.watching("support") == {c0, c1}
+    assert runtime.watcher.waiting("support") == {c2, c3}
+    assert len(runtime.watcher.connections["support"].channels) == 2
+
+    # Re-syncs (the once-a-second pass, and nudges) neither retry the waiting ones nor log again.
+    for _ in range(5):
+        await runtime.cluster.resync("support")
+    assert runtime.watcher.waiting("support") == {c2, c3}
+    assert subscription_requests(stack, c2) == subscription_requests(stack, c3) == 0
+    assert lines(caplog, FULL) == 1
+
+    # A waiting handover's end is found by the reconciler; it leaves the queue without taking room.
+    await end_by_agent(stack, c2, "u2")
+    assert runtime.watcher.waiting("support") == {c3}
+    assert subscription_requests(stack, c2) == 0
+
+    # A subscribed handover ends: its room goes to the one still waiting.
+    await end_by_agent(stack, c0, "u0")
+    await stack.subscribed(c3)
+    assert runtime.watcher.watching("support") == {c1, c3}
+    assert runtime.watcher.waiting("support") == set()
+    assert lines(caplog, ALL_PLACED) == 1
+
+    # Its end arrives over the channel it was given.
+    await end_by_agent(stack, c3, "u3")
+    ended = stack.emu.published_events(f"v2.detail.events.conversation.{c3}.user.end")[-1]
+    assert ended.delivered_to
+    await end_by_agent(stack, c1, "u1")
+    assert lines(caplog, FULL) == 1
+
+
+async def test_a_waiting_handover_gone_from_the_index_leaves_the_queue_at_the_next_resync(
+        make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    from extension.handover.state import BY_CONVERSATION
+
+    monkeypatch.setattr(notifications, "MAX_CHANNELS", 1)
+    monkeypatch.setattr(notifications, "MAX_TOPICS_PER_CHANNEL", 3)
+    stack = await make_stack()
+    runtime = stack.runtime
+    c0, c1 = [await start(stack, f"u{i}") for i in range(2)]
+    await stack.subscribed(c0)
+    assert runtime.watcher.waiting("support") == {c1}
+    # As when another replica ended it and this one missed the nudge.
+    await runtime.cluster.store.index_delete(BY_CONVERSATION, c1)
+    await runtime.cluster.resync("support")
+    assert runtime.watcher.waiting("support") == set()
+    assert runtime.watcher.watching("support") == {c0}
+
+
+async def test_a_renewal_overlaps_the_channels_and_handles_each_event_once(
+        make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Channels live 6 s and are renewed 4 s before: the renewal comes at 2 s, and the old channel
+    # is still read until it expires, so the agent's join below falls inside the overlap.
+    monkeypatch.setattr(notifications, "RENEW_OVERLAP_SECONDS", 30.0)
+    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, channel_lifetime=6.0))
+    stack = await make_stack(emulator=emu, extra="channel_renew_seconds = 4.0\n")
+    conn = stack.runtime.watcher.connections["support"]
+    handled: list[Any] = []
+    reconnects: list[str] = []
+    on_event, on_reconnect = conn.on_event, conn.on_reconnect
+
+    async def record_event(name: str, event: Any) -> None:
+        handled.append(event)
+        await on_event(name, event)
+
+    async def record_reconnect(name: str) -> None:
+        reconnects.append(name)
+        await on_reconnect(name)
+
+    conn.on_event, conn.on_reconnect = record_event, record_reconnect
+    cid = await start_handover(stack)
+    old = next(c for c in emu.notifications.channels.values() if any(cid in t for t in c.topics))
+
+    def both_subscribed() -> bool:
+        return len([c for c in emu.notifications.channels.values()
+                    if c.connected and any(cid in t for t in c.topics)]) == 2
+
+    for _ in range(1000):
+        if both_subscribed():
+            break
+        await asyncio.sleep(0.01)
+    assert both_subscribed(), "the next channel was not subscribed while the old one was open"
+    await emu.agent.accept(cid)
+    await stack.wait_status("active")
+    started = emu.published_events(f"v2.detail.events.conversation.{cid}.user.start")[-1]
+    assert len(started.delivered_to) == 2 and old.id in started.delivered_to
+    assert [e.kind for e in handled if e.conversation_id == cid] == ["user.start"]
+    # Only the first connect asked for a reconcile of everything: the renewal left no gap.
+    assert reconnects == ["support"]
+    await emu.agent.end(cid)
+    await stack.wait_status("completed")
+
+
+async def test_a_renewal_without_a_channel_to_spare_replaces_the_old_channel(make_stack: StackFactory) -> None:
+    # One channel per client: the next one cannot be opened beside the old, so the old goes first.
+    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, channel_lifetime=4.0,
+                                  max_channels_per_client=1))
+    stack = await make_stack(emulator=emu, extra="channel_renew_seconds = 2.0\n")
+    cid = await start_handover(stack)
+    old = next(c for c in emu.notifications.channels.values() if any(cid in t for t in c.topics))
+
+    def replaced() -> bool:
+        return any(c.id != old.id and c.connected and any(cid in t for t in c.topics)
+                   for c in emu.notifications.channels.values())
+
+    for _ in range(1000):
+        if replaced():
+            break
+        await asyncio.sleep(0.01)
+    assert replaced(), "the channel was not replaced"
+    creations = [r.status for r in emu.requests if r.method == "POST" and r.path == "/api/v2/notifications/channels"]
+    # The first, the one refused beside it, then its replacement once the old one was left.
+    assert creations[0] == 200 and creations[1] >= 400 and 200 in creations[2:]
+    assert not old.connected
+    await emu.agent.accept(cid)
+    await emu.agent.end(cid)
+    await stack.wait_status("completed")
