@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from extension.store import MemoryStore, SqliteStore, Store, StoreError, check_store_url, store_from_url
+from extension.store.redis import RedisStore
 
 from redis_server import delete_prefix, new_prefix, redis_url, require_redis
 
@@ -123,6 +124,16 @@ async def test_a_long_log_keeps_its_newest_events_and_replays_them_exactly(store
     # Numbering goes on after trimming; other sessions are untouched.
     assert [e["seq"] for e in await store.commit("k", None, [{"n": 400}])] == [401]
     assert [e["seq"] for e in await store.read_events("other", 0)] == [1]
+
+
+async def test_a_lock_is_surely_free_only_when_nobody_holds_or_waits_for_it(store: Store) -> None:
+    shared = isinstance(store, RedisStore)
+    assert store.lock_surely_free("k1") is not shared
+    async with store.lock("k1"):
+        assert not store.lock_surely_free("k1")
+        # Another session's lock is untouched (unless the lock is shared between replicas).
+        assert store.lock_surely_free("k2") is not shared
+    assert store.lock_surely_free("k1") is not shared
 
 
 async def test_index(store: Store) -> None:

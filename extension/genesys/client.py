@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
@@ -9,7 +11,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from .errors import GenesysAuthError, GenesysBadResponse, GenesysError, GenesysLookupError
+from .errors import GenesysAuthError, GenesysBadResponse, GenesysError, GenesysLookupError, GenesysRateLimited
 from .regions import Region
 from .resources import Integration, NotificationChannel, Queue, entities
 from .retry import RateGate, RetryPolicy
@@ -142,14 +144,14 @@ class GenesysClient:
             "POST", INBOUND, {"integration_id": integration_id, "kind": "event"}, json_body=body
         ))
 
-    async def send_inbound_receipt(
-        self, integration_id: str, body: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """Post a delivery receipt for an agent message."""
-        return _object(await self._call(
+    async def send_inbound_receipt(self, integration_id: str, body: Mapping[str, Any]) -> None:
+        """Post a delivery receipt for an agent message; only the answer's status is read."""
+        # One receipt per delivered agent message: the leanest call this client makes (the body
+        # encoded once, the answer not decoded, the first try outside the retry machinery).
+        await self._call(
             "POST", INBOUND, {"integration_id": integration_id, "kind": "receipt"},
-            json_body=body,
-        ))
+            data=json.dumps(body).encode(), parse=False, lean=True,
+        )
 
     # Conversations
 
@@ -184,23 +186,19 @@ class GenesysClient:
         """A new notifications channel (it expires after about 24 h)."""
         return NotificationChannel.from_api(await self._call("POST", CHANNELS))
 
-    async def add_subscriptions(self, channel_id: str, topics: Iterable[str]) -> dict[str, Any]:
+    async def add_subscriptions(self, channel_id: str, topics: Iterable[str]) -> None:
         """Add `topics` to the channel's subscriptions."""
-        return await self._subscriptions("POST", channel_id, topics)
+        await self._subscriptions("POST", channel_id, topics)
 
-    async def replace_subscriptions(
-        self, channel_id: str, topics: Iterable[str]
-    ) -> dict[str, Any]:
+    async def replace_subscriptions(self, channel_id: str, topics: Iterable[str]) -> None:
         """Make `topics` the channel's only subscriptions."""
-        return await self._subscriptions("PUT", channel_id, topics)
+        await self._subscriptions("PUT", channel_id, topics)
 
-    async def _subscriptions(
-        self, method: str, channel_id: str, topics: Iterable[str]
-    ) -> dict[str, Any]:
+    async def _subscriptions(self, method: str, channel_id: str, topics: Iterable[str]) -> None:
         body = [{"id": topic} for topic in topics]
-        return _object(
-            await self._call(method, SUBSCRIPTIONS, {"channel_id": channel_id}, json_body=body)
-        )
+        # Genesys answers with the channel's whole subscription list (up to 1000 topics); only
+        # success matters, so it is not decoded.
+        await self._call(method, SUBSCRIPTIONS, {"channel_id": channel_id}, json_body=body, parse=False)
 
     # Plumbing
 
@@ -227,13 +225,37 @@ class GenesysClient:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        data: bytes | None = None,
+        parse: bool = True,
+        lean: bool = False,
     ) -> Any:
         # Ids are quoted whole so an id can never reach another path.
-        path = template.format(**{k: quote(v, safe="") for k, v in (path_params or {}).items()})
-        attempt = self._attempt(method, path, template, params, json_body)
-        for last_try in (False, True):
+        path = template.format(**{k: _segment(v) for k, v in (path_params or {}).items()})
+        attempt = self._attempt(method, path, template, params, json_body, data, parse)
+        first_failure: Exception | None = None
+        started: float | None = None
+        retry_unauthorized = True
+        if lean and self.rate_gate.remaining() <= 0:
+            # No rate limit is active: the first try goes out bare; any failure carries on in the
+            # retry path below as its first failed attempt, so the bounds stay the same.
+            started = self._retry.clock()
             try:
-                return await self._retry.run(attempt, self.rate_gate)
+                return await attempt()
+            except _TokenFailed as failed:
+                raise failed.error  # noqa: B904 - keeps the cause the token provider set
+            except _Unauthorized as unauthorized:
+                self.tokens.invalidate(unauthorized.token)
+                retry_unauthorized, started = False, None
+            except GenesysRateLimited as exc:
+                if exc.retry_after is not None:
+                    self.rate_gate.hold(float(exc.retry_after))
+                first_failure = exc
+            except GenesysError as exc:
+                first_failure = exc
+        for last_try in (False, True) if retry_unauthorized else (True,):
+            try:
+                return await self._retry.run(attempt, self.rate_gate, first_failure=first_failure,
+                                             started=started)
             except _TokenFailed as failed:
                 raise failed.error  # noqa: B904 - keeps the cause the token provider set
             except _Unauthorized as unauthorized:
@@ -241,28 +263,40 @@ class GenesysClient:
                     raise unauthorized.error from None
                 # The token may have been revoked or expired early: refresh once, try again.
                 self.tokens.invalidate(unauthorized.token)
+            first_failure = started = None
         raise AssertionError("unreachable")
 
     def _attempt(
         self, method: str, path: str, template: str, params: Mapping[str, str] | None,
-        json_body: Any,
+        json_body: Any, data: bytes | None, parse: bool,
     ) -> Callable[[], Awaitable[Any]]:
+        url = self.region.api_base + path
+
         async def attempt() -> Any:
             try:
                 token = await self.tokens.get()
             except GenesysError as exc:
                 raise _TokenFailed(exc) from None
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            if data is not None:
+                headers["Content-Type"] = "application/json"
             try:
                 return await exchange(
-                    self._session, method, self.region.api_base + path, path=path,
+                    self._session, method, url, path=path,
                     path_template=template, headers=headers, request_timeout=self._timeout,
-                    params=params, json_body=json_body, on_response=self._on_response,
+                    params=params, json_body=json_body, data=data, on_response=self._on_response,
+                    parse=parse,
                 )
             except GenesysAuthError as exc:
                 raise _Unauthorized(exc, token) from None
 
         return attempt
+
+
+@functools.lru_cache(maxsize=4096)
+def _segment(value: str) -> str:
+    # Cached: the same integration and conversation ids are quoted for every receipt and message.
+    return quote(value, safe="")
 
 
 def _has_id_and_name(entity: dict[str, Any]) -> bool:

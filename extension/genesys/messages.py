@@ -48,8 +48,9 @@ class Attachment:
 
 def wire_time(when: datetime | None = None) -> str:
     """ISO-8601 UTC with milliseconds and `Z`, as Genesys writes it; now when `when` is None."""
-    moment = (when or datetime.now(UTC)).astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    moment = datetime.now(UTC) if when is None else when.astimezone(UTC)
+    # isoformat is several times cheaper than strftime, and this runs for every receipt.
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def inbound_text(

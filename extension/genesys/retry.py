@@ -51,14 +51,21 @@ class RetryPolicy:
         backoff = self.backoff_base * 2.0 ** (attempt_number - 1)
         return min(self.backoff_max, backoff + self.jitter * self.rand())
 
-    async def run(self, attempt: Callable[[], Awaitable[T]], gate: RateGate | None = None) -> T:
-        """Call `attempt` until it succeeds, fails for good, or the bounds are reached."""
-        started = self.clock()
+    async def run(self, attempt: Callable[[], Awaitable[T]], gate: RateGate | None = None, *,
+                  first_failure: Exception | None = None, started: float | None = None) -> T:
+        """Call `attempt` until it succeeds, fails for good, or the bounds are reached.
+
+        `first_failure` is what a first attempt made by the caller (at `started`) raised: the
+        retries go on from there, within the same bounds.
+        """
+        started = self.clock() if started is None else started
         if gate is not None:
             attempt = gate.guard(attempt, started + self.max_total_seconds)
         # The first attempt runs without tenacity: most calls succeed at once, and building the
         # retry machinery for each of them is measurable on the webhook hot path (receipts).
         try:
+            if first_failure is not None:
+                raise first_failure
             return await attempt()
         except Exception as exc:
             if not is_retryable(exc) or self.max_attempts <= 1:

@@ -24,6 +24,16 @@ log = logging.getLogger("extension.genesys")
 ResponseHook = Callable[[str, str, int, float], None]
 
 _MAX_ERROR_BODY = 64 * 1024
+# One timeout object per distinct value: building it for every request shows on the receipt path.
+_TIMEOUTS: dict[float, aiohttp.ClientTimeout] = {}
+
+
+def client_timeout(total: float) -> aiohttp.ClientTimeout:
+    """The shared `ClientTimeout(total=total)` (it is immutable, so sharing is safe)."""
+    timeout = _TIMEOUTS.get(total)
+    if timeout is None:
+        timeout = _TIMEOUTS[total] = aiohttp.ClientTimeout(total=total)
+    return timeout
 
 
 async def exchange(
@@ -37,10 +47,14 @@ async def exchange(
     request_timeout: float,
     params: Mapping[str, str] | None = None,
     json_body: Any = None,
-    data: str | None = None,
+    data: str | bytes | None = None,
     on_response: ResponseHook | None = None,
+    parse: bool = True,
 ) -> Any:
-    """Send one request; return the decoded JSON answer (None if empty) or raise a GenesysError."""
+    """Send one request; return the decoded JSON answer (None if empty) or raise a GenesysError.
+
+    With `parse` False a success answer is read (so the connection is reused) but not decoded: None.
+    """
     started = time.perf_counter()
     status = 0
     try:
@@ -51,7 +65,7 @@ async def exchange(
             params=params,
             json=json_body,
             data=data,
-            timeout=aiohttp.ClientTimeout(total=request_timeout),
+            timeout=client_timeout(request_timeout),
             allow_redirects=False,
         ) as resp:
             status = resp.status
@@ -68,7 +82,7 @@ async def exchange(
     log.debug("%s %s -> %s (correlation id %s)", method, path, status, correlation_id)
     if not 200 <= status < 300:
         raise error_from_response(status, body, resp_headers, method=method, path=path)
-    if not body.strip():
+    if not parse or not body.strip():
         return None
     try:
         return json.loads(body)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..flows.engine import Endpoint
 from ..flows.events import output_event, typing_event
+from ..flows.session import SessionKey
 from ..genesys import GenesysError
 from ..genesys.messages import delivery_receipt
 from ..genesys.outbound import OutboundMessage
@@ -23,6 +25,9 @@ log = logging.getLogger("extension.handover.delivery")
 WEBHOOK_CLAIM = "om:webhook"
 WEBHOOK_CLAIM_SECONDS = 24 * 3600.0
 
+# Where an agent message goes: the session of its recipient.
+Found = tuple[Endpoint, SessionKey]
+
 
 class AgentDelivery:
     """Stores each agent message for its user exactly once, before the webhook is answered."""
@@ -33,6 +38,13 @@ class AgentDelivery:
 
     async def deliver(self, conn: GenesysConnection, msg: OutboundMessage) -> str:
         """Returns the outcome: delivered, duplicate, typing, receipt, ignored or failed."""
+        early = self.screen(msg)
+        if early is not None:
+            return early
+        return await self.deliver_to(conn, msg, await self.locate(msg))
+
+    def screen(self, msg: OutboundMessage) -> str | None:
+        """The outcome of a message no session takes (receipt, ignored), else None."""
         if msg.type == "Receipt":
             if msg.receipt_status == "Failed":
                 log.warning("Genesys reports a user message failed: %s", msg.receipt_reasons)
@@ -40,7 +52,14 @@ class AgentDelivery:
         if msg.type not in ("Text", "Structured", "Event") or (msg.type == "Event" and not msg.typing):
             log.debug("ignored webhook message of type %s", msg.raw_type or msg.type)
             return "ignored"
-        found = await self.handover.session_of(BY_USER, msg.to_id) if msg.to_id else None
+        return None
+
+    async def locate(self, msg: OutboundMessage) -> Found | None:
+        """The session of the message's recipient, or None when no handover has that user."""
+        return await self.handover.session_of(BY_USER, msg.to_id) if msg.to_id else None
+
+    async def deliver_to(self, conn: GenesysConnection, msg: OutboundMessage, found: Found | None) -> str:
+        """Deliver a screened message to the session `locate` found; returns the outcome."""
         if found is None:
             self._receipt(conn, msg, "Failed", ("InvalidDestination", "no active handover for this recipient"))
             return "failed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -19,6 +20,7 @@ from ..genesys.signature import HEADER
 from ..store import Store
 from ..tasks import TaskGroup
 from .connection import GenesysConnection
+from .delivery import Found
 from .keys import HANDOVER_RUNTIME
 
 if TYPE_CHECKING:
@@ -81,7 +83,13 @@ async def genesys_webhook(request: web.Request) -> web.Response:
     outcome = await runtime.inbox.deliver(conn, message, body, wait=runtime.webhook_wait_seconds)
     metrics.webhooks.inc(outcome=outcome)
     metrics.webhook_latency.observe(time.perf_counter() - started)
-    return web.json_response({"status": outcome})
+    return web.Response(body=_answer(outcome), content_type="application/json", charset="utf-8")
+
+
+@functools.lru_cache(maxsize=32)
+def _answer(outcome: str) -> bytes:
+    """The encoded `{"status": outcome}` answer (a handful of outcomes, encoded once each)."""
+    return json.dumps({"status": outcome}).encode()
 
 
 async def _end_event(request: web.Request, raw: bytes, key: str) -> web.Response:
@@ -117,7 +125,17 @@ class WebhookInbox:
 
     async def deliver(self, conn: GenesysConnection, message: OutboundMessage, body: Any, *, wait: float) -> str:
         """The delivery outcome, or `accepted` when the message was stored to be delivered later."""
-        task = self.background.spawn(self._deliver(conn, message), name="webhook-delivery")
+        delivery = self.runtime.delivery
+        early = delivery.screen(message)
+        if early is not None:
+            self.runtime.ending.signal(message.conversation_id)
+            return early
+        found = await delivery.locate(message)
+        # A free session lock is taken at once (nothing between here and the turn waits), so no
+        # Genesys call of another turn can hold the answer up: delivered inline, without a task.
+        if found is None or self.store.lock_surely_free(found[1].id):
+            return await self._deliver(conn, message, found)
+        task = self.background.spawn(self._deliver(conn, message, found), name="webhook-delivery")
         done, _ = await asyncio.wait({task}, timeout=wait)
         if done:
             return str(task.result())
@@ -146,12 +164,17 @@ class WebhookInbox:
                 continue
             if time.time() - received < older_than:
                 continue
-            task = self.background.spawn(self._deliver(conn, message), name="webhook-replay")
+            task = self.background.spawn(self._replay(conn, message), name="webhook-replay")
             self.background.spawn(self._forget_when_done(task, entry), name="webhook-inbox")
             count += 1
         return count
 
-    async def _deliver(self, conn: GenesysConnection, message: OutboundMessage) -> str:
+    async def _deliver(self, conn: GenesysConnection, message: OutboundMessage, found: Found | None) -> str:
+        outcome = await self.runtime.delivery.deliver_to(conn, message, found)
+        self.runtime.ending.signal(message.conversation_id)
+        return outcome
+
+    async def _replay(self, conn: GenesysConnection, message: OutboundMessage) -> str:
         outcome = await self.runtime.delivery.deliver(conn, message)
         self.runtime.ending.signal(message.conversation_id)
         return outcome

@@ -145,6 +145,10 @@ class Store(ABC):
                 del self._lock_users[key]
                 self._locks.pop(key, None)
 
+    def lock_surely_free(self, key: str) -> bool:
+        """True when no turn holds or waits for the session's lock; a shared lock answers False."""
+        return not self._lock_users.get(key)
+
     # Live notification (in-process; a shared backend overrides) -----------------------------
     def _waiter(self, key: str) -> asyncio.Event:
         event = self._waiters.get(key)

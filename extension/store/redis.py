@@ -255,6 +255,10 @@ class RedisStore(Store):
         return {str(k): str(v) for k, v in (await self.redis.hgetall(self.k("idx", namespace))).items()}
 
     # Per-session serialisation across replicas ------------------------------------------------
+    def lock_surely_free(self, key: str) -> bool:
+        """Another replica may hold the session's lock: never known free without asking Redis."""
+        return False
+
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
         """Serialise turns of one session across every replica sharing this Redis."""
