@@ -215,16 +215,15 @@ def _memory(res: Results) -> list[str]:
     lines += [
         "", "A real runtime process, handovers started through its start path against the emulator (session, "
         "event log, the two indexes, the notifications watch, the reconciler's index), measured after a "
-        "warm-up; RSS after a garbage collection. The memory store runs past the subscription limit; SQLite "
-        "and Redis keep the sessions outside the process and fewer handovers keep `make bench` under 5 "
-        f"minutes. Genesys allows {MAX_CHANNELS} notifications channels of "
+        "warm-up; RSS after a garbage collection. "
+        f"Genesys allows {MAX_CHANNELS} notifications channels of "
         f"{MAX_TOPICS_PER_CHANNEL} topics per OAuth client (GENESYS.md section 7) and a handover takes "
         f"{len(HANDOVER_KINDS)} topics, so one connection can subscribe at most "
         f"{MAX_CHANNELS * (MAX_TOPICS_PER_CHANNEL // len(HANDOVER_KINDS))} handovers. Past that the "
-        "runtime logs `every notifications channel is full; the reconciler will detect ends` and does not "
-        "subscribe the new handover: its end is found by the reconciler (a quiet handover is checked against "
-        "Genesys every `reconcile_interval_seconds`, `reconcile_batch` at a time) or by an HTTP end event, "
-        "not by the notifications WebSocket; the column `handovers subscribed` shows where that started. "
+        "runtime logs `every notifications channel is full` once and queues the new handovers: they are "
+        "subscribed when an ended handover frees room; until then their ends are found by the reconciler (a "
+        "quiet handover is checked against Genesys every `reconcile_interval_seconds`, `reconcile_batch` at a "
+        "time) or by an HTTP end event; the column `handovers subscribed` shows where that started. "
         "In this run the runtime logged that line " + ", ".join(f"{m['full_logs']} times ({m['store']})"
                                                                  for m in res.memory) + ".",
     ]
