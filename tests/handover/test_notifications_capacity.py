@@ -78,6 +78,11 @@ async def test_handovers_past_the_limit_wait_for_room_and_their_ends_are_detecte
     await stack.subscribed(c3)
     assert runtime.watcher.watching("support") == {c1, c3}
     assert runtime.watcher.waiting("support") == set()
+    # Logged once the subscription answer is back, just after the emulator recorded the request.
+    for _ in range(200):
+        if lines(caplog, ALL_PLACED):
+            break
+        await asyncio.sleep(0.02)
     assert lines(caplog, ALL_PLACED) == 1
 
     # Its end arrives over the channel it was given.
