@@ -32,8 +32,11 @@ async def open_conversation(handover: GenesysHandover, api: NodeApi, conn: Genes
     """Send the first message (creating the conversation) and the transcript; undo all on failure."""
     integration = await conn.integration()
     queue = await conn.queue()
+    # A start of this session that never committed may have created a conversation: its user id
+    # continues that conversation instead of leaving it to an agent with nobody (starting.py).
+    user_id = await starting.reusable_user_id(handover.store, api.key.id) or f"h-{uuid.uuid4().hex}"
     state = HandoverState(
-        connection=conn.name, genesys_user_id=f"h-{uuid.uuid4().hex}", conversation_id="",
+        connection=conn.name, genesys_user_id=user_id, conversation_id="",
         integration_id=integration.id, queue_id=queue.id, queue_name=queue.name,
         options=HandoverOptions(
             accepted_message=config.get("handoverAcceptedMessage") or "",
@@ -54,17 +57,18 @@ async def open_conversation(handover: GenesysHandover, api: NodeApi, conn: Genes
         first_name=profile.get("firstName"), last_name=profile.get("lastName"),
         email=profile.get("email"), nickname=profile.get("nickname"),
     )
-    store, user_id = handover.store, state.genesys_user_id
+    store = handover.store
     intent = await starting.begin(store, user_id, conn.name, api.key.id)
     try:
         answer = await conn.client.send_inbound_message(integration.id, first, prefetch_conversation_id=True)
         conversation_id = answer.get("conversationId")
         if not isinstance(conversation_id, str) or not conversation_id:
             raise GenesysError("the inbound message answer carried no conversationId")
-    except Exception:
-        # A send that timed out may still have created the conversation; its id is unknown then
-        # (see starting.py for why it cannot be looked up).
-        await starting.abandon(store, user_id, None)
+    except Exception as exc:
+        # A send that timed out or failed in Genesys may still have created the conversation, whose id
+        # is unknown then: the record stays so that the next handover continues it (starting.py).
+        if _refused(exc):
+            await starting.abandon(store, user_id, None)
         raise
     state.conversation_id = conversation_id
     try:
@@ -76,6 +80,12 @@ async def open_conversation(handover: GenesysHandover, api: NodeApi, conn: Genes
         await _undo(handover, conn, state)
         raise
     return state
+
+
+def _refused(exc: BaseException) -> bool:
+    """Genesys answered the first message with a 4xx: no conversation was created."""
+    status = getattr(exc, "status", None)
+    return isinstance(exc, GenesysError) and isinstance(status, int) and 400 <= status < 500
 
 
 async def _undo(handover: GenesysHandover, conn: GenesysConnection, state: HandoverState) -> None:

@@ -9,7 +9,10 @@ If the process dies after Genesys created the conversation but before its answer
 conversation id is unknown. GENESYS.md documents no lookup of a conversation by `channel.from.id`;
 only another inbound message from the same id (Genesys keeps one open conversation per id) with
 `prefetchConversationId=true` would name it, and that would create a conversation when there is
-none and put a message in front of an agent. Recovery does not probe: it logs the user id.
+none and put a message in front of an agent. Recovery does not probe. Instead the record is kept
+(UNNAMED_KEEP_SECONDS) and the session's next handover reuses its Genesys user id: Genesys keeps one
+open conversation per user id, so that handover continues the interrupted one when it exists, and
+starts a fresh one when it does not. Any uncommitted start of the session is reused the same way.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from .state import BY_CONVERSATION, BY_USER, STARTING, HandoverState
 
 log = logging.getLogger("extension.handover.starting")
 
+# How long an interrupted start whose conversation Genesys never named waits for its session's
+# next handover to reuse its user id (and so its conversation, if one was created).
+UNNAMED_KEEP_SECONDS = 86400.0
+
 
 @dataclass
 class StartIntent:
@@ -36,6 +43,7 @@ class StartIntent:
     session: str  # the session key id
     at: float
     conversation_id: str | None = None
+    noted: bool = False  # the unnamed-conversation warning was logged
 
     def encode(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -45,9 +53,19 @@ class StartIntent:
         try:
             values = json.loads(raw)
             return cls(connection=str(values["connection"]), session=str(values["session"]),
-                       at=float(values["at"]), conversation_id=values.get("conversation_id") or None)
+                       at=float(values["at"]), conversation_id=values.get("conversation_id") or None,
+                       noted=bool(values.get("noted")))
         except (ValueError, TypeError, KeyError):
             return None
+
+
+async def reusable_user_id(store: Store, session: str) -> str | None:
+    """The Genesys user id of an uncommitted start of this session, if any (called under its lock)."""
+    for user_id, raw in sorted((await store.index_items(STARTING)).items()):
+        intent = StartIntent.decode(raw)
+        if intent is not None and intent.session == session:
+            return user_id
+    return None
 
 
 async def begin(store: Store, user_id: str, connection: str, session: str) -> StartIntent:
@@ -101,6 +119,14 @@ async def recover(store: Store, connections: Mapping[str, GenesysConnection], mi
                 continue
             if await store.index_get(STARTING, user_id) is None:
                 continue  # finished meanwhile
+            if intent.conversation_id is None and now - intent.at < UNNAMED_KEEP_SECONDS:
+                if not intent.noted:
+                    log.warning("a handover start for Genesys user %s was interrupted before Genesys named "
+                                "its conversation; the session's next handover continues it, if one was "
+                                "created", user_id)
+                    intent.noted = True
+                    await store.index_set(STARTING, user_id, intent.encode())
+                continue
             await _undo(store, connections, user_id, intent)
         undone += 1
     return undone

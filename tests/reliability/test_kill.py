@@ -270,7 +270,7 @@ async def test_sigkill_at_every_phase_of_a_handover(tmp_path: Path, ledger: Ledg
     bot = [e["text"] for e in log if e.get("type") == "output" and e.get("source") == "bot"]
     assert bot.count("Back with the bot.") == script.endings.count("completed")
     assert bot.count("Handover cancelled.") + bot.count("Back with the bot.") == len(script.endings)
-    # No conversation left behind in Genesys (a kill between its creation and the commit would
-    # leave one that no session knows).
-    left = [(c.id, c.state) for c in emu.agent.conversations() if c.id not in script.cids or c.state != "ended"]
+    # No conversation left open in Genesys: a kill between its creation and the commit is undone by
+    # the reconciler, or continued by the session's next handover when Genesys never named it.
+    left = [(c.id, c.state, c.id in script.cids) for c in emu.agent.conversations() if c.state != "ended"]
     assert not left, f"conversations left open in Genesys: {left}"
