@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +13,8 @@ from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.state import Conversation, TranscriptEntry
 from handover.test_start_race import LONG
 
-from stack import FLAGS, HANDOVER_FLOW, runtime_config_text
+from served import ServedRuntime
+from stack import HANDOVER_FLOW, runtime_config_text
 from support import free_port
 
 SETTINGS = """
@@ -31,35 +28,15 @@ heartbeat_timeout_seconds = 5
 """
 
 
-class Served:
-    """`genesys-om serve` as a process the test kills and starts again."""
+class Served(ServedRuntime):
+    """The runtime of this test on the SQLite store, talking to the emulator at `emulator_url`."""
 
     def __init__(self, tmp_path: Path, emulator_url: str, port: int) -> None:
         (tmp_path / "flow.json").write_text(json.dumps(HANDOVER_FLOW))
-        self.config = tmp_path / "start.toml"
-        self.config.write_text(runtime_config_text(emulator_url, store="sqlite:///state.db", port=port,
-                                                   settings=SETTINGS))
-        self.cwd = tmp_path
-        self.base = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    async def start(self, http: aiohttp.ClientSession) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "extension", "--log-level", "WARNING", "serve",  # noqa: ASYNC220
-                                      "--config", str(self.config)], env={**os.environ, **FLAGS}, cwd=self.cwd,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(500):
-            try:
-                async with http.get(f"{self.base}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.03)
-        raise AssertionError("the runtime did not come up")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+        config = tmp_path / "start.toml"
+        config.write_text(runtime_config_text(emulator_url, store="sqlite:///state.db", port=port,
+                                              settings=SETTINGS))
+        super().__init__(config, port)
 
     async def say(self, http: aiohttp.ClientSession, text: str) -> dict[str, Any]:
         body = {"userId": "u1", "sessionId": "s1", "text": text}

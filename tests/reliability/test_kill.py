@@ -5,11 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +16,8 @@ import aiohttp
 from extension.testing.emulator import Emulator, EmulatorConfig
 
 from .conftest import Ledger
-from stack import FLAGS, HANDOVER_FLOW, runtime_config_text
+from served import ServedRuntime
+from stack import HANDOVER_FLOW, runtime_config_text
 from support import free_port
 
 KILL_POINTS = 20
@@ -43,38 +40,7 @@ outbox_retry_max_seconds = 0.3
     return path
 
 
-class Runtime:
-    """`genesys-om serve` as a real process that the test kills and starts again."""
-
-    def __init__(self, config: Path, port: int) -> None:
-        self.config = config
-        self.base = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    async def start(self, http: aiohttp.ClientSession) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "extension", "--log-level", "WARNING", "serve",  # noqa: ASYNC220
-                                      "--config", str(self.config)], env={**os.environ, **FLAGS},
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.starts += 1
-        for _ in range(300):
-            try:
-                async with http.get(f"{self.base}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.03)
-        raise AssertionError("the runtime did not come up")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.kill()
+Runtime = ServedRuntime
 
 
 async def say(http: aiohttp.ClientSession, rt: Runtime, text: str) -> dict[str, Any]:
