@@ -42,7 +42,7 @@ class FakeMiddleware:
     url: str = ""
     received: list[Received] = field(default_factory=list)
     plan: list[int | str] = field(default_factory=list)  # statuses, or "hang" to time out
-    hang_seconds: float = 1.0
+    hang_seconds: float = 3.0  # well past the emulator's webhook timeout below
     queue: asyncio.Queue[Received] = field(default_factory=asyncio.Queue)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -83,7 +83,8 @@ def make_config(webhook_url: str, **overrides: Any) -> EmulatorConfig:
             QueueConfig(id="queue-billing", name="Billing"),
         ],
         "webhook_retry_delay": 0.001,
-        "webhook_timeout": 0.2,
+        # Short enough for the "hang" cases, long enough that a busy machine never times out a 200.
+        "webhook_timeout": 1.0,
         "heartbeat_interval": 3600.0,
     }  # fmt: skip
     settings.update(overrides)
