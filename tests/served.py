@@ -14,6 +14,22 @@ import aiohttp
 from stack import FLAGS
 
 
+async def wait_ready(http: aiohttp.ClientSession, base: str, proc: subprocess.Popen[bytes], what: str,
+                     attempts: int = 500) -> None:
+    """Return once `base` answers /readyz; fail at once if `proc` exits, or after `attempts` polls."""
+    for _ in range(attempts):
+        if proc.poll() is not None:
+            raise AssertionError(f"{what} exited")
+        try:
+            async with http.get(f"{base}/readyz") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{what} did not come up")
+
+
 class ServedRuntime:
     """One `serve` process on a config file; `start` returns once it answers /readyz."""
 
@@ -28,15 +44,7 @@ class ServedRuntime:
                                       "--config", str(self.config)], env={**os.environ, **FLAGS},
                                      cwd=self.config.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.starts += 1
-        for _ in range(500):
-            try:
-                async with http.get(f"{self.base}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.03)
-        raise AssertionError("the runtime did not come up")
+        await wait_ready(http, self.base, self.proc, "the runtime", attempts=750)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from served import wait_ready
 from stack import FLAGS, HANDOVER_FLOW, runtime_config_text
 from support import free_port
 
@@ -58,17 +59,10 @@ class Replica:
             self.proc = subprocess.Popen(  # noqa: ASYNC220 - a child that outlives this call
                 [sys.executable, "-m", "extension", "--log-level", "INFO", "serve", "--config", str(self.config)],
                 env={**os.environ, **FLAGS}, stdout=log, stderr=subprocess.STDOUT)
-        for _ in range(500):
-            if self.proc.poll() is not None:
-                raise AssertionError(f"replica {self.name} exited:\n{self.log_tail()}")
-            try:
-                async with http.get(f"{self.base}/readyz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"replica {self.name} did not come up:\n{self.log_tail()}")
+        try:
+            await wait_ready(http, self.base, self.proc, f"replica {self.name}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{self.log_tail()}") from None
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
