@@ -90,21 +90,25 @@ class Conversations:
     async def handle_input(self, endpoint: Endpoint, user_input: UserInput) -> list[Event]:
         """Run one input; returns the stored events it produced (with seq)."""
         key = SessionKey(endpoint.url_token, user_input.user_id, user_input.session_id)
-        taken = False
         async with self.turn(endpoint, key) as turn:
-            session = turn.session
-            session.update_profile(user_input.data)
-            turn.input.update(text=user_input.text, data=user_input.data if user_input.data is not None else {},
-                              profile=dict(session.profile))
-            session.record("user", user_input.text)
-            for hook in self.input_hooks:
-                if await hook(turn):
-                    taken = True
-                    break
-            if not taken:
-                await self.run_flow(turn)
+            turn.session.update_profile(user_input.data)
+            turn.session.record("user", user_input.text)
+            taken = await self.apply_input(turn, user_input.text, user_input.data)
         self.metrics.user_inputs.inc(endpoint=endpoint.url_token, outcome="handover" if taken else "flow")
         return turn.events
+
+    async def apply_input(self, turn: Turn, text: str | None, data: dict[str, Any] | None) -> bool:
+        """Give one input to the hooks, else to the flow, inside a turn; True when a hook took it.
+
+        Also used for inputs held back while a handover was ending: they are applied in the turn
+        that ends it, so the bot answers them in the same commit.
+        """
+        turn.input = {**self.blank_input(turn.session), "text": text, "data": data if data is not None else {}}
+        for hook in self.input_hooks:
+            if await hook(turn):
+                return True
+        await self.run_flow(turn)
+        return False
 
     async def handle_typing(self, endpoint: Endpoint, key: SessionKey) -> None:
         """The user is typing: only a handover cares (the flow does not run)."""

@@ -2,6 +2,7 @@
 
 from .client import GenesysClient
 from .errors import (
+    CallAbandoned,
     GenesysAuthError,
     GenesysBadResponse,
     GenesysClientError,
@@ -20,6 +21,7 @@ from .retry import RetryPolicy
 from .tokens import TokenProvider
 
 __all__ = [
+    "CallAbandoned",
     "GenesysAuthError",
     "GenesysBadResponse",
     "GenesysClient",

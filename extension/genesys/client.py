@@ -11,7 +11,14 @@ from urllib.parse import quote
 
 import aiohttp
 
-from .errors import GenesysAuthError, GenesysBadResponse, GenesysError, GenesysLookupError, GenesysRateLimited
+from .errors import (
+    CallAbandoned,
+    GenesysAuthError,
+    GenesysBadResponse,
+    GenesysError,
+    GenesysLookupError,
+    GenesysRateLimited,
+)
 from .regions import Region
 from .resources import Integration, NotificationChannel, Queue, entities
 from .retry import RateGate, RetryPolicy
@@ -28,6 +35,9 @@ CONVERSATION = "/api/v2/conversations/messages/{conversation_id}"
 PARTICIPANT = "/api/v2/conversations/messages/{conversation_id}/participants/{participant_id}"
 CHANNELS = "/api/v2/notifications/channels"
 SUBSCRIPTIONS = "/api/v2/notifications/channels/{channel_id}/subscriptions"
+
+# Asked before each retry of a call that may stop being wanted (a user message of an ended handover).
+Proceed = Callable[[], Awaitable[bool]]
 
 PAGE_SIZE = 100
 # A safety stop for listings whose pageCount never ends (10 000 entities is far beyond real orgs).
@@ -125,15 +135,21 @@ class GenesysClient:
     # Inbound (customer to Genesys)
 
     async def send_inbound_message(
-        self, integration_id: str, body: Mapping[str, Any], *, prefetch_conversation_id: bool = True
+        self, integration_id: str, body: Mapping[str, Any], *, prefetch_conversation_id: bool = True,
+        proceed: Proceed | None = None,
     ) -> dict[str, Any]:
-        """Post a customer message; the answer has `id` and, when prefetched, `conversationId`."""
-        # GENESYS.md section 9: whether Genesys drops a resend with the same channel.messageId
-        # is unknown, so a retry after a timeout may show the agent the message twice.
+        """Post a customer message; the answer has `id` and, when prefetched, `conversationId`.
+
+        Without `prefetch_conversation_id` nothing of the answer is needed, so it is not decoded:
+        a 2xx means Genesys took the message, whatever the body says. `proceed` is asked before
+        each retry; when it answers False the call stops with CallAbandoned.
+        """
+        # docs/GENESYS_NOTES.md (unknowns): whether Genesys drops a resend with the same
+        # channel.messageId is unknown, so a retry after a timeout may show the agent the message twice.
         params = {"prefetchConversationId": "true"} if prefetch_conversation_id else None
         return _object(await self._call(
             "POST", INBOUND, {"integration_id": integration_id, "kind": "message"},
-            params=params, json_body=body,
+            params=params, json_body=body, parse=prefetch_conversation_id, proceed=proceed,
         ))
 
     async def send_inbound_event(
@@ -228,10 +244,13 @@ class GenesysClient:
         data: bytes | None = None,
         parse: bool = True,
         lean: bool = False,
+        proceed: Proceed | None = None,
     ) -> Any:
         # Ids are quoted whole so an id can never reach another path.
         path = template.format(**{k: _segment(v) for k, v in (path_params or {}).items()})
         attempt = self._attempt(method, path, template, params, json_body, data, parse)
+        if proceed is not None:
+            attempt = _asking_before_retries(attempt, proceed)
         first_failure: Exception | None = None
         started: float | None = None
         retry_unauthorized = True
@@ -291,6 +310,20 @@ class GenesysClient:
                 raise _Unauthorized(exc, token) from None
 
         return attempt
+
+
+def _asking_before_retries(attempt: Callable[[], Awaitable[Any]], proceed: Proceed) -> Callable[[], Awaitable[Any]]:
+    """`attempt`, asking `proceed` before every try but the first."""
+    tries = 0
+
+    async def guarded() -> Any:
+        nonlocal tries
+        tries += 1
+        if tries > 1 and not await proceed():
+            raise CallAbandoned("the call is no longer wanted")
+        return await attempt()
+
+    return guarded
 
 
 @functools.lru_cache(maxsize=4096)

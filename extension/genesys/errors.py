@@ -17,6 +17,10 @@ class MalformedMessage(ValueError):
     """A webhook body or notification frame whose fields have the wrong shape."""
 
 
+class CallAbandoned(Exception):
+    """A call stopped between tries because its caller no longer wanted it (not a Genesys answer)."""
+
+
 class GenesysError(Exception):
     """A failed call to Genesys Cloud, with what Genesys said about it."""
 

@@ -15,7 +15,7 @@ from ..store import StoreError
 from ..tasks import TaskGroup
 from .connection import GenesysConnection
 from .provider import GenesysHandover
-from .state import BY_USER, SEEN_WEBHOOKS, HandoverState
+from .state import BY_USER, ENDED, SEEN_WEBHOOKS, HandoverState, ended_recently
 
 log = logging.getLogger("extension.handover.delivery")
 
@@ -36,12 +36,12 @@ class AgentDelivery:
         self.handover = handover
         self.background = background
 
-    async def deliver(self, conn: GenesysConnection, msg: OutboundMessage) -> str:
+    async def deliver(self, candidates: list[GenesysConnection], msg: OutboundMessage) -> str:
         """Returns the outcome: delivered, duplicate, typing, receipt, ignored or failed."""
         early = self.screen(msg)
         if early is not None:
             return early
-        return await self.deliver_to(conn, msg, await self.locate(msg))
+        return await self.deliver_to(candidates, msg, await self.locate(msg))
 
     def screen(self, msg: OutboundMessage) -> str | None:
         """The outcome of a message no session takes (receipt, ignored), else None."""
@@ -58,28 +58,37 @@ class AgentDelivery:
         """The session of the message's recipient, or None when no handover has that user."""
         return await self.handover.session_of(BY_USER, msg.to_id) if msg.to_id else None
 
-    async def deliver_to(self, conn: GenesysConnection, msg: OutboundMessage, found: Found | None) -> str:
-        """Deliver a screened message to the session `locate` found; returns the outcome."""
+    async def deliver_to(self, candidates: list[GenesysConnection], msg: OutboundMessage,
+                         found: Found | None) -> str:
+        """Deliver a screened message to the session `locate` found; returns the outcome.
+
+        `candidates` are the connections whose secret signed the message: several may share one
+        integration, so the one that owns the recipient's handover (or its just-ended one) takes it.
+        """
         if found is None:
-            self._receipt(conn, msg, "Failed", ("InvalidDestination", "no active handover for this recipient"))
+            self._receipt(candidates[0], msg, "Failed", ("InvalidDestination", "no active handover for this recipient"))
             return "failed"
         endpoint, key = found
         outcome = "failed"
         store = self.handover.store
-        claim = f"{conn.name}:{msg.id}"
+        late = False
         async with self.handover.conversations.turn(endpoint, key) as turn:
             session = turn.session
             state = HandoverState.from_doc(session.handover)
+            owner, late = _owner(candidates, state, session.context.get(ENDED), msg.to_id)
+            conn = owner or candidates[0]
+            claim = f"{conn.name}:{msg.id}"
             seen: list[str] = session.context.setdefault(SEEN_WEBHOOKS, [])
             # The recent ids are checked and written under the session lock with the message itself;
             # the claim (written after the commit) covers ids that have left that window.
             if msg.id in seen or await store.claimed(WEBHOOK_CLAIM, claim):
                 turn.discard()
                 outcome = "duplicate"
-            elif state is None or state.genesys_user_id != msg.to_id or state.connection != conn.name:
-                # Ended, or another tenant's handover: a message signed for one connection never
-                # reaches a session of another.
+            elif owner is None or (late and msg.type == "Event"):
+                # Ended long ago, or another tenant's handover: a message signed for one connection
+                # never reaches a session of another. Typing after the end means nothing.
                 turn.discard()
+                outcome = "ignored" if owner is not None else "failed"
             else:
                 seen.append(msg.id)
                 del seen[: -self.handover.settings.dedup_window]
@@ -87,7 +96,10 @@ class AgentDelivery:
                 if msg.type == "Event":
                     turn.events.append(typing_event("agent"))
                 else:
-                    await self._agent_output(turn, state, msg)
+                    await self._agent_output(turn, None if late else state, msg)
+        if late and outcome == "delivered":
+            # Genesys retried it after an outage: it was written before the agent ended.
+            log.info("agent message %s of ended conversation %s delivered late", msg.id, msg.conversation_id)
         if outcome in ("delivered", "typing"):
             # Claimed only once stored: a process dying before the commit leaves no claim, so
             # Genesys' redelivery is delivered; dying after it, the recent ids still catch it.
@@ -102,7 +114,7 @@ class AgentDelivery:
             self._receipt(conn, msg, "Delivered")
         return outcome
 
-    async def _agent_output(self, turn: Any, state: HandoverState, msg: OutboundMessage) -> None:
+    async def _agent_output(self, turn: Any, state: HandoverState | None, msg: OutboundMessage) -> None:
         human = (msg.originating_entity or "Human") != "Bot"
         data: dict[str, Any] = {}
         if msg.attachments:
@@ -113,7 +125,7 @@ class AgentDelivery:
         if msg.quick_replies:
             data["quickReplies"] = [{"title": q.text, "payload": q.payload} for q in msg.quick_replies]
         turn.events.append(output_event(msg.text, data or None, "agent" if human else "system", event_id=msg.id))
-        if human and state.status == "queue":
+        if human and state is not None and state.status == "queue":
             await self.handover.activate(turn, state)
 
     def _receipt(self, conn: GenesysConnection, msg: OutboundMessage, status: str, *reason: tuple[str, str]) -> None:
@@ -129,3 +141,15 @@ class AgentDelivery:
                 log.info("%s receipt for %s not posted: %s", status, msg.id, exc)
 
         self.background.spawn(post(), name=f"receipt-{status}")
+
+
+def _owner(candidates: list[GenesysConnection], state: HandoverState | None, ended: Any,
+           to_id: str | None) -> tuple[GenesysConnection | None, bool]:
+    """The candidate connection that owns the recipient's handover, and whether it has just ended."""
+    by_name = {conn.name: conn for conn in candidates}
+    if state is not None and state.genesys_user_id == to_id and state.connection in by_name:
+        return by_name[state.connection], False
+    recent = ended_recently(ended, to_id)
+    if recent is not None and recent in by_name:
+        return by_name[recent], True
+    return None, False

@@ -38,6 +38,8 @@ class EndDetector:
                 return
             if cid not in self._pending:
                 self._pending[cid] = asyncio.create_task(self._end_later(cid, connection), name=f"end-{cid}")
+                # Recorded in the session, for every replica: user messages are held, not sent.
+                await self.handover.mark_ending(cid, connection=connection)
         elif event.kind == "customer.end":
             self._cancel(cid)
             await self.handover.finish(cid, "completed", connection=connection)

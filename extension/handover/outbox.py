@@ -13,7 +13,8 @@ from typing import Any
 
 from ..flows.events import output_event
 from ..flows.session import SessionKey
-from ..genesys import GenesysError, GenesysRateLimited
+from ..genesys import CallAbandoned, GenesysError, GenesysRateLimited
+from ..genesys.client import Proceed
 from ..genesys.messages import inbound_text
 from ..genesys.retry import is_retryable
 from ..store import Coordination, LocalCoordination, StoreError
@@ -89,7 +90,19 @@ class OutboxSender:
         state = HandoverState.from_doc(doc.get("handover") if doc else None)
         if state is None or not state.outbox or state.connection not in self.handover.connections:
             return None
+        if state.pending_end_at is not None:
+            # The agent left and the end is being confirmed: hold (ending.py), send nothing.
+            return None
         return state
+
+    def _still_wanted(self, key_id: str, user_id: str, message_id: str) -> Proceed:
+        """Asked before each retry of a send: is this message still the head of a live handover?"""
+
+        async def proceed() -> bool:
+            state = await self._waiting(key_id)
+            return state is not None and state.genesys_user_id == user_id and state.outbox[0]["messageId"] == message_id
+
+        return proceed
 
     async def _send_all(self, endpoint: Any, key: SessionKey, lease: Lease) -> None:
         """Send the outbox head by head while this replica holds the session's sender lease."""
@@ -103,12 +116,18 @@ class OutboxSender:
             body = inbound_text(item["messageId"], state.genesys_user_id, item.get("text") or "",
                                 attachments=to_attachments(item.get("attachments") or []))
             failed: GenesysError | None = None
+            proceed = self._still_wanted(key.id, state.genesys_user_id, item["messageId"])
             try:
                 await self._send_watching_delay(
-                    conn.client.send_inbound_message(state.integration_id, body, prefetch_conversation_id=False),
+                    conn.client.send_inbound_message(state.integration_id, body, prefetch_conversation_id=False,
+                                                     proceed=proceed),
                     endpoint, key, item)
                 self.sent += 1
                 delay = 0.2
+            except CallAbandoned:
+                # The handover ended (or its end is pending) between two tries: its end settles the item.
+                log.info("user message %s not sent: its handover is ending", item["messageId"])
+                return
             except GenesysError as exc:
                 if is_retryable(exc):
                     log.warning("user message %s waits for Genesys: %s", item["messageId"], exc)
@@ -118,6 +137,7 @@ class OutboxSender:
                     await asyncio.sleep(max(delay, retry_after or 0.0))
                     delay = min(delay * 2, self.settings.outbox_retry_max_seconds)
                     continue
+                # A 4xx is a refusal we know of; "could not be delivered" is said only then.
                 log.error("user message %s refused by Genesys: %s", item["messageId"], exc)
                 failed = exc
             await self._remove(endpoint, key, item["messageId"], failed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -20,7 +21,8 @@ from .connection import GenesysConnection
 from .disconnects import disconnect_customer
 from .opening import open_conversation
 from .settings import HandoverSettings
-from .state import BY_CONVERSATION, BY_USER, PENDING_RESOLVE, HandoverState
+from .settle import outbox_items, settle_outbox, undelivered_notices
+from .state import BY_CONVERSATION, BY_USER, ENDED, PENDING_RESOLVE, HandoverState
 
 log = logging.getLogger("extension.handover")
 
@@ -42,6 +44,7 @@ class GenesysHandover:
         self.settings = settings
         self.metrics = metrics
         self._last_typing: dict[str, float] = {}
+        self._typing: dict[str, asyncio.Task[None]] = {}
         # Set by the runtime wiring: the outbox sender, notifications, copilot links.
         self.outbox: Any = None
         self.watcher: Any = None
@@ -96,10 +99,13 @@ class GenesysHandover:
             # Failed, it is retried from a durable record; the flow goes on at once either way.
             await disconnect_customer(self.store, conn, state.conversation_id, "closeHandover")
         api.set_handover_state(None)
+        api.set(ENDED, state.ended_record())
+        for text in undelivered_notices(state.outbox):
+            api.output(text, None, "system")
         api.emit_handover("completed")
         api.input["handover"] = {"status": "completed"}
         self.metrics.handovers.inc(status="completed")
-        api.after_commit(lambda: self.forget(state))
+        api.after_commit(lambda: self.forget(state, keep_user=True))
 
     # The session itself ends -----------------------------------------------------------------
     async def on_session_end(self, session: Session) -> AfterEnd | None:
@@ -134,8 +140,7 @@ class GenesysHandover:
         attachments = _attachments(data)
         if not text and not attachments:
             return True
-        state.outbox.append({"messageId": state.new_message_id(), "text": text or "",
-                             "attachments": attachments, "queuedAt": time.time()})
+        state.outbox.extend(outbox_items(state, text or "", attachments, time.time()))
         if state.options.repeat_accepted_message and state.status == "queue" and state.options.accepted_message:
             turn.events.append(output_event(state.options.accepted_message))
         session.handover = state.to_doc()
@@ -158,16 +163,20 @@ class GenesysHandover:
             # Failed, it is retried from a durable record; the user is back with the bot at once.
             await disconnect_customer(self.store, conn, state.conversation_id, "cancel")
         turn.session.handover = None
+        turn.session.context[ENDED] = state.ended_record()
+        for text in undelivered_notices(state.outbox):
+            turn.events.append(output_event(text, None, "system"))
         turn.events.append(handover_event("cancelled"))
         turn.input["handover"] = {"status": "cancelled"}
         self.metrics.handovers.inc(status="cancelled")
-        turn.after_commit.append(lambda: self.forget(state))
+        turn.after_commit.append(lambda: self.forget(state, keep_user=True))
 
     async def on_typing(self, endpoint: Endpoint, session: Session) -> None:
         """Forward the user's typing, at most once per TYPING_INTERVAL seconds per session."""
         state = HandoverState.from_doc(session.handover)
         conn = self.connections.get(state.connection) if state else None
-        if state is None or conn is None:
+        # While the end of the agent's side is being confirmed, nothing is sent for the handover.
+        if state is None or conn is None or state.pending_end_at is not None:
             return
         now = time.monotonic()
         if now - self._last_typing.get(session.key.id, -TYPING_INTERVAL) < TYPING_INTERVAL:
@@ -176,10 +185,28 @@ class GenesysHandover:
         # The limit is shared by the replicas: a user's socket can move from one to another.
         if not await self.store.claim(TYPING_CLAIM, session.key.id, TYPING_INTERVAL):
             return
+        # Fire and forget: the user's next message must never wait behind a typing event that
+        # Genesys is slow to answer (at most one in flight per session).
+        key_id = session.key.id
+        if key_id in self._typing:
+            return
+        self._typing[key_id] = asyncio.create_task(
+            self._send_typing(key_id, conn, state.integration_id, state.genesys_user_id), name="typing")
+
+    async def _send_typing(self, key_id: str, conn: GenesysConnection, integration_id: str, user_id: str) -> None:
         try:
-            await conn.client.send_inbound_event(state.integration_id, inbound_typing(state.genesys_user_id))
+            await conn.client.send_inbound_event(integration_id, inbound_typing(user_id))
         except GenesysError as exc:
             log.info("typing event not delivered: %s", exc)
+        finally:
+            self._typing.pop(key_id, None)
+
+    async def close_typing(self) -> None:
+        """Stop the typing events still in flight (on shutdown)."""
+        tasks = list(self._typing.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # Agent joined -----------------------------------------------------------------------------
     async def activate(self, turn: Turn, state: HandoverState) -> None:
@@ -197,13 +224,45 @@ class GenesysHandover:
         found = await self.session_of(BY_CONVERSATION, conversation_id)
         if found is None:
             return
+        key_id = found[1].id
         async with self.conversations.turn(*found) as turn:
             state = HandoverState.from_doc(turn.session.handover)
-            if state is None or state.conversation_id != conversation_id or state.status != "queue" or (
+            if state is None or state.conversation_id != conversation_id or (
                     connection is not None and state.connection != connection):
                 turn.discard()
-            else:
+                return
+            resumed = state.pending_end_at is not None
+            if resumed:
+                # A new agent came within the end debounce: the messages held meanwhile go to them.
+                log.info("conversation %s: an agent joined before the end was confirmed; sending the "
+                         "%d held message(s)", conversation_id, len(state.outbox))
+                state.pending_end_at = None
+                turn.session.handover = state.to_doc()
+                if state.outbox and self.outbox is not None:
+                    outbox = self.outbox
+                    turn.after_commit.append(lambda: outbox.kick(key_id))
+            if state.status == "queue":
                 await self.activate(turn, state)
+            elif not resumed:
+                turn.discard()
+
+    async def mark_ending(self, conversation_id: str, *, connection: str | None = None) -> None:
+        """The agent left (a `user.end` that is not a transfer): hold what the user sends meanwhile.
+
+        Until the end is confirmed or a new agent joins, user messages are kept, not sent: sent
+        now, they would open a new Genesys conversation that no session watches.
+        """
+        found = await self.session_of(BY_CONVERSATION, conversation_id)
+        if found is None:
+            return
+        async with self.conversations.turn(*found) as turn:
+            state = HandoverState.from_doc(turn.session.handover)
+            if state is None or state.conversation_id != conversation_id or state.pending_end_at is not None or (
+                    connection is not None and state.connection != connection):
+                turn.discard()
+                return
+            state.pending_end_at = time.time()
+            turn.session.handover = state.to_doc()
 
     # Ending ------------------------------------------------------------------------------------
     async def session_of(self, namespace: str, genesys_id: str) -> tuple[Endpoint, SessionKey] | None:
@@ -234,6 +293,10 @@ class GenesysHandover:
             else:
                 ended = state
                 turn.session.handover = None
+                turn.session.context[ENDED] = state.ended_record()
+                lost, held = settle_outbox(state)
+                for text in undelivered_notices(lost):
+                    turn.events.append(output_event(text, None, "system"))
                 extra = {"reason": reason} if reason else {}
                 turn.events.append(handover_event(status, **extra))
                 outcome = {"status": status, **extra}
@@ -242,17 +305,26 @@ class GenesysHandover:
                     await self.conversations.run_flow(turn)
                 else:
                     turn.session.context[PENDING_RESOLVE] = outcome
+                # Sent while the end was being confirmed: the bot answers them now, in order.
+                for item in held:
+                    await self.conversations.apply_input(turn, item.get("text") or None, _held_data(item))
         if ended is None:
             if connection is None:
                 await self.store.index_delete(BY_CONVERSATION, conversation_id)
             return False
         self.metrics.handovers.inc(status=status)
-        await self.forget(ended)
+        await self.forget(ended, keep_user=True)
         return True
 
-    async def forget(self, state: HandoverState) -> None:
-        """Drop the indexes and subscriptions of an ended handover."""
-        await self.store.index_delete(BY_USER, state.genesys_user_id)
+    async def forget(self, state: HandoverState, *, keep_user: bool = False) -> None:
+        """Drop the indexes and subscriptions of an ended handover.
+
+        With `keep_user` (the session lives on), the Genesys user id still leads to the session, so
+        an agent message Genesys retries after the end reaches the user; the reconciler drops the
+        entry once the session's ENDED record is too old (LATE_MESSAGE_SECONDS).
+        """
+        if not keep_user:
+            await self.store.index_delete(BY_USER, state.genesys_user_id)
         await self.store.index_delete(BY_CONVERSATION, state.conversation_id)
         if self.ending is not None:
             self.ending.forget(state.conversation_id)
@@ -282,3 +354,6 @@ def to_attachments(items: list[dict[str, Any]]) -> list[Attachment]:
             for i in items]
 
 
+def _held_data(item: dict[str, Any]) -> dict[str, Any]:
+    """The `data` of a held outbox item given back to the flow."""
+    return {"attachments": item["attachments"]} if item.get("attachments") else {}

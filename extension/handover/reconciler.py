@@ -13,7 +13,7 @@ from . import starting
 from .disconnects import retry_pending
 from .ending import EndDetector
 from .provider import GenesysHandover
-from .state import BY_CONVERSATION, BY_USER, HandoverState
+from .state import BY_CONVERSATION, BY_USER, ENDED, HandoverState, ended_recently
 
 log = logging.getLogger("extension.handover.reconciler")
 
@@ -120,9 +120,13 @@ class Reconciler:
             log.info("reconciler could not read conversation %s: %s", cid, exc)
             return 0
         self.ending.signal(cid)
-        if state.status == "queue" and agent_is_connected(conversation):
+        connected = agent_is_connected(conversation)
+        if connected and (state.status == "queue" or state.pending_end_at is not None):
             await self.handover.mark_active(cid)
-        if conversation_is_over(conversation):
+        if conversation_is_over(conversation) or (
+                not connected and state.pending_end_at is not None
+                and time.time() - state.pending_end_at > self.ending.acw_timeout):
+            # The second case: the replica that was confirming the agent's end is gone; no agent came.
             log.info("conversation %s ended without an end event reaching us; ending the handover", cid)
             return 1 if await self.handover.finish(cid, "completed") else 0
         return 0
@@ -140,7 +144,7 @@ class Reconciler:
         for user_id, key_id in chosen:
             doc = await store.get_session(key_id)
             state = HandoverState.from_doc(doc.get("handover") if doc else None)
-            if state is None or state.genesys_user_id != user_id:
+            if (state is None or state.genesys_user_id != user_id) and not _ended_recently(doc, user_id):
                 pruned += await self._prune(BY_USER, user_id, key_id, _owns_user(user_id))
         return pruned
 
@@ -157,9 +161,16 @@ class Reconciler:
             state = HandoverState.from_doc(doc.get("handover") if doc else None)
             if state is not None and owns(state):
                 return 0
+            if namespace == BY_USER and _ended_recently(doc, genesys_id):
+                return 0  # its late agent messages still reach the session
             await store.index_delete(namespace, genesys_id)
         log.info("stale %s entry %s removed", namespace, genesys_id)
         return 1
+
+
+def _ended_recently(doc: dict[str, Any] | None, user_id: str) -> bool:
+    context = (doc or {}).get("context")
+    return isinstance(context, dict) and ended_recently(context.get(ENDED), user_id) is not None
 
 
 def _owns_user(user_id: str) -> Callable[[HandoverState], bool]:

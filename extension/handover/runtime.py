@@ -104,6 +104,7 @@ class HandoverRuntime:
         await self.senders.cancel()
         await self.watcher.stop()
         await self.ending.close()
+        await self.handover.close_typing()
         # Receipts in flight get a moment to finish; lookups and senders are simply stopped.
         await self.background.drain(grace=2.0)
 
@@ -123,23 +124,41 @@ class HandoverRuntime:
         except GenesysError as exc:
             log.warning("connection %s: integration %r not resolved yet: %s", conn.name, conn.deployment_name, exc)
 
-    def webhook_connections(self, integration_id: str | None, raw: bytes,
-                            signature: str | None) -> list[GenesysConnection]:
-        """The connections a signed webhook verifies for; never waits on Genesys.
+    def signed_by(self, raw: bytes, signature: str | None) -> list[GenesysConnection]:
+        """The connections whose webhook secret signs these raw bytes (nothing is parsed first).
 
-        A known integration id names its connection, whose secret must verify. Otherwise the
-        connections whose integration id is not resolved yet are tried by secret (the HMAC itself
-        authenticates the sender) while their lookup runs in the background.
+        Each distinct secret is tried once: connections sharing an integration share its secret.
+        """
+        if not signature:
+            return []
+        verdicts: dict[str, bool] = {}
+        signed = []
+        for conn in self.connections.values():
+            secret = conn.webhook_secret.reveal()
+            if secret not in verdicts:
+                verdicts[secret] = verify(secret, raw, signature)
+            if verdicts[secret]:
+                signed.append(conn)
+        return signed
+
+    def webhook_candidates(self, signed: list[GenesysConnection],
+                           integration_id: str | None) -> list[GenesysConnection]:
+        """The signed connections a webhook of `integration_id` may belong to; never waits on Genesys.
+
+        Several connections may share one integration (each routing to its own queue): all of them
+        are candidates, and the delivery picks the one that owns the recipient's handover. When no
+        signed connection has resolved that integration id yet, the unresolved ones are candidates
+        (the HMAC itself authenticates the sender) while their lookup runs in the background.
         """
         if not integration_id:
             return []
-        named = [conn for conn in self.connections.values() if conn.integration_id == integration_id]
+        named = [conn for conn in signed if conn.integration_id == integration_id]
         if named:
-            return [conn for conn in named[:1] if verify(conn.webhook_secret.reveal(), raw, signature)]
-        unresolved = [conn for conn in self.connections.values() if conn.integration_id is None]
-        for conn in unresolved:
-            self._resolve_later(conn)
-        return [conn for conn in unresolved if verify(conn.webhook_secret.reveal(), raw, signature)]
+            return named
+        for conn in self.connections.values():
+            if conn.integration_id is None:
+                self._resolve_later(conn)
+        return [conn for conn in signed if conn.integration_id is None]
 
     def _resolve_later(self, conn: GenesysConnection) -> None:
         task = self._resolving.get(conn.name)

@@ -17,6 +17,11 @@ STARTING = "om:starting"
 # Session-context keys the provider owns.
 SEEN_WEBHOOKS = "genesysOM.seenWebhookIds"
 PENDING_RESOLVE = "genesysOM.pendingResolve"
+# The session's last ended handover: agent messages Genesys retries after its end still reach the user.
+ENDED = "genesysOM.ended"
+# How long after its end an agent message of a handover is still delivered (Genesys retries a
+# webhook for about 25 s; a message stored in the webhook inbox may be replayed minutes later).
+LATE_MESSAGE_SECONDS = 600.0
 
 
 @dataclass
@@ -67,3 +72,22 @@ class HandoverState:
         message_id = f"{self.genesys_user_id}-{self.next_message_no}"
         self.next_message_no += 1
         return message_id
+
+    def ended_record(self) -> dict[str, Any]:
+        """What the session keeps of this handover once it has ended (see ENDED)."""
+        return {"userId": self.genesys_user_id, "connection": self.connection,
+                "conversationId": self.conversation_id, "at": time.time()}
+
+
+def ended_recently(record: Any, genesys_user_id: str | None, now: float | None = None) -> str | None:
+    """The connection of an ENDED record for this Genesys user id while it is recent, else None."""
+    if not isinstance(record, dict) or not genesys_user_id or record.get("userId") != genesys_user_id:
+        return None
+    try:
+        at = float(record.get("at", 0.0))
+    except (TypeError, ValueError):
+        return None
+    connection = record.get("connection")
+    if not isinstance(connection, str) or (now or time.time()) - at > LATE_MESSAGE_SECONDS:
+        return None
+    return connection

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("extension.handover.webhook")
 
 PATH = "/handover/genesysCloudOM"
-UNRESOLVED = "the integration of this webhook is not resolved yet, retry later"
 # Verified agent messages whose session was busy too long to wait for: kept until delivered.
 INBOX = "om:webhook-inbox"
 
@@ -57,22 +56,21 @@ async def genesys_webhook(request: web.Request) -> web.Response:
     auth = request.headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
         return await _end_event(request, raw, auth[7:].strip())
+    # The signature is checked on the raw bytes before anything of the body is read (SPEC 8.1).
+    signed = runtime.signed_by(raw, request.headers.get(HEADER))
+    if not signed:
+        metrics.webhooks.inc(outcome="invalid_signature")
+        return json_error(401, texts.INVALID_SIGNATURE)
     try:
         body = json.loads(raw)
     except ValueError:
         metrics.webhooks.inc(outcome="not_json")
         return json_error(400, texts.NOT_JSON)
-    verified = runtime.webhook_connections(_integration_id(body), raw, request.headers.get(HEADER))
-    if not verified:
+    candidates = runtime.webhook_candidates(signed, _integration_id(body))
+    if not candidates:
+        # Signed with a known secret but for an integration none of those connections uses.
         metrics.webhooks.inc(outcome="invalid_signature")
         return json_error(401, texts.INVALID_SIGNATURE)
-    if len(verified) > 1:
-        # Connections sharing one secret, none resolved yet: Genesys retries a 503 after the lookup.
-        log.warning("webhook for integration %r verifies for connections %s; their integration ids are "
-                    "not resolved yet", _integration_id(body), ", ".join(c.name for c in verified))
-        metrics.webhooks.inc(outcome="unresolved")
-        return json_error(503, UNRESOLVED)
-    conn = verified[0]
     try:
         message = parse_outbound(body)
     except MalformedMessage as exc:
@@ -80,7 +78,7 @@ async def genesys_webhook(request: web.Request) -> web.Response:
         log.debug("signed webhook body not understood: %s", exc)
         metrics.webhooks.inc(outcome="malformed")
         return web.json_response({"status": "ignored"})
-    outcome = await runtime.inbox.deliver(conn, message, body, wait=runtime.webhook_wait_seconds)
+    outcome = await runtime.inbox.deliver(candidates, message, body, wait=runtime.webhook_wait_seconds)
     metrics.webhooks.inc(outcome=outcome)
     metrics.webhook_latency.observe(time.perf_counter() - started)
     return web.Response(body=_answer(outcome), content_type="application/json", charset="utf-8")
@@ -123,7 +121,8 @@ class WebhookInbox:
         self.store = store
         self.background = background
 
-    async def deliver(self, conn: GenesysConnection, message: OutboundMessage, body: Any, *, wait: float) -> str:
+    async def deliver(self, candidates: list[GenesysConnection], message: OutboundMessage, body: Any, *,
+                      wait: float) -> str:
         """The delivery outcome, or `accepted` when the message was stored to be delivered later."""
         delivery = self.runtime.delivery
         early = delivery.screen(message)
@@ -134,13 +133,14 @@ class WebhookInbox:
         # A free session lock is taken at once (nothing between here and the turn waits), so no
         # Genesys call of another turn can hold the answer up: delivered inline, without a task.
         if found is None or self.store.lock_surely_free(found[1].id):
-            return await self._deliver(conn, message, found)
-        task = self.background.spawn(self._deliver(conn, message, found), name="webhook-delivery")
+            return await self._deliver(candidates, message, found)
+        task = self.background.spawn(self._deliver(candidates, message, found), name="webhook-delivery")
         done, _ = await asyncio.wait({task}, timeout=wait)
         if done:
             return str(task.result())
-        entry = f"{conn.name}:{message.id}"
-        await self.store.index_set(INBOX, entry, json.dumps({"connection": conn.name, "at": time.time(),
+        entry = f"{candidates[0].name}:{message.id}"
+        names = [conn.name for conn in candidates]
+        await self.store.index_set(INBOX, entry, json.dumps({"connections": names, "at": time.time(),
                                                              "body": body}))
         self.background.spawn(self._forget_when_done(task, entry), name="webhook-inbox")
         return "accepted"
@@ -152,30 +152,33 @@ class WebhookInbox:
             try:
                 doc = json.loads(value)
                 received = float(doc["at"])
-                conn = self.runtime.connections.get(doc["connection"])
-                message = parse_outbound(doc["body"]) if conn is not None else None
+                # Entries written before connections were stored as a list name one.
+                names = doc["connections"] if "connections" in doc else [doc["connection"]]
+                candidates = [self.runtime.connections[n] for n in names if n in self.runtime.connections]
+                message = parse_outbound(doc["body"]) if candidates else None
             except (ValueError, KeyError, TypeError) as exc:  # MalformedMessage is a ValueError
                 log.warning("stored webhook %s dropped: %s", entry, exc)
                 await self.store.index_delete(INBOX, entry)
                 continue
-            if conn is None or message is None:
+            if not candidates or message is None:
                 log.warning("stored webhook %s dropped: its connection is no longer configured", entry)
                 await self.store.index_delete(INBOX, entry)
                 continue
             if time.time() - received < older_than:
                 continue
-            task = self.background.spawn(self._replay(conn, message), name="webhook-replay")
+            task = self.background.spawn(self._replay(candidates, message), name="webhook-replay")
             self.background.spawn(self._forget_when_done(task, entry), name="webhook-inbox")
             count += 1
         return count
 
-    async def _deliver(self, conn: GenesysConnection, message: OutboundMessage, found: Found | None) -> str:
-        outcome = await self.runtime.delivery.deliver_to(conn, message, found)
+    async def _deliver(self, candidates: list[GenesysConnection], message: OutboundMessage,
+                       found: Found | None) -> str:
+        outcome = await self.runtime.delivery.deliver_to(candidates, message, found)
         self.runtime.ending.signal(message.conversation_id)
         return outcome
 
-    async def _replay(self, conn: GenesysConnection, message: OutboundMessage) -> str:
-        outcome = await self.runtime.delivery.deliver(conn, message)
+    async def _replay(self, candidates: list[GenesysConnection], message: OutboundMessage) -> str:
+        outcome = await self.runtime.delivery.deliver(candidates, message)
         self.runtime.ending.signal(message.conversation_id)
         return outcome
 

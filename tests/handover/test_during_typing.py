@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -43,14 +44,17 @@ def typing_requests(stack: Stack) -> list[Any]:
     return [r for r in stack.emu.requests if r.path.endswith("/inbound/open/event")]
 
 
-async def barrier(ws: Any, n: int) -> None:
-    """Frames of one socket are handled in order: once this message is acknowledged, the typings before it were."""
+async def barrier(ws: Any, n: int, stack: Stack | None = None) -> None:
+    """Frames of one socket are handled in order: once this message is acknowledged, the typings before it were
+    decided (sent or not); the typing events they started are then awaited (they do not hold the frames up)."""
     frame_id = f"barrier-{n}"
     await ws.send_json({"type": "message", "text": f"barrier {n}", "id": frame_id})
     while True:
         frame = await ws.receive_json(timeout=10)
         if frame.get("type") == "ack" and frame.get("id") == frame_id:
-            return
+            break
+    if stack is not None:
+        await asyncio.gather(*stack.runtime.handover._typing.values(), return_exceptions=True)
 
 
 async def test_typing_is_forwarded_again_after_the_interval(make_stack: StackFactory, clock: Clock) -> None:
@@ -59,18 +63,18 @@ async def test_typing_is_forwarded_again_after_the_interval(make_stack: StackFac
     ws = await stack.client.ws_connect("/support-bot/socket", params={"userId": "u1", "sessionId": "s1"})
     for _ in range(3):
         await ws.send_json({"type": "typing"})
-    await barrier(ws, 1)
+    await barrier(ws, 1, stack)
     assert len(typing_requests(stack)) == 1
 
     clock.offset += 4.9  # still inside the 5 s interval
     await ws.send_json({"type": "typing"})
-    await barrier(ws, 2)
+    await barrier(ws, 2, stack)
     assert len(typing_requests(stack)) == 1
 
     clock.offset += 0.2  # past it
     await ws.send_json({"type": "typing"})
     await ws.send_json({"type": "typing"})
-    await barrier(ws, 3)
+    await barrier(ws, 3, stack)
     forwarded = typing_requests(stack)
     assert len(forwarded) == 2
     assert forwarded[1].json["events"] == [{"eventType": "Typing"}] and forwarded[1].status == 200
@@ -86,7 +90,7 @@ async def test_the_interval_is_per_session(make_stack: StackFactory) -> None:
                for u in ("u1", "u2")]
     for n, ws in enumerate(sockets):
         await ws.send_json({"type": "typing"})
-        await barrier(ws, n)
+        await barrier(ws, n, stack)
     senders = {r.json["channel"]["from"]["id"] for r in typing_requests(stack)}
     assert len(typing_requests(stack)) == 2 and len(senders) == 2
     for ws in sockets:

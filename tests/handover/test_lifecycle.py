@@ -250,8 +250,15 @@ async def test_the_reconciler_prunes_user_ids_of_ended_handovers(make_stack: Sta
     [new_user] = set(await store.index_items(BY_USER)) - {old_user}
     await stack.runtime.reconciler.upkeep()
     await stack.runtime.reconciler.check_once(everything=True)
-    assert await store.index_items(BY_USER) == {new_user: key}
+    # The cancelled handover's user id is kept while its late agent messages may still come.
+    assert await store.index_items(BY_USER) == {old_user: key, new_user: key}
     assert await store.index_items(BY_CONVERSATION) == {new_cid: key}
+    from extension.handover import state as handover_state
+    doc = await store.get_session(key)
+    doc["context"][handover_state.ENDED]["at"] -= handover_state.LATE_MESSAGE_SECONDS + 1
+    await store.commit(key, doc, [])
+    await stack.runtime.reconciler.upkeep()
+    assert await store.index_items(BY_USER) == {new_user: key}
     # The live handover still delivers.
     await stack.emu.agent.accept(new_cid)
     await stack.emu.agent.reply(new_cid, "still here")
