@@ -7,7 +7,7 @@ import contextlib
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -38,6 +38,9 @@ class Store(ABC):
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = defaultdict(int)
         self._waiters: dict[str, asyncio.Event] = {}
+        # How many readers wait on each key: the waiter goes when the last one leaves, so a key
+        # that is only read (never written) leaves nothing behind.
+        self._readers: dict[str, int] = {}
         self._coordination: Coordination | None = None
 
     # Lifecycle -----------------------------------------------------------------------------
@@ -83,19 +86,34 @@ class Store(ABC):
         A reader ahead of the log (the session was deleted or expired and began again) reads it
         from the start: the new session's events must not hide behind the old seq numbers.
         """
+        if wait <= 0:
+            return await self._read_now(key, after, limit)
         deadline = time.monotonic() + wait
-        while True:
-            waiter = self._waiter(key)
-            events = await self._read_events(key, after, limit)
-            if not events and after > 0 and await self._last_seq(key) < after:
-                after = 0
-                events = await self._read_events(key, after, limit)
-            remaining = deadline - time.monotonic()
-            if events or remaining <= 0:
-                return events
-            # Woken or timed out, read once more: the deadline ends the loop after that read.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter.wait(), timeout=remaining)
+        with self._reading(key):
+            while True:
+                # Taken before the read, so a commit between the read and the wait still wakes it.
+                waiter = self._waiter(key)
+                events = await self._read_now(key, after, limit)
+                remaining = deadline - time.monotonic()
+                if events or remaining <= 0:
+                    return events
+                # Woken or timed out, read once more: the deadline ends the loop after that read.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.wait(), timeout=remaining)
+
+    async def _read_now(self, key: str, after: int, limit: int) -> list[JsonDict]:
+        events = await self._read_events(key, after, limit)
+        if not events and after > 0 and await self._last_seq(key) < after:
+            events = await self._read_events(key, 0, limit)
+        return events
+
+    def per_key_entries(self) -> int:
+        """How many per-session entries (locks, live readers) this process holds right now.
+
+        Every one belongs to a turn or a reader in progress: none outlives it, so reading
+        sessions (known or not) leaves this at 0 once the reads are answered.
+        """
+        return len(self._locks) + len(self._lock_users) + len(self._waiters) + len(self._readers)
 
     # One-time claims and indexes ----------------------------------------------------------
     @abstractmethod
@@ -109,6 +127,10 @@ class Store(ABC):
     @abstractmethod
     async def index_set(self, namespace: str, key: str, value: str) -> None:
         """Map key -> value in a named index (e.g. a Genesys id -> a session key)."""
+
+    @abstractmethod
+    async def index_setdefault(self, namespace: str, key: str, value: str) -> str:
+        """Map key -> value unless key is mapped already; return what the index holds (atomic)."""
 
     @abstractmethod
     async def index_get(self, namespace: str, key: str) -> str | None:
@@ -155,6 +177,19 @@ class Store(ABC):
         if event is None:
             event = self._waiters[key] = asyncio.Event()
         return event
+
+    @contextlib.contextmanager
+    def _reading(self, key: str) -> Iterator[None]:
+        self._readers[key] = self._readers.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            left = self._readers[key] - 1
+            if left:
+                self._readers[key] = left
+            else:
+                del self._readers[key]
+                self._waiters.pop(key, None)
 
     def _notify(self, key: str) -> None:
         event = self._waiters.pop(key, None)

@@ -101,6 +101,9 @@ class MemoryStore(Store):
     async def index_set(self, namespace: str, key: str, value: str) -> None:
         self._indexes.setdefault(namespace, {})[key] = value
 
+    async def index_setdefault(self, namespace: str, key: str, value: str) -> str:
+        return self._indexes.setdefault(namespace, {}).setdefault(key, value)
+
     async def index_get(self, namespace: str, key: str) -> str | None:
         return self._indexes.get(namespace, {}).get(key)
 

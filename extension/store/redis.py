@@ -242,6 +242,12 @@ class RedisStore(Store):
         await self.redis.hset(self.k("idx", namespace), key, value)
 
     @translated
+    async def index_setdefault(self, namespace: str, key: str, value: str) -> str:
+        await self.redis.hsetnx(self.k("idx", namespace), key, value)
+        stored = await self.redis.hget(self.k("idx", namespace), key)
+        return value if stored is None else str(stored)
+
+    @translated
     async def index_get(self, namespace: str, key: str) -> str | None:
         value = await self.redis.hget(self.k("idx", namespace), key)
         return str(value) if value is not None else None
@@ -255,6 +261,9 @@ class RedisStore(Store):
         return {str(k): str(v) for k, v in (await self.redis.hgetall(self.k("idx", namespace))).items()}
 
     # Per-session serialisation across replicas ------------------------------------------------
+    def per_key_entries(self) -> int:
+        return super().per_key_entries() + len(self._tokens)
+
     def lock_surely_free(self, key: str) -> bool:
         """Another replica may hold the session's lock: never known free without asking Redis."""
         return False

@@ -154,6 +154,12 @@ class SqliteStore(Store):
             (namespace, key, value),
         )
 
+    async def index_setdefault(self, namespace: str, key: str, value: str) -> str:
+        self.db.execute("INSERT INTO indexes (ns, key, value) VALUES (?, ?, ?) ON CONFLICT(ns, key) DO NOTHING",
+                        (namespace, key, value))
+        stored = await self.index_get(namespace, key)
+        return value if stored is None else stored
+
     async def index_get(self, namespace: str, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM indexes WHERE ns = ? AND key = ?", (namespace, key)).fetchone()
         return str(row[0]) if row else None
