@@ -15,12 +15,17 @@ from .. import keys, texts
 from ..conversations import Conversations, UserInput
 from ..flows.engine import Endpoint, FlowRuntimeError, Turn
 from ..flows.session import SessionKey
+from ..store import StoreError
 from .http import MAX_BODY, BadInput
 from .inputs import MAX_ID, parse_after, parse_content, parse_session_query
 from .rest import endpoint_of
 
 log = logging.getLogger("extension.channels.socket")
 POLL_SECONDS = 25.0
+# A feed whose store fails retries from its last seq, backing off from this many seconds, and
+# closes the socket (1011: the client reconnects) when the store is still failing after the other.
+FEED_RETRY_SECONDS = 0.1
+FEED_GIVE_UP_SECONDS = 30.0
 OPEN_SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_sockets")
 # The ids of the last message frames a session took, kept in its context so that the check and
 # the input are stored in the same commit: a frame resent after a dropped socket is applied once.
@@ -74,10 +79,33 @@ def _frame_id(frame: dict[str, Any]) -> str | None:
 
 
 async def _push_events(ws: web.WebSocketResponse, request: web.Request, key: SessionKey, after: int) -> None:
-    """Replay events after `after`, then push new ones as they are stored."""
+    """Replay events after `after`, then push new ones as they are stored.
+
+    A store that fails for a moment (a Redis restart) does not end the feed: it resumes from the
+    last seq pushed once the store answers. One that stays down closes the socket with 1011, which
+    the web chat reconnects on (with `after`), so a socket is never left open and silent.
+    """
     store = request.app[keys.STORE]
+    failing_since: float | None = None
+    pause = FEED_RETRY_SECONDS
+    loop = asyncio.get_running_loop()
     while not ws.closed:
-        events = await store.read_events(key.id, after, wait=POLL_SECONDS)
+        try:
+            events = await store.read_events(key.id, after, wait=POLL_SECONDS)
+        except StoreError as exc:
+            now = loop.time()
+            if failing_since is None:
+                failing_since = now
+                log.warning("socket feed of endpoint %s paused, the store failed: %s", key.url_token, exc)
+            if now - failing_since > FEED_GIVE_UP_SECONDS:
+                await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"event feed unavailable, reconnect")
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
+            continue
+        if failing_since is not None:
+            log.info("socket feed of endpoint %s resumed from seq %d", key.url_token, after)
+            failing_since, pause = None, FEED_RETRY_SECONDS
         for event in events:
             await ws.send_str(json.dumps(event))
             after = event["seq"]
