@@ -10,17 +10,22 @@ from aiohttp import web
 
 from . import keys, texts
 from .channels import health, pages, rest, socket
-from .channels.http import MAX_BODY, BadInput, json_error
+from .channels.http import BODY_READING, MAX_BODY, BadInput, BodyReading, SlowBody, json_error
 from .config import Config
-from .conversations import Conversations
+from .conversations import Conversations, InputLimits
 from .expiry import SessionExpiry
 from .flows.engine import Endpoint, FlowRuntimeError
 from .handover.runtime import install as install_handover
 from .manifest import Manifest
 from .metrics import Metrics
-from .store import Store, store_from_url
+from .store import Store, StoreError, store_from_url
 
 log = logging.getLogger("extension.app")
+# What a 503 for a failing store asks clients (and Genesys) to wait before retrying.
+STORE_RETRY_AFTER = "5"
+# A store failure is logged once, then at most once per this many seconds with the count since.
+STORE_LOG_EVERY = 10.0
+_store_failures = {"count": 0, "logged": 0.0}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -32,8 +37,18 @@ async def errors_and_timing(request: web.Request, handler: Handler) -> web.Strea
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "none"
     try:
         return await handler(request)
+    except SlowBody as exc:
+        # The rest of the body is not waited for: the connection goes with the answer.
+        answer = json_error(exc.status, exc.message)
+        answer.force_close()
+        return answer
     except BadInput as exc:
         return json_error(exc.status, exc.message)
+    except StoreError as exc:
+        _log_store_failure(request, route, exc)
+        answer = json_error(503, texts.STORE_FAILED)
+        answer.headers["Retry-After"] = STORE_RETRY_AFTER
+        return answer
     except web.HTTPRequestEntityTooLarge:
         return json_error(413, texts.BODY_TOO_LARGE.format(limit=MAX_BODY))
     except web.HTTPException as exc:
@@ -45,6 +60,16 @@ async def errors_and_timing(request: web.Request, handler: Handler) -> web.Strea
         return json_error(500, texts.FLOW_FAILED)
     finally:
         request.app[keys.METRICS].http_latency.observe(time.perf_counter() - started, route=route)
+
+
+def _log_store_failure(request: web.Request, route: str, exc: StoreError) -> None:
+    """The real error, once, then once per STORE_LOG_EVERY seconds with how many requests failed."""
+    _store_failures["count"] += 1
+    now = time.monotonic()
+    if now - _store_failures["logged"] < STORE_LOG_EVERY:
+        return
+    count, _store_failures["count"], _store_failures["logged"] = _store_failures["count"], 0, now
+    log.error("store failed on %s %s (%d request(s) answered 503): %s", request.method, route, count, exc)
 
 
 def endpoints_from(config: Config) -> dict[str, Endpoint]:
@@ -82,7 +107,9 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
     app[keys.MANIFEST] = manifest
     app[keys.METRICS] = metrics
     app[keys.STORE] = the_store
-    app[keys.CONVERSATIONS] = Conversations(the_store, endpoints_from(config), metrics=metrics)
+    app[BODY_READING] = BodyReading(config.server.body_timeout_seconds, config.server.max_pending_requests)
+    limits = InputLimits(config.server.max_text_chars, config.server.max_data_bytes)
+    app[keys.CONVERSATIONS] = Conversations(the_store, endpoints_from(config), metrics=metrics, limits=limits)
 
     async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
         await the_store.open()

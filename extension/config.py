@@ -58,6 +58,17 @@ class ServerSchema(_Strict):
     public_url = fields.String(load_default=None, validate=_HTTP_URL)
     # HS256 keys shorter than the hash (32 bytes) are weak (RFC 7518 section 3.2).
     copilot_secret = SecretField(load_default=None, validate=SecretLength(32, None))
+    # Slow or unfinished requests: a connection must send its headers (and be idle between
+    # requests) within header_timeout_seconds, a body within body_timeout_seconds; at most
+    # max_pending_requests bodies may be arriving at once.
+    header_timeout_seconds = fields.Float(load_default=15.0, allow_nan=False,
+                                          validate=validate.Range(min=0.1, max=3600))
+    body_timeout_seconds = fields.Float(load_default=30.0, allow_nan=False,
+                                        validate=validate.Range(min=0.1, max=3600))
+    max_pending_requests = fields.Integer(load_default=256, strict=True, validate=validate.Range(min=1, max=100000))
+    # What one user message may carry.
+    max_text_chars = fields.Integer(load_default=4000, strict=True, validate=validate.Range(min=1, max=1000000))
+    max_data_bytes = fields.Integer(load_default=16384, strict=True, validate=validate.Range(min=2, max=1048576))
 
 
 # A day without a message from either side ends a session (0 keeps sessions for ever).
@@ -115,6 +126,11 @@ class ServerConfig:
     port: int = 8080
     public_url: str | None = None
     copilot_secret: Secret | None = None
+    header_timeout_seconds: float = 15.0
+    body_timeout_seconds: float = 30.0
+    max_pending_requests: int = 256
+    max_text_chars: int = 4000
+    max_data_bytes: int = 16384
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -9,10 +10,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from . import texts
 from .flows.engine import Endpoint, Turn, run_flow
 from .flows.events import Event
 from .flows.session import Session, SessionKey
 from .metrics import Metrics
+from .refusals import BadInput
 from .store import Store
 
 log = logging.getLogger("extension.conversations")
@@ -33,6 +36,21 @@ class SessionKept(Exception):
 
 
 @dataclass(frozen=True)
+class InputLimits:
+    """What one user input may carry (`[server] max_text_chars` and `max_data_bytes`)."""
+
+    max_text_chars: int = 4000
+    max_data_bytes: int = 16384
+
+    def check(self, text: str | None, data: dict[str, Any] | None) -> None:
+        """Refuse (413) an input over a limit, before anything of it is run or stored."""
+        if text is not None and len(text) > self.max_text_chars:
+            raise BadInput(texts.TEXT_TOO_LONG.format(limit=self.max_text_chars), 413)
+        if data and len(json.dumps(data, separators=(",", ":"))) > self.max_data_bytes:
+            raise BadInput(texts.DATA_TOO_LARGE.format(limit=self.max_data_bytes), 413)
+
+
+@dataclass(frozen=True)
 class UserInput:
     """One validated input from the user."""
 
@@ -46,8 +64,10 @@ class Conversations:
     """The user side of the runtime: every change to a session happens in a locked turn."""
 
     def __init__(self, store: Store, endpoints: Mapping[str, Endpoint],
-                 services: Mapping[str, Any] | None = None, metrics: Metrics | None = None) -> None:
+                 services: Mapping[str, Any] | None = None, metrics: Metrics | None = None,
+                 limits: InputLimits | None = None) -> None:
         self.store = store
+        self.limits = limits or InputLimits()
         self.endpoints = dict(endpoints)
         self.services: dict[str, Any] = dict(services or {})
         self.metrics = metrics or Metrics()
@@ -89,6 +109,7 @@ class Conversations:
 
     async def handle_input(self, endpoint: Endpoint, user_input: UserInput) -> list[Event]:
         """Run one input; returns the stored events it produced (with seq)."""
+        self.limits.check(user_input.text, user_input.data)
         key = SessionKey(endpoint.url_token, user_input.user_id, user_input.session_id)
         async with self.turn(endpoint, key) as turn:
             turn.session.update_profile(user_input.data)

@@ -36,7 +36,7 @@ class Secret:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Secret):
-            return hmac.compare_digest(self._value.encode(), other._value.encode())
+            return same_secret(self._value, other._value)
         return NotImplemented
 
     def __hash__(self) -> int:
@@ -44,3 +44,13 @@ class Secret:
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("a Secret is not serialisable")
+
+
+def same_secret(expected: str, presented: str) -> bool:
+    """Constant-time comparison of two strings, whatever they hold.
+
+    Header values carry any byte (aiohttp keeps the ones that are not UTF-8 as surrogates), and
+    `hmac.compare_digest` raises on non-ASCII text: both sides are compared as bytes instead.
+    """
+    return hmac.compare_digest(expected.encode("utf-8", "surrogateescape"),
+                               presented.encode("utf-8", "surrogateescape"))

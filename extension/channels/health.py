@@ -12,11 +12,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    store_ok = await request.app[keys.STORE].ping()
+    store_failure = await request.app[keys.STORE].failure()
     manifest_ok = keys.MANIFEST in request.app
-    ready = store_ok and manifest_ok
+    ready = store_failure is None and manifest_ok
     body = {"status": "ready" if ready else "not ready",
-            "store": "ok" if store_ok else "unreachable",
+            "store": store_failure or "ok",
             "manifest": "loaded" if manifest_ok else "missing"}
     return web.json_response(body, status=200 if ready else 503)
 

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
-from .. import texts
+from .. import bounded_json, texts
+from ..refusals import BadInput
+
+__all__ = ["MAX_BODY", "BODY_READING", "BadInput", "BodyReading", "json_error", "parse_json_object", "read_body"]
 
 MAX_BODY = 1024 * 1024
 
 
-class BadInput(Exception):
-    """A request the route refuses; `status` and a message that says what is wrong."""
+@dataclass
+class BodyReading:
+    """How long a body may take to arrive, and how many may be arriving at once."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+    timeout_seconds: float = 30.0
+    max_pending: int = 256
+    pending: int = field(default=0)
+
+
+BODY_READING: web.AppKey[BodyReading] = web.AppKey("body_reading", BodyReading)
+
+
+class SlowBody(BadInput):
+    """A body that did not arrive in time, or one too many arriving: answered, then the connection closed."""
 
 
 def json_error(status: int, message: str) -> web.Response:
@@ -26,9 +38,30 @@ def json_error(status: int, message: str) -> web.Response:
 
 
 async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
-    """The whole raw body, read to its end; refused with 413 as soon as it passes `limit` bytes."""
+    """The whole raw body, read to its end; refused with 413 as soon as it passes `limit` bytes.
+
+    A body that has not fully arrived counts as pending while it is read: past the app's
+    `max_pending` it is refused at once (503), and one slower than `timeout_seconds` gets 408.
+    A body already in (a Genesys webhook, nearly always) is never refused for the others.
+    """
     if request.content_length is not None and request.content_length > limit:
         raise BadInput(texts.BODY_TOO_LARGE.format(limit=limit), 413)
+    reading = request.app.get(BODY_READING) or BodyReading()
+    if request.content.is_eof():
+        return await _read(request, limit)
+    if reading.pending >= reading.max_pending:
+        raise SlowBody(texts.TOO_MANY_PENDING, 503)
+    reading.pending += 1
+    try:
+        async with asyncio.timeout(reading.timeout_seconds):
+            return await _read(request, limit)
+    except TimeoutError:
+        raise SlowBody(texts.BODY_TIMEOUT.format(seconds=f"{reading.timeout_seconds:g}"), 408) from None
+    finally:
+        reading.pending -= 1
+
+
+async def _read(request: web.Request, limit: int) -> bytes:
     # One read returns only what has arrived so far: keep reading until EOF, a chunk at a time.
     chunks: list[bytes] = []
     size = 0
@@ -40,12 +73,17 @@ async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
             chunks.append(chunk)
     except web.HTTPRequestEntityTooLarge:
         raise BadInput(texts.BODY_TOO_LARGE.format(limit=limit), 413) from None
+    except RequestPayloadError:
+        # A Content-Encoding the body does not match (gzip that is not gzip), or a broken chunk.
+        raise BadInput(texts.BODY_UNREADABLE) from None
     return b"".join(chunks)
 
 
 def parse_json_object(raw: bytes | str) -> dict[str, Any]:
     try:
-        body = json.loads(raw)
+        body = bounded_json.loads(raw)
+    except bounded_json.TooDeep as exc:
+        raise BadInput(str(exc)) from None
     except (ValueError, UnicodeDecodeError):
         raise BadInput(texts.NOT_JSON) from None
     if not isinstance(body, dict):

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from .. import keys, texts
+from .. import bounded_json, keys, texts
 from ..conversations import Conversations, UserInput
 from ..flows.engine import Endpoint, FlowRuntimeError, Turn
 from ..flows.session import SessionKey
@@ -144,7 +144,9 @@ async def socket(request: web.Request) -> web.StreamResponse:
             frame_id: str | None = None
             try:
                 try:
-                    frame = json.loads(msg.data)
+                    frame = bounded_json.loads(msg.data)
+                except bounded_json.TooDeep as exc:
+                    raise BadInput(str(exc)) from None
                 except ValueError:
                     raise BadInput(texts.FRAME_NOT_JSON) from None
                 if not isinstance(frame, dict):
@@ -161,6 +163,10 @@ async def socket(request: web.Request) -> web.StreamResponse:
                     raise BadInput(texts.FRAME_TYPE)
             except BadInput as exc:
                 await ws.send_json(_error(exc.message, frame_id))
+            except StoreError as exc:
+                # Nothing was applied; the client may send the frame again once the store is back.
+                log.error("store failed on a socket frame of endpoint %s: %s", endpoint.url_token, exc)
+                await ws.send_json(_error(texts.STORE_FAILED, frame_id))
             except FlowRuntimeError as exc:
                 # Nothing of the turn was stored; the socket stays open for the next input.
                 log.error("flow failed on a socket frame of endpoint %s: %s", endpoint.url_token, exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -10,7 +9,7 @@ import aiohttp
 from ..config import ConnectionConfig
 from ..genesys import GenesysClient, Integration, Queue, RetryPolicy, resolve_region
 from ..genesys.transport import ResponseHook
-from ..secrets import Secret
+from ..secrets import Secret, same_secret
 from .settings import HandoverSettings
 
 
@@ -57,4 +56,4 @@ class GenesysConnection:
         """Constant-time check of an `Authorization: Bearer` key for HTTP end events."""
         if self.end_key is None or not self.end_key or not presented:
             return False
-        return hmac.compare_digest(self.end_key.reveal().encode(), presented.encode())
+        return same_secret(self.end_key.reveal(), presented)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .. import texts
+from .. import bounded_json, texts
 from ..channels.http import BadInput, json_error, read_body
 from ..genesys import MalformedMessage
 from ..genesys.notifications_topics import parse_http_end_event
@@ -62,7 +62,7 @@ async def genesys_webhook(request: web.Request) -> web.Response:
         metrics.webhooks.inc(outcome="invalid_signature")
         return json_error(401, texts.INVALID_SIGNATURE)
     try:
-        body = json.loads(raw)
+        body = bounded_json.loads(raw)
     except ValueError:
         metrics.webhooks.inc(outcome="not_json")
         return json_error(400, texts.NOT_JSON)
@@ -97,7 +97,7 @@ async def _end_event(request: web.Request, raw: bytes, key: str) -> web.Response
         runtime.handover.metrics.webhooks.inc(outcome="invalid_key")
         return json_error(401, "invalid key")
     try:
-        event = parse_http_end_event(json.loads(raw))
+        event = parse_http_end_event(bounded_json.loads(raw))
     except ValueError as exc:  # MalformedMessage is a ValueError, so is bad JSON
         return json_error(400, f"not an end event: {exc}" if isinstance(exc, MalformedMessage) else texts.NOT_JSON)
     if event is None:

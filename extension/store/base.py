@@ -54,6 +54,10 @@ class Store(ABC):
     async def ping(self) -> bool:
         """True when the backend answers."""
 
+    async def failure(self) -> str | None:
+        """What fails, in a few words for /readyz (None when the store works)."""
+        return None if await self.ping() else "unreachable"
+
     # Sessions and events -------------------------------------------------------------------
     @abstractmethod
     async def get_session(self, key: str) -> JsonDict | None:

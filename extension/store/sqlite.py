@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import sqlite3
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 from .base import JsonDict, Store, StoreError
+
+log = logging.getLogger("extension.store.sqlite")
+P = ParamSpec("P")
+T = TypeVar("T")
+# A failed write (disk full, read-only file) keeps /readyz at 503 for this long, or until a write succeeds.
+WRITE_FAILURE_SECONDS = 30.0
 
 # Expired claims are deleted once per this many new claims, so the table holds about the live ones.
 CLAIM_SWEEP_EVERY = 1000
@@ -24,6 +34,25 @@ CREATE TABLE IF NOT EXISTS indexes (ns TEXT NOT NULL, key TEXT NOT NULL, value T
 """
 
 
+def translated(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """SQLite failures surface as StoreError, like every backend's; a failed write is remembered."""
+
+    @functools.wraps(method)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            store = args[0]
+            if isinstance(store, SqliteStore) and method.__name__ not in _READS:
+                store.write_failure = (time.monotonic(), f"{exc.__class__.__name__}: {exc}")
+            raise StoreError(f"SQLite failed: {exc.__class__.__name__}: {exc}") from exc
+
+    return call
+
+
+_READS = {"get_session", "idle_sessions", "_last_seq", "_read_events", "claimed", "index_get", "index_items"}
+
+
 class SqliteStore(Store):
     """SQLite behind the Store interface.
 
@@ -37,6 +66,8 @@ class SqliteStore(Store):
         self.path = path
         self._db: sqlite3.Connection | None = None
         self._claims_since_sweep = 0
+        # When and how the last write failed; cleared by the next write that succeeds.
+        self.write_failure: tuple[float, str] | None = None
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
@@ -71,10 +102,35 @@ class SqliteStore(Store):
         except (sqlite3.Error, StoreError):
             return False
 
+    async def failure(self) -> str | None:
+        if not await self.ping():
+            return "unreachable"
+        if self.write_failure is not None:
+            when, error = self.write_failure
+            if time.monotonic() - when < WRITE_FAILURE_SECONDS:
+                return f"writes failing ({error})"
+            self.write_failure = None
+        return None
+
+    def _transaction_failed(self, db: sqlite3.Connection) -> None:
+        """Roll back what is left of a failed transaction without hiding why it failed.
+
+        SQLite rolls some failures (a full disk, among them) back by itself: a ROLLBACK then fails
+        with "no transaction is active", and that must not replace the real error.
+        """
+        if not db.in_transaction:
+            return
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("rollback after a failed SQLite transaction failed too: %s", exc)
+
+    @translated
     async def get_session(self, key: str) -> JsonDict | None:
         row = self.db.execute("SELECT doc FROM sessions WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    @translated
     async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict]) -> list[JsonDict]:
         db = self.db
         stored: list[JsonDict] = []
@@ -100,35 +156,45 @@ class SqliteStore(Store):
                     db.execute("DELETE FROM events WHERE key = ? AND seq <= ?", (key, seq - self.event_limit))
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            self._transaction_failed(db)
             raise
+        self.write_failure = None
         if stored:
             self._notify(key)
         return stored
 
+    @translated
     async def delete_session(self, key: str) -> None:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
-        db.execute("DELETE FROM sessions WHERE key = ?", (key,))
-        db.execute("DELETE FROM events WHERE key = ?", (key,))
-        db.execute("COMMIT")
+        try:
+            db.execute("DELETE FROM sessions WHERE key = ?", (key,))
+            db.execute("DELETE FROM events WHERE key = ?", (key,))
+            db.execute("COMMIT")
+        except BaseException:
+            self._transaction_failed(db)
+            raise
 
+    @translated
     async def idle_sessions(self, before: float, limit: int) -> list[str]:
         rows = self.db.execute(
             "SELECT key FROM sessions WHERE updated < ? ORDER BY updated LIMIT ?", (before, limit)
         ).fetchall()
         return [str(r[0]) for r in rows]
 
+    @translated
     async def _last_seq(self, key: str) -> int:
         row = self.db.execute("SELECT MAX(seq) FROM events WHERE key = ?", (key,)).fetchone()
         return int(row[0] or 0)
 
+    @translated
     async def _read_events(self, key: str, after: int, limit: int) -> list[JsonDict]:
         rows = self.db.execute(
             "SELECT doc FROM events WHERE key = ? AND seq > ? ORDER BY seq LIMIT ?", (key, after, limit)
         ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    @translated
     async def claim(self, namespace: str, key: str, ttl: float) -> bool:
         now = time.time()
         cur = self.db.execute(
@@ -142,11 +208,13 @@ class SqliteStore(Store):
             self.db.execute("DELETE FROM claims WHERE expires <= ?", (now,))
         return cur.rowcount == 1
 
+    @translated
     async def claimed(self, namespace: str, key: str) -> bool:
         row = self.db.execute("SELECT 1 FROM claims WHERE ns = ? AND key = ? AND expires > ?",
                               (namespace, key, time.time())).fetchone()
         return row is not None
 
+    @translated
     async def index_set(self, namespace: str, key: str, value: str) -> None:
         self.db.execute(
             "INSERT INTO indexes (ns, key, value) VALUES (?, ?, ?) "
@@ -154,19 +222,23 @@ class SqliteStore(Store):
             (namespace, key, value),
         )
 
+    @translated
     async def index_setdefault(self, namespace: str, key: str, value: str) -> str:
         self.db.execute("INSERT INTO indexes (ns, key, value) VALUES (?, ?, ?) ON CONFLICT(ns, key) DO NOTHING",
                         (namespace, key, value))
         stored = await self.index_get(namespace, key)
         return value if stored is None else stored
 
+    @translated
     async def index_get(self, namespace: str, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM indexes WHERE ns = ? AND key = ?", (namespace, key)).fetchone()
         return str(row[0]) if row else None
 
+    @translated
     async def index_delete(self, namespace: str, key: str) -> None:
         self.db.execute("DELETE FROM indexes WHERE ns = ? AND key = ?", (namespace, key))
 
+    @translated
     async def index_items(self, namespace: str) -> dict[str, str]:
         rows = self.db.execute("SELECT key, value FROM indexes WHERE ns = ?", (namespace,)).fetchall()
         return {str(k): str(v) for k, v in rows}
