@@ -67,7 +67,7 @@ class ServerSchema(_Strict):
                                         validate=validate.Range(min=0.1, max=3600))
     max_pending_requests = fields.Integer(load_default=256, strict=True, validate=validate.Range(min=1, max=100000))
     # What one user message may carry.
-    max_text_chars = fields.Integer(load_default=4000, strict=True, validate=validate.Range(min=1, max=1000000))
+    max_text_chars = fields.Integer(load_default=10000, strict=True, validate=validate.Range(min=1, max=1000000))
     max_data_bytes = fields.Integer(load_default=16384, strict=True, validate=validate.Range(min=2, max=1048576))
 
 
@@ -129,7 +129,7 @@ class ServerConfig:
     header_timeout_seconds: float = 15.0
     body_timeout_seconds: float = 30.0
     max_pending_requests: int = 256
-    max_text_chars: int = 4000
+    max_text_chars: int = 10000
     max_data_bytes: int = 16384
 
 

@@ -39,7 +39,7 @@ class SessionKept(Exception):
 class InputLimits:
     """What one user input may carry (`[server] max_text_chars` and `max_data_bytes`)."""
 
-    max_text_chars: int = 4000
+    max_text_chars: int = 10000
     max_data_bytes: int = 16384
 
     def check(self, text: str | None, data: dict[str, Any] | None) -> None:
