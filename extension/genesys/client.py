@@ -144,8 +144,8 @@ class GenesysClient:
         a 2xx means Genesys took the message, whatever the body says. `proceed` is asked before
         each retry; when it answers False the call stops with CallAbandoned.
         """
-        # docs/GENESYS_NOTES.md (unknowns): whether Genesys drops a resend with the same
-        # channel.messageId is unknown, so a retry after a timeout may show the agent the message twice.
+        # No Genesys document says whether a resend with the same channel.messageId is dropped, so a
+        # retry after a timeout may show the agent the message twice.
         params = {"prefetchConversationId": "true"} if prefetch_conversation_id else None
         return _object(await self._call(
             "POST", INBOUND, {"integration_id": integration_id, "kind": "message"},
