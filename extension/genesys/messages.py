@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 # Agents can type at most 4000 characters on this channel and no inbound limit is published
-# (GENESYS.md section 9), so 4000 is used as the safe size in both directions.
+#, so 4000 is used as the safe size in both directions.
 TEXT_LIMIT = 4000
 
 ID_TYPES = ("Opaque", "Email", "Phone")
@@ -76,7 +76,7 @@ def inbound_text(
     channel: dict[str, Any] = {"messageId": _non_empty(message_id, "message_id"),
                                "from": sender, "time": wire_time(time)}
     if custom_attributes:
-        # No size limit is published (GENESYS.md section 9); keeping them small is the caller's.
+        # No size limit is published; keeping them small is the caller's.
         channel["metadata"] = {"customAttributes": _flat_strings(custom_attributes)}
     body: dict[str, Any] = {"channel": channel}
     if text:
@@ -127,7 +127,7 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     if limit < 1:
         raise ValueError("limit must be positive")
     # Lengths count UTF-16 units: the most any counter would say, so a piece never runs over
-    # whichever way Genesys counts (GENESYS.md section 9: the inbound limit is unpublished).
+    # whichever way Genesys counts (the inbound limit is unpublished).
     units = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
     pieces: list[str] = []
     start = 0

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-# GENESYS.md section 1. A domain outside this list is still accepted when it has the shape of a
+# Genesys Cloud region domains. A domain outside this list is still accepted when it has the shape of a
 # Genesys one (regions are added over time); `known=False` lets the doctor flag it.
 KNOWN_DOMAINS = frozenset({
     "mypurecloud.com", "mypurecloud.ie", "mypurecloud.com.au", "mypurecloud.jp",

@@ -10,7 +10,7 @@ from .errors import GenesysBadResponse
 
 @dataclass(frozen=True)
 class Integration:
-    """An Open Messaging integration (GENESYS.md section 3)."""
+    """An Open Messaging integration."""
 
     id: str
     name: str

@@ -6,7 +6,7 @@ handover is stored. An intent still there after that means the start never commi
 died or the commit failed. Recovery then disconnects the conversation it had opened.
 
 If the process dies after Genesys created the conversation but before its answer arrived, the
-conversation id is unknown. GENESYS.md documents no lookup of a conversation by `channel.from.id`;
+conversation id is unknown. No Genesys API documents a lookup of a conversation by `channel.from.id`;
 only another inbound message from the same id (Genesys keeps one open conversation per id) with
 `prefetchConversationId=true` would name it, and that would create a conversation when there is
 none and put a message in front of an agent. Recovery does not probe. Instead the record is kept

@@ -9,7 +9,7 @@ from typing import Any
 from ..genesys.messages import split_text
 
 LABELS = {"user": "Customer", "bot": "Bot", "agent": "Agent", "system": "System"}
-# GENESYS.md section 9: no inbound size limit is published; 4000 characters is the safe size.
+# No inbound size limit is published; 4000 characters is the safe size.
 MESSAGE_LIMIT = 4000
 
 
