@@ -10,6 +10,7 @@ from aiohttp import web
 
 from . import keys, texts
 from .channels import health, pages, rest, socket
+from .channels.access import SESSION_ACCESS, SessionAccess, warn_open_endpoints
 from .channels.http import BODY_READING, MAX_BODY, BadInput, BodyReading, SlowBody, json_error
 from .config import Config
 from .conversations import Conversations, InputLimits
@@ -110,10 +111,13 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
     app[BODY_READING] = BodyReading(config.server.body_timeout_seconds, config.server.max_pending_requests)
     limits = InputLimits(config.server.max_text_chars, config.server.max_data_bytes)
     app[keys.CONVERSATIONS] = Conversations(the_store, endpoints_from(config), metrics=metrics, limits=limits)
+    access = app[SESSION_ACCESS] = SessionAccess.from_config(config)
 
     async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
         await the_store.open()
+        await access.open(the_store, config.server.session_secret)
         warn_disabled_handovers(config)
+        warn_open_endpoints(config.endpoints)
         yield
         await the_store.close()
 

@@ -26,6 +26,7 @@ from .validation import DeclarationError, flatten_errors, join_path
 ConfigError = DeclarationError
 
 # URL tokens that would shadow the runtime's own routes.
+SESSION_ACCESS_MODES = ("token", "apiKey", "open")
 RESERVED_TOKENS = frozenset({"healthz", "readyz", "metrics", "webchat", "handover", "copilot", "emulator"})
 HANDOVER_NODE_TYPES = frozenset({"handoverToAgent", "closeHandover"})
 _ENV_REF = re.compile(r"\$\$|\$\{([^}]*)\}")
@@ -58,6 +59,8 @@ class ServerSchema(_Strict):
     public_url = fields.String(load_default=None, validate=_HTTP_URL)
     # HS256 keys shorter than the hash (32 bytes) are weak (RFC 7518 section 3.2).
     copilot_secret = SecretField(load_default=None, validate=SecretLength(32, None))
+    # The key of the session tokens (SPEC 6.1); without it one is generated and kept in the store.
+    session_secret = SecretField(load_default=None, validate=SecretLength(32, None))
     # Slow or unfinished requests: a connection must send its headers (and be idle between
     # requests) within header_timeout_seconds, a body within body_timeout_seconds; at most
     # max_pending_requests bodies may be arriving at once.
@@ -93,6 +96,8 @@ class EndpointSchema(_Strict):
     flow = fields.String(required=True, validate=validate.Length(min=1))
     handover = fields.String(load_default=None)
     copilotUrl = fields.String(load_default=None, validate=_HTTP_URL)
+    sessionAccess = fields.String(load_default="token", validate=validate.OneOf(SESSION_ACCESS_MODES))
+    apiKey = SecretField(load_default=None, validate=SecretLength(1, None))
 
 
 def _seconds(**kw: Any) -> fields.Float:
@@ -126,6 +131,7 @@ class ServerConfig:
     port: int = 8080
     public_url: str | None = None
     copilot_secret: Secret | None = None
+    session_secret: Secret | None = None
     header_timeout_seconds: float = 15.0
     body_timeout_seconds: float = 30.0
     max_pending_requests: int = 256
@@ -155,6 +161,8 @@ class EndpointConfig:
     flow_path: Path
     handover: str | None = None
     copilot_url: str | None = None
+    session_access: str = "token"
+    api_key: Secret | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -293,6 +301,7 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
         if ep["copilotUrl"] is not None and server is not None and server.get("copilot_secret") is None:
             errors.append(f"{path}.copilotUrl: needs server.copilot_secret (32 characters or more) to sign the "
                           "Copilot links")
+        errors.extend(_access_errors(ep, path))
         flow_path = Path(ep["flow"])
         if not flow_path.is_absolute():
             flow_path = source.parent / flow_path
@@ -307,7 +316,8 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
                 f"{path}.handover: flow {ep['flow']} has handover node(s) {', '.join(uses_handover)} "
                 "but the endpoint names no connection"
             )
-        endpoint = EndpointConfig(ep["urlToken"], ep["organisation"], flow_path, ep["handover"], ep["copilotUrl"])
+        endpoint = EndpointConfig(ep["urlToken"], ep["organisation"], flow_path, ep["handover"], ep["copilotUrl"],
+                                  ep["sessionAccess"], ep["apiKey"])
         endpoints.append(endpoint)
         flows[endpoint.url_token] = flow
     if errors or server is None or store is None:
@@ -318,6 +328,16 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
         flags=FeatureFlags.from_env(env), handover=HandoverSettings(**handover),
         session_idle_seconds=store["session_idle_seconds"],
     )
+
+
+def _access_errors(ep: Mapping[str, Any], path: str) -> list[str]:
+    """An API key exactly when the endpoint's sessions are reached with one."""
+    if ep["sessionAccess"] == "apiKey" and ep["apiKey"] is None:
+        return [f'{path}.apiKey: required with sessionAccess = "apiKey"']
+    if ep["sessionAccess"] != "apiKey" and ep["apiKey"] is not None:
+        return [f'{path}.apiKey: only used with sessionAccess = "apiKey" (this endpoint has '
+                f'{ep["sessionAccess"]!r})']
+    return []
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -60,6 +60,10 @@ class UserInput:
     data: dict[str, Any] | None = None
 
 
+class SessionExists(Exception):
+    """A request that may only create a session met one that is already stored."""
+
+
 class Conversations:
     """The user side of the runtime: every change to a session happens in a locked turn."""
 
@@ -84,10 +88,17 @@ class Conversations:
 
     @asynccontextmanager
     async def turn(self, endpoint: Endpoint, key: SessionKey,
-                   input_extra: Mapping[str, Any] | None = None) -> AsyncIterator[Turn]:
-        """Lock the session, yield a turn to change it, then store session and events together."""
+                   input_extra: Mapping[str, Any] | None = None, *, must_be_new: bool = False) -> AsyncIterator[Turn]:
+        """Lock the session, yield a turn to change it, then store session and events together.
+
+        `must_be_new`: SessionExists (and nothing changes) when the session, or an event log of
+        its ids, is already stored.
+        """
         async with self.store.lock(key.id):
-            session = await self.load_session(key)
+            doc = await self.store.get_session(key.id)
+            if must_be_new and (doc is not None or await self.store.read_events(key.id, 0, limit=1)):
+                raise SessionExists(key.url_token)
+            session = Session.from_doc(doc) if doc else Session(key)
             turn = Turn(session, endpoint, {**self.blank_input(session), **(input_extra or {})})
             yield turn
             if turn.discarded:
@@ -107,11 +118,15 @@ class Conversations:
         """Run the endpoint's flow inside a turn, from the session pointer (or `start`)."""
         await run_flow(turn, self.services, start=start)
 
-    async def handle_input(self, endpoint: Endpoint, user_input: UserInput) -> list[Event]:
-        """Run one input; returns the stored events it produced (with seq)."""
+    async def handle_input(self, endpoint: Endpoint, user_input: UserInput, *,
+                           must_be_new: bool = False) -> list[Event]:
+        """Run one input; returns the stored events it produced (with seq).
+
+        `must_be_new`: only as a session's first input (SessionExists otherwise, nothing changes).
+        """
         self.limits.check(user_input.text, user_input.data)
         key = SessionKey(endpoint.url_token, user_input.user_id, user_input.session_id)
-        async with self.turn(endpoint, key) as turn:
+        async with self.turn(endpoint, key, must_be_new=must_be_new) as turn:
             turn.session.update_profile(user_input.data)
             turn.session.record("user", user_input.text)
             taken = await self.apply_input(turn, user_input.text, user_input.data)

@@ -27,3 +27,12 @@ STORE_FAILED = "the runtime cannot reach its store right now; retry later"
 TEXT_TOO_LONG = "text is longer than {limit} characters"
 DATA_TOO_LARGE = "data is larger than {limit} bytes as JSON"
 SEND_BUDGET = "too many messages for the agent: wait {seconds} seconds before sending more"
+
+# Session access (SPEC 6.1).
+SESSION_PROOF_MISSING = ("this session needs its sessionToken (the X-Session-Token header, or the sessionToken "
+                         "query parameter for events and the socket)")
+SESSION_PROOF_INVALID = "the sessionToken is not valid for this session"
+SESSION_EXISTS = ("this session already exists: send its sessionToken (from the answer to its first input) "
+                  "in the X-Session-Token header")
+API_KEY_REQUIRED = "this endpoint needs its API key: Authorization: Bearer <apiKey>"
+LONE_SURROGATE = "{field} holds a lone surrogate (\\ud800-\\udfff), which is not valid Unicode text"

@@ -58,8 +58,12 @@ outbox_retry_max_seconds = 0.3
 
 
 def runtime_config_text(emulator_url: str, *, store: str, settings: str, port: int | None = None,
-                        store_extra: str = "", connection_extra: str = "") -> str:
-    """A runtime config wired to an emulator: connection `support`, endpoint `support-bot`, flow.json."""
+                        store_extra: str = "", connection_extra: str = "", session_access: str = "open") -> str:
+    """A runtime config wired to an emulator: connection `support`, endpoint `support-bot`, flow.json.
+
+    The endpoint takes the ids alone unless `session_access` says otherwise (the `Stack` helpers
+    carry session tokens too); session access is tested in test_session_access.py.
+    """
     server = (f'host = "127.0.0.1"\nport = {port}\npublic_url = "http://127.0.0.1:{port}"' if port is not None
               else 'public_url = "http://127.0.0.1"')
     return f"""
@@ -82,6 +86,7 @@ urlToken = "support-bot"
 organisation = "acme"
 flow = "flow.json"
 handover = "support"
+sessionAccess = "{session_access}"
 {settings}
 """
 
@@ -93,6 +98,13 @@ class Stack:
         self.emu = emulator
         self.client = client
         self.token = token
+        # Each user's session token (SPEC 6.1), from the answer to the session's first input.
+        self.session_tokens: dict[str, str] = {}
+
+    def auth(self, user: str = "u1") -> dict[str, str]:
+        """The header that proves the session of `user` is theirs (none before its first input)."""
+        token = self.session_tokens.get(user)
+        return {"X-Session-Token": token} if token else {}
 
     async def say(self, text: str | None = None, data: dict[str, Any] | None = None,
                   user: str = "u1") -> dict[str, Any]:
@@ -101,12 +113,15 @@ class Stack:
             body["text"] = text
         if data is not None:
             body["data"] = data
-        resp = await self.client.post(f"/{self.token}", json=body)
+        resp = await self.client.post(f"/{self.token}", json=body, headers=self.auth(user))
         assert resp.status == 200, await resp.text()
-        return dict(await resp.json())
+        answer = dict(await resp.json())
+        if "sessionToken" in answer:
+            self.session_tokens[user] = answer["sessionToken"]
+        return answer
 
     async def events(self, user: str = "u1", after: int = 0) -> list[dict[str, Any]]:
-        resp = await self.client.get(f"/{self.token}/events",
+        resp = await self.client.get(f"/{self.token}/events", headers=self.auth(user),
                                      params={"userId": user, "sessionId": "s1", "after": str(after)})
         return list((await resp.json())["events"])
 
@@ -165,7 +180,7 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
                    extra: str = "",
                    env: dict[str, str] | None = None, emulator: Emulator | None = None,
                    emulator_config: EmulatorConfig | None = None, connection_extra: str = "",
-                   reconcile_interval: float = 3600, watchdog: float = 5) -> Stack:
+                   reconcile_interval: float = 3600, watchdog: float = 5, session_access: str = "open") -> Stack:
         emu = emulator or Emulator(emulator_config or EmulatorConfig(webhook_retry_delay=0.05,
                                                                      heartbeat_interval=0.5))
         if emu.base_url is None:
@@ -174,6 +189,7 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
         config_path = tmp_path / "config.toml"
         config_path.write_text(runtime_config_text(
             emu.base_url, store=store, store_extra=store_extra, connection_extra=connection_extra,
+            session_access=session_access,
             settings=HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog) + extra))
         config = load_config(config_path, manifest, env={**FLAGS, **(env or {})})
         server = TestServer(build_app(config, manifest), host="127.0.0.1")

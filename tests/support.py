@@ -21,8 +21,15 @@ ECHO_FLOW: dict[str, Any] = {
 
 
 def config_text(*, store: str = "memory://", flow: str = "flow.json", extra: str = "",
-                endpoint_extra: str = "", handover: bool = True) -> str:
-    """A complete, valid config; tests change one thing at a time."""
+                endpoint_extra: str = "", handover: bool = True, server_extra: str = "",
+                session_access: str | None = "open") -> str:
+    """A complete, valid config; tests change one thing at a time.
+
+    Its endpoint takes the ids alone (`sessionAccess = "open"`) unless told otherwise: session
+    access itself is tested in test_session_access.py, across routes and stores.
+    """
+    if session_access is not None and "sessionAccess" not in endpoint_extra:
+        endpoint_extra = f'sessionAccess = "{session_access}"\n{endpoint_extra}'
     connection = f"""
 [connections.support]
 type = "genesysCloudOM"
@@ -38,7 +45,7 @@ clientSecret = "{CLIENT_SECRET}"
 host = "127.0.0.1"
 port = 8080
 public_url = "https://bot.example.com"
-
+{server_extra}
 [store]
 url = "{store}"
 {connection}

@@ -13,7 +13,7 @@ from aiohttp import web
 from .. import keys, texts
 from ..copilot import CopilotAuthError, link_maker, verify_token
 from ..handover.keys import HANDOVER_RUNTIME
-from ..handover.state import HandoverState
+from ..handover.state import ENDED_HISTORY, HandoverState
 from .static import COPILOT_CSP, page, read, render
 
 log = logging.getLogger("extension.copilot")
@@ -23,6 +23,11 @@ STATES = {
     "queue": ("queue", "Waiting in the queue for an agent"),
     "active": ("active", "With an agent"),
     None: ("bot", "With the bot (no handover in progress)"),
+}
+ENDED_STATES = {
+    "completed": "The agent ended this conversation",
+    "cancelled": "The user cancelled this handover",
+    "error": "This handover ended with an error",
 }
 
 
@@ -58,23 +63,48 @@ async def copilot_page(request: web.Request) -> web.Response:
         log.debug("copilot page refused: %s", texts.COPILOT_OFF)
         return _unauthorized()
     try:
-        key = verify_token(secret, request.query.get("auth"), request.query.get("URLToken"))
+        grant = verify_token(secret, request.query.get("auth"), request.query.get("URLToken"))
     except CopilotAuthError as exc:
         log.info("copilot page refused: %s", exc)
         return _unauthorized()
     conversations = request.app[keys.CONVERSATIONS]
+    key = grant.key
     if conversations.endpoint(key.url_token) is None:
         return _unauthorized()
     session = await conversations.load_session(key)
     state = HandoverState.from_doc(session.handover)
-    state_class, state_text = STATES.get(state.status if state else None, STATES[None])
+    transcript = session.transcript
+    conversation_id = state.conversation_id if state else "none"
+    if state is not None and (not grant.handover or state.genesys_user_id == grant.handover):
+        state_class, state_text = STATES.get(state.status, STATES[None])
+    else:
+        # The handover this link was made for has ended: show the conversation as it was then,
+        # never what the user said to the bot (or another agent) afterwards.
+        ended = _ended(session.context.get(ENDED_HISTORY), grant.handover)
+        state_class = "ended"
+        if ended is None:
+            state_text, transcript = "This handover has ended", []
+        else:
+            state_text = ENDED_STATES.get(str(ended.get("status")), "This handover has ended")
+            at = ended.get("at")
+            until = float(at) if isinstance(at, int | float) and not isinstance(at, bool) else 0.0
+            transcript = [i for i in transcript if _before(i.get("time"), until)]
+            conversation_id = str(ended.get("conversationId") or "none")
     body = render(
-        read("copilot.html"), raw={"transcript": _transcript(session.transcript)},
-        urlToken=key.url_token, userId=key.user_id, sessionId=key.session_id,
-        state=state_class, stateText=state_text,
-        conversationId=state.conversation_id if state else "none",
+        read("copilot.html"), raw={"transcript": _transcript(transcript)},
+        urlToken=key.url_token, state=state_class, stateText=state_text, conversationId=conversation_id,
     )
     return page(body, COPILOT_CSP)
+
+
+def _ended(history: Any, handover: str) -> dict[str, Any] | None:
+    if not handover or not isinstance(history, list):
+        return None
+    return next((r for r in reversed(history) if isinstance(r, dict) and r.get("userId") == handover), None)
+
+
+def _before(epoch: Any, until: float) -> bool:
+    return not isinstance(epoch, bool) and isinstance(epoch, int | float) and epoch <= until
 
 
 def install_link_hook(app: web.Application) -> None:

@@ -21,7 +21,16 @@ def _identifier(body: Mapping[str, Any], field: str) -> str:
     if (not isinstance(value, str) or not value or len(value) > MAX_ID
             or any(ord(c) < 32 or ord(c) == 127 for c in value)):
         raise BadInput(texts.FIELD_STRING.format(field=field, limit=MAX_ID))
+    _refuse_lone_surrogates(value, field)
     return value
+
+
+def _refuse_lone_surrogates(value: str, field: str) -> None:
+    """JSON may carry `\\ud800` alone; such text cannot be stored, shown or sent as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput(texts.LONE_SURROGATE.format(field=field)) from None
 
 
 def parse_content(body: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
@@ -29,6 +38,8 @@ def parse_content(body: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] |
     text = body.get("text")
     if text is not None and not isinstance(text, str):
         raise BadInput(texts.TEXT_TYPE)
+    if text is not None:
+        _refuse_lone_surrogates(text, "text")
     data = body.get("data")
     if data is not None and not isinstance(data, dict):
         raise BadInput(texts.DATA_TYPE)

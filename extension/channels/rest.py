@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import keys, texts
-from ..conversations import SessionKept
+from ..conversations import SessionExists, SessionKept
 from ..flows.engine import Endpoint
 from ..flows.events import as_output_stack_item
 from ..flows.session import SessionKey
+from .access import SESSION_ACCESS
 from .http import BadInput, parse_json_object, read_body
 from .inputs import parse_after, parse_session_query, parse_user_input, parse_wait
 
@@ -23,11 +24,21 @@ def endpoint_of(request: web.Request) -> Endpoint:
 async def post_input(request: web.Request) -> web.Response:
     endpoint = endpoint_of(request)
     user_input = parse_user_input(parse_json_object(await read_body(request)))
-    events = await request.app[keys.CONVERSATIONS].handle_input(endpoint, user_input)
+    key = SessionKey(endpoint.url_token, user_input.user_id, user_input.session_id)
+    access = request.app[SESSION_ACCESS]
+    grant = access.check(request, key, creating=True)
+    try:
+        events = await request.app[keys.CONVERSATIONS].handle_input(endpoint, user_input,
+                                                                    must_be_new=grant.new_only)
+    except SessionExists:
+        raise BadInput(texts.SESSION_EXISTS, 401) from None
     stack = [as_output_stack_item(e) for e in events if e["type"] == "output" and e["source"] == "bot"]
-    return web.json_response(
-        {"userId": user_input.user_id, "sessionId": user_input.session_id, "outputStack": stack}
-    )
+    answer: dict[str, object] = {"userId": user_input.user_id, "sessionId": user_input.session_id,
+                                 "outputStack": stack}
+    token = access.token_for(key)
+    if token is not None:
+        answer["sessionToken"] = token
+    return web.json_response(answer)
 
 
 async def get_events(request: web.Request) -> web.Response:
@@ -36,6 +47,7 @@ async def get_events(request: web.Request) -> web.Response:
     after = parse_after(request.query)
     wait = parse_wait(request.query)
     key = SessionKey(endpoint.url_token, user_id, session_id)
+    request.app[SESSION_ACCESS].check(request, key, creating=False, in_query=True)
     events = await request.app[keys.STORE].read_events(key.id, after, wait=wait)
     return web.json_response({"events": events, "next": events[-1]["seq"] if events else after})
 
@@ -45,6 +57,7 @@ async def delete_session(request: web.Request) -> web.Response:
     endpoint = endpoint_of(request)
     user_id, session_id = parse_session_query(request.query)
     key = SessionKey(endpoint.url_token, user_id, session_id)
+    request.app[SESSION_ACCESS].check(request, key, creating=False, in_query=True)
     try:
         deleted = await request.app[keys.CONVERSATIONS].delete_session(key)
     except SessionKept as exc:

@@ -12,10 +12,11 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import bounded_json, keys, texts
-from ..conversations import Conversations, UserInput
+from ..conversations import Conversations, SessionExists, UserInput
 from ..flows.engine import Endpoint, FlowRuntimeError, Turn
 from ..flows.session import SessionKey
 from ..store import StoreError
+from .access import SESSION_ACCESS
 from .http import MAX_BODY, BadInput
 from .inputs import MAX_ID, parse_after, parse_content, parse_session_query
 from .rest import endpoint_of
@@ -26,6 +27,8 @@ POLL_SECONDS = 25.0
 # closes the socket (1011: the client reconnects) when the store is still failing after the other.
 FEED_RETRY_SECONDS = 0.1
 FEED_GIVE_UP_SECONDS = 30.0
+# Closes a socket whose first message met a session it has no token for (the web chat starts anew).
+CLOSE_UNAUTHORIZED = 4401
 OPEN_SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_sockets")
 # The ids of the last message frames a session took, kept in its context so that the check and
 # the input are stored in the same commit: a frame resent after a dropped socket is applied once.
@@ -112,7 +115,7 @@ async def _push_events(ws: web.WebSocketResponse, request: web.Request, key: Ses
 
 
 async def _message(conversations: Conversations, endpoint: Endpoint, key: SessionKey,
-                   frame: dict[str, Any], frame_id: str | None) -> None:
+                   frame: dict[str, Any], frame_id: str | None, *, must_be_new: bool = False) -> None:
     """Apply a message frame once; a frame with an id is acknowledged only after its commit."""
     text, data = parse_content(frame)
     if frame_id is not None:
@@ -121,7 +124,8 @@ async def _message(conversations: Conversations, endpoint: Endpoint, key: Sessio
             return  # Taken before the socket dropped: acknowledge again, apply nothing.
     token = _FRAME_ID.set(frame_id)
     try:
-        await conversations.handle_input(endpoint, UserInput(key.user_id, key.session_id, text, data))
+        await conversations.handle_input(endpoint, UserInput(key.user_id, key.session_id, text, data),
+                                         must_be_new=must_be_new)
     finally:
         _FRAME_ID.reset(token)
 
@@ -132,11 +136,20 @@ async def socket(request: web.Request) -> web.StreamResponse:
     after = parse_after(request.query)
     key = SessionKey(endpoint.url_token, user_id, session_id)
     conversations = request.app[keys.CONVERSATIONS]
+    access = request.app[SESSION_ACCESS]
+    # Without its token, a socket may only start a new session: its first message creates it, and
+    # only then does the socket get the token and the session's events.
+    new_only = access.check(request, key, creating=True, in_query=True).new_only
+    if new_only and (await conversations.store.get_session(key.id) is not None
+                     or await conversations.store.read_events(key.id, 0, limit=1)):
+        raise BadInput(texts.SESSION_EXISTS, 401)
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_BODY)
     await ws.prepare(request)
     open_sockets = request.app[OPEN_SOCKETS] if OPEN_SOCKETS in request.app else set()
     open_sockets.add(ws)
-    pusher = asyncio.create_task(_push_events(ws, request, key, after))
+    pusher: asyncio.Task[None] | None = None
+    if not new_only:
+        pusher = asyncio.create_task(_push_events(ws, request, key, after))
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
@@ -154,11 +167,21 @@ async def socket(request: web.Request) -> web.StreamResponse:
                 kind = frame.get("type")
                 if kind == "message":
                     frame_id = _frame_id(frame)
-                    await _message(conversations, endpoint, key, frame, frame_id)
+                    try:
+                        await _message(conversations, endpoint, key, frame, frame_id, must_be_new=new_only)
+                    except SessionExists:
+                        await ws.send_json(_error(texts.SESSION_EXISTS, frame_id))
+                        await ws.close(code=CLOSE_UNAUTHORIZED, message=b"session token required")
+                        break
+                    if new_only:
+                        new_only = False
+                        await ws.send_json({"type": "session", "sessionToken": access.token_for(key)})
+                        pusher = asyncio.create_task(_push_events(ws, request, key, after))
                     if frame_id is not None:
                         await ws.send_json({"type": "ack", "id": frame_id})
                 elif kind == "typing":
-                    await conversations.handle_typing(endpoint, key)
+                    if not new_only:
+                        await conversations.handle_typing(endpoint, key)
                 else:
                     raise BadInput(texts.FRAME_TYPE)
             except BadInput as exc:
@@ -173,9 +196,10 @@ async def socket(request: web.Request) -> web.StreamResponse:
                 await ws.send_json(_error(texts.FLOW_FAILED, frame_id))
     finally:
         open_sockets.discard(ws)
-        pusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pusher
+        if pusher is not None:
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
     return ws
 
 

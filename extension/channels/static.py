@@ -49,7 +49,9 @@ def render(template: str, *, raw: dict[str, str] | None = None, **values: str) -
 
 def page(body: str, csp: str, status: int = 200) -> web.Response:
     """An HTML page with the security headers every page of the runtime carries."""
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8", headers={
+    # A lone surrogate (valid in JSON, not in UTF-8) from either side is shown as U+FFFD, not a 500.
+    return web.Response(body=body.encode("utf-8", "replace"), status=status, content_type="text/html",
+                        charset="utf-8", headers={
         "Content-Security-Policy": csp,
         "X-Content-Type-Options": "nosniff",
         # The Copilot URL carries a token: it must not leak through a Referer header.

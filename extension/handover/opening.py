@@ -114,7 +114,7 @@ def attributes(handover: GenesysHandover, api: NodeApi, config: dict[str, Any],
         "priority": _priority(config.get("priority")),
     }
     if handover.copilot_link is not None and api.endpoint.settings.get("copilotUrl"):
-        own["copilotUrl"] = handover.copilot_link(api.endpoint, key)
+        own["copilotUrl"] = handover.copilot_link(api.endpoint, key, state.genesys_user_id)
     return {**{k: v for k, v in node.items() if k not in RUNTIME_ATTRIBUTES}, **own}
 
 

@@ -22,7 +22,7 @@ from .disconnects import disconnect_customer
 from .opening import open_conversation
 from .settings import HandoverSettings
 from .settle import outbox_items, settle_outbox, undelivered_notices
-from .state import BY_CONVERSATION, BY_USER, ENDED, PENDING_RESOLVE, HandoverState
+from .state import BY_CONVERSATION, BY_USER, ENDED, ENDED_HISTORY, PENDING_RESOLVE, HandoverState, ended_history
 
 log = logging.getLogger("extension.handover")
 
@@ -100,6 +100,7 @@ class GenesysHandover:
             await disconnect_customer(self.store, conn, state.conversation_id, "closeHandover")
         api.set_handover_state(None)
         api.set(ENDED, state.ended_record())
+        api.set(ENDED_HISTORY, ended_history(api.get(ENDED_HISTORY), state, "completed"))
         for text in undelivered_notices(state.outbox):
             api.output(text, None, "system")
         api.emit_handover("completed")
@@ -164,6 +165,7 @@ class GenesysHandover:
             await disconnect_customer(self.store, conn, state.conversation_id, "cancel")
         turn.session.handover = None
         turn.session.context[ENDED] = state.ended_record()
+        _remember_end(turn.session.context, state, "cancelled")
         for text in undelivered_notices(state.outbox):
             turn.events.append(output_event(text, None, "system"))
         turn.events.append(handover_event("cancelled"))
@@ -294,6 +296,7 @@ class GenesysHandover:
                 ended = state
                 turn.session.handover = None
                 turn.session.context[ENDED] = state.ended_record()
+                _remember_end(turn.session.context, state, status)
                 lost, held = settle_outbox(state)
                 for text in undelivered_notices(lost):
                     turn.events.append(output_event(text, None, "system"))
@@ -357,3 +360,7 @@ def to_attachments(items: list[dict[str, Any]]) -> list[Attachment]:
 def _held_data(item: dict[str, Any]) -> dict[str, Any]:
     """The `data` of a held outbox item given back to the flow."""
     return {"attachments": item["attachments"]} if item.get("attachments") else {}
+
+
+def _remember_end(context: dict[str, Any], state: HandoverState, status: str) -> None:
+    context[ENDED_HISTORY] = ended_history(context.get(ENDED_HISTORY), state, status)

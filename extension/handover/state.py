@@ -19,6 +19,10 @@ SEEN_WEBHOOKS = "genesysOM.seenWebhookIds"
 PENDING_RESOLVE = "genesysOM.pendingResolve"
 # The session's last ended handover: agent messages Genesys retries after its end still reach the user.
 ENDED = "genesysOM.ended"
+# The last handovers of a session that ended (their ENDED records with the status), newest last:
+# a Copilot link made for one of them shows the conversation as it was when it ended.
+ENDED_HISTORY = "genesysOM.endedHandovers"
+ENDED_HISTORY_LIMIT = 20
 # How long after its end an agent message of a handover is still delivered (Genesys retries a
 # webhook for about 25 s; a message stored in the webhook inbox may be replayed minutes later).
 LATE_MESSAGE_SECONDS = 600.0
@@ -77,6 +81,12 @@ class HandoverState:
         """What the session keeps of this handover once it has ended (see ENDED)."""
         return {"userId": self.genesys_user_id, "connection": self.connection,
                 "conversationId": self.conversation_id, "at": time.time()}
+
+
+def ended_history(previous: Any, state: HandoverState, status: str) -> list[dict[str, Any]]:
+    """The session's ENDED_HISTORY with this handover's end appended."""
+    kept = [r for r in previous if isinstance(r, dict)] if isinstance(previous, list) else []
+    return [*kept, {**state.ended_record(), "status": status}][-ENDED_HISTORY_LIMIT:]
 
 
 def ended_recently(record: Any, genesys_user_id: str | None, now: float | None = None) -> str | None:

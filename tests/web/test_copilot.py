@@ -13,7 +13,7 @@ import jwt
 import pytest
 
 from extension.config import Config, ConfigError
-from extension.copilot import LIFETIME_SECONDS, CopilotAuthError, copilot_link, issue_token, verify_token
+from extension.copilot import LIFETIME_SECONDS, CopilotAuthError, CopilotGrant, copilot_link, issue_token, verify_token
 from extension.demo import Demo
 from extension.flows.session import SessionKey
 from extension.secrets import Secret
@@ -25,15 +25,16 @@ KEY = SessionKey("support-bot", "u1", "s1")
 NOW = 1_800_000_000.0
 
 
-def test_a_token_names_the_session_and_lasts_24_hours() -> None:
-    token = issue_token(SECRET, KEY, now=NOW)
+def test_a_token_names_one_handover_of_the_session_without_showing_it_and_lasts_24_hours() -> None:
+    token = issue_token(SECRET, KEY, handover="g-1", now=NOW)
     claims = jwt.decode(token, SECRET.reveal(), algorithms=["HS256"],
                         options={"verify_exp": False, "verify_iat": False})
-    assert {k: claims[k] for k in ("userId", "sessionId", "urlToken")} == {
-        "userId": "u1", "sessionId": "s1", "urlToken": "support-bot"}
+    assert set(claims) == {"ref", "urlToken", "iat", "exp"} and claims["urlToken"] == "support-bot"
     assert claims["exp"] - claims["iat"] == LIFETIME_SECONDS == 24 * 3600
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
-    assert verify_token(SECRET, token, "support-bot", now=NOW + LIFETIME_SECONDS - 1) == KEY
+    # The sealed ref differs per token (a fresh nonce), so two links for one session look unrelated.
+    assert issue_token(SECRET, KEY, handover="g-1", now=NOW) != token
+    assert verify_token(SECRET, token, "support-bot", now=NOW + LIFETIME_SECONDS - 1) == CopilotGrant(KEY, "g-1")
 
 
 @pytest.mark.parametrize("case", ["expired", "tampered", "other endpoint", "other secret", "missing",
@@ -46,7 +47,7 @@ def test_bad_tokens_are_refused(case: str) -> None:
         now = NOW + LIFETIME_SECONDS
     elif case == "tampered":
         head, body, sig = token.split(".")
-        forged = jwt.encode({"userId": "u2", "sessionId": "s1", "urlToken": "support-bot", "exp": NOW + 99},
+        forged = jwt.encode({"ref": "AAAA", "urlToken": "support-bot", "exp": NOW + 99},
                             "another-secret-0123456789-0123456789")
         token = f"{head}.{forged.split('.')[1]}.{sig}"
     elif case == "other endpoint":
@@ -56,10 +57,11 @@ def test_bad_tokens_are_refused(case: str) -> None:
     elif case == "missing":
         token = ""
     elif case == "alg none":
-        token = jwt.encode({"userId": "u1", "sessionId": "s1", "urlToken": "support-bot", "exp": NOW + 99},
-                           None, algorithm="none")
+        token = jwt.encode({"ref": "AAAA", "urlToken": "support-bot", "exp": NOW + 99}, None, algorithm="none")
     elif case == "missing claim":
-        token = jwt.encode({"userId": "u1", "urlToken": "support-bot", "exp": NOW + 99}, SECRET.reveal())
+        # The old shape (ids in clear) is no longer taken.
+        token = jwt.encode({"userId": "u1", "sessionId": "s1", "urlToken": "support-bot", "exp": NOW + 99},
+                           SECRET.reveal())
     with pytest.raises(CopilotAuthError):
         verify_token(SECRET, token, url_token, now=now)
 
@@ -70,7 +72,7 @@ def test_the_link_has_the_documented_shape() -> None:
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://copilot.example.com/"
     query = parse_qs(parts.query)
     assert query["URLToken"] == ["support-bot"]
-    assert verify_token(SECRET, query["auth"][0], "support-bot", now=NOW) == KEY
+    assert verify_token(SECRET, query["auth"][0], "support-bot", now=NOW).key == KEY
 
 
 def test_config_refuses_a_copilot_url_without_a_secret(make_config: Callable[..., Config]) -> None:
@@ -93,12 +95,22 @@ def test_config_accepts_a_copilot_url_with_a_secret(write_config: Callable[..., 
 
 async def _handover(demo: Demo, http: aiohttp.ClientSession, user: str = "u1") -> tuple[str, dict[str, str]]:
     """Chat, ask for an agent; the Genesys conversation id and its custom attributes."""
-    for text in ("hello", "I did something", "agent please"):
-        async with http.post(f"{demo.runtime_url}/demo", json={"userId": user, "sessionId": "s1", "text": text}) as r:
-            assert r.status == 200
+    await _say(demo, http, user, "hello", "I did something", "agent please")
     conversation = await eventually(
         lambda: _first(c for c in demo.emulator.agent.waiting() if c.attributes.get("userId") == user))
     return conversation.id, dict(conversation.attributes)
+
+
+SESSION_TOKENS: dict[tuple[str, str], str] = {}
+
+
+async def _say(demo: Demo, http: aiohttp.ClientSession, user: str, *texts: str) -> None:
+    for text in texts:
+        token = SESSION_TOKENS.get((demo.runtime_url, user))
+        async with http.post(f"{demo.runtime_url}/demo", json={"userId": user, "sessionId": "s1", "text": text},
+                             headers={"X-Session-Token": token} if token else {}) as r:
+            assert r.status == 200
+            SESSION_TOKENS[(demo.runtime_url, user)] = (await r.json())["sessionToken"]
 
 
 async def _first(items: Any) -> Any:
@@ -171,3 +183,30 @@ async def test_without_a_copilot_secret_every_link_gets_the_same_401(
             assert "not valid for this conversation" in await page.text()
     assert "copilot page refused: Copilot links are not configured on this runtime" in caplog.text
     assert token not in caplog.text
+
+
+async def test_after_its_handover_ends_the_link_shows_that_handover_not_what_came_later(demo: Demo) -> None:
+    async with aiohttp.ClientSession() as http:
+        cid, attributes = await _handover(demo, http, user="u-ended")
+        link = attributes["copilotUrl"]
+        await demo.emulator.agent.accept(cid)
+        await demo.emulator.agent.reply(cid, "Anna here, sorted")
+
+        async def page() -> str:
+            async with http.get(link) as answer:
+                assert answer.status == 200
+                return await answer.text()
+
+        await eventually(lambda: _contains(page, "Anna here, sorted"))
+        await demo.emulator.agent.end(cid)
+        await eventually(lambda: _contains(page, 'data-state="ended"'))
+        await _say(demo, http, "u-ended", "something for the bot only")
+        body = await page()
+        assert "The agent ended this conversation" in body and cid in body
+        assert "Anna here, sorted" in body and "I did something" in body
+        assert "something for the bot only" not in body
+        assert "u-ended" not in body  # the page shows no ids either
+
+
+async def _contains(page: Callable[[], Any], text: str) -> bool:
+    return text in await page()

@@ -42,15 +42,20 @@ async def test_the_demo_is_wired_end_to_end(demo: Demo, tmp_path: Path) -> None:
     assert demo.webchat_url == f"{demo.runtime_url}/webchat/demo" and demo.console_url == f"{demo.emulator_url}/console"
 
     async with aiohttp.ClientSession() as http:
+        # The demo endpoint keeps the default session access: its first answer brings the token.
+        token: dict[str, str] = {}
+
         async def say(text: str) -> list[Any]:
             body = {"userId": "u", "sessionId": "s", "text": text}
-            async with http.post(f"{demo.runtime_url}/demo", json=body) as response:
+            async with http.post(f"{demo.runtime_url}/demo", json=body, headers=token) as response:
                 assert response.status == 200
-                return list((await response.json())["outputStack"])
+                answer = await response.json()
+                token["X-Session-Token"] = answer["sessionToken"]
+                return list(answer["outputStack"])
 
         async def events() -> list[dict[str, Any]]:
             params = {"userId": "u", "sessionId": "s", "after": "0"}
-            async with http.get(f"{demo.runtime_url}/demo/events", params=params) as response:
+            async with http.get(f"{demo.runtime_url}/demo/events", params=params, headers=token) as response:
                 return list((await response.json())["events"])
 
         await say("hello")

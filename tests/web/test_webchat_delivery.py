@@ -45,7 +45,8 @@ async def bot_lines(demo: Demo, chat: Any) -> list[str]:
     """What the runtime stored for the chat's session (not what the page shows)."""
     ids = await chat.evaluate("() => JSON.parse(localStorage.getItem('genesys-om.webchat.demo.ids'))")
     async with aiohttp.ClientSession() as http, http.get(f"{demo.runtime_url}/demo/events", params={
-            "userId": ids["userId"], "sessionId": ids["sessionId"]}) as response:
+            "userId": ids["userId"], "sessionId": ids["sessionId"],
+            "sessionToken": ids.get("sessionToken", "")}) as response:
         return [e["text"] for e in (await response.json())["events"] if e.get("source") == "bot"]
 
 
@@ -118,3 +119,30 @@ async def test_a_pending_message_survives_a_reload(demo: Demo, browser: Any, pro
 
 async def _stored(demo: Demo, chat: Any, lines: list[str]) -> bool:
     return await bot_lines(demo, chat) == lines
+
+
+async def test_the_chat_keeps_its_session_token_and_starts_anew_when_it_is_refused(
+        demo: Demo, browser: Any, proxy: Proxy) -> None:
+    context = await browser.new_context()
+    chat = await started_chat(context, proxy)
+    ids = await chat.evaluate("() => JSON.parse(localStorage.getItem('genesys-om.webchat.demo.ids'))")
+    assert ids["sessionToken"].startswith("st1.")
+    # Without a valid token the runtime gives this page nothing of the session; the page goes on
+    # in a new one, and the old session is left as it was.
+    await chat.evaluate("""() => localStorage.setItem('genesys-om.webchat.demo.ids',
+        JSON.stringify({...JSON.parse(localStorage.getItem('genesys-om.webchat.demo.ids')), sessionToken: 'st1.x'}))""")
+    await chat.close()
+    again, errors = await open_chat(context, f"http://127.0.0.1:{proxy.port}/webchat/demo")
+    await expect(again.locator("#conn")).to_have_attribute("data-state", "online")
+    await expect(again.locator(".msg.bot")).to_have_count(0)
+    await say(again, "fresh start")
+    await expect(again.locator(".msg.bot .text")).to_have_text([WELCOME])
+    fresh = await again.evaluate("() => JSON.parse(localStorage.getItem('genesys-om.webchat.demo.ids'))")
+    assert fresh["sessionId"] != ids["sessionId"] and fresh["sessionToken"] not in (ids["sessionToken"], "st1.x")
+    assert await bot_lines(demo, again) == [WELCOME]
+    async with aiohttp.ClientSession() as http, http.get(f"{demo.runtime_url}/demo/events", params={
+            "userId": ids["userId"], "sessionId": ids["sessionId"], "sessionToken": ids["sessionToken"]}) as old:
+        assert [e["text"] for e in (await old.json())["events"]] == [WELCOME]
+    # The browser reports the refused history request; nothing else went wrong on the page.
+    assert [e for e in errors if "status of 401" not in e] == []
+    await context.close()

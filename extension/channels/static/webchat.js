@@ -2,7 +2,9 @@
 // last one it showed, reconnects with `after=<that seq>` when the socket drops, and ignores any
 // event at or below it, so nothing is lost or shown twice. Each message the user sends carries an
 // id and stays pending (in localStorage too) until the runtime acknowledges it; pending messages
-// are sent again on every new socket, and the runtime applies an id only once.
+// are sent again on every new socket, and the runtime applies an id only once. The session token
+// (from the runtime, on the session's first message) is kept with the ids: without it the runtime
+// lets the page only start a new session.
 import { attachmentList, message, quickReplies } from "./webchat-render.js";
 
 (() => {
@@ -51,7 +53,10 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
   function loadIds() {
     try {
       const saved = JSON.parse(localStorage.getItem(`${prefix}.ids`) || "null");
-      if (saved && typeof saved.userId === "string" && typeof saved.sessionId === "string") return saved;
+      if (saved && typeof saved.userId === "string" && typeof saved.sessionId === "string") {
+        if (typeof saved.sessionToken !== "string") delete saved.sessionToken;
+        return saved;
+      }
     } catch (_) { /* a corrupt entry is replaced below */ }
     return saveIds({ userId: randomId("u-"), sessionId: randomId("s-") });
   }
@@ -188,6 +193,10 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
 
   function handle(event) {
     if (!event || typeof event !== "object") return;
+    if (event.type === "session") {
+      if (typeof event.sessionToken === "string") ids = saveIds({ ...ids, sessionToken: event.sessionToken });
+      return;
+    }
     if (event.type === "ack") {
       if (typeof event.id === "string") acknowledged(event.id);
       return;
@@ -231,11 +240,13 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
   function connect(gen) {
     clearTimeout(reconnectTimer);
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = new URLSearchParams({ userId: ids.userId, sessionId: ids.sessionId, after: String(lastSeq) });
+    const query = sessionQuery({ after: String(lastSeq) });
     const ws = new WebSocket(`${scheme}//${location.host}/${encodeURIComponent(token)}/socket?${query}`);
     socket = ws;
+    let opened = false;
     ws.onopen = () => {
       if (gen !== generation) return;
+      opened = true;
       attempts = 0;
       setConn("online", "online");
       transmit(pending);
@@ -246,8 +257,23 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
         handle(JSON.parse(message.data));
       } catch (_) { /* not an event of ours */ }
     };
-    ws.onclose = () => {
+    ws.onclose = (closed) => {
       if (socket !== ws || gen !== generation) return;
+      if (closed.code === 4401 || (!opened && !ids.sessionToken)) {
+        // A session the runtime knows but whose token we lost (the socket dropped just after the
+        // first message): go on in a new session, with the messages still pending.
+        ids = saveIds({ userId: ids.userId, sessionId: randomId("s-") });
+        savePending();
+      } else if (!opened) {
+        // Refused before it opened: if the runtime no longer takes our token, go on in a new session.
+        fetch(`/${encodeURIComponent(token)}/events?${sessionQuery({ after: String(lastSeq), wait: "0" })}`,
+          { cache: "no-store" }).then((response) => {
+          if (response.status === 401 && gen === generation) {
+            ids = saveIds({ userId: ids.userId, sessionId: randomId("s-") });
+            savePending();
+          }
+        }).catch(() => {});
+      }
       socket = null;
       attempts += 1;
       setConn("reconnecting", "reconnecting…");
@@ -260,8 +286,14 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
     replaying = true;
     try {
       for (let page = 0; page < 100; page += 1) {
-        const query = new URLSearchParams({ userId: ids.userId, sessionId: ids.sessionId, after: String(lastSeq), wait: "0" });
+        if (!ids.sessionToken) return; // a session not started yet has no history
+        const query = sessionQuery({ after: String(lastSeq), wait: "0" });
         const response = await fetch(`/${encodeURIComponent(token)}/events?${query}`, { cache: "no-store" });
+        if (response.status === 401 && gen === generation) {
+          // The token does not open this session any more: a new one starts with the next message.
+          ids = saveIds({ userId: ids.userId, sessionId: randomId("s-") });
+          return;
+        }
         if (!response.ok || gen !== generation) return;
         const body = await response.json();
         if (gen !== generation || !Array.isArray(body.events) || body.events.length === 0) return;
@@ -307,7 +339,13 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
     socket.send(JSON.stringify({ type: "typing" }));
   });
 
-  $("reset").addEventListener("click", () => {
+  function sessionQuery(extra) {
+    const query = new URLSearchParams({ userId: ids.userId, sessionId: ids.sessionId, ...extra });
+    if (ids.sessionToken) query.set("sessionToken", ids.sessionToken);
+    return query;
+  }
+
+  function newSession() {
     generation += 1;
     clearTimeout(reconnectTimer);
     if (socket) socket.close();
@@ -322,7 +360,9 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
     handoverState = "bot";
     setBanner("bot", "Chatting with the bot");
     start();
-  });
+  }
+
+  $("reset").addEventListener("click", newSession);
 
   start();
   input.focus();
