@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from extension.channels.access import SessionTokens
 from extension.config import Config, ConfigError, load_config
 from extension.copilot import issue_token
 from extension.flows.session import SessionKey
+from extension.handover.state import HandoverState
 from extension.manifest import Manifest
 from extension.secrets import Secret
 
@@ -253,3 +255,20 @@ async def test_a_lone_surrogate_is_refused_with_a_clear_error(started: Started, 
     assert resp.status == 400
     assert (await resp.json())["error"].startswith(f"{field} holds a lone surrogate")
     assert await _stored(client, SessionKey("support-bot", body["userId"], body["sessionId"])) == (None, [])
+
+
+async def test_a_lone_surrogate_in_a_stored_transcript_does_not_break_the_copilot_page(started: Started) -> None:
+    # An agent's text comes from Genesys' JSON, which may carry a lone surrogate too.
+    secret = Secret("copilot-secret-for-tests-0123456789")
+    client = await started(server_extra=f'copilot_secret = "{secret.reveal()}"')
+    await _post(client, "hello")
+    key = SessionKey("support-bot", "u1", "s1")
+    store = client.server.app[keys.STORE]
+    doc = await store.get_session(key.id)
+    doc["handover"] = HandoverState("support", "g-1", "c-1", "i-1", "q-1", "Support", status="active").to_doc()
+    doc["transcript"].append({"role": "agent", "text": "odd \ud800 text", "time": time.time()})
+    await store.commit(key.id, doc, [])
+    page = await client.get("/copilot", params={"URLToken": "support-bot",
+                                                "auth": issue_token(secret, key, handover="g-1")})
+    assert page.status == 200
+    assert "odd \ufffd text" in await page.text()

@@ -47,11 +47,14 @@ def render(template: str, *, raw: dict[str, str] | None = None, **values: str) -
     return _PLACEHOLDER.sub(fill, template)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def page(body: str, csp: str, status: int = 200) -> web.Response:
     """An HTML page with the security headers every page of the runtime carries."""
     # A lone surrogate (valid in JSON, not in UTF-8) from either side is shown as U+FFFD, not a 500.
-    return web.Response(body=body.encode("utf-8", "replace"), status=status, content_type="text/html",
-                        charset="utf-8", headers={
+    encoded = _LONE_SURROGATE.sub("\ufffd", body).encode("utf-8")
+    return web.Response(body=encoded, status=status, content_type="text/html", charset="utf-8", headers={
         "Content-Security-Policy": csp,
         "X-Content-Type-Options": "nosniff",
         # The Copilot URL carries a token: it must not leak through a Referer header.
