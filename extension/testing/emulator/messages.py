@@ -1,4 +1,4 @@
-"""The bodies Genesys posts to an integration's webhook (GENESYS.md section 5)."""
+"""The bodies Genesys posts to an integration's webhook (docs/GENESYS_NOTES.md section 5)."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def receipt(
 ) -> dict[str, Any]:
     """A Receipt about an inbound message.
 
-    Not verified against Genesys (GENESYS.md section 9): which statuses reach the webhook and
+    Not verified against Genesys (docs/GENESYS_NOTES.md section 9): which statuses reach the webhook and
     which ids they carry. Here `id` is the Genesys message id answered to the inbound call.
     """
     body: dict[str, Any] = {
