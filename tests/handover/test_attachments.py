@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from extension.handover.state import HandoverState
 from handover.test_during_messages import wait_inbound
 from handover.test_lifecycle import start_handover
 
@@ -54,3 +55,20 @@ async def test_an_attachment_without_text_after_a_long_text_rides_on_its_last_pi
     sent = sent_attachments(stack, cid)[before:]
     assert [len(text or "") > 0 for text, _ in sent] == [True, True, False]
     assert [[a["mime"] for a in attachments] for _, attachments in sent] == [[], ["text/plain"], ["image/jpeg"]]
+
+
+def test_an_outbox_stored_with_several_attachments_per_item_is_read_one_per_item() -> None:
+    # Stored by an earlier version, which put every file of a user message on one item.
+    a, b, c = ({"url": f"{FILES}/{n}", "mediaType": "File", "mime": "text/plain", "filename": n}
+               for n in ("a.txt", "b.txt", "c.txt"))
+    stored = HandoverState("support", "h-1", "c-1", "i-1", "q-1", "Support", outbox=[
+        {"messageId": "h-1-1", "text": "files", "attachments": [a, b, c], "queuedAt": 5.0},
+        {"messageId": "h-1-2", "text": "next", "attachments": [], "queuedAt": 6.0},
+    ]).to_doc()
+    read = HandoverState.from_doc(stored)
+    assert read is not None
+    assert [(i["messageId"], i["text"], i["attachments"]) for i in read.outbox] == [
+        ("h-1-1", "files", [a]), ("h-1-1.2", "", [b]), ("h-1-1.3", "", [c]), ("h-1-2", "next", []),
+    ]
+    again = HandoverState.from_doc(stored)
+    assert again is not None and [i["messageId"] for i in again.outbox] == [i["messageId"] for i in read.outbox]
