@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,17 +39,25 @@ def media_type_for(mime: str | None) -> str:
 
 
 def attachment_content(attachment: Attachment) -> dict[str, Any]:
-    """One `content[]` item for an attachment given as {url, mime, filename, mediaType}."""
-    mime = attachment.get("mime")
+    """One `content[]` item for an attachment given as {url, mime, filename, mediaType}.
+
+    Genesys always names the MIME type of an agent's file, so one is guessed when not given.
+    """
+    mime = attachment.get("mime") or _guess_mime(attachment.get("filename") or attachment["url"])
     body: dict[str, Any] = {
         "id": attachment.get("id") or message_id(),
         "mediaType": attachment.get("mediaType") or media_type_for(mime),
         "url": attachment["url"],
+        "mime": mime,
     }
-    for key in ("mime", "filename", "contentSizeBytes", "text"):
+    for key in ("filename", "contentSizeBytes", "text"):
         if attachment.get(key) is not None:
             body[key] = attachment[key]
     return {"contentType": "Attachment", "attachment": body}
+
+
+def _guess_mime(name: str) -> str:
+    return mimetypes.guess_type(name.split("?", 1)[0], strict=False)[0] or "application/octet-stream"
 
 
 def quick_reply_content(reply: QuickReply) -> dict[str, Any]:
