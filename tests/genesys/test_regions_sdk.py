@@ -35,8 +35,8 @@ def newest_sdk_wheel() -> Path:
     wheels = sorted(CACHE.glob(f"{SDK}-*.whl"), key=_version)
     if done.returncode != 0 or not wheels:
         problem = f"could not download the Genesys SDK from PyPI: {done.stderr.strip()[-500:]}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
+        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+            pytest.fail(problem)  # CI reaches PyPI: a missing SDK there is a real failure
         pytest.skip(problem)
     return wheels[-1]
 
