@@ -217,7 +217,7 @@ def _memory(res: Results) -> list[str]:
         "event log, the two indexes, the notifications watch, the reconciler's index), measured after a "
         "warm-up; RSS after a garbage collection. "
         f"Genesys allows {MAX_CHANNELS} notifications channels of "
-        f"{MAX_TOPICS_PER_CHANNEL} topics per OAuth client (GENESYS.md section 7) and a handover takes "
+        f"{MAX_TOPICS_PER_CHANNEL} topics per OAuth client (docs/GENESYS_NOTES.md section 7) and a handover takes "
         f"{len(HANDOVER_KINDS)} topics, so one connection can subscribe at most "
         f"{MAX_CHANNELS * (MAX_TOPICS_PER_CHANNEL // len(HANDOVER_KINDS))} handovers. Past that the "
         "runtime logs `every notifications channel is full` once and queues the new handovers: they are "

@@ -30,7 +30,7 @@ class Sizes:
     token_messages: int = 10000
     roundtrips: int = 200
     # 10,000 handovers per store (issue: memory for 10,000 sessions); they cross the notifications
-    # limit of one OAuth client (GENESYS.md section 7).
+    # limit of one OAuth client (docs/GENESYS_NOTES.md section 7).
     memory_sessions: tuple[tuple[str, int], ...] = (("memory", 10000), ("sqlite", 10000), ("redis", 10000))
     cross_replica_samples: int = 1000
 

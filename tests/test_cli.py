@@ -102,3 +102,13 @@ def test_validate_fails_on_a_host_serve_could_not_use(write_config: Callable[...
     assert "connections.support.host: Genesys host 'genesys.example.com' is not a Genesys Cloud domain" \
         in result.stderr
     assert "Traceback" not in result.stderr and SECRET not in result.stderr + result.stdout
+
+
+def test_validate_refuses_a_mistyped_region_and_names_the_closest(write_config: Callable[..., Path]) -> None:
+    path = write_config()
+    path.write_text(path.read_text().replace('host = "mypurecloud.de"', 'host = "mypurecloud.dee"'))
+    result = run("validate", "--config", str(path))
+    assert result.returncode == 1
+    assert ("connections.support.host: Genesys host 'mypurecloud.dee' is not a Genesys Cloud region domain "
+            "(did you mean 'mypurecloud.de'?)") in result.stderr
+    assert "Traceback" not in result.stderr and SECRET not in result.stderr + result.stdout

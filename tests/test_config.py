@@ -322,7 +322,13 @@ COPILOT_SECRET = "tiny-copilot-key"
         (at("connections.support.host", "my.pure.cloud.de"),
          "connections.support.host: Genesys host 'my.pure.cloud.de' is not a Genesys Cloud domain"),
         (at("connections.support.host", "login.eu.mypurecloud.de"),
-         "connections.support.host: Genesys host 'login.eu.mypurecloud.de' is not a region domain"),
+         "connections.support.host: Genesys host 'login.eu.mypurecloud.de' is not a Genesys Cloud region domain"),
+        (at("connections.support.host", "mypurecloud.dee"),
+         "connections.support.host: Genesys host 'mypurecloud.dee' is not a Genesys Cloud region domain "
+         "(did you mean 'mypurecloud.de'?)"),
+        (at("connections.support.host", "https://api.usw3.pure.cloud"),
+         "connections.support.host: Genesys host 'https://api.usw3.pure.cloud' is not a Genesys Cloud region "
+         "domain (did you mean 'usw2.pure.cloud'?)"),
         (at("connections.support.host", "mypurecloud .de"),
          "connections.support.host: Genesys host 'mypurecloud .de' contains spaces"),
         (at("connections.support.host", f"https://me:{BAD_HOST_SECRET}@mypurecloud.de"),
@@ -347,7 +353,8 @@ def test_a_bad_host_fails_once_and_not_again_as_a_missing_connection(
 
 
 @pytest.mark.parametrize("host", ["mypurecloud.de", "https://api.mypurecloud.com/", "usw2.pure.cloud",
-                                  "http://127.0.0.1:9100", "https://proxy.internal/genesys"])
+                                  "edee1.eusc-pure.cloud", "http://127.0.0.1:9100", "http://localhost:9100",
+                                  "http://[::1]:9100", "https://proxy.internal/genesys"])
 def test_hosts_serve_can_resolve_are_valid(
     write_config: Callable[..., Path], manifest: Manifest, host: str
 ) -> None:

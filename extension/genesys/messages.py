@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from .attachments import Attachment, attachment_content
 from .outbound import (
     OutboundAttachment,
     OutboundMessage,
@@ -32,18 +32,7 @@ __all__ = [
 TEXT_LIMIT = 4000
 
 ID_TYPES = ("Opaque", "Email", "Phone")
-MEDIA_TYPES = ("Image", "Video", "Audio", "File", "Link")
 RECEIPT_STATUSES = ("Delivered", "Failed")
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file the customer sends; Genesys fetches `url` itself, so it must be reachable."""
-
-    url: str
-    media_type: str = "File"
-    mime: str | None = None
-    filename: str | None = None
 
 
 def wire_time(when: datetime | None = None) -> str:
@@ -59,7 +48,7 @@ def inbound_text(
     text: str,
     *,
     time: datetime | None = None,
-    attachments: Iterable[Attachment] = (),
+    attachment: Attachment | None = None,
     custom_attributes: Mapping[str, Any] | None = None,
     first_name: str | None = None,
     last_name: str | None = None,
@@ -67,7 +56,10 @@ def inbound_text(
     nickname: str | None = None,
     id_type: str = "Opaque",
 ) -> dict[str, Any]:
-    """Body of `POST .../{integrationId}/inbound/open/message` for one customer message."""
+    """Body of `POST .../{integrationId}/inbound/open/message` for one customer message.
+
+    One attachment at most: the SDK's OpenMessageContent allows a single Attachment item per message.
+    """
     sender = _recipient(from_id, id_type)
     for key, value in (("firstName", first_name), ("lastName", last_name),
                        ("email", email), ("nickname", nickname)):
@@ -81,9 +73,8 @@ def inbound_text(
     body: dict[str, Any] = {"channel": channel}
     if text:
         body["text"] = text
-    content = [_attachment(a) for a in attachments]
-    if content:
-        body["content"] = content
+    if attachment is not None:
+        body["content"] = [attachment_content(attachment)]
     if "text" not in body and "content" not in body:
         raise ValueError("an inbound message needs text or an attachment")
     return body
@@ -161,17 +152,6 @@ def _recipient(recipient_id: str, id_type: str) -> dict[str, Any]:
     if id_type not in ID_TYPES:
         raise ValueError(f"idType must be one of {ID_TYPES}, not {id_type!r}")
     return {"id": _non_empty(recipient_id, "recipient id"), "idType": id_type}
-
-
-def _attachment(item: Attachment) -> dict[str, Any]:
-    if item.media_type not in MEDIA_TYPES:
-        raise ValueError(f"mediaType must be one of {MEDIA_TYPES}, not {item.media_type!r}")
-    attachment: dict[str, Any] = {"mediaType": item.media_type, "url": _non_empty(item.url, "url")}
-    if item.mime:
-        attachment["mime"] = item.mime
-    if item.filename:
-        attachment["filename"] = item.filename
-    return {"contentType": "Attachment", "attachment": attachment}
 
 
 def _flat_strings(values: Mapping[str, Any]) -> dict[str, str]:

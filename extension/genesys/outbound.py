@@ -15,7 +15,8 @@ KNOWN_TYPES = ("Text", "Structured", "Event", "Receipt")
 class OutboundAttachment:
     """A file an agent sent; `url` points at Genesys' download host."""
 
-    # GENESYS.md section 9: whether these download URLs need a bearer token is unknown.
+    # docs/GENESYS_NOTES.md section 10: these download URLs need OAuth and redirect to a signed
+    # URL, so a user's browser cannot open one as given; it is passed on unchanged.
     url: str
     media_type: str | None = None
     mime: str | None = None
@@ -79,7 +80,7 @@ def parse_outbound(payload: Any) -> OutboundMessage:
         id=message_id,
         type=kind,
         raw_type=raw_type,
-        # GENESYS.md 8.1: the integration id is `channel.id`, else `channel.from.id`.
+        # docs/GENESYS_NOTES.md section 5: the integration id is `channel.id`, else `channel.from.id`.
         integration_id=_str(channel, "id", "channel") or _str(sender, "id", "channel.from"),
         to_id=_str(recipient, "id", "channel.to"),
         from_id=_str(sender, "id", "channel.from"),
@@ -93,7 +94,7 @@ def parse_outbound(payload: Any) -> OutboundMessage:
         quick_replies=tuple(_quick_replies(content)),
         typing=typing,
         typing_duration_ms=duration,
-        # GENESYS.md section 9: which receipt statuses reach the webhook is unknown, so any
+        # docs/GENESYS_NOTES.md section 9: which receipt statuses reach the webhook is unknown, so any
         # string is passed on rather than checked against the documented list.
         receipt_status=_str(payload, "status", "") if kind == "Receipt" else None,
         receipt_reasons=tuple(_reasons(_list(payload, "reasons", ""))),
@@ -122,8 +123,8 @@ def _attachments(content: list[Any]) -> list[OutboundAttachment]:
 
 
 def _quick_replies(content: list[Any]) -> list[QuickReply]:
-    # Assumed from the SDK's ConversationMessageContent model (GENESYS.md only says "quick
-    # replies"): `quickReply: {text, payload}` entries, or `quickReplyV2: {actions: [...]}`.
+    # Assumed from the SDK's ConversationMessageContent model (docs/GENESYS_NOTES.md
+    # section 10): `quickReply: {text, payload}` entries, or `quickReplyV2: {actions: [...]}`.
     replies = list(_content_items(content, "quickReply"))
     for group in _content_items(content, "quickReplyV2"):
         replies.extend(_objects(_list(group, "actions", "content[].quickReplyV2"),

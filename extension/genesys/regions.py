@@ -6,24 +6,39 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-# Genesys Cloud region domains. A domain outside this list is still accepted when it has the shape of a
-# Genesys one (regions are added over time); `known=False` lets the doctor flag it.
-KNOWN_DOMAINS = frozenset({
-    "mypurecloud.com", "mypurecloud.ie", "mypurecloud.com.au", "mypurecloud.jp",
-    "mypurecloud.de", "usw2.pure.cloud", "cac1.pure.cloud", "apne2.pure.cloud",
-    "euw2.pure.cloud", "aps1.pure.cloud", "use2.us-gov-pure.cloud", "sae1.pure.cloud",
-    "mec1.pure.cloud", "apne3.pure.cloud", "euc2.pure.cloud", "mxc1.pure.cloud",
-    "apse1.pure.cloud",
-})
+from .errors import closest_names
+
+# The API host of every Genesys Cloud region, named as the official SDK names them
+# (PureCloudPlatformClientV2 `purecloud_region_hosts.py`; a test keeps this equal to the newest SDK).
+# The login host of a region is its API host with `api.` swapped for `login.`.
+REGION_API_HOSTS: dict[str, str] = {
+    "us_east_1": "api.mypurecloud.com",
+    "eu_west_1": "api.mypurecloud.ie",
+    "ap_southeast_2": "api.mypurecloud.com.au",
+    "ap_northeast_1": "api.mypurecloud.jp",
+    "eu_central_1": "api.mypurecloud.de",
+    "us_west_2": "api.usw2.pure.cloud",
+    "ca_central_1": "api.cac1.pure.cloud",
+    "ap_northeast_2": "api.apne2.pure.cloud",
+    "eu_west_2": "api.euw2.pure.cloud",
+    "ap_south_1": "api.aps1.pure.cloud",
+    "us_east_2": "api.use2.us-gov-pure.cloud",
+    "sa_east_1": "api.sae1.pure.cloud",
+    "me_central_1": "api.mec1.pure.cloud",
+    "ap_northeast_3": "api.apne3.pure.cloud",
+    "eu_central_2": "api.euc2.pure.cloud",
+    "mx_central_1": "api.mxc1.pure.cloud",
+    "ap_southeast_1": "api.apse1.pure.cloud",
+    "eusc_de_east_1": "api.edee1.eusc-pure.cloud",
+}
+KNOWN_DOMAINS = frozenset(host.removeprefix("api.") for host in REGION_API_HOSTS.values())
 
 # Service prefixes people copy from the browser bar or the docs along with the domain.
 _SERVICE_PREFIXES = ("api.", "apps.", "login.", "api-downloads.")
-_GENESYS_DOMAIN = re.compile(
-    r"^(?:mypurecloud\.[a-z]{2,}(?:\.[a-z]{2})?"  # mypurecloud.com, mypurecloud.com.au
-    r"|[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.(?:us-gov-)?pure\.cloud)$"  # usw2.pure.cloud
+# A host under a Genesys domain: a region domain, a typo of one, or one with an extra label.
+_GENESYS_LIKE = re.compile(
+    r"(?:^|\.)(?:mypurecloud\.[a-z]{2,}(?:\.[a-z]{2,})?|(?:[a-z0-9]+-)*pure\.cloud)$"
 )
-# Something under a Genesys domain that is not a region domain itself (a typo, an extra label).
-_GENESYS_LIKE = re.compile(r"(?:^|\.)(?:mypurecloud\.[a-z]{2,}(?:\.[a-z]{2})?|pure\.cloud)$")
 _HOSTNAME = re.compile(r"^[a-z0-9.-]+$")
 
 
@@ -34,8 +49,8 @@ class Region:
     api_base: str
     login_base: str
     domain: str
-    known: bool
-    custom: bool
+    known: bool  # a Genesys Cloud region (every accepted Genesys domain is one)
+    custom: bool  # an emulator or proxy URL, used as given
 
 
 def resolve_region(host: str) -> Region:
@@ -61,19 +76,19 @@ def resolve_region(host: str) -> Region:
         raise ValueError(f"Genesys host {hostname!r}: credentials do not belong in the URL")
 
     domain = _strip_service_prefix(hostname)
-    if _GENESYS_DOMAIN.match(domain):
+    if domain in KNOWN_DOMAINS:
         # Genesys only serves HTTPS on its standard port; scheme, port and path are ignored.
         return Region(
             api_base=f"https://api.{domain}",
             login_base=f"https://login.{domain}",
             domain=domain,
-            known=domain in KNOWN_DOMAINS,
+            known=True,
             custom=False,
         )
-    if _looks_like_genesys(hostname):
+    if _GENESYS_LIKE.search(hostname):
         raise ValueError(
-            f"Genesys host {text!r} is not a region domain "
-            "(expected e.g. mypurecloud.com or usw2.pure.cloud)"
+            f"Genesys host {text!r} is not a Genesys Cloud region domain "
+            f"(did you mean {closest_names(domain, KNOWN_DOMAINS)[0]!r}?)"
         )
     if not has_scheme:
         # Without a scheme we cannot tell http from https for an emulator or proxy: ask.
@@ -93,6 +108,3 @@ def _strip_service_prefix(hostname: str) -> str:
             return hostname[len(prefix):]
     return hostname
 
-
-def _looks_like_genesys(hostname: str) -> bool:
-    return bool(_GENESYS_LIKE.search(hostname))

@@ -20,7 +20,8 @@ from ..genesys.retry import is_retryable
 from ..store import Coordination, LocalCoordination, StoreError
 from ..store.coordination import Lease
 from ..tasks import TaskGroup
-from .provider import GenesysHandover, to_attachments
+from .attachments import to_attachment
+from .provider import GenesysHandover
 from .state import BY_USER, HandoverState
 
 log = logging.getLogger("extension.handover.outbox")
@@ -114,7 +115,7 @@ class OutboxSender:
             conn = self.handover.connections[state.connection]
             item = state.outbox[0]
             body = inbound_text(item["messageId"], state.genesys_user_id, item.get("text") or "",
-                                attachments=to_attachments(item.get("attachments") or []))
+                                attachment=to_attachment(item.get("attachments") or []))
             failed: GenesysError | None = None
             proceed = self._still_wanted(key.id, state.genesys_user_id, item["messageId"])
             try:

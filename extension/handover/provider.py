@@ -14,9 +14,10 @@ from ..flows.engine import Endpoint, NodeApi, Turn
 from ..flows.events import handover_event, output_event
 from ..flows.session import Session, SessionKey
 from ..genesys import GenesysError
-from ..genesys.messages import Attachment, inbound_typing
+from ..genesys.messages import inbound_typing
 from ..metrics import Metrics
 from . import starting
+from .attachments import user_attachments
 from .connection import GenesysConnection
 from .disconnects import disconnect_customer
 from .opening import open_conversation
@@ -29,7 +30,6 @@ log = logging.getLogger("extension.handover")
 CANCEL_PAYLOAD = "cancel"
 TYPING_INTERVAL = 5.0
 TYPING_CLAIM = "om:typing"
-MEDIA_TYPES = ("Image", "Video", "Audio", "File", "Link")
 
 
 class GenesysHandover:
@@ -138,7 +138,7 @@ class GenesysHandover:
         if state.status == "queue" and self._is_cancel(state, text, data):
             await self._cancel(turn, state)
             return False
-        attachments = _attachments(data)
+        attachments = user_attachments(data)
         if not text and not attachments:
             return True
         state.outbox.extend(outbox_items(state, text or "", attachments, time.time()))
@@ -335,26 +335,6 @@ class GenesysHandover:
             self.outbox.forget(state)
         if self.watcher is not None:
             await self.watcher.unwatch(state.connection, state.conversation_id)
-
-
-def _attachments(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """User attachments from `data.attachments`: [{url, mime?, filename?, mediaType?}]."""
-    items = data.get("attachments")
-    if not isinstance(items, list):
-        return []
-    out = []
-    for item in items:
-        if isinstance(item, dict) and isinstance(item.get("url"), str) and item["url"]:
-            media = item.get("mediaType") if item.get("mediaType") in MEDIA_TYPES else "File"
-            out.append({"url": item["url"], "mediaType": media,
-                        "mime": item.get("mime") if isinstance(item.get("mime"), str) else None,
-                        "filename": item.get("filename") if isinstance(item.get("filename"), str) else None})
-    return out
-
-
-def to_attachments(items: list[dict[str, Any]]) -> list[Attachment]:
-    return [Attachment(url=i["url"], media_type=i["mediaType"], mime=i.get("mime"), filename=i.get("filename"))
-            for i in items]
 
 
 def _held_data(item: dict[str, Any]) -> dict[str, Any]:

@@ -15,16 +15,21 @@ QUOTE_LIMIT = 200
 
 def outbox_items(state: HandoverState, text: str, attachments: list[dict[str, Any]],
                  queued_at: float) -> list[dict[str, Any]]:
-    """The outbox items of one user message: a text over Genesys' size goes as several messages.
+    """The outbox items of one user message: as many inbound messages as Genesys needs, in order.
 
-    The same rule cuts the transcript (transcript.py), so no inbound message is ever over the
-    limit; each piece has its own stable messageId. Attachments ride on the last piece.
+    A text over Genesys' size goes as several messages; the same rule cuts the transcript
+    (transcript.py), so no inbound message is ever over the limit. Genesys takes one attachment
+    per message: the first rides on the last piece of text, each other one goes on its own.
+    Every item has its own stable messageId.
     """
-    pieces = split_text(text, TEXT_LIMIT) if len(text) > TEXT_LIMIT else [text]
-    items = [{"messageId": state.new_message_id(), "text": piece, "attachments": [], "queuedAt": queued_at}
-             for piece in pieces]
-    items[-1]["attachments"] = attachments
-    return items
+    pieces = split_text(text, TEXT_LIMIT) if len(text) > TEXT_LIMIT else [text] if text else []
+    parts: list[tuple[str, list[dict[str, Any]]]] = [(piece, []) for piece in pieces]
+    rest = list(attachments)
+    if parts and rest:
+        parts[-1] = (parts[-1][0], [rest.pop(0)])
+    parts += [("", [one]) for one in rest]
+    return [{"messageId": state.new_message_id(), "text": piece, "attachments": carried, "queuedAt": queued_at}
+            for piece, carried in parts]
 
 
 def settle_outbox(state: HandoverState) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -69,6 +69,7 @@ class HandoverState:
             return None
         values = {k: v for k, v in doc.items() if k != "provider"}
         values["options"] = HandoverOptions(**values.get("options", {}))
+        values["outbox"] = _one_attachment_each(values.get("outbox") or [])
         return cls(**values)
 
     def new_message_id(self) -> str:
@@ -101,3 +102,20 @@ def ended_recently(record: Any, genesys_user_id: str | None, now: float | None =
     if not isinstance(connection, str) or (now or time.time()) - at > LATE_MESSAGE_SECONDS:
         return None
     return connection
+
+
+def _one_attachment_each(outbox: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An outbox stored before attachments went one per message, split the way Genesys takes them.
+
+    The extra items get ids derived from their item's, so every replica and every restart sends
+    them under the same `channel.messageId`.
+    """
+    if all(len(item.get("attachments") or []) <= 1 for item in outbox):
+        return outbox
+    items: list[dict[str, Any]] = []
+    for item in outbox:
+        first, *rest = item.get("attachments") or [None]
+        items.append({**item, "attachments": [first] if first else []})
+        items += [{"messageId": f"{item['messageId']}.{n}", "text": "", "attachments": [one],
+                   "queuedAt": item.get("queuedAt", 0)} for n, one in enumerate(rest, start=2)]
+    return items

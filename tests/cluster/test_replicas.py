@@ -141,7 +141,7 @@ async def test_replica_killed_mid_handover_loses_and_doubles_nothing(tmp_path: P
     assert [m.text for m in inbound if not m.duplicate] == users
     # The one resend allowed: the held message, with its same messageId. A died before it learnt
     # whether Genesys took it, so B sends it again from the stored outbox; whether Genesys drops a
-    # resend with the same messageId is unknown (GENESYS.md section 9), so we can only keep the
+    # resend with the same messageId is unknown (docs/GENESYS_NOTES.md section 9), so we can only keep the
     # messageId stable. Any other message is sent by exactly one replica, once.
     assert [m.text for m in inbound if m.duplicate] in ([], [held])
     # Every agent message reached the user's socket on B exactly once.

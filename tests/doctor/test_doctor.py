@@ -126,11 +126,11 @@ async def test_a_host_that_is_no_login_service(doctor: Doctor) -> None:
 def test_region_host_must_be_known() -> None:
     run = Checklist("support")
     assert check_region(run, "https://apps.mypurecloud.de/directory") is not None
-    assert check_region(run, "mypurecloud.xx") is not None
+    assert check_region(run, "mypurecloud.dee") is None
     assert check_region(run, "mypurecloud.de.example.com") is None
     ok, unknown, invalid = run.checks
     assert ok.status == "pass" and "mypurecloud.de is a known" in ok.detail
-    assert unknown.status == "fail" and "mypurecloud" in (unknown.hint or "")
+    assert unknown.status == "fail" and "did you mean 'mypurecloud.de'?" in unknown.detail
     assert invalid.status == "fail" and "mypurecloud.de or usw2.pure.cloud" in (invalid.hint or "")
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import functools
+import inspect
+import re
 from typing import Any
 
 import pytest
-from PureCloudPlatformClientV2 import ApiClient
+from PureCloudPlatformClientV2 import ApiClient, MessageMediaParticipant
 
 from .conftest import Api, FakeMiddleware, next_frame
 
@@ -24,6 +27,15 @@ def deserialize(data: Any, model: str) -> dict[str, Any]:
     result: dict[str, Any] = instance.to_dict()
     assert OUTDATED not in repr(result), result
     return result
+
+
+def sdk_enum(model: type, field: str) -> list[str]:
+    """The values the SDK model's setter allows for `field`, exactly as the SDK spells them."""
+    source = inspect.getsource(getattr(model, field).fset)
+    match = re.search(r"allowed_values = (\[.*?\])", source)
+    assert match, f"{model.__name__}.{field} has no enum in this SDK"
+    values: list[str] = ast.literal_eval(match.group(1))
+    return values
 
 
 async def _active(api: Api) -> str:
@@ -144,3 +156,20 @@ async def test_conversation_and_discovery_answers(api: Api) -> None:
     assert channel["connect_uri"].startswith("ws://") and channel["expires"] is not None
     _, body, _ = await api.call("GET", "/api/v2/routing/queues?pageSize=0")
     assert deserialize(body, "ErrorBody")["code"] == "invalid.value"
+
+
+async def test_participants_spell_every_enum_as_the_sdk_does(api: Api) -> None:
+    # The SDK compares enums case-insensitively, so a round trip alone would let "Open" pass.
+    cid = await _active(api)
+    _, body, _ = await api.call("GET", f"/api/v2/conversations/messages/{cid}")
+    participants = body["participants"]
+    assert {p["type"] for p in participants} == {"open"}
+    for field in ("type", "state", "direction"):
+        allowed = sdk_enum(MessageMediaParticipant, field)
+        assert {p[field] for p in participants} <= set(allowed), field
+    await api.emulator.agent.end(cid)
+    _, body, _ = await api.call("GET", f"/api/v2/conversations/messages/{cid}")
+    allowed = sdk_enum(MessageMediaParticipant, "disconnect_type")
+    assert {p["disconnectType"] for p in body["participants"]} <= set(allowed)
+    # The purposes the SDK documents in its docstring: 'agent', 'user', 'customer', 'external', 'acd', 'ivr'.
+    assert {p["purpose"] for p in body["participants"]} <= {"agent", "user", "customer", "external", "acd", "ivr"}

@@ -96,6 +96,16 @@ async def test_attachments_and_quick_replies(api: Api, middleware: FakeMiddlewar
     assert {c["contentType"] for c in structured["content"]} == {"QuickReply"}
 
 
+async def test_an_agent_attachment_always_names_its_mime(api: Api, middleware: FakeMiddleware) -> None:
+    cid = await _active(api)
+    await api.emulator.agent.reply(cid, "Files", attachments=[{"url": "https://files.example/r.pdf?v=2"}])
+    await api.emulator.agent.reply(cid, "More", attachments=[{"url": "https://files.example/blob"}])
+    sent = [r.body["content"][0]["attachment"] for r in middleware.received]
+    assert [(a["mime"], a["mediaType"]) for a in sent] == [
+        ("application/pdf", "File"), ("application/octet-stream", "File"),
+    ]  # fmt: skip
+
+
 async def test_typing_is_an_event_message(api: Api, middleware: FakeMiddleware) -> None:
     cid = await _active(api)
     await api.emulator.agent.typing(cid)

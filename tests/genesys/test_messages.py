@@ -51,19 +51,44 @@ def test_inbound_text_with_email_and_id_type() -> None:
                                        "email": "jane@example.com"}
 
 
-def test_attachments_become_content() -> None:
-    body = inbound_text("m-1", "h-1", "", time=WHEN, attachments=[
-        Attachment("https://files.example/a.png", "Image", "image/png", "a.png"),
-        Attachment("https://files.example/b"),
-    ])
+def test_an_attachment_becomes_content() -> None:
+    body = inbound_text("m-1", "h-1", "", time=WHEN,
+                        attachment=Attachment("https://files.example/a.png", "Image", "image/png", "a.png"))
     assert "text" not in body
     assert body["content"] == [
         {"contentType": "Attachment", "attachment": {
             "mediaType": "Image", "url": "https://files.example/a.png", "mime": "image/png",
             "filename": "a.png"}},
-        {"contentType": "Attachment", "attachment": {
-            "mediaType": "File", "url": "https://files.example/b"}},
     ]
+
+
+@pytest.mark.parametrize(
+    ("attachment", "media_type", "mime"),
+    [
+        (Attachment("https://files.example/b"), "File", "application/octet-stream"),
+        (Attachment("https://files.example/b", filename="scan.PDF"), "File", "application/pdf"),
+        (Attachment("https://files.example/photos/cat.jpeg?size=2"), "Image", "image/jpeg"),
+        (Attachment("https://files.example/x", filename="song.mp3"), "Audio", "audio/mpeg"),
+        (Attachment("https://files.example/x.png", mime="Video/MP4"), "Video", "video/mp4"),
+        (Attachment("https://files.example/x.png", media_type="Link"), "Link", "image/png"),
+    ],
+)
+def test_an_attachment_always_carries_a_mime(attachment: Attachment, media_type: str, mime: str) -> None:
+    sent = inbound_text("m-1", "h-1", "", time=WHEN, attachment=attachment)["content"][0]["attachment"]
+    assert (sent["mediaType"], sent["mime"]) == (media_type, mime)
+
+
+@pytest.mark.parametrize(
+    ("attachment", "fragment"),
+    [
+        (Attachment(""), "needs a url"),
+        (Attachment("https://files.example/a", mime="png"), "MIME type such as image/png, not 'png'"),
+        (Attachment("https://files.example/a", media_type="Gif"), "mediaType must be one of"),
+    ],
+)
+def test_a_bad_attachment_is_refused_saying_why(attachment: Attachment, fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        inbound_text("m-1", "h-1", "", attachment=attachment)
 
 
 def test_custom_attributes_are_flattened_to_strings() -> None:
@@ -88,8 +113,8 @@ def test_nested_custom_attributes_are_refused(value: object) -> None:
         {"message_id": "m", "from_id": "h", "text": ""},
         {"message_id": "m", "from_id": "h", "text": "x", "id_type": "Twitter"},
         {"message_id": "m", "from_id": "h", "text": "x",
-         "attachments": [Attachment("https://x", "Sticker")]},
-        {"message_id": "m", "from_id": "h", "text": "x", "attachments": [Attachment("")]},
+         "attachment": Attachment("https://x", "Sticker")},
+        {"message_id": "m", "from_id": "h", "text": "x", "attachment": Attachment("")},
     ],
 )
 def test_inbound_text_refuses_bodies_genesys_would_refuse(kwargs: dict[str, object]) -> None:

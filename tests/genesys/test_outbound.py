@@ -1,4 +1,4 @@
-"""Parsing the outbound webhook bodies of GENESYS.md section 5."""
+"""Parsing the outbound webhook bodies of docs/GENESYS_NOTES.md section 5."""
 
 from __future__ import annotations
 

@@ -17,7 +17,8 @@ from .conftest import API, calls, grant_token
 sdk = pytest.importorskip("PureCloudPlatformClientV2")
 
 WHEN = datetime(2026, 1, 15, 10, 0, 5, 427000, tzinfo=UTC)
-# Keys GENESYS.md documents that this SDK version's models do not carry; the SDK drops them.
+# Keys the Genesys documentation shows (docs/GENESYS_NOTES.md section 4) that this SDK version's
+# models do not carry; the SDK drops them.
 NOT_IN_SDK_MODEL = {"channel.metadata.customAttributes", "content[].contentType"}
 
 
@@ -62,7 +63,7 @@ def no_outdated_enums(value: Any) -> bool:
 def full_message() -> dict[str, Any]:
     return inbound_text(
         "m-0001", "h-7f3a", "I would like to talk to a person.", time=WHEN,
-        attachments=[Attachment("https://files.example/a.png", "Image", "image/png", "a.png")],
+        attachment=Attachment("https://files.example/a.png", "Image", "image/png", "a.png"),
         custom_attributes={"sessionId": "s-1", "queue": "Support"},
         first_name="Jane", last_name="Doe", email="jane@example.com", nickname="Jane Doe",
     )
@@ -86,7 +87,7 @@ def test_custom_attributes_survive_the_sdk_model() -> None:
     channel_metadata = sdk.models.ConversationChannelMetadata()
     if "custom_attributes" not in channel_metadata.swagger_types:
         pytest.skip("this SDK version types channel.metadata without customAttributes "
-                    "(only subType); GENESYS.md section 4 is followed instead")
+                    "(only subType); docs/GENESYS_NOTES.md section 4 is followed instead")
     instance, _ = round_trip(full_message(), "OpenInboundNormalizedMessage")
     assert instance.to_dict()["channel"]["metadata"]["custom_attributes"] == {
         "sessionId": "s-1", "queue": "Support"}

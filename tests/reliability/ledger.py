@@ -11,7 +11,7 @@ INTRO = [
     "against the Genesys Cloud emulator with the fault injected as described. *Sent* counts messages "
     "the test sent; *lost* and *doubled* are what the other side did not receive, or received more "
     "than once (a user message resent with the same `channel.messageId` after a crash is counted as "
-    "delivered once: Genesys' own dedup on that id is unknown, GENESYS.md section 9).", "",
+    "delivered once: Genesys' own dedup on that id is unknown, docs/GENESYS_NOTES.md section 9).", "",
     HEADER,
     "|---|---|---:|---:|---:|---:|---:|---:|",
 ]

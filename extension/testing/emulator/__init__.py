@@ -1,4 +1,4 @@
-"""A Genesys Cloud emulator: the Open Messaging subset of GENESYS.md, in one aiohttp app.
+"""A Genesys Cloud emulator: the Open Messaging subset of docs/GENESYS_NOTES.md, in one aiohttp app.
 
     async with Emulator() as emulator:
         ...  # point the client at emulator.base_url; drive agents with emulator.agent

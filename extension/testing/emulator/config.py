@@ -88,7 +88,7 @@ class EmulatorConfig:
     max_topics_per_channel: int = 1000
     max_channels_per_client: int = 20
     # Not verified against Genesys: whether and how it posts receipts for inbound messages
-    # (GENESYS.md section 9). Off by default; on, each accepted inbound message gets a
+    # (docs/GENESYS_NOTES.md section 9). Off by default; on, each accepted inbound message gets a
     # `Receipt` webhook with status `Delivered`.
     inbound_receipts: bool = False
     # Auto-reply agent: accepts every routed conversation and echoes each customer text.

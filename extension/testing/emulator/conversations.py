@@ -26,7 +26,7 @@ def participant_json(participant: Participant) -> dict[str, Any]:
         "state": participant.state,
         "direction": "inbound",
         "held": False,
-        "type": "Open",
+        "type": "open",  # MessageMediaParticipant.type: lowercase platform names
         "attributes": dict(participant.attributes),
     }
     if participant.address is not None:

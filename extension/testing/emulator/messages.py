@@ -1,7 +1,8 @@
-"""The bodies Genesys posts to an integration's webhook (GENESYS.md section 5)."""
+"""The bodies Genesys posts to an integration's webhook (docs/GENESYS_NOTES.md section 5)."""
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,17 +39,25 @@ def media_type_for(mime: str | None) -> str:
 
 
 def attachment_content(attachment: Attachment) -> dict[str, Any]:
-    """One `content[]` item for an attachment given as {url, mime, filename, mediaType}."""
-    mime = attachment.get("mime")
+    """One `content[]` item for an attachment given as {url, mime, filename, mediaType}.
+
+    Genesys always names the MIME type of an agent's file, so one is guessed when not given.
+    """
+    mime = attachment.get("mime") or _guess_mime(attachment.get("filename") or attachment["url"])
     body: dict[str, Any] = {
         "id": attachment.get("id") or message_id(),
         "mediaType": attachment.get("mediaType") or media_type_for(mime),
         "url": attachment["url"],
+        "mime": mime,
     }
-    for key in ("mime", "filename", "contentSizeBytes", "text"):
+    for key in ("filename", "contentSizeBytes", "text"):
         if attachment.get(key) is not None:
             body[key] = attachment[key]
     return {"contentType": "Attachment", "attachment": body}
+
+
+def _guess_mime(name: str) -> str:
+    return mimetypes.guess_type(name.split("?", 1)[0], strict=False)[0] or "application/octet-stream"
 
 
 def quick_reply_content(reply: QuickReply) -> dict[str, Any]:
@@ -120,7 +129,7 @@ def receipt(
 ) -> dict[str, Any]:
     """A Receipt about an inbound message.
 
-    Not verified against Genesys (GENESYS.md section 9): which statuses reach the webhook and
+    Not verified against Genesys (docs/GENESYS_NOTES.md section 9): which statuses reach the webhook and
     which ids they carry. Here `id` is the Genesys message id answered to the inbound call.
     """
     body: dict[str, Any] = {

@@ -131,8 +131,12 @@ def _refuse_deprecated(body: dict[str, Any]) -> None:
 
 
 def _content(content: Any) -> None:
+    # OpenMessageContent: 'If contentType = "Attachment" only one item is allowed'.
     if not isinstance(content, list):
         raise BodyError("content must be an array", "content", "invalid.value")
+    if len(content) > 1:
+        raise BodyError(f"content allows one Attachment item per message, not {len(content)}", "content",
+                        "invalid.value")  # fmt: skip
     for index, item in enumerate(content):
         path = f"content[{index}]"
         item = _object(item, path)
@@ -141,12 +145,19 @@ def _content(content: Any) -> None:
         if kind != "Attachment":
             raise BodyError(f"{path}.contentType must be Attachment", f"{path}.contentType",
                             "invalid.value")  # fmt: skip
-        attachment = _object(item.get("attachment"), f"{path}.attachment")
-        _known_fields(attachment, _ATTACHMENT_FIELDS, f"{path}.attachment")
-        _enum(attachment, "mediaType", f"{path}.attachment", MEDIA_TYPES)
-        _string(attachment, "url", f"{path}.attachment")
-        for name in ("mime", "filename", "id", "text", "sha256"):
-            _string(attachment, name, f"{path}.attachment", required=False)
+        _attachment(_object(item.get("attachment"), f"{path}.attachment"), f"{path}.attachment")
+
+
+def _attachment(attachment: dict[str, Any], path: str) -> None:
+    # OpenContentAttachment: mediaType, url and mime are required.
+    _known_fields(attachment, _ATTACHMENT_FIELDS, path)
+    _enum(attachment, "mediaType", path, MEDIA_TYPES)
+    _string(attachment, "url", path)
+    mime = _string(attachment, "mime", path) or ""
+    if "/" not in mime.strip("/"):
+        raise BodyError(f"{path}.mime must be a MIME type such as image/png", f"{path}.mime", "invalid.value")
+    for name in ("filename", "id", "text", "sha256"):
+        _string(attachment, name, path, required=False)
 
 
 def validate_message(body: Any) -> None:

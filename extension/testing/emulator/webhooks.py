@@ -10,10 +10,9 @@ from typing import Any
 
 import aiohttp
 
-from extension.genesys.signature import HEADER, sign
-
 from .config import EmulatorConfig, IntegrationConfig
 from .errors import EmulatorError
+from .signing import SIGNATURE_HEADER, webhook_signature
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -98,7 +97,7 @@ class WebhookSender:
             url=integration.webhook_url,
             body=body,
             raw=raw,
-            signature=sign(integration.webhook_secret, raw),
+            signature=webhook_signature(integration.webhook_secret, raw),
         )
         copies = [delivery]
         if self.duplicates_pending > 0:
@@ -129,7 +128,7 @@ class WebhookSender:
             url=integration.webhook_url,
             body=original.body,
             raw=original.raw,
-            signature=sign(integration.webhook_secret, original.raw),
+            signature=webhook_signature(integration.webhook_secret, original.raw),
             redelivery=True,
         )
 
@@ -155,7 +154,7 @@ class WebhookSender:
         if not delivery.url:
             delivery.attempts.append(Attempt(self._clock(), error="no webhook URL configured"))
             return FAILED
-        headers = {"Content-Type": "application/json", HEADER: delivery.signature}
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: delivery.signature}
         timeout = aiohttp.ClientTimeout(total=self._config.webhook_timeout)
         for number in range(1 + max(self._config.webhook_retries, 0)):
             if number:
