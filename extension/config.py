@@ -109,6 +109,7 @@ class HandoverSchema(_Strict):
     reconcile_interval_seconds = _seconds()
     reconcile_idle_seconds = _seconds()
     reconcile_batch = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
+    reconcile_unwatched_interval_seconds = _seconds()
     heartbeat_timeout_seconds = _seconds()
     channel_renew_seconds = _seconds()
     reconnect_max_seconds = _seconds()

@@ -176,11 +176,11 @@ class ClusterDuties:
         for cid in list(self._owner):
             if cid not in index:
                 del self._owner[cid]
-        # Handovers waiting for room count as watched: they are placed when an unwatch frees some,
-        # not retried (and logged) at every pass.
-        for cid in (self.watcher.watching(connection) | self.watcher.waiting(connection)) - index.keys():
+        # Handovers waiting for room or refused by Genesys count as watched: they are placed when
+        # room frees or a subscription is accepted again, not retried (and logged) at every pass.
+        for cid in (self.watcher.watching(connection) | self.watcher.unwatched(connection)) - index.keys():
             await self.watcher.unwatch(connection, cid)
-        watched = self.watcher.watching(connection) | self.watcher.waiting(connection)
+        watched = self.watcher.watching(connection) | self.watcher.unwatched(connection)
         for cid, key_id in index.items():
             if cid in watched:
                 continue

@@ -13,15 +13,17 @@ from datetime import datetime
 
 import aiohttp
 
-from ..genesys import GenesysClient, GenesysError
+from ..genesys import GenesysClient, GenesysError, TopicRejection
 from ..genesys.notifications_topics import (
     ConversationEvent,
     conversation_topics,
     is_heartbeat,
     is_socket_closing,
     parse_event_frame,
+    parse_topic,
 )
 from .settings import HandoverSettings
+from .unwatched import NO_CHANNEL, NO_PERMISSION, Unwatched
 
 log = logging.getLogger("extension.handover.notifications")
 
@@ -84,18 +86,25 @@ class ChannelLoop:
         self.topics.update(topics)
         if self.channel_id is not None:
             try:
-                await self.owner.client.add_subscriptions(self.channel_id, topics)
+                rejected = await self.owner.client.add_subscriptions(self.channel_id, topics)
             except GenesysError as exc:
                 log.warning("could not subscribe on %s: %s; reconnecting", self.owner.name, exc)
                 await self._drop()
+                return
+            if rejected:
+                await self.owner.refuse(self, rejected)
+            elif self.owner.refused:
+                await self.owner.permitted()
 
     async def remove(self, topics: list[str]) -> None:
         self.topics.difference_update(topics)
         if self.channel_id is not None:
             try:
-                await self.owner.client.replace_subscriptions(self.channel_id, sorted(self.topics))
+                rejected = await self.owner.client.replace_subscriptions(self.channel_id, sorted(self.topics))
             except GenesysError as exc:
                 log.info("could not unsubscribe on %s: %s", self.owner.name, exc)
+                return
+            await self.owner.refuse(self, rejected)
 
     async def _drop(self) -> None:
         if self._ws is not None:
@@ -168,7 +177,8 @@ class ChannelLoop:
             # until the new one has exactly `topics`.
             while subscribed != self.topics:
                 subscribed = set(self.topics)
-                await client.replace_subscriptions(channel.id, sorted(subscribed))
+                # Refused topics leave `topics`: the next pass subscribes the channel without them.
+                await self.owner.refuse(self, await client.replace_subscriptions(channel.id, sorted(subscribed)))
         except BaseException:
             await ws.close()
             raise
@@ -250,21 +260,26 @@ class ConnectionNotifications:
     """All channels of one connection; conversations are spread so none exceeds its topic limit."""
 
     def __init__(self, name: str, client: GenesysClient, http: aiohttp.ClientSession, settings: HandoverSettings,
-                 on_event: EventCallback, on_reconnect: ReconnectCallback) -> None:
+                 on_event: EventCallback, on_reconnect: ReconnectCallback, unwatched: Unwatched) -> None:
         self.name = name
         self.client = client
         self.http = http
         self.settings = settings
         self.on_event = on_event
         self.on_reconnect = on_reconnect
+        self.unwatched = unwatched
         self.channels: list[ChannelLoop] = []
         self._where: dict[str, ChannelLoop] = {}
         # Handovers past the topic limit: not subscribed, their ends found by the reconciler. They
         # are placed, first come first served, when an unwatch frees room, not retried at each re-sync.
         self.unplaced: dict[str, None] = {}
+        # Handovers whose topics Genesys refused (a permission the OAuth client lacks): retried
+        # once a later subscription is accepted, their ends found by the reconciler meanwhile.
+        self.refused: dict[str, None] = {}
+        self._missing_logged: frozenset[str] | None = None
 
     async def watch(self, conversation_id: str) -> None:
-        if conversation_id in self._where or conversation_id in self.unplaced:
+        if conversation_id in self._where or conversation_id in self.unplaced or conversation_id in self.refused:
             return
         if await self._place(conversation_id):
             return
@@ -273,10 +288,16 @@ class ConnectionNotifications:
                       "further handovers are not subscribed and the reconciler detects their ends until "
                       "room frees", self.name, len(self.channels), len(self._where))
         self.unplaced[conversation_id] = None
+        await self.unwatched.mark(self.name, conversation_id, NO_CHANNEL)
 
     async def unwatch(self, conversation_id: str) -> None:
+        if conversation_id in self.refused:
+            del self.refused[conversation_id]
+            await self.unwatched.clear(self.name, conversation_id)
+            return
         if conversation_id in self.unplaced:
             del self.unplaced[conversation_id]
+            await self.unwatched.clear(self.name, conversation_id)
             self._all_placed()
             return
         loop = self._where.pop(conversation_id, None)
@@ -308,6 +329,7 @@ class ConnectionNotifications:
                 # Back at the head of the queue: nothing else fits either.
                 self.unplaced = {cid: None, **self.unplaced}
                 break
+            await self.unwatched.clear(self.name, cid)
             placed = True
         if placed:
             self._all_placed()
@@ -315,6 +337,39 @@ class ConnectionNotifications:
     def _all_placed(self) -> None:
         if not self.unplaced:
             log.info("%s: every handover is subscribed to notifications again (%d)", self.name, len(self._where))
+
+    async def refuse(self, loop: ChannelLoop, rejected: list[TopicRejection]) -> None:
+        """Genesys refused these topics: their handovers leave the channel for the reconciler."""
+        missing: set[str] = set()
+        refused: dict[str, None] = {}
+        for rejection in rejected:
+            parsed = parse_topic(rejection.topic)
+            missing.update(rejection.missing_permissions or (rejection.reason or "an unnamed permission",))
+            if parsed is not None:
+                refused[parsed[0]] = None
+        for cid in refused:
+            loop.topics.difference_update(conversation_topics(cid))
+            if self._where.get(cid) is loop:
+                del self._where[cid]
+                self.refused[cid] = None
+                await self.unwatched.mark(self.name, cid, NO_PERMISSION)
+        if refused and frozenset(missing) != self._missing_logged:
+            # Once, not per handover: every handover of the connection needs the same permission.
+            self._missing_logged = frozenset(missing)
+            log.error("%s: Genesys refuses the notification topics of handovers: the OAuth client's role lacks "
+                      "%s. Add it to the role of the OAuth client; until then the reconciler checks each "
+                      "unwatched handover every %g s", self.name, ", ".join(sorted(missing)),
+                      self.settings.reconcile_unwatched_interval_seconds)
+
+    async def permitted(self) -> None:
+        """A subscription was accepted after some were refused: subscribe the refused ones again."""
+        log.info("%s: Genesys accepts the notification topics again; subscribing the %d unwatched handover(s)",
+                 self.name, len(self.refused))
+        self._missing_logged = None
+        waiting, self.refused = list(self.refused), {}
+        for cid in waiting:
+            await self.unwatched.clear(self.name, cid)
+            await self.watch(cid)
 
     async def stop(self) -> None:
         for loop in self.channels:
@@ -326,6 +381,8 @@ class ConnectionNotifications:
         self.channels.clear()
         self._where.clear()
         self.unplaced.clear()
+        self.refused.clear()
+        self.unwatched.forget(self.name)
 
 
 class NotificationsWatcher:
@@ -357,6 +414,11 @@ class NotificationsWatcher:
         """The handovers past the subscription limit, waiting for room."""
         conn = self.connections.get(connection)
         return set(conn.unplaced) if conn is not None else set()
+
+    def unwatched(self, connection: str) -> set[str]:
+        """The handovers known here but not subscribed: waiting for room, or refused by Genesys."""
+        conn = self.connections.get(connection)
+        return set(conn.unplaced) | set(conn.refused) if conn is not None else set()
 
     async def stop(self) -> None:
         for conn in self.connections.values():

@@ -27,6 +27,7 @@ from .outbox import OutboxSender
 from .provider import GenesysHandover
 from .reconciler import Reconciler
 from .state import PROVIDER as PROVIDER_TYPE
+from .unwatched import Unwatched
 from .webhook import PATH, WebhookInbox, genesys_webhook
 
 log = logging.getLogger("extension.handover")
@@ -63,9 +64,12 @@ class HandoverRuntime:
         self.outbox = OutboxSender(self.handover, self.senders, coordination)
         self.ending = EndDetector(self.handover, settings.acw_timeout_seconds)
         self.reconciler = Reconciler(self.handover, self.ending, interval=settings.reconcile_interval_seconds,
-                                     idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch)
+                                     idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch,
+                                     unwatched_interval=settings.reconcile_unwatched_interval_seconds)
+        self.unwatched = Unwatched(conversations.store, metrics.unwatched)
         self.watcher = NotificationsWatcher({
-            name: ConnectionNotifications(name, conn.client, http, settings, self.ending.on_event, self._reconnected)
+            name: ConnectionNotifications(name, conn.client, http, settings, self.ending.on_event, self._reconnected,
+                                          self.unwatched)
             for name, conn in self.connections.items()
         })
         self.cluster = ClusterDuties(self.watcher, coordination, conversations.store, settings.lease_seconds,
@@ -92,6 +96,7 @@ class HandoverRuntime:
         # Webhooks answered but not yet delivered when the previous process stopped.
         await self.inbox.replay()
         self._loops.append(asyncio.create_task(self.reconciler.run(), name="reconciler"))
+        self._loops.append(asyncio.create_task(self.reconciler.run_unwatched(), name="reconciler-unwatched"))
 
     async def stop(self) -> None:
         for task in self._loops:

@@ -38,7 +38,8 @@ async def test_channel_shape_and_subscriptions(api: Api) -> None:
     assert channel["expires"].endswith("Z")
     path = f"{CHANNELS}/{channel['id']}/subscriptions"
     status, body, _ = await api.call("PUT", path, [{"id": "a"}, {"id": "b"}])
-    assert status == 200 and body == {"entities": [{"id": "a"}, {"id": "b"}]}
+    assert status == 200 and body == {"entities": [{"id": "a", "state": "Permitted"},
+                                                   {"id": "b", "state": "Permitted"}]}
     status, body, _ = await api.call("POST", path, [{"id": "b"}, {"id": "c"}])
     assert [t["id"] for t in body["entities"]] == ["a", "b", "c"]
     status, body, _ = await api.call("PUT", path, [{"id": "z"}])

@@ -17,6 +17,17 @@ HEARTBEAT_TOPIC = "channel.metadata"
 SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
 
 
+# The permission each topic family needs. Assumed for the conversation detail events: Genesys lists
+# topic permissions at GET /api/v2/notifications/availabletopics (`requiresPermissions`).
+TOPIC_PERMISSIONS = (("v2.detail.events.conversation.", "analytics:conversationDetail:view"),)
+
+
+def missing_for(topic: str, lacking: list[str]) -> list[str]:
+    """The permissions of `lacking` that subscribing to `topic` needs."""
+    return [permission for prefix, permission in TOPIC_PERMISSIONS
+            if topic.startswith(prefix) and permission in lacking]
+
+
 class LimitError(ValueError):
     """A channel or topic limit was reached."""
 
