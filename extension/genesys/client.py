@@ -78,6 +78,7 @@ class GenesysClient:
     ) -> None:
         self._session = session
         self.region = region
+        self.client_id = client_id  # not a secret: it names the OAuth client (its channels are counted per client)
         self._retry = retry or RetryPolicy()
         self._timeout = request_timeout
         self._on_response = on_response

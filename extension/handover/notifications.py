@@ -22,13 +22,13 @@ from ..genesys.notifications_topics import (
     parse_event_frame,
     parse_topic,
 )
+from .channel_slots import ChannelSlots
 from .settings import HandoverSettings
 from .unwatched import NO_CHANNEL, NO_PERMISSION, Unwatched
 
 log = logging.getLogger("extension.handover.notifications")
 
 MAX_TOPICS_PER_CHANNEL = 1000
-MAX_CHANNELS = 20
 DEFAULT_LIFETIME = 24 * 3600.0
 # After a renewal the old channel is still read this long: events it was delivering when the new
 # one was subscribed are not lost.
@@ -58,9 +58,11 @@ async def _finish(task: asyncio.Task[None]) -> None:
 class ChannelLoop:
     """One notifications channel: keeps a WebSocket open and its subscriptions equal to `topics`."""
 
-    def __init__(self, owner: ConnectionNotifications, number: int) -> None:
+    def __init__(self, owner: ConnectionNotifications, number: int, slot: str) -> None:
         self.owner = owner
         self.number = number
+        # The channel slot of the OAuth client this loop's channel holds (channel_slots.py).
+        self.slot: str | None = slot
         self.topics: set[str] = set()
         self.channel_id: str | None = None
         self.connected = asyncio.Event()
@@ -81,6 +83,8 @@ class ChannelLoop:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        slot, self.slot = self.slot, None
+        await self.owner.slots.give(slot)
 
     async def add(self, topics: list[str]) -> None:
         self.topics.update(topics)
@@ -144,11 +148,19 @@ class ChannelLoop:
             await self.owner.on_reconnect(self.owner.name)
             while await self._read(ws, renew_at):
                 log.info("renewing notifications channel of %s before it expires", self.owner.name)
+                # The next channel needs a slot of its own: created beside the old one without it,
+                # it could make Genesys remove another live channel of the OAuth client.
+                spare = await self.owner.slots.take()
+                if spare is None:
+                    log.info("no notifications channel to spare beside the old one of %s under the OAuth "
+                             "client's limit; replacing it", self.owner.name)
+                    return
                 try:
                     new_ws, renew_at = await self._open()
                 except (GenesysError, aiohttp.ClientError, OSError, ValueError) as exc:
-                    # E.g. no channel to spare under the per-client limit: leave the old channel
-                    # first, then open the next one (the reconcile after reconnect covers the gap).
+                    # Leave the old channel first, then open the next one (the reconcile after
+                    # reconnect covers the gap).
+                    await self.owner.slots.give(spare)
                     log.info("could not open the next notifications channel of %s beside the old one (%s); "
                              "replacing it", self.owner.name, exc)
                     return
@@ -156,7 +168,9 @@ class ChannelLoop:
                 if leaving is not None:
                     await _finish(leaving)
                 self._seen.clear()
-                leaving = asyncio.create_task(self._leave(ws), name=f"notifications-{self.owner.name}-leaving")
+                old_slot, self.slot = self.slot, spare
+                leaving = asyncio.create_task(self._leave(ws, old_slot),
+                                              name=f"notifications-{self.owner.name}-leaving")
                 ws = new_ws
         finally:
             if leaving is not None:
@@ -206,7 +220,7 @@ class ChannelLoop:
             if not await self._frame(msg.data, ws):
                 return False
 
-    async def _leave(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _leave(self, ws: aiohttp.ClientWebSocketResponse, slot: str | None) -> None:
         """Read what the old channel still delivers for a moment, then close it."""
         deadline = time.monotonic() + RENEW_OVERLAP_SECONDS
         self._overlapping = True
@@ -222,6 +236,7 @@ class ChannelLoop:
             self._overlapping = False
             self._seen.clear()
             await ws.close()
+            await self.owner.slots.give(slot)
 
     async def _frame(self, data: str, source: object = None) -> bool:
         """Handle one frame from the socket `source`; False when that socket should be replaced."""
@@ -260,7 +275,8 @@ class ConnectionNotifications:
     """All channels of one connection; conversations are spread so none exceeds its topic limit."""
 
     def __init__(self, name: str, client: GenesysClient, http: aiohttp.ClientSession, settings: HandoverSettings,
-                 on_event: EventCallback, on_reconnect: ReconnectCallback, unwatched: Unwatched) -> None:
+                 on_event: EventCallback, on_reconnect: ReconnectCallback, unwatched: Unwatched,
+                 slots: ChannelSlots) -> None:
         self.name = name
         self.client = client
         self.http = http
@@ -268,6 +284,7 @@ class ConnectionNotifications:
         self.on_event = on_event
         self.on_reconnect = on_reconnect
         self.unwatched = unwatched
+        self.slots = slots
         self.channels: list[ChannelLoop] = []
         self._where: dict[str, ChannelLoop] = {}
         # Handovers past the topic limit: not subscribed, their ends found by the reconciler. They
@@ -284,9 +301,12 @@ class ConnectionNotifications:
         if await self._place(conversation_id):
             return
         if not self.unplaced:
-            log.error("%s: every notifications channel is full (%d channels, %d handovers subscribed); "
-                      "further handovers are not subscribed and the reconciler detects their ends until "
-                      "room frees", self.name, len(self.channels), len(self._where))
+            log.error("%s: every notifications channel is full (%d channels, %d handovers subscribed) and no other "
+                      "is created: the OAuth client's %d channels are in use (the others by replicas or connections "
+                      "sharing it), and Genesys would silently remove one of them for a new one. Further handovers "
+                      "are not subscribed; the reconciler checks them every %g s until room frees", self.name,
+                      len(self.channels), len(self._where), self.slots.limit,
+                      self.settings.reconcile_unwatched_interval_seconds)
         self.unplaced[conversation_id] = None
         await self.unwatched.mark(self.name, conversation_id, NO_CHANNEL)
 
@@ -310,9 +330,10 @@ class ConnectionNotifications:
         topics = conversation_topics(conversation_id)
         loop = next((c for c in self.channels if len(c.topics) + len(topics) <= MAX_TOPICS_PER_CHANNEL), None)
         if loop is None:
-            if len(self.channels) >= MAX_CHANNELS:
+            slot = await self.slots.take()
+            if slot is None:
                 return False
-            loop = ChannelLoop(self, len(self.channels))
+            loop = ChannelLoop(self, len(self.channels), slot)
             self.channels.append(loop)
             loop.start()
         self._where[conversation_id] = loop

@@ -16,6 +16,7 @@ from ..config import Config
 from ..genesys import GenesysError
 from ..genesys.signature import verify
 from ..tasks import TaskGroup
+from .channel_slots import ChannelSlots, client_key
 from .cluster import ClusterDuties
 from .connection import GenesysConnection
 from .delivery import AgentDelivery
@@ -67,9 +68,15 @@ class HandoverRuntime:
                                      idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch,
                                      unwatched_interval=settings.reconcile_unwatched_interval_seconds)
         self.unwatched = Unwatched(conversations.store, metrics.unwatched)
+        # One set of channel slots per OAuth client: connections sharing a client share its 20 channels.
+        self.slots: dict[str, ChannelSlots] = {}
+        for conn in self.connections.values():
+            key = client_key(conn.client.region.api_base, conn.client.client_id)
+            self.slots.setdefault(key, ChannelSlots(coordination, key, settings.lease_seconds))
         self.watcher = NotificationsWatcher({
-            name: ConnectionNotifications(name, conn.client, http, settings, self.ending.on_event, self._reconnected,
-                                          self.unwatched)
+            name: ConnectionNotifications(
+                name, conn.client, http, settings, self.ending.on_event, self._reconnected, self.unwatched,
+                self.slots[client_key(conn.client.region.api_base, conn.client.client_id)])
             for name, conn in self.connections.items()
         })
         self.cluster = ClusterDuties(self.watcher, coordination, conversations.store, settings.lease_seconds,
@@ -108,6 +115,8 @@ class HandoverRuntime:
             task.cancel()
         await self.senders.cancel()
         await self.watcher.stop()
+        for slots in self.slots.values():
+            await slots.stop()
         await self.ending.close()
         await self.handover.close_typing()
         # Receipts in flight get a moment to finish; lookups and senders are simply stopped.
