@@ -96,6 +96,9 @@ class Metrics:
         self.genesys_latency = Histogram("genesys_om_genesys_call_seconds", "Genesys API call latency.")
         self.http_latency = Histogram("genesys_om_http_request_seconds", "Latency of the runtime's routes.")
         self.webhook_latency = Histogram("genesys_om_webhook_ack_seconds", "Webhook acknowledgement latency.")
+        self.signature_failures = Counter("genesys_om_webhook_signature_failures_total",
+                                          "Webhooks refused for a signature no connection's secret makes, by the "
+                                          "connection of the integration their unsigned body names.")
         self.unwatched = Gauge("genesys_om_unwatched_handovers",
                                "Handovers no notification watches (the reconciler checks them), by connection "
                                "and reason.")
@@ -103,6 +106,7 @@ class Metrics:
     def render(self) -> str:
         parts: list[str] = []
         for metric in (self.user_inputs, self.sessions_ended, self.handovers, self.webhooks, self.genesys_calls,
-                       self.genesys_latency, self.http_latency, self.webhook_latency, self.unwatched):
+                       self.genesys_latency, self.http_latency, self.webhook_latency, self.signature_failures,
+                       self.unwatched):
             parts.extend(metric.render())
         return "\n".join(parts) + "\n"

@@ -27,6 +27,7 @@ from .notifications import ConnectionNotifications, NotificationsWatcher
 from .outbox import OutboxSender
 from .provider import GenesysHandover
 from .reconciler import Reconciler
+from .signature_alarm import SignatureAlarm
 from .state import PROVIDER as PROVIDER_TYPE
 from .unwatched import Unwatched
 from .webhook import PATH, WebhookInbox, genesys_webhook
@@ -57,6 +58,8 @@ class HandoverRuntime:
         self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics)
         self.delivery = AgentDelivery(self.handover, self.background)
         self.inbox = WebhookInbox(self, conversations.store, self.background)
+        self.signature_alarm = SignatureAlarm(self.connections, self.handover, metrics.signature_failures,
+                                              self.background)
         self.webhook_wait_seconds = settings.webhook_wait_seconds
         # Replicas sharing a store share the cluster-wide jobs through its coordination.
         coordination = conversations.store.coordination()
