@@ -93,6 +93,7 @@ class ClusterDuties:
             gained, lost = await self._lease(duty)
             if gained:
                 log.info("this replica now runs the notifications channels of %s", connection)
+                await self.watcher.take_over(connection)
             if lost:
                 log.warning("this replica no longer holds the notifications lease of %s; closing its channels",
                             connection)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import aiohttp
 
-from ..genesys import GenesysClient, GenesysError, TopicRejection
+from ..genesys import GenesysClient, GenesysError, GenesysForbidden, TopicRejection
 from ..genesys.notifications_topics import (
     ConversationEvent,
     conversation_topics,
@@ -90,7 +90,7 @@ class ChannelLoop:
         self.topics.update(topics)
         if self.channel_id is not None:
             try:
-                rejected = await self.owner.client.add_subscriptions(self.channel_id, topics)
+                rejected = await self._subscribe(self.channel_id, topics, replace=False)
             except GenesysError as exc:
                 log.warning("could not subscribe on %s: %s; reconnecting", self.owner.name, exc)
                 await self._drop()
@@ -104,11 +104,23 @@ class ChannelLoop:
         self.topics.difference_update(topics)
         if self.channel_id is not None:
             try:
-                rejected = await self.owner.client.replace_subscriptions(self.channel_id, sorted(self.topics))
+                rejected = await self._subscribe(self.channel_id, sorted(self.topics), replace=True)
             except GenesysError as exc:
                 log.info("could not unsubscribe on %s: %s", self.owner.name, exc)
                 return
             await self.owner.refuse(self, rejected)
+
+    async def _subscribe(self, channel_id: str, topics: list[str], *, replace: bool) -> list[TopicRejection]:
+        """Add or replace subscriptions; the topics Genesys refused."""
+        client = self.owner.client
+        try:
+            if replace:
+                return await client.replace_subscriptions(channel_id, topics)
+            return await client.add_subscriptions(channel_id, topics)
+        except GenesysForbidden as exc:
+            # Should ignoreErrors not be honoured, a topic the client may not read fails the whole
+            # request (403). The channel itself is fine: it is kept, and these topics count as refused.
+            return [TopicRejection(topic, (), exc.message) for topic in topics]
 
     async def _drop(self) -> None:
         if self._ws is not None:
@@ -192,7 +204,7 @@ class ChannelLoop:
             while subscribed != self.topics:
                 subscribed = set(self.topics)
                 # Refused topics leave `topics`: the next pass subscribes the channel without them.
-                await self.owner.refuse(self, await client.replace_subscriptions(channel.id, sorted(subscribed)))
+                await self.owner.refuse(self, await self._subscribe(channel.id, sorted(subscribed), replace=True))
         except BaseException:
             await ws.close()
             raise
@@ -365,7 +377,7 @@ class ConnectionNotifications:
         refused: dict[str, None] = {}
         for rejection in rejected:
             parsed = parse_topic(rejection.topic)
-            missing.update(rejection.missing_permissions or (rejection.reason or "an unnamed permission",))
+            missing.update(rejection.missing_permissions or (f"a permission ({rejection.reason or 'unnamed'})",))
             if parsed is not None:
                 refused[parsed[0]] = None
         for cid in refused:
@@ -426,6 +438,12 @@ class NotificationsWatcher:
         conn = self.connections.get(connection)
         if conn is not None:
             await conn.reset()
+
+    async def take_over(self, connection: str) -> None:
+        """This replica now runs the connection's channels (before its first re-sync)."""
+        conn = self.connections.get(connection)
+        if conn is not None:
+            await conn.unwatched.take_over(connection)
 
     def watching(self, connection: str) -> set[str]:
         conn = self.connections.get(connection)

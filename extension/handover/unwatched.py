@@ -48,6 +48,18 @@ class Unwatched:
         except StoreError as exc:  # the reconciler drops entries whose handover is gone
             log.info("could not clear unwatched handover %s: %s", conversation_id, exc)
 
+    async def take_over(self, connection: str) -> None:
+        """This replica now runs the connection's notifications: drop what its previous holder marked.
+
+        The re-sync that follows marks again whatever is still unwatched.
+        """
+        try:
+            for cid, name in (await self.store.index_items(UNWATCHED)).items():
+                if name == connection:
+                    await self.store.index_delete(UNWATCHED, cid)
+        except StoreError as exc:  # left for the reconciler, which drops entries of ended handovers
+            log.info("could not drop the unwatched handovers of %s: %s", connection, exc)
+
     def forget(self, connection: str) -> None:
         """This replica no longer runs the connection's notifications (its next holder re-marks)."""
         for (name, reason), held in self._held.items():
