@@ -11,8 +11,8 @@ from typing import Any
 
 from ..store import Coordination, Store
 from ..tasks import TaskGroup
-from .notifications import NotificationsWatcher
 from .state import BY_CONVERSATION, HandoverState
+from .watching import NotificationsWatcher
 
 log = logging.getLogger("extension.handover.cluster")
 

@@ -23,13 +23,13 @@ from .delivery import AgentDelivery
 from .ending import EndDetector
 from .keys import HANDOVER_RUNTIME
 from .node import SERVICE
-from .notifications import ConnectionNotifications, NotificationsWatcher
 from .outbox import OutboxSender
 from .provider import GenesysHandover
 from .reconciler import Reconciler
 from .signature_alarm import SignatureAlarm
 from .state import PROVIDER as PROVIDER_TYPE
 from .unwatched import Unwatched
+from .watching import ConnectionNotifications, NotificationsWatcher
 from .webhook import PATH, WebhookInbox, genesys_webhook
 
 log = logging.getLogger("extension.handover")
