@@ -14,12 +14,16 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 
 from ..store import Coordination
 
 log = logging.getLogger("extension.handover.notifications")
 
 MAX_CHANNELS = 20
+# After finding every slot taken, ask again only this much later (or once this replica gave one back):
+# each new handover while all are full would otherwise cost a lease request per slot.
+FULL_RECHECK_SECONDS = 2.0
 
 
 def client_key(api_base: str, client_id: str) -> str:
@@ -37,6 +41,7 @@ class ChannelSlots:
         self.limit = MAX_CHANNELS if limit is None else limit
         self._held: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        self._full_at: float | None = None
 
     @property
     def held(self) -> int:
@@ -44,6 +49,8 @@ class ChannelSlots:
 
     async def take(self) -> str | None:
         """A free slot (now held by this replica), or None when all are in use."""
+        if self._full_at is not None and time.monotonic() - self._full_at < FULL_RECHECK_SECONDS:
+            return None
         for number in range(self.limit):
             name = f"channels:{self.key}:{number}"
             if name in self._held:
@@ -55,8 +62,10 @@ class ChannelSlots:
                 return None
             if taken:
                 self._held.add(name)
+                self._full_at = None
                 self._keep_renewing()
                 return name
+        self._full_at = time.monotonic()
         return None
 
     async def give(self, name: str | None) -> None:
@@ -64,6 +73,7 @@ class ChannelSlots:
         if name is None or name not in self._held:
             return
         self._held.discard(name)
+        self._full_at = None
         try:
             await self.coordination.release(name)
         except Exception as exc:  # it expires by itself
