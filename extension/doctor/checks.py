@@ -236,7 +236,7 @@ async def check_notification_permissions(run: Checklist, client: GenesysClient,
     with contextlib.suppress(GenesysError):
         await client.remove_subscriptions(channel.id)
     if not rejected:
-        run.add("notification_permissions", title, True, f"{topic.rsplit('.', 2)[0]}.* topics are accepted")
+        run.add("notification_permissions", title, True, "v2.detail.events.conversation.{id}.* topics are accepted")
         return
     missing = sorted({p for r in rejected for p in r.missing_permissions})
     needed = ", ".join(missing) or "the permission Genesys names in its rejection"

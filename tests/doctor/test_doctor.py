@@ -200,6 +200,7 @@ async def test_a_missing_notifications_permission_is_named_with_its_fix(doctor: 
 async def test_the_probe_subscription_is_removed_when_it_is_accepted(doctor: Doctor, emulator: Emulator) -> None:
     checks = await doctor()
     assert checks["notification_permissions"].status == "pass"
+    assert checks["notification_permissions"].detail == "v2.detail.events.conversation.{id}.* topics are accepted"
     assert [r.method for r in emulator.requests if r.path.endswith("/subscriptions")] == ["PUT", "DELETE"]
     assert all(c.topics == [] for c in emulator.notifications.channels.values())
 
