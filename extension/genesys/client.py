@@ -219,7 +219,7 @@ class GenesysClient:
         body = [{"id": topic} for topic in topics]
         # With ignoreErrors a topic the OAuth client may not read comes back `Rejected` with its
         # missing permissions, and the others are subscribed; without it, one such topic fails the
-        # whole request with 403 (docs/GENESYS_NOTES.md, notifications permissions).
+        # whole request with 403 (docs/GENESYS_NOTES.md, notifications).
         try:
             answer = await self._call(method, SUBSCRIPTIONS, {"channel_id": channel_id},
                                       params={"ignoreErrors": "true"}, json_body=body)

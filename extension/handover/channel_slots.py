@@ -1,11 +1,12 @@
 """The notifications channels one OAuth client may hold, counted across replicas and connections.
 
-Genesys does not refuse a 21st channel: it silently removes the client's channel with the oldest
-last use (those without an active connection first), whose events then stop. So a channel is only
-created with a slot: one of MAX_CHANNELS leases named after the OAuth client, held while the
-channel is in use. Replicas on one shared store, and connections sharing an OAuth client, take
-their slots from the same set; a dead replica's slots expire with its leases (its channels, no
-longer connected, are the ones Genesys removes first).
+Genesys does not refuse a 21st channel (docs/GENESYS_NOTES.md, notifications): it silently
+removes the client's channel with the oldest last use (those without an active connection
+first), whose events then stop. So a channel is only created with a slot: one of MAX_CHANNELS
+leases named after the OAuth client, held while the channel is in use. Replicas on one shared
+store, and connections sharing an OAuth client, take their slots from the same set; a dead
+replica's slots expire with its leases (its channels, no longer connected, are the ones Genesys
+removes first).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ HEARTBEAT_TOPIC = "channel.metadata"
 SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
 
 
-# The permission each topic family needs. Assumed for the conversation detail events: Genesys lists
-# topic permissions at GET /api/v2/notifications/availabletopics (`requiresPermissions`).
+# The permission each topic family needs. Assumed for the conversation detail events (a real org
+# lists them at GET /api/v2/notifications/availabletopics, `requiresPermissions`).
 TOPIC_PERMISSIONS = (("v2.detail.events.conversation.", "analytics:conversationDetail:view"),)
 
 
@@ -86,9 +86,9 @@ class NotificationHub:
     def create(self, client_id: str) -> Channel:
         """A new channel for this client; past the per-client limit an older one is removed.
 
-        As the SDK documents it (`post_notifications_channels`): creating a 21st channel removes
-        the one with the oldest last use, those without an active connection first. Nothing
-        tells the caller, and the removed channel's socket stops delivering.
+        As Genesys documents it for `POST /api/v2/notifications/channels` (docs/GENESYS_NOTES.md):
+        creating a 21st channel removes the one with the oldest last use, those without an active
+        connection first. Nothing tells the caller; here the removed channel's socket is closed.
         """
         self._forget_expired()
         owned = [c for c in self.channels.values() if c.client_id == client_id]
