@@ -114,6 +114,9 @@ class HandoverSchema(_Strict):
     reconcile_interval_seconds = _seconds()
     reconcile_idle_seconds = _seconds()
     reconcile_batch = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
+    # Checks Genesys in a loop: 0 would never pause.
+    reconcile_unwatched_interval_seconds = fields.Float(validate=validate.Range(min=0.1, max=86400 * 2),
+                                                        allow_nan=False)
     heartbeat_timeout_seconds = _seconds()
     channel_renew_seconds = _seconds()
     reconnect_max_seconds = _seconds()

@@ -40,6 +40,23 @@ class Counter:
         return lines
 
 
+class Gauge:
+    def __init__(self, name: str, help_text: str) -> None:
+        self.name, self.help = name, help_text
+        self.values: dict[Labels, float] = {}
+
+    def set(self, value: float, **labels: str) -> None:
+        self.values[_labels(labels)] = value
+
+    def get(self, **labels: str) -> float:
+        return self.values.get(_labels(labels), 0.0)
+
+    def render(self) -> list[str]:
+        lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} gauge"]
+        lines += [f"{self.name}{_fmt(k)} {v:g}" for k, v in sorted(self.values.items())]
+        return lines
+
+
 class Histogram:
     def __init__(self, name: str, help_text: str, buckets: tuple[float, ...] = DEFAULT_BUCKETS) -> None:
         self.name, self.help, self.buckets = name, help_text, buckets
@@ -79,10 +96,17 @@ class Metrics:
         self.genesys_latency = Histogram("genesys_om_genesys_call_seconds", "Genesys API call latency.")
         self.http_latency = Histogram("genesys_om_http_request_seconds", "Latency of the runtime's routes.")
         self.webhook_latency = Histogram("genesys_om_webhook_ack_seconds", "Webhook acknowledgement latency.")
+        self.signature_failures = Counter("genesys_om_webhook_signature_failures_total",
+                                          "Webhooks refused for a signature no connection's secret makes, by the "
+                                          "connection of the integration their unsigned body names.")
+        self.unwatched = Gauge("genesys_om_unwatched_handovers",
+                               "Handovers no notification watches (the reconciler checks them), by connection "
+                               "and reason.")
 
     def render(self) -> str:
         parts: list[str] = []
         for metric in (self.user_inputs, self.sessions_ended, self.handovers, self.webhooks, self.genesys_calls,
-                       self.genesys_latency, self.http_latency, self.webhook_latency):
+                       self.genesys_latency, self.http_latency, self.webhook_latency, self.signature_failures,
+                       self.unwatched):
             parts.extend(metric.render())
         return "\n".join(parts) + "\n"

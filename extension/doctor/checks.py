@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +15,13 @@ from ..genesys import (
     GenesysForbidden,
     GenesysLookupError,
     Integration,
+    NotificationChannel,
     Region,
     RetryPolicy,
     resolve_region,
 )
 from ..genesys.errors import closest_names
+from ..genesys.notifications_topics import conversation_topic
 from ..genesys.regions import KNOWN_DOMAINS
 from ..handover.webhook import PATH as WEBHOOK_PATH
 from .loading import DoctorConfig
@@ -28,6 +31,8 @@ MIN_SECRET = 16
 # The doctor is interactive: one quick retry, then report.
 RETRY = RetryPolicy(max_attempts=2, max_total_seconds=10.0, backoff_base=0.2, backoff_max=1.0, jitter=0.1)
 TIMEOUT = 10.0
+# Assumed: Genesys checks the permission of a topic's family, so a made-up conversation id serves.
+PROBE_CONVERSATION = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass(frozen=True)
@@ -200,15 +205,47 @@ async def check_queue(run: Checklist, client: GenesysClient, name: str) -> None:
     run.add("queue", title, True, f"id {queue.id}")
 
 
-async def check_notifications(run: Checklist, client: GenesysClient) -> None:
+async def check_notifications(run: Checklist, client: GenesysClient) -> NotificationChannel | None:
     title = "notifications channel can be created"
     try:
         channel = await client.create_notification_channel()
     except GenesysError as exc:
         run.add("notifications", title, False, exc.message,
                 _api_hint(exc, "notifications") + " An OAuth client has at most 20 channels at a time.")
-        return
+        return None
     run.add("notifications", title, True, f"created {channel.id} (it expires by itself)")
+    return channel
+
+
+async def check_notification_permissions(run: Checklist, client: GenesysClient,
+                                         channel: NotificationChannel | None) -> None:
+    """Subscribe the doctor's channel to one real conversation topic, then drop its subscriptions."""
+    title = "conversation end events can be subscribed"
+    if channel is None:
+        run.skip("notification_permissions", title, "needs a notifications channel")
+        return
+    topic = conversation_topic(PROBE_CONVERSATION, "user.end")
+    try:
+        rejected = await client.replace_subscriptions(channel.id, [topic])
+    except GenesysError as exc:
+        run.add("notification_permissions", title, False, exc.message,
+                _api_hint(exc, "analytics:conversationDetail:view"))
+        return
+    # The API deletes no channel: emptied, it expires by itself, and being unconnected it is the
+    # first one Genesys removes when the OAuth client needs room for another.
+    with contextlib.suppress(GenesysError):
+        await client.remove_subscriptions(channel.id)
+    if not rejected:
+        run.add("notification_permissions", title, True, "v2.detail.events.conversation.{id}.* topics are accepted")
+        return
+    missing = sorted({p for r in rejected for p in r.missing_permissions})
+    needed = ", ".join(missing) or "the permission Genesys names in its rejection"
+    reason = f" ({rejected[0].reason})" if rejected[0].reason else ""
+    run.add("notification_permissions", title, False,
+            f"Genesys rejects the conversation detail topics{reason}: the OAuth client lacks {needed}",
+            f"Add {needed} to a role of the OAuth client (the Roles tab of the client in Admin > Integrations > "
+            "OAuth). Without it the runtime is not told when an agent ends a conversation: only its reconciler "
+            "finds out, later.")
 
 
 def check_flags(run: Checklist, config: DoctorConfig, name: str) -> None:
@@ -253,7 +290,8 @@ async def check_connection(config: DoctorConfig, name: str, session: aiohttp.Cli
         for id, title in (("integration", "integration exists"), ("integration_created", "integration is created"),
                           ("webhook_url", "integration webhook URL"),
                           ("flow", "integration linked to a message flow"), ("queue", "queue exists"),
-                          ("notifications", "notifications channel can be created")):
+                          ("notifications", "notifications channel can be created"),
+                          ("notification_permissions", "conversation end events can be subscribed")):
             run.skip(id, title, why)
     else:
         integration = await check_integration(run, client, _text(values, "deploymentName"))
@@ -267,7 +305,7 @@ async def check_connection(config: DoctorConfig, name: str, session: aiohttp.Cli
             check_webhook_url(run, integration, config.public_url)
             await check_flow(run, client, integration)
         await check_queue(run, client, _text(values, "queue"))
-        await check_notifications(run, client)
+        await check_notification_permissions(run, client, await check_notifications(run, client))
     check_flags(run, config, name)
     check_secret(run, values)
     return run.checks

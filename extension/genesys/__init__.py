@@ -16,7 +16,7 @@ from .errors import (
     MalformedMessage,
 )
 from .regions import Region, resolve_region
-from .resources import Integration, NotificationChannel, Queue
+from .resources import Integration, NotificationChannel, Queue, TopicRejection
 from .retry import RetryPolicy
 from .tokens import TokenProvider
 
@@ -40,5 +40,6 @@ __all__ = [
     "Region",
     "RetryPolicy",
     "TokenProvider",
+    "TopicRejection",
     "resolve_region",
 ]

@@ -20,7 +20,7 @@ from .errors import (
     GenesysRateLimited,
 )
 from .regions import Region
-from .resources import Integration, NotificationChannel, Queue, entities
+from .resources import Integration, NotificationChannel, Queue, TopicRejection, entities, rejected_topics
 from .retry import RateGate, RetryPolicy
 from .tokens import TokenProvider
 from .transport import ResponseHook, exchange
@@ -78,6 +78,7 @@ class GenesysClient:
     ) -> None:
         self._session = session
         self.region = region
+        self.client_id = client_id  # not a secret: it names the OAuth client (its channels are counted per client)
         self._retry = retry or RetryPolicy()
         self._timeout = request_timeout
         self._on_response = on_response
@@ -202,19 +203,31 @@ class GenesysClient:
         """A new notifications channel (it expires after about 24 h)."""
         return NotificationChannel.from_api(await self._call("POST", CHANNELS))
 
-    async def add_subscriptions(self, channel_id: str, topics: Iterable[str]) -> None:
-        """Add `topics` to the channel's subscriptions."""
-        await self._subscriptions("POST", channel_id, topics)
+    async def add_subscriptions(self, channel_id: str, topics: Iterable[str]) -> list[TopicRejection]:
+        """Add `topics` to the channel's subscriptions; returns the topics Genesys refused."""
+        return await self._subscriptions("POST", channel_id, topics)
 
-    async def replace_subscriptions(self, channel_id: str, topics: Iterable[str]) -> None:
-        """Make `topics` the channel's only subscriptions."""
-        await self._subscriptions("PUT", channel_id, topics)
+    async def replace_subscriptions(self, channel_id: str, topics: Iterable[str]) -> list[TopicRejection]:
+        """Make `topics` the channel's only subscriptions; returns the topics Genesys refused."""
+        return await self._subscriptions("PUT", channel_id, topics)
 
-    async def _subscriptions(self, method: str, channel_id: str, topics: Iterable[str]) -> None:
+    async def remove_subscriptions(self, channel_id: str) -> None:
+        """Drop every subscription of the channel (the API has no call that deletes a channel)."""
+        await self._call("DELETE", SUBSCRIPTIONS, {"channel_id": channel_id}, parse=False)
+
+    async def _subscriptions(self, method: str, channel_id: str, topics: Iterable[str]) -> list[TopicRejection]:
         body = [{"id": topic} for topic in topics]
-        # Genesys answers with the channel's whole subscription list (up to 1000 topics); only
-        # success matters, so it is not decoded.
-        await self._call(method, SUBSCRIPTIONS, {"channel_id": channel_id}, json_body=body, parse=False)
+        # With ignoreErrors a topic the OAuth client may not read comes back `Rejected` with its
+        # missing permissions, and the others are subscribed; without it, one such topic fails the
+        # whole request with 403 (docs/GENESYS_NOTES.md, notifications).
+        try:
+            answer = await self._call(method, SUBSCRIPTIONS, {"channel_id": channel_id},
+                                      params={"ignoreErrors": "true"}, json_body=body)
+        except GenesysBadResponse as exc:
+            # The subscription was made (2xx); only what was refused is unknown.
+            log.debug("subscription answer not readable: %s", exc)
+            return []
+        return rejected_topics(answer)
 
     # Plumbing
 

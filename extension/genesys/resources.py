@@ -69,6 +69,28 @@ class NotificationChannel:
         )
 
 
+@dataclass(frozen=True)
+class TopicRejection:
+    """A topic Genesys did not subscribe (`ChannelTopic` with `state: Rejected`)."""
+
+    topic: str
+    missing_permissions: tuple[str, ...]
+    reason: str | None
+
+
+def rejected_topics(listing: Any) -> list[TopicRejection]:
+    """The `Rejected` topics of a `ChannelTopicEntityListing`; an unreadable answer rejects none."""
+    items = listing.get("entities") if isinstance(listing, dict) else None
+    rejected = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or item.get("state") != "Rejected" or not isinstance(item.get("id"), str):
+            continue
+        missing = item.get("missingPermissions")
+        permissions = tuple(p for p in missing if isinstance(p, str)) if isinstance(missing, list) else ()
+        rejected.append(TopicRejection(item["id"], permissions, _optional(item, "rejectionReason")))
+    return rejected
+
+
 def entities(page: Any, what: str) -> list[dict[str, Any]]:
     """The `entities` of a listing page, or GenesysBadResponse when the page has another shape."""
     items = page.get("entities") if isinstance(page, dict) else None

@@ -11,8 +11,8 @@ from typing import Any
 
 from ..store import Coordination, Store
 from ..tasks import TaskGroup
-from .notifications import NotificationsWatcher
 from .state import BY_CONVERSATION, HandoverState
+from .watching import NotificationsWatcher
 
 log = logging.getLogger("extension.handover.cluster")
 
@@ -93,6 +93,7 @@ class ClusterDuties:
             gained, lost = await self._lease(duty)
             if gained:
                 log.info("this replica now runs the notifications channels of %s", connection)
+                await self.watcher.take_over(connection)
             if lost:
                 log.warning("this replica no longer holds the notifications lease of %s; closing its channels",
                             connection)
@@ -176,11 +177,11 @@ class ClusterDuties:
         for cid in list(self._owner):
             if cid not in index:
                 del self._owner[cid]
-        # Handovers waiting for room count as watched: they are placed when an unwatch frees some,
-        # not retried (and logged) at every pass.
-        for cid in (self.watcher.watching(connection) | self.watcher.waiting(connection)) - index.keys():
+        # Handovers waiting for room or refused by Genesys count as watched: they are placed when
+        # room frees or a subscription is accepted again, not retried (and logged) at every pass.
+        for cid in (self.watcher.watching(connection) | self.watcher.unwatched(connection)) - index.keys():
             await self.watcher.unwatch(connection, cid)
-        watched = self.watcher.watching(connection) | self.watcher.waiting(connection)
+        watched = self.watcher.watching(connection) | self.watcher.unwatched(connection)
         for cid, key_id in index.items():
             if cid in watched:
                 continue

@@ -1,4 +1,4 @@
-"""The Notifications API side of end detection: channels, their WebSockets and subscriptions."""
+"""The Notifications API side of end detection: one channel, its WebSocket and its subscriptions."""
 
 from __future__ import annotations
 
@@ -10,23 +10,24 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import aiohttp
 
-from ..genesys import GenesysClient, GenesysError
+from ..genesys import GenesysError, GenesysForbidden, TopicRejection
 from ..genesys.notifications_topics import (
     ConversationEvent,
-    conversation_topics,
     is_heartbeat,
     is_socket_closing,
     parse_event_frame,
 )
-from .settings import HandoverSettings
+
+if TYPE_CHECKING:
+    from .watching import ConnectionNotifications
 
 log = logging.getLogger("extension.handover.notifications")
 
 MAX_TOPICS_PER_CHANNEL = 1000
-MAX_CHANNELS = 20
 DEFAULT_LIFETIME = 24 * 3600.0
 # After a renewal the old channel is still read this long: events it was delivering when the new
 # one was subscribed are not lost.
@@ -56,9 +57,11 @@ async def _finish(task: asyncio.Task[None]) -> None:
 class ChannelLoop:
     """One notifications channel: keeps a WebSocket open and its subscriptions equal to `topics`."""
 
-    def __init__(self, owner: ConnectionNotifications, number: int) -> None:
+    def __init__(self, owner: ConnectionNotifications, number: int, slot: str) -> None:
         self.owner = owner
         self.number = number
+        # The channel slot of the OAuth client this loop's channel holds (channel_slots.py).
+        self.slot: str | None = slot
         self.topics: set[str] = set()
         self.channel_id: str | None = None
         self.connected = asyncio.Event()
@@ -79,23 +82,44 @@ class ChannelLoop:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        slot, self.slot = self.slot, None
+        await self.owner.slots.give(slot)
 
     async def add(self, topics: list[str]) -> None:
         self.topics.update(topics)
         if self.channel_id is not None:
             try:
-                await self.owner.client.add_subscriptions(self.channel_id, topics)
+                rejected = await self._subscribe(self.channel_id, topics, replace=False)
             except GenesysError as exc:
                 log.warning("could not subscribe on %s: %s; reconnecting", self.owner.name, exc)
                 await self._drop()
+                return
+            if rejected:
+                await self.owner.refuse(self, rejected)
+            elif self.owner.refused:
+                await self.owner.permitted()
 
     async def remove(self, topics: list[str]) -> None:
         self.topics.difference_update(topics)
         if self.channel_id is not None:
             try:
-                await self.owner.client.replace_subscriptions(self.channel_id, sorted(self.topics))
+                rejected = await self._subscribe(self.channel_id, sorted(self.topics), replace=True)
             except GenesysError as exc:
                 log.info("could not unsubscribe on %s: %s", self.owner.name, exc)
+                return
+            await self.owner.refuse(self, rejected)
+
+    async def _subscribe(self, channel_id: str, topics: list[str], *, replace: bool) -> list[TopicRejection]:
+        """Add or replace subscriptions; the topics Genesys refused."""
+        client = self.owner.client
+        try:
+            if replace:
+                return await client.replace_subscriptions(channel_id, topics)
+            return await client.add_subscriptions(channel_id, topics)
+        except GenesysForbidden as exc:
+            # Should ignoreErrors not be honoured, a topic the client may not read fails the whole
+            # request (403). The channel itself is fine: it is kept, and these topics count as refused.
+            return [TopicRejection(topic, (), exc.message) for topic in topics]
 
     async def _drop(self) -> None:
         if self._ws is not None:
@@ -135,11 +159,19 @@ class ChannelLoop:
             await self.owner.on_reconnect(self.owner.name)
             while await self._read(ws, renew_at):
                 log.info("renewing notifications channel of %s before it expires", self.owner.name)
+                # The next channel needs a slot of its own: created beside the old one without it,
+                # it could make Genesys remove another live channel of the OAuth client.
+                spare = await self.owner.slots.take()
+                if spare is None:
+                    log.info("no notifications channel to spare beside the old one of %s under the OAuth "
+                             "client's limit; replacing it", self.owner.name)
+                    return
                 try:
                     new_ws, renew_at = await self._open()
                 except (GenesysError, aiohttp.ClientError, OSError, ValueError) as exc:
-                    # E.g. no channel to spare under the per-client limit: leave the old channel
-                    # first, then open the next one (the reconcile after reconnect covers the gap).
+                    # Leave the old channel first, then open the next one (the reconcile after
+                    # reconnect covers the gap).
+                    await self.owner.slots.give(spare)
                     log.info("could not open the next notifications channel of %s beside the old one (%s); "
                              "replacing it", self.owner.name, exc)
                     return
@@ -147,7 +179,9 @@ class ChannelLoop:
                 if leaving is not None:
                     await _finish(leaving)
                 self._seen.clear()
-                leaving = asyncio.create_task(self._leave(ws), name=f"notifications-{self.owner.name}-leaving")
+                old_slot, self.slot = self.slot, spare
+                leaving = asyncio.create_task(self._leave(ws, old_slot),
+                                              name=f"notifications-{self.owner.name}-leaving")
                 ws = new_ws
         finally:
             if leaving is not None:
@@ -168,7 +202,8 @@ class ChannelLoop:
             # until the new one has exactly `topics`.
             while subscribed != self.topics:
                 subscribed = set(self.topics)
-                await client.replace_subscriptions(channel.id, sorted(subscribed))
+                # Refused topics leave `topics`: the next pass subscribes the channel without them.
+                await self.owner.refuse(self, await self._subscribe(channel.id, sorted(subscribed), replace=True))
         except BaseException:
             await ws.close()
             raise
@@ -196,7 +231,7 @@ class ChannelLoop:
             if not await self._frame(msg.data, ws):
                 return False
 
-    async def _leave(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _leave(self, ws: aiohttp.ClientWebSocketResponse, slot: str | None) -> None:
         """Read what the old channel still delivers for a moment, then close it."""
         deadline = time.monotonic() + RENEW_OVERLAP_SECONDS
         self._overlapping = True
@@ -212,6 +247,7 @@ class ChannelLoop:
             self._overlapping = False
             self._seen.clear()
             await ws.close()
+            await self.owner.slots.give(slot)
 
     async def _frame(self, data: str, source: object = None) -> bool:
         """Handle one frame from the socket `source`; False when that socket should be replaced."""
@@ -244,121 +280,3 @@ class ChannelLoop:
             return True
         self._seen[event] = source
         return False
-
-
-class ConnectionNotifications:
-    """All channels of one connection; conversations are spread so none exceeds its topic limit."""
-
-    def __init__(self, name: str, client: GenesysClient, http: aiohttp.ClientSession, settings: HandoverSettings,
-                 on_event: EventCallback, on_reconnect: ReconnectCallback) -> None:
-        self.name = name
-        self.client = client
-        self.http = http
-        self.settings = settings
-        self.on_event = on_event
-        self.on_reconnect = on_reconnect
-        self.channels: list[ChannelLoop] = []
-        self._where: dict[str, ChannelLoop] = {}
-        # Handovers past the topic limit: not subscribed, their ends found by the reconciler. They
-        # are placed, first come first served, when an unwatch frees room, not retried at each re-sync.
-        self.unplaced: dict[str, None] = {}
-
-    async def watch(self, conversation_id: str) -> None:
-        if conversation_id in self._where or conversation_id in self.unplaced:
-            return
-        if await self._place(conversation_id):
-            return
-        if not self.unplaced:
-            log.error("%s: every notifications channel is full (%d channels, %d handovers subscribed); "
-                      "further handovers are not subscribed and the reconciler detects their ends until "
-                      "room frees", self.name, len(self.channels), len(self._where))
-        self.unplaced[conversation_id] = None
-
-    async def unwatch(self, conversation_id: str) -> None:
-        if conversation_id in self.unplaced:
-            del self.unplaced[conversation_id]
-            self._all_placed()
-            return
-        loop = self._where.pop(conversation_id, None)
-        if loop is not None:
-            await loop.remove(conversation_topics(conversation_id))
-            await self._place_waiting()
-
-    async def _place(self, conversation_id: str) -> bool:
-        """Subscribe on the first channel with room (a new one while under the limit); False if none."""
-        topics = conversation_topics(conversation_id)
-        loop = next((c for c in self.channels if len(c.topics) + len(topics) <= MAX_TOPICS_PER_CHANNEL), None)
-        if loop is None:
-            if len(self.channels) >= MAX_CHANNELS:
-                return False
-            loop = ChannelLoop(self, len(self.channels))
-            self.channels.append(loop)
-            loop.start()
-        self._where[conversation_id] = loop
-        await loop.add(topics)
-        return True
-
-    async def _place_waiting(self) -> None:
-        """Room was freed: subscribe the handovers that waited longest, while the room lasts."""
-        placed = False
-        while self.unplaced:
-            cid = next(iter(self.unplaced))
-            del self.unplaced[cid]
-            if not await self._place(cid):
-                # Back at the head of the queue: nothing else fits either.
-                self.unplaced = {cid: None, **self.unplaced}
-                break
-            placed = True
-        if placed:
-            self._all_placed()
-
-    def _all_placed(self) -> None:
-        if not self.unplaced:
-            log.info("%s: every handover is subscribed to notifications again (%d)", self.name, len(self._where))
-
-    async def stop(self) -> None:
-        for loop in self.channels:
-            await loop.stop()
-
-    async def reset(self) -> None:
-        """Close every channel and forget every watch (another replica runs them now)."""
-        await self.stop()
-        self.channels.clear()
-        self._where.clear()
-        self.unplaced.clear()
-
-
-class NotificationsWatcher:
-    """Routes watch/unwatch calls to each connection's channels."""
-
-    def __init__(self, connections: dict[str, ConnectionNotifications]) -> None:
-        self.connections = connections
-
-    async def watch(self, connection: str, conversation_id: str) -> None:
-        conn = self.connections.get(connection)
-        if conn is not None:
-            await conn.watch(conversation_id)
-
-    async def unwatch(self, connection: str, conversation_id: str) -> None:
-        conn = self.connections.get(connection)
-        if conn is not None:
-            await conn.unwatch(conversation_id)
-
-    async def release(self, connection: str) -> None:
-        conn = self.connections.get(connection)
-        if conn is not None:
-            await conn.reset()
-
-    def watching(self, connection: str) -> set[str]:
-        conn = self.connections.get(connection)
-        return set(conn._where) if conn is not None else set()
-
-    def waiting(self, connection: str) -> set[str]:
-        """The handovers past the subscription limit, waiting for room."""
-        conn = self.connections.get(connection)
-        return set(conn.unplaced) if conn is not None else set()
-
-    async def stop(self) -> None:
-        for conn in self.connections.values():
-            await conn.stop()
-

@@ -14,6 +14,7 @@ from .disconnects import retry_pending
 from .ending import EndDetector
 from .provider import GenesysHandover
 from .state import BY_CONVERSATION, BY_USER, ENDED, HandoverState, ended_recently
+from .unwatched import UNWATCHED
 
 log = logging.getLogger("extension.handover.reconciler")
 
@@ -43,10 +44,12 @@ class Reconciler:
     """Checks at most `batch` quiet handovers every `interval` seconds, and keeps the records tidy."""
 
     def __init__(self, handover: GenesysHandover, ending: EndDetector, *, interval: float,
-                 idle: float, batch: int) -> None:
+                 idle: float, batch: int, unwatched_interval: float | None = None) -> None:
         self.handover = handover
         self.ending = ending
         self.interval = interval
+        self.unwatched_interval = interval if unwatched_interval is None else unwatched_interval
+        self._unwatched_cursor = 0
         self.idle = idle
         self.batch = batch
         self._cursor = 0
@@ -68,6 +71,37 @@ class Reconciler:
                         await job()
                 except Exception:
                     log.exception("reconciler pass failed")
+
+    async def run_unwatched(self) -> None:
+        """The faster pass over handovers that no notification watches."""
+        while True:
+            await asyncio.sleep(self.unwatched_interval)
+            if not self.leader():
+                continue
+            try:
+                await self.check_unwatched()
+            except Exception:
+                log.exception("reconciler pass over unwatched handovers failed")
+
+    async def check_unwatched(self) -> int:
+        """Check up to `batch` unwatched handovers (round robin); returns how many were ended."""
+        store = self.handover.store
+        unwatched = sorted(await store.index_items(UNWATCHED))
+        if not unwatched:
+            return 0
+        active = await store.index_items(BY_CONVERSATION)
+        for cid in [cid for cid in unwatched if cid not in active]:
+            await store.index_delete(UNWATCHED, cid)  # ended meanwhile, maybe on a replica now gone
+        items = [(cid, active[cid]) for cid in unwatched if cid in active]
+        if not items:
+            return 0
+        start = self._unwatched_cursor % len(items)
+        chosen = (items[start:] + items[:start])[: self.batch]
+        self._unwatched_cursor = start + len(chosen)
+        ended = 0
+        for cid, key_id in chosen:
+            ended += await self._check(cid, key_id)
+        return ended
 
     async def upkeep(self) -> None:
         """Retry unconfirmed disconnects, undo starts that never committed, prune stale entries."""

@@ -16,17 +16,20 @@ from ..config import Config
 from ..genesys import GenesysError
 from ..genesys.signature import verify
 from ..tasks import TaskGroup
+from .channel_slots import ChannelSlots, client_key
 from .cluster import ClusterDuties
 from .connection import GenesysConnection
 from .delivery import AgentDelivery
 from .ending import EndDetector
 from .keys import HANDOVER_RUNTIME
 from .node import SERVICE
-from .notifications import ConnectionNotifications, NotificationsWatcher
 from .outbox import OutboxSender
 from .provider import GenesysHandover
 from .reconciler import Reconciler
+from .signature_alarm import SignatureAlarm
 from .state import PROVIDER as PROVIDER_TYPE
+from .unwatched import Unwatched
+from .watching import ConnectionNotifications, NotificationsWatcher
 from .webhook import PATH, WebhookInbox, genesys_webhook
 
 log = logging.getLogger("extension.handover")
@@ -55,6 +58,8 @@ class HandoverRuntime:
         self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics)
         self.delivery = AgentDelivery(self.handover, self.background)
         self.inbox = WebhookInbox(self, conversations.store, self.background)
+        self.signature_alarm = SignatureAlarm(self.connections, self.handover, metrics.signature_failures,
+                                              self.background)
         self.webhook_wait_seconds = settings.webhook_wait_seconds
         # Replicas sharing a store share the cluster-wide jobs through its coordination.
         coordination = conversations.store.coordination()
@@ -63,9 +68,18 @@ class HandoverRuntime:
         self.outbox = OutboxSender(self.handover, self.senders, coordination)
         self.ending = EndDetector(self.handover, settings.acw_timeout_seconds)
         self.reconciler = Reconciler(self.handover, self.ending, interval=settings.reconcile_interval_seconds,
-                                     idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch)
+                                     idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch,
+                                     unwatched_interval=settings.reconcile_unwatched_interval_seconds)
+        self.unwatched = Unwatched(conversations.store, metrics.unwatched)
+        # One set of channel slots per OAuth client: connections sharing a client share its 20 channels.
+        self.slots: dict[str, ChannelSlots] = {}
+        for conn in self.connections.values():
+            key = client_key(conn.client.region.api_base, conn.client.client_id)
+            self.slots.setdefault(key, ChannelSlots(coordination, key, settings.lease_seconds))
         self.watcher = NotificationsWatcher({
-            name: ConnectionNotifications(name, conn.client, http, settings, self.ending.on_event, self._reconnected)
+            name: ConnectionNotifications(
+                name, conn.client, http, settings, self.ending.on_event, self._reconnected, self.unwatched,
+                self.slots[client_key(conn.client.region.api_base, conn.client.client_id)])
             for name, conn in self.connections.items()
         })
         self.cluster = ClusterDuties(self.watcher, coordination, conversations.store, settings.lease_seconds,
@@ -92,6 +106,7 @@ class HandoverRuntime:
         # Webhooks answered but not yet delivered when the previous process stopped.
         await self.inbox.replay()
         self._loops.append(asyncio.create_task(self.reconciler.run(), name="reconciler"))
+        self._loops.append(asyncio.create_task(self.reconciler.run_unwatched(), name="reconciler-unwatched"))
 
     async def stop(self) -> None:
         for task in self._loops:
@@ -103,6 +118,8 @@ class HandoverRuntime:
             task.cancel()
         await self.senders.cancel()
         await self.watcher.stop()
+        for slots in self.slots.values():
+            await slots.stop()
         await self.ending.close()
         await self.handover.close_typing()
         # Receipts in flight get a moment to finish; lookups and senders are simply stopped.

@@ -21,6 +21,9 @@ class HandoverSettings:
     reconcile_interval_seconds: float = 30.0
     reconcile_idle_seconds: float = 120.0
     reconcile_batch: int = 20
+    # Handovers no notification watches (a permission missing, every channel full) are checked
+    # this often instead, each pass at most `reconcile_batch` of them.
+    reconcile_unwatched_interval_seconds: float = 10.0
     heartbeat_timeout_seconds: float = 95.0
     channel_renew_seconds: float = 3600.0
     reconnect_max_seconds: float = 30.0

@@ -57,6 +57,8 @@ class HandoverState:
     next_message_no: int = 1
     started_at: float = field(default_factory=time.time)
     delay_notified: bool = False
+    # The user was told that the agent's replies fail their signature (signature_alarm.py).
+    signature_notified: bool = False
     pending_end_at: float | None = None
 
     def to_doc(self) -> dict[str, Any]:

@@ -10,8 +10,8 @@ import pytest
 
 from extension.flows.session import Session, SessionKey
 from extension.handover.cluster import ClusterDuties
-from extension.handover.notifications import NotificationsWatcher
 from extension.handover.state import BY_CONVERSATION, HandoverState
+from extension.handover.watching import NotificationsWatcher
 from extension.store import MemoryStore, Store, store_from_url
 from extension.tasks import TaskGroup
 

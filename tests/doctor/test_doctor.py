@@ -21,7 +21,7 @@ from support import free_port
 PUBLIC_URL = "https://bot.example.com"
 FLAGS = {"FEATURE_ENABLE_GENESYS_CLOUD_OM": "true", "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "acme"}
 ORDER = ["config", "region", "token", "integration", "integration_created", "webhook_url", "flow", "queue",
-         "notifications", "flags", "webhook_secret"]
+         "notifications", "notification_permissions", "flags", "webhook_secret"]
 Doctor = Callable[..., Awaitable[dict[str, Check]]]
 
 
@@ -180,8 +180,29 @@ async def test_missing_queue(doctor: Doctor, emulator: Emulator) -> None:
 async def test_notifications_channel_refused(doctor: Doctor, emulator: Emulator) -> None:
     emulator.faults.server_error("/api/v2/notifications/channels", method="POST", times=None)
     checks = await doctor()
-    assert failing(checks) == ["notifications"]
+    assert failing(checks) == ["notifications", "notification_permissions"]
+    assert checks["notification_permissions"].status == "skip"
     assert "at most 20 channels" in (checks["notifications"].hint or "")
+
+
+async def test_a_missing_notifications_permission_is_named_with_its_fix(doctor: Doctor, emulator: Emulator) -> None:
+    emulator.config.missing_permissions[DEFAULT_CLIENT_ID] = ["analytics:conversationDetail:view"]
+    checks = await doctor()
+    assert failing(checks) == ["notification_permissions"]
+    check = checks["notification_permissions"]
+    assert "lacks analytics:conversationDetail:view" in check.detail
+    assert "Add analytics:conversationDetail:view to a role of the OAuth client" in (check.hint or "")
+    # The probe leaves its channel without subscriptions (the API cannot delete a channel).
+    [channel] = emulator.notifications.channels.values()
+    assert channel.topics == []
+
+
+async def test_the_probe_subscription_is_removed_when_it_is_accepted(doctor: Doctor, emulator: Emulator) -> None:
+    checks = await doctor()
+    assert checks["notification_permissions"].status == "pass"
+    assert checks["notification_permissions"].detail == "v2.detail.events.conversation.{id}.* topics are accepted"
+    assert [r.method for r in emulator.requests if r.path.endswith("/subscriptions")] == ["PUT", "DELETE"]
+    assert all(c.topics == [] for c in emulator.notifications.channels.values())
 
 
 async def test_short_secret_is_reported_not_fatal(doctor: Doctor) -> None:
@@ -226,7 +247,7 @@ async def test_the_command(tmp_path: Path, emulator: Emulator, monkeypatch: pyte
     path = write(tmp_path, emulator)
     code, out, _ = await _cli("doctor", "--config", str(path))
     assert code == 0, out
-    assert "  ok    queue 'Support' exists: id " in out and "Result: all checks passed (11 of 11" in out
+    assert "  ok    queue 'Support' exists: id " in out and "Result: all checks passed (12 of 12" in out
 
     path = write(tmp_path, emulator, clientSecret="a-wrong-client-secret", webhookSecret="tiny")
     code, out, _ = await _cli("doctor", "--config", str(path), "--connection", "support")

@@ -38,7 +38,8 @@ async def test_channel_shape_and_subscriptions(api: Api) -> None:
     assert channel["expires"].endswith("Z")
     path = f"{CHANNELS}/{channel['id']}/subscriptions"
     status, body, _ = await api.call("PUT", path, [{"id": "a"}, {"id": "b"}])
-    assert status == 200 and body == {"entities": [{"id": "a"}, {"id": "b"}]}
+    assert status == 200 and body == {"entities": [{"id": "a", "state": "Permitted"},
+                                                   {"id": "b", "state": "Permitted"}]}
     status, body, _ = await api.call("POST", path, [{"id": "b"}, {"id": "c"}])
     assert [t["id"] for t in body["entities"]] == ["a", "b", "c"]
     status, body, _ = await api.call("PUT", path, [{"id": "z"}])
@@ -69,15 +70,30 @@ async def test_topic_limit_per_channel(api: Api) -> None:
     assert len((await api.call("GET", path))[1]["entities"]) == 3  # unchanged
 
 
-async def test_channel_limit_per_client(api: Api) -> None:
+async def test_a_channel_past_the_limit_silently_removes_the_oldest_unconnected_first(api: Api) -> None:
     api.emulator.config.max_channels_per_client = 2
+    oldest, socket = await api.channel("v2.detail.events.conversation.c-1.user.end")
+    _, idle, _ = await api.call("POST", CHANNELS)
+    # The third succeeds like any other; the unconnected one goes, although the connected one is older.
+    status, third, _ = await api.call("POST", CHANNELS)
+    assert status == 200
+    listed = [c["id"] for c in (await api.call("GET", CHANNELS))[1]["entities"]]
+    assert listed == [oldest["id"], third["id"]]
+    assert (await api.call("GET", f"{CHANNELS}/{idle['id']}/subscriptions"))[0] == 404
+    # With every channel connected, the one used longest ago goes, and its socket is closed.
+    third_socket = await api.client.session.ws_connect(third["connectUri"])
     assert (await api.call("POST", CHANNELS))[0] == 200
-    assert (await api.call("POST", CHANNELS))[0] == 200
-    status, body, _ = await api.call("POST", CHANNELS)
-    assert status == 400 and body["code"] == "bad.request"
+    assert [c.id for c in api.emulator.notifications.evicted] == [idle["id"], oldest["id"]]
+    message = await asyncio.wait_for(socket.receive(), GUARD)
+    while message.type == aiohttp.WSMsgType.TEXT:  # heartbeats sent before the close
+        message = await asyncio.wait_for(socket.receive(), GUARD)
+    assert socket.closed
+    await third_socket.close()
+    # Channels are counted per OAuth client.
     api.emulator.config.clients["second-client"] = "second-secret"
     other = api.emulator.issue_token("second-client")
     assert (await api.call("POST", CHANNELS, token=other))[0] == 200
+    assert len(api.emulator.notifications.evicted) == 2
 
 
 async def test_channels_belong_to_their_client(api: Api) -> None:

@@ -9,6 +9,7 @@ import aiohttp
 
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.__main__ import config_from, parse_args
+from extension.testing.emulator.config import DEFAULT_CLIENT_ID
 
 from .conftest import GUARD, Api, FakeMiddleware, basic, make_config
 
@@ -50,6 +51,9 @@ def test_command_line_config() -> None:
     assert [q.name for q in config.queues] == ["Support", "Sales"]
     assert len({q.id for q in config.queues}) == 2
     assert config.integrations[0].webhook_url == "http://h/x" and config.auto_reply
+    assert config.missing_permissions == {}
+    lacking = config_from(parse_args(["--missing-permission", "analytics:conversationDetail:view"]))
+    assert lacking.missing_permissions == {DEFAULT_CLIENT_ID: ["analytics:conversationDetail:view"]}
 
 
 async def test_python_dash_m_prints_its_base_url() -> None:

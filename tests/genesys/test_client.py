@@ -18,6 +18,7 @@ from extension.genesys import (
     Integration,
     NotificationChannel,
     RetryPolicy,
+    TopicRejection,
 )
 
 from .conftest import API, CLIENT_ID, CLIENT_SECRET, REGION, TOKEN, TOKEN_URL, calls, grant_token
@@ -262,14 +263,26 @@ async def test_subscriptions_are_added_or_replaced(
     mocked: aioresponses, client: GenesysClient, method: str
 ) -> None:
     grant_token(mocked)
-    url = f"{API}/api/v2/notifications/channels/ch-1/subscriptions"
+    url = f"{API}/api/v2/notifications/channels/ch-1/subscriptions?ignoreErrors=true"
     topics = ["v2.detail.events.conversation.c1.user.end", "v2.detail.events.conversation.c1.acw"]
-    mocked.add(url, method=method, payload={"entities": [{"id": t} for t in topics]})
+    mocked.add(url, method=method, payload={"entities": [
+        {"id": topics[0], "state": "Permitted"},
+        {"id": topics[1], "state": "Rejected", "rejectionReason": "Missing permissions",
+         "missingPermissions": ["analytics:conversationDetail:view"]}]})
     change = client.add_subscriptions if method == "POST" else client.replace_subscriptions
 
-    await change("ch-1", iter(topics))
+    rejected = await change("ch-1", iter(topics))
 
+    assert rejected == [TopicRejection(topics[1], ("analytics:conversationDetail:view",), "Missing permissions")]
     assert only_call(mocked, method, url)["json"] == [{"id": t} for t in topics]
+
+
+async def test_every_subscription_of_a_channel_can_be_removed(mocked: aioresponses, client: GenesysClient) -> None:
+    grant_token(mocked)
+    url = f"{API}/api/v2/notifications/channels/ch-1/subscriptions"
+    mocked.delete(url, status=204)
+    await client.remove_subscriptions("ch-1")
+    only_call(mocked, "DELETE", url)
 
 
 async def test_a_401_refreshes_the_token_once_and_retries(

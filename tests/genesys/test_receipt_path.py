@@ -138,11 +138,11 @@ async def test_a_second_401_surfaces(mocked: aioresponses, client: GenesysClient
     assert client.tokens.requests_made == 2
 
 
-async def test_subscription_answers_are_not_decoded(mocked: aioresponses, client: GenesysClient) -> None:
+async def test_an_unreadable_subscription_answer_rejects_nothing(mocked: aioresponses, client: GenesysClient) -> None:
     grant_token(mocked)
-    url = f"{API}/api/v2/notifications/channels/ch-1/subscriptions"
+    url = f"{API}/api/v2/notifications/channels/ch-1/subscriptions?ignoreErrors=true"
     mocked.put(url, status=200, body="{truncated")
-    assert await client.replace_subscriptions("ch-1", ["v2.detail.events.conversation.c1.user.end"]) is None
+    assert await client.replace_subscriptions("ch-1", ["v2.detail.events.conversation.c1.user.end"]) == []
     assert calls(mocked, "PUT", url)[0]["json"] == [{"id": "v2.detail.events.conversation.c1.user.end"}]
 
 

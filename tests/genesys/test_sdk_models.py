@@ -143,7 +143,7 @@ async def test_the_subscription_body_is_a_list_of_channel_topics(
     mocked: aioresponses, client: GenesysClient
 ) -> None:
     grant_token(mocked)
-    url = f"{API}/api/v2/notifications/channels/ch-1/subscriptions"
+    url = f"{API}/api/v2/notifications/channels/ch-1/subscriptions?ignoreErrors=true"
     mocked.put(url, payload={"entities": []})
     await client.replace_subscriptions("ch-1", ["v2.detail.events.conversation.c-1.user.end"])
 

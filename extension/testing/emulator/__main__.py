@@ -39,6 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token-lifetime", type=int, default=86399, help="seconds")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per answer")
     parser.add_argument("--auto-reply", action="store_true", help="accept and echo every message")
+    parser.add_argument("--missing-permission", action="append", default=[],
+                        help="a permission the OAuth client's role lacks (repeatable), e.g. "
+                             "analytics:conversationDetail:view")
     return parser.parse_args(argv)
 
 
@@ -63,6 +66,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         heartbeat_interval=args.heartbeat,
         latency=args.latency,
         auto_reply=args.auto_reply,
+        missing_permissions={args.client_id: list(args.missing_permission)} if args.missing_permission else {},
     )
 
 

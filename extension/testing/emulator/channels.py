@@ -17,6 +17,17 @@ HEARTBEAT_TOPIC = "channel.metadata"
 SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
 
 
+# The permission each topic family needs. Assumed for the conversation detail events (a real org
+# lists them at GET /api/v2/notifications/availabletopics, `requiresPermissions`).
+TOPIC_PERMISSIONS = (("v2.detail.events.conversation.", "analytics:conversationDetail:view"),)
+
+
+def missing_for(topic: str, lacking: list[str]) -> list[str]:
+    """The permissions of `lacking` that subscribing to `topic` needs."""
+    return [permission for prefix, permission in TOPIC_PERMISSIONS
+            if topic.startswith(prefix) and permission in lacking]
+
+
 class LimitError(ValueError):
     """A channel or topic limit was reached."""
 
@@ -31,6 +42,7 @@ class Channel:
     expires_at: float
     topics: list[str] = field(default_factory=list)
     socket: web.WebSocketResponse | None = field(default=None, repr=False)
+    last_used: float = 0.0  # created, subscribed or connected
 
     @property
     def connected(self) -> bool:
@@ -68,27 +80,37 @@ class NotificationHub:
         self.published: list[PublishedEvent] = []
         self.frames: list[SentFrame] = []
         self.drops_pending = 0  # fault: lose the next N topic events
+        self.evicted: list[Channel] = []  # removed to make room for a client's newer channel
         self._closing: set[asyncio.Task[Any]] = set()
 
     def create(self, client_id: str) -> Channel:
-        """A new channel for this client, within the per-client limit."""
+        """A new channel for this client; past the per-client limit an older one is removed.
+
+        As Genesys documents it for `POST /api/v2/notifications/channels` (docs/GENESYS_NOTES.md):
+        creating a 21st channel removes the one with the oldest last use, those without an active
+        connection first. Nothing tells the caller; here the removed channel's socket is closed.
+        """
         self._forget_expired()
         owned = [c for c in self.channels.values() if c.client_id == client_id]
-        # Not verified: Genesys may instead replace the client's oldest unconnected channel.
-        if len(owned) >= self._config.max_channels_per_client:
-            raise LimitError(
-                f"The maximum of {self._config.max_channels_per_client} channels per client "
-                "has been reached"
-            )
+        for victim in sorted(owned, key=lambda c: (c.connected, c.last_used))[
+                : max(0, len(owned) - self._config.max_channels_per_client + 1)]:
+            self._evict(victim)
         now = self._clock()
         channel = Channel(
             id=f"streaming-0-{token()[:26].lower()}",
             client_id=client_id,
             created=now,
             expires_at=now + self._config.channel_lifetime,
+            last_used=now,
         )
         self.channels[channel.id] = channel
         return channel
+
+    def _evict(self, channel: Channel) -> None:
+        del self.channels[channel.id]
+        self.evicted.append(channel)
+        if channel.socket is not None and not channel.socket.closed:
+            self._close_later(channel.socket, b"channel removed: the client created too many")
 
     def get(self, channel_id: str, client_id: str | None = None) -> Channel | None:
         """The live channel with this id (of this client, when given)."""
@@ -114,6 +136,7 @@ class NotificationHub:
                 f"A channel can subscribe to at most {self._config.max_topics_per_channel} topics"
             )
         channel.topics = merged
+        channel.last_used = self._clock()
 
     def subscribers(self, topic: str) -> list[Channel]:
         """Live channels subscribed to this topic."""
@@ -155,6 +178,7 @@ class NotificationHub:
         """Make this socket the channel's one connection, closing any previous one."""
         previous = channel.socket
         channel.socket = socket
+        channel.last_used = self._clock()
         if previous is not None and previous is not socket and not previous.closed:
             await previous.close(message=b"replaced by a new connection")
 
@@ -228,11 +252,11 @@ class NotificationHub:
                 if channel.socket is not None and not channel.socket.closed:
                     self._close_later(channel.socket)
 
-    def _close_later(self, socket: web.WebSocketResponse) -> None:
+    def _close_later(self, socket: web.WebSocketResponse, message: bytes = b"channel expired") -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # called from plain Python code: the heartbeat loop will close it
             return
-        task = loop.create_task(socket.close(code=1000, message=b"channel expired"))
+        task = loop.create_task(socket.close(code=1000, message=message))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)

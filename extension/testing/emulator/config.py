@@ -87,6 +87,9 @@ class EmulatorConfig:
     channel_lifetime: float = 24 * 3600.0
     max_topics_per_channel: int = 1000
     max_channels_per_client: int = 20
+    # Permissions each OAuth client's role lacks (client id -> permission names): its subscriptions
+    # to topics that need one are refused, as Genesys does.
+    missing_permissions: dict[str, list[str]] = field(default_factory=dict)
     # Not verified against Genesys: whether and how it posts receipts for inbound messages
     # (docs/GENESYS_NOTES.md section 9). Off by default; on, each accepted inbound message gets a
     # `Receipt` webhook with status `Delivered`.

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .channels import HEARTBEAT_TOPIC, Channel, LimitError
+from .channels import HEARTBEAT_TOPIC, Channel, LimitError, missing_for
 from .errors import CORRELATION_HEADER, correlation_id, error_response
 from .ids import iso
 from .keys import CLIENT_ID, EMULATOR
@@ -83,6 +83,13 @@ def _topics(body: Any) -> list[str] | None:
     return topics
 
 
+def _topic_json(topic: str, missing: list[str]) -> dict[str, Any]:
+    if not missing:
+        return {"id": topic, "state": "Permitted"}
+    return {"id": topic, "state": "Rejected", "rejectionReason": "Missing permissions",
+            "missingPermissions": missing}
+
+
 async def _change_subscriptions(request: web.Request, replace: bool) -> web.Response:
     channel = _owned_channel(request)
     if channel is None:
@@ -95,11 +102,22 @@ async def _change_subscriptions(request: web.Request, replace: bool) -> web.Resp
         return error_response(
             request, 400, 'The body must be an array of {"id": "<topic>"}', code="bad.request"
         )
+    emulator = request.app[EMULATOR]
+    lacking = emulator.config.missing_permissions.get(str(request[CLIENT_ID]), [])
+    missing = {topic: missing_for(topic, lacking) for topic in topics}
+    refused = [topic for topic in topics if missing[topic]]
+    # Like Genesys: without ignoreErrors one topic the client may not read fails the whole request.
+    if refused and request.query.get("ignoreErrors", "").lower() != "true":
+        needed = sorted({p for topic in refused for p in missing[topic]})
+        return error_response(request, 403, f"Missing permissions: {', '.join(needed)}",
+                              code="missing.permissions")
     try:
-        request.app[EMULATOR].notifications.subscribe(channel, topics, replace)
+        emulator.notifications.subscribe(channel, [t for t in topics if t not in refused], replace)
     except LimitError as exc:
         return error_response(request, 400, str(exc), code="bad.request")
-    return web.json_response(topics_json(channel))
+    entities = [_topic_json(topic, []) for topic in channel.topics]
+    entities += [_topic_json(topic, missing[topic]) for topic in refused]
+    return web.json_response({"entities": entities})
 
 
 async def put_subscriptions(request: web.Request) -> web.Response:
