@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 CORRELATION_HEADER = "Genesys-Correlation-Id"
+# The header the official SDK reads the correlation id from (its logger.py); preferred when present.
+SDK_CORRELATION_HEADER = "ININ-Correlation-Id"
 
 # A Genesys message is one sentence; anything longer is a proxy's HTML page we should not echo.
 _MAX_MESSAGE = 300
@@ -159,7 +161,7 @@ def error_from_response(
         "status": status,
         "code": code,
         "context_id": _text(payload.get("contextId")),
-        "correlation_id": headers.get(CORRELATION_HEADER),
+        "correlation_id": correlation_of(headers),
         "method": method,
         "path": path,
     }
@@ -178,6 +180,11 @@ def error_from_response(
     if 400 <= status < 500:
         return GenesysClientError(message, **fields)
     return GenesysError(message, **fields)
+
+
+def correlation_of(headers: Mapping[str, str]) -> str | None:
+    """The request's correlation id from the answer's headers, if Genesys sent one."""
+    return headers.get(SDK_CORRELATION_HEADER) or headers.get(CORRELATION_HEADER)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 
 from .errors import (
-    CORRELATION_HEADER,
     GenesysBadResponse,
     GenesysUnavailable,
+    correlation_of,
     error_from_response,
 )
 
@@ -70,7 +70,7 @@ async def exchange(
         ) as resp:
             status = resp.status
             body = await resp.read() if status < 300 else await resp.content.read(_MAX_ERROR_BODY)
-            correlation_id = resp.headers.get(CORRELATION_HEADER)
+            correlation_id = correlation_of(resp.headers)
             resp_headers = resp.headers
     except (aiohttp.ClientError, TimeoutError) as exc:
         _report(on_response, method, path_template, 0, started)

@@ -18,7 +18,7 @@ from ..genesys.messages import Attachment, inbound_typing
 from ..metrics import Metrics
 from . import starting
 from .connection import GenesysConnection
-from .disconnects import disconnect_customer
+from .disconnects import disconnect_customer, try_disconnect
 from .opening import open_conversation
 from .settings import HandoverSettings
 from .settle import outbox_items, settle_outbox, undelivered_notices
@@ -115,12 +115,10 @@ class GenesysHandover:
         if state is None:
             return None
         conn = self.connections.get(state.connection)
-        if conn is not None:
-            try:
-                await conn.client.disconnect_customer(state.conversation_id)
-            except GenesysError as exc:
-                if exc.status != 404:  # a conversation Genesys no longer has is ended already
-                    raise SessionKept(f"its Genesys conversation could not be ended ({exc})") from None
+        # A refusal for good lets the session go (logged); a failure worth retrying keeps it.
+        failure = await try_disconnect(conn, state.conversation_id, "session end") if conn else None
+        if failure is not None:
+            raise SessionKept(f"its Genesys conversation could not be ended ({failure})")
         self.metrics.handovers.inc(status="session_ended")
         return lambda: self.forget(state)
 

@@ -17,7 +17,7 @@ from .agent import Agent
 from .auth import TokenStore
 from .channels import NotificationHub, PublishedEvent
 from .config import CREATE_STATUSES, EmulatorConfig, IntegrationConfig, QueueConfig
-from .errors import CORRELATION_HEADER, correlation_id, error_response
+from .errors import CORRELATION_HEADER, SDK_CORRELATION_HEADER, correlation_id, error_response
 from .faults import Faults, fault_middleware, is_control
 from .keys import EMULATOR
 from .records import RequestLog, RequestRecord
@@ -186,6 +186,7 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
         record.status = response.status
     if not response.prepared:
         response.headers[CORRELATION_HEADER] = context_id
+        response.headers[SDK_CORRELATION_HEADER] = context_id
     return response
 
 

@@ -95,6 +95,10 @@ class EmulatorConfig:
     auto_reply: bool = False
     auto_reply_agent: str = "Echo"
     auto_reply_template: str = "Echo: {text}"
+    # Unconfirmed that Genesys lets an API client end an Open Messaging conversation by PATCHing
+    # its customer participant. Set to a 4xx status (400, 403, 405, 409, 422) to refuse that PATCH
+    # with a Genesys error body, as an organisation might; the conversation then stays open.
+    refuse_customer_disconnect: int | None = None
     # Added to every API answer (benchmarks use about 10 ms to look like a real network).
     latency: float = 0.0
 
