@@ -219,18 +219,23 @@ class GenesysHandover:
             turn.input["handover"] = {"status": "active"}
             await self.conversations.run_flow(turn)
 
-    async def mark_active(self, conversation_id: str, *, connection: str | None = None) -> None:
-        """An agent accepted the conversation (`user.start`)."""
+    async def mark_active(self, conversation_id: str, *, connection: str | None = None,
+                          connected: bool = True) -> bool:
+        """An agent is connected; with `connected` False, one is being connected (`user.start`).
+
+        Either way an end being confirmed is called off. Only a connected agent makes the handover
+        active. Returns True when the handover still waits for its agent.
+        """
         found = await self.session_of(BY_CONVERSATION, conversation_id)
         if found is None:
-            return
+            return False
         key_id = found[1].id
         async with self.conversations.turn(*found) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or state.conversation_id != conversation_id or (
                     connection is not None and state.connection != connection):
                 turn.discard()
-                return
+                return False
             resumed = state.pending_end_at is not None
             if resumed:
                 # A new agent came within the end debounce: the messages held meanwhile go to them.
@@ -241,10 +246,11 @@ class GenesysHandover:
                 if state.outbox and self.outbox is not None:
                     outbox = self.outbox
                     turn.after_commit.append(lambda: outbox.kick(key_id))
-            if state.status == "queue":
+            if state.status == "queue" and connected:
                 await self.activate(turn, state)
             elif not resumed:
                 turn.discard()
+            return state.status == "queue"
 
     async def mark_ending(self, conversation_id: str, *, connection: str | None = None) -> None:
         """The agent left (a `user.end` that is not a transfer): hold what the user sends meanwhile.
