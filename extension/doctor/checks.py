@@ -158,7 +158,8 @@ def check_webhook_url(run: Checklist, integration: Integration, public_url: str 
     detail = (f"{actual} as expected" if actual == expected
               else f"the integration posts to {actual or 'nothing'}, but this runtime receives at {expected}")
     run.add("webhook_url", title, actual == expected, detail,
-            f"Set the integration's Outbound Notification Webhook URL to {expected} (or correct server.public_url).")
+            f"Set the integration's Outbound Notification Webhook URL to {expected} (or correct server.public_url); "
+            "`genesys-om doctor --fix` can set it for you.")
 
 
 async def check_flow(run: Checklist, client: GenesysClient, integration: Integration) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import auth, console, control, conversations, discovery, inbound, notifications, ui
+from . import auth, console, control, conversations, discovery, inbound, integration_update, notifications, ui
 from .agent import Agent
 from .auth import TokenStore
 from .channels import NotificationHub, PublishedEvent
@@ -216,7 +216,7 @@ def create_app(emulator: Emulator) -> web.Application:
     app = web.Application(middlewares=[record_middleware, fault_middleware, auth.bearer_auth])
     app[EMULATOR] = emulator
     app.router.add_post("/oauth/token", auth.token_endpoint)
-    for module in (discovery, inbound, conversations, notifications, console, control, ui):
+    for module in (discovery, integration_update, inbound, conversations, notifications, console, control, ui):
         module.add_routes(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
