@@ -69,7 +69,7 @@ class GenesysError(Exception):
 
 
 class GenesysAuthError(GenesysError):
-    """No access token: wrong client id/secret, or the login host is not a Genesys region."""
+    """No access token: wrong client id/secret, a login host that is no Genesys region, or no network."""
 
     def __init__(self, message: str, *, likely_cause: str, **fields: Any) -> None:
         self.likely_cause = likely_cause
@@ -85,6 +85,7 @@ _AUTH_HINTS = {
     "credentials": "check the OAuth client id and secret, and that the client uses the "
                    "client-credentials grant",
     "region": "check the region host: the login service was not found there",
+    "network": "check the network from this machine to Genesys Cloud (DNS, firewall, proxy)",
 }
 
 
