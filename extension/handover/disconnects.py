@@ -47,12 +47,14 @@ async def try_disconnect(conn: GenesysConnection, conversation_id: str, why: str
 
 def log_refusal(conn: GenesysConnection, conversation_id: str, why: str, exc: GenesysError) -> None:
     """The one log line of a refused disconnect, with what Genesys said and how to trace it."""
+    hint = (" (the OAuth client's role may lack conversation:communication:disconnect)"
+            if exc.status == 403 else "")
     log.error(
         "%s: Genesys refused to disconnect the customer of conversation %s on connection %s "
-        "(HTTP %s, code %s, correlation id %s, contextId %s: %s); not retried. The user has left; "
+        "(HTTP %s, code %s, correlation id %s, contextId %s: %s)%s; not retried. The user has left; "
         "the conversation stays open in Genesys until its agent ends it",
         why, conversation_id, conn.name, exc.status, exc.code or "-", exc.correlation_id or "-",
-        exc.context_id or "-", exc.message)
+        exc.context_id or "-", exc.message, hint)
 
 
 async def disconnect_customer(store: Store, conn: GenesysConnection, conversation_id: str, why: str) -> bool:

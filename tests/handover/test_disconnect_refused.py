@@ -52,6 +52,7 @@ async def test_a_refused_cancel_is_not_retried_and_logged_once(
     context_id = next(r for r in stack.emu.requests if r.status == status).correlation_id
     assert context_id and context_id in message
     assert "code " in message and "code -" not in message
+    assert ("conversation:communication:disconnect" in message) == (status == 403)
     # The conversation stays open in Genesys until its agent ends it.
     assert stack.emu.agent.get(cid).customer.state == "connected"
 
