@@ -120,3 +120,14 @@ def test_a_short_secret_or_no_public_url_is_not_set() -> None:
     changes, notes = integration_changes(integration(**{URL_FIELD: "https://x"}), None, "tiny")
     assert changes == []
     assert any("public_url" in n for n in notes) and any("more than 15" in n for n in notes)
+
+
+async def test_a_refused_change_is_said_and_changes_nothing(tmp_path: Path, misconfigured: Emulator) -> None:
+    misconfigured.faults.server_error("/api/v2/conversations/messaging/integrations/open/*", method="PATCH",
+                                      times=None)
+    code, out, _ = await _cli("doctor", "--config", str(write(tmp_path, misconfigured)), "--fix", "--yes")
+    assert code == 1
+    assert "  not changed: PATCH /api/v2/conversations/messaging/integrations/open/" in out and "503" in out
+    assert "After the changes:" not in out
+    assert misconfigured.integration.webhook_url == "https://old.example.com/hook"
+    assert DEFAULT_WEBHOOK_SECRET not in out
