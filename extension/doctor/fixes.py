@@ -126,7 +126,10 @@ async def apply(fix: Fix) -> None:
     try:
         fix.updated = await fix.client.update_integration(fix.integration.id, {c.name: c.value for c in fix.changes})
     except GenesysError as exc:
-        fix.outcome, fix.error = "failed", str(exc)
+        error = str(exc)
+        for change in fix.changes:  # defensive: an answer might echo what it refused
+            error = error.replace(change.value, "***")
+        fix.outcome, fix.error = "failed", error
         return
     fix.outcome = "applied"
 

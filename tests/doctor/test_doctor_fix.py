@@ -11,7 +11,7 @@ import pytest
 
 from doctor.test_doctor import FLAGS, PUBLIC_URL, _cli, emulator, write
 from extension.doctor.fixes import SECRET_FIELD, URL_FIELD, integration_changes
-from extension.genesys import Integration
+from extension.genesys import GenesysClientError, Integration
 from extension.testing.emulator import Emulator
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
@@ -131,3 +131,17 @@ async def test_a_refused_change_is_said_and_changes_nothing(tmp_path: Path, misc
     assert "After the changes:" not in out
     assert misconfigured.integration.webhook_url == "https://old.example.com/hook"
     assert DEFAULT_WEBHOOK_SECRET not in out
+
+
+async def test_an_error_that_echoes_the_secret_does_not_print_it() -> None:
+    from extension.doctor.fixes import Change, Fix, apply
+
+    class Refusing:
+        async def update_integration(self, integration_id: str, changes: dict[str, str]) -> None:
+            raise GenesysClientError(f"invalid value {changes[SECRET_FIELD]}", status=400, code="invalid.value")
+
+    fix = Fix("support", integration(), [Change(SECRET_FIELD, "secret", "set", DEFAULT_WEBHOOK_SECRET)],
+              Refusing())  # type: ignore[arg-type]
+    await apply(fix)
+    assert fix.outcome == "failed" and fix.error is not None
+    assert DEFAULT_WEBHOOK_SECRET not in fix.error and "invalid value ***" in fix.error
