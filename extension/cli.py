@@ -9,10 +9,14 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import Config, ConfigError, load_config
 from .manifest import Manifest, load_manifest
+
+if TYPE_CHECKING:
+    from .doctor import Check
 
 EPILOG = """\
 examples:
@@ -20,6 +24,7 @@ examples:
   genesys-om serve --config examples/demo.toml --port 8080
   genesys-om demo                      # runtime + Genesys Cloud emulator + web chat, on free ports
   genesys-om doctor --config prod.toml # check a real Genesys Cloud setup step by step
+  genesys-om doctor --config prod.toml --fix   # and offer to set the integration's webhook URL and secret
 
 The config file is TOML; ${NAME} in any string is read from the environment.
 """
@@ -51,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--config", required=True, type=Path, help="the TOML config file")
     doctor.add_argument("--connection", help="check only this connection (default: every genesysCloudOM one)")
     doctor.add_argument("--json", action="store_true", help="print the checklist as JSON")
+    doctor.add_argument("--fix", action="store_true",
+                        help="offer to set the integration's webhook URL and signature secret (asks first)")
+    doctor.add_argument("--yes", action="store_true", help="with --fix: apply without asking (for scripts)")
     return parser
 
 
@@ -124,7 +132,34 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             for line in exc.errors:
                 print(f"  - {line}", file=sys.stderr)
         return 1
+    if args.fix:
+        return _doctor_fix(args, checks)
     print(render_json(args.config, checks) if args.json else render_text(args.config, checks), flush=True)
+    return 0 if passed(checks) else 1
+
+
+def _doctor_fix(args: argparse.Namespace, checks: list[Check]) -> int:
+    """The checklist, the fixes (asked for), then the checklist again if anything changed."""
+    from .doctor import render_json, render_text
+    from .doctor.fixes import fixes_json, recheck, run_fixes, terminal_ask
+    from .doctor.report import passed
+
+    if not args.json:
+        print(render_text(args.config, checks), "", "Fixes (--fix):", sep="\n", flush=True)
+    # With --json, stdout is the report: only --yes can apply, and the lines go to stderr.
+    ask = terminal_ask(None if args.json else sys.stdin, sys.stdout, yes=args.yes)
+    out = sys.stderr if args.json else sys.stdout
+    fixes = asyncio.run(run_fixes(args.config, ask, lambda line: print(line, file=out, flush=True),
+                                  connection=args.connection))
+    if not fixes:
+        print("  nothing can be fixed here: the checks above say what is needed first", file=out)
+    if any(f.outcome == "applied" for f in fixes):
+        checks = recheck(checks, fixes)
+        if not args.json:
+            print("", "After the changes:", render_text(args.config, checks), sep="\n", flush=True)
+    if args.json:
+        report = json.loads(render_json(args.config, checks))
+        print(json.dumps({**report, "fixes": fixes_json(fixes)}, indent=2), flush=True)
     return 0 if passed(checks) else 1
 
 

@@ -111,6 +111,7 @@ class HandoverSchema(_Strict):
     retry_total_seconds = _seconds()
     request_timeout_seconds = _seconds()
     acw_timeout_seconds = _seconds()
+    agent_check_seconds = fields.Float(validate=validate.Range(min=0.05, max=600), allow_nan=False)
     reconcile_interval_seconds = _seconds()
     reconcile_idle_seconds = _seconds()
     reconcile_batch = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))

@@ -369,7 +369,8 @@ FLOAT_KEYS = {key: (0, 172800) for key in (
     "retry_total_seconds", "request_timeout_seconds", "acw_timeout_seconds", "reconcile_interval_seconds",
     "reconcile_idle_seconds", "heartbeat_timeout_seconds", "channel_renew_seconds", "reconnect_max_seconds",
     "delivery_notice_seconds", "outbox_retry_max_seconds")} | {
-    "lease_seconds": (0.1, 3600), "webhook_wait_seconds": (0, 9), "reconcile_unwatched_interval_seconds": (0.1, 172800)}
+    "lease_seconds": (0.1, 3600), "webhook_wait_seconds": (0, 9), "reconcile_unwatched_interval_seconds": (0.1, 172800),
+    "agent_check_seconds": (0.05, 600)}
 HANDOVER_CASES = (
     [(key, low - 1, "Must be greater than or equal to") for key, (low, _) in INT_KEYS.items()]
     + [(key, high + 1, "Must be greater than or equal to") for key, (_, high) in INT_KEYS.items()]

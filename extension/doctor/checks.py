@@ -14,6 +14,7 @@ from ..genesys import (
     GenesysError,
     GenesysForbidden,
     GenesysLookupError,
+    GenesysUnavailable,
     Integration,
     NotificationChannel,
     Region,
@@ -67,7 +68,18 @@ def _text(values: dict[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def network_hint(exc: GenesysError) -> str:
+    """The fix for a Genesys host this machine cannot reach (never a wrong region or secret)."""
+    if "DNS" in exc.message:
+        return ("Check that host names your organisation's region and that this machine can resolve it "
+                "(DNS), then run the doctor again.")
+    return ("Check the network between this machine and Genesys Cloud (a firewall or proxy in the way, TLS "
+            "interception, no outbound access), then run the doctor again.")
+
+
 def _api_hint(exc: GenesysError, permission: str) -> str:
+    if isinstance(exc, GenesysUnavailable):
+        return network_hint(exc)
     if isinstance(exc, GenesysForbidden):
         return f"Give the OAuth client's role the {permission} permission."
     if exc.status is None or exc.status == 429 or exc.status >= 500:
@@ -103,6 +115,8 @@ async def check_token(run: Checklist, client: GenesysClient) -> bool:
     try:
         await client.tokens.get()
     except GenesysAuthError as exc:
+        if exc.likely_cause == "network":
+            return run.add("token", title, False, exc.message, network_hint(exc))
         if exc.likely_cause == "credentials":
             # A login service of the wrong region answers exactly like the right one given a wrong
             # secret (invalid_client), so the doctor cannot tell the two apart: it names both.
@@ -163,7 +177,8 @@ def check_webhook_url(run: Checklist, integration: Integration, public_url: str 
     detail = (f"{actual} as expected" if actual == expected
               else f"the integration posts to {actual or 'nothing'}, but this runtime receives at {expected}")
     run.add("webhook_url", title, actual == expected, detail,
-            f"Set the integration's Outbound Notification Webhook URL to {expected} (or correct server.public_url).")
+            f"Set the integration's Outbound Notification Webhook URL to {expected} (or correct server.public_url); "
+            "`genesys-om doctor --fix` can set it for you.")
 
 
 async def check_flow(run: Checklist, client: GenesysClient, integration: Integration) -> None:

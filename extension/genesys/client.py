@@ -28,6 +28,7 @@ from .transport import ResponseHook, exchange
 log = logging.getLogger("extension.genesys")
 
 INTEGRATIONS = "/api/v2/conversations/messaging/integrations/open"
+INTEGRATION = INTEGRATIONS + "/{integration_id}"
 QUEUES = "/api/v2/routing/queues"
 RECIPIENT = "/api/v2/routing/message/recipients/{recipient_id}"
 INBOUND = "/api/v2/conversations/messages/{integration_id}/inbound/open/{kind}"
@@ -128,6 +129,14 @@ class GenesysClient:
                                                          if _has_id_and_name(e)))
             self._queues[name] = match
         return self._queues[name]
+
+    async def update_integration(self, integration_id: str, changes: Mapping[str, Any]) -> Integration:
+        """PATCH the integration with fields of the SDK's OpenIntegrationUpdateRequest; the updated one."""
+        answer = _object(await self._call(
+            "PATCH", INTEGRATION, {"integration_id": integration_id}, json_body=dict(changes)))
+        updated = Integration.from_api(answer)
+        self._integrations = {name: i for name, i in self._integrations.items() if i.id != integration_id}
+        return updated
 
     async def get_message_recipient(self, recipient_id: str) -> dict[str, Any]:
         """The integration's message routing (its `flow` says whether a flow is attached)."""

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 CORRELATION_HEADER = "Genesys-Correlation-Id"
+# The header the official SDK reads the correlation id from (its logger.py); preferred when present.
+SDK_CORRELATION_HEADER = "ININ-Correlation-Id"
 
 # A Genesys message is one sentence; anything longer is a proxy's HTML page we should not echo.
 _MAX_MESSAGE = 300
@@ -67,7 +69,7 @@ class GenesysError(Exception):
 
 
 class GenesysAuthError(GenesysError):
-    """No access token: wrong client id/secret, or the login host is not a Genesys region."""
+    """No access token: wrong client id/secret, a login host that is no Genesys region, or no network."""
 
     def __init__(self, message: str, *, likely_cause: str, **fields: Any) -> None:
         self.likely_cause = likely_cause
@@ -83,6 +85,7 @@ _AUTH_HINTS = {
     "credentials": "check the OAuth client id and secret, and that the client uses the "
                    "client-credentials grant",
     "region": "check the region host: the login service was not found there",
+    "network": "check the network from this machine to Genesys Cloud (DNS, firewall, proxy)",
 }
 
 
@@ -159,7 +162,7 @@ def error_from_response(
         "status": status,
         "code": code,
         "context_id": _text(payload.get("contextId")),
-        "correlation_id": headers.get(CORRELATION_HEADER),
+        "correlation_id": correlation_of(headers),
         "method": method,
         "path": path,
     }
@@ -178,6 +181,11 @@ def error_from_response(
     if 400 <= status < 500:
         return GenesysClientError(message, **fields)
     return GenesysError(message, **fields)
+
+
+def correlation_of(headers: Mapping[str, str]) -> str | None:
+    """The request's correlation id from the answer's headers, if Genesys sent one."""
+    return headers.get(SDK_CORRELATION_HEADER) or headers.get(CORRELATION_HEADER)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

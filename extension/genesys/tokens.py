@@ -107,10 +107,8 @@ class TokenProvider:
         except (GenesysRateLimited, GenesysServerError):
             raise  # Genesys is busy or failing: not a configuration problem.
         except GenesysUnavailable as exc:
-            raise GenesysAuthError(
-                f"cannot reach the login host {self._login_base}: {exc.message}",
-                likely_cause="region", method="POST", path=OAUTH_PATH,
-            ) from exc
+            # DNS, a refused connection, TLS or a timeout: the network, not the credentials or the region.
+            raise GenesysAuthError(exc.message, likely_cause="network", method="POST", path=OAUTH_PATH) from exc
         except GenesysError as exc:
             # 400/401/403 come from a real login service refusing us; anything else (404, a
             # redirect, a non-JSON page) means this host is not a Genesys login service.

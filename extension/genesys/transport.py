@@ -11,11 +11,12 @@ from typing import Any
 import aiohttp
 
 from .errors import (
-    CORRELATION_HEADER,
     GenesysBadResponse,
     GenesysUnavailable,
+    correlation_of,
     error_from_response,
 )
+from .network import describe as describe_network_failure
 
 log = logging.getLogger("extension.genesys")
 
@@ -70,14 +71,12 @@ async def exchange(
         ) as resp:
             status = resp.status
             body = await resp.read() if status < 300 else await resp.content.read(_MAX_ERROR_BODY)
-            correlation_id = resp.headers.get(CORRELATION_HEADER)
+            correlation_id = correlation_of(resp.headers)
             resp_headers = resp.headers
     except (aiohttp.ClientError, TimeoutError) as exc:
         _report(on_response, method, path_template, 0, started)
         log.debug("%s %s -> no answer: %s", method, path, type(exc).__name__)
-        raise GenesysUnavailable(
-            _describe_transport_error(exc), method=method, path=path
-        ) from exc
+        raise GenesysUnavailable(describe_network_failure(exc, url), method=method, path=path) from exc
     _report(on_response, method, path_template, status, started)
     log.debug("%s %s -> %s (correlation id %s)", method, path, status, correlation_id)
     if not 200 <= status < 300:
@@ -101,12 +100,3 @@ def _report(hook: ResponseHook | None, method: str, template: str, status: int, 
     except Exception:
         # Metrics must never break a handover.
         log.exception("on_response hook failed")
-
-
-def _describe_transport_error(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "no answer before the timeout"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        # The OS error says DNS failure vs refused; the URL (no credentials in it) names the host.
-        return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
-    return f"connection failed: {type(exc).__name__}"

@@ -7,6 +7,7 @@ import logging
 import time
 
 from ..genesys.notifications_topics import ConversationEvent
+from .answering import AgentWatch
 from .provider import GenesysHandover
 
 log = logging.getLogger("extension.handover.ending")
@@ -15,9 +16,11 @@ log = logging.getLogger("extension.handover.ending")
 class EndDetector:
     """A `user.end` that is not a transfer ends the handover unless a `user.start` follows in time."""
 
-    def __init__(self, handover: GenesysHandover, acw_timeout: float) -> None:
+    def __init__(self, handover: GenesysHandover, acw_timeout: float, agents: AgentWatch) -> None:
         self.handover = handover
         self.acw_timeout = acw_timeout
+        # After a `user.start`: is the agent connected, or is the conversation only ringing?
+        self.agents = agents
         self._pending: dict[str, asyncio.Task[None]] = {}
         # Monotonic time of the last sign of life per conversation (for the reconciler).
         self.last_signal: dict[str, float] = {}
@@ -31,9 +34,12 @@ class EndDetector:
         self.signal(cid)
         if event.kind == "user.start":
             self._cancel(cid)
-            await self.handover.mark_active(cid, connection=connection)
+            # Maybe only ringing at the agent (alerting): active once the agent is connected.
+            if await self.handover.mark_active(cid, connection=connection, connected=False):
+                self.agents.watch(connection, cid)
         elif event.kind in ("user.end", "acw"):
-            if event.is_transfer:
+            self.agents.stop(cid)
+            if event.is_transfer:  # a ring that timed out is one too (NO_ANSWER_TRANSFER)
                 log.info("conversation %s: agent left by %s, waiting for the next agent", cid, event.disconnect_type)
                 return
             if cid not in self._pending:
@@ -42,6 +48,7 @@ class EndDetector:
                 await self.handover.mark_ending(cid, connection=connection)
         elif event.kind == "customer.end":
             self._cancel(cid)
+            self.agents.stop(cid)
             await self.handover.finish(cid, "completed", connection=connection)
 
     async def _end_later(self, cid: str, connection: str) -> None:
@@ -59,9 +66,11 @@ class EndDetector:
 
     def forget(self, cid: str) -> None:
         self._cancel(cid)
+        self.agents.stop(cid)
         self.last_signal.pop(cid, None)
 
     async def close(self) -> None:
+        await self.agents.close()
         tasks = list(self._pending.values())
         self._pending.clear()
         for task in tasks:

@@ -19,7 +19,7 @@ from ..metrics import Metrics
 from . import starting
 from .attachments import user_attachments
 from .connection import GenesysConnection
-from .disconnects import disconnect_customer
+from .disconnects import disconnect_customer, try_disconnect
 from .opening import open_conversation
 from .settings import HandoverSettings
 from .settle import outbox_items, settle_outbox, undelivered_notices
@@ -115,12 +115,10 @@ class GenesysHandover:
         if state is None:
             return None
         conn = self.connections.get(state.connection)
-        if conn is not None:
-            try:
-                await conn.client.disconnect_customer(state.conversation_id)
-            except GenesysError as exc:
-                if exc.status != 404:  # a conversation Genesys no longer has is ended already
-                    raise SessionKept(f"its Genesys conversation could not be ended ({exc})") from None
+        # A refusal for good lets the session go (logged); a failure worth retrying keeps it.
+        failure = await try_disconnect(conn, state.conversation_id, "session end") if conn else None
+        if failure is not None:
+            raise SessionKept(f"its Genesys conversation could not be ended ({failure})")
         self.metrics.handovers.inc(status="session_ended")
         return lambda: self.forget(state)
 
@@ -221,18 +219,23 @@ class GenesysHandover:
             turn.input["handover"] = {"status": "active"}
             await self.conversations.run_flow(turn)
 
-    async def mark_active(self, conversation_id: str, *, connection: str | None = None) -> None:
-        """An agent accepted the conversation (`user.start`)."""
+    async def mark_active(self, conversation_id: str, *, connection: str | None = None,
+                          connected: bool = True) -> bool:
+        """An agent is connected; with `connected` False, one is being connected (`user.start`).
+
+        Either way an end being confirmed is called off. Only a connected agent makes the handover
+        active. Returns True when the handover still waits for its agent.
+        """
         found = await self.session_of(BY_CONVERSATION, conversation_id)
         if found is None:
-            return
+            return False
         key_id = found[1].id
         async with self.conversations.turn(*found) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or state.conversation_id != conversation_id or (
                     connection is not None and state.connection != connection):
                 turn.discard()
-                return
+                return False
             resumed = state.pending_end_at is not None
             if resumed:
                 # A new agent came within the end debounce: the messages held meanwhile go to them.
@@ -243,10 +246,11 @@ class GenesysHandover:
                 if state.outbox and self.outbox is not None:
                     outbox = self.outbox
                     turn.after_commit.append(lambda: outbox.kick(key_id))
-            if state.status == "queue":
+            if state.status == "queue" and connected:
                 await self.activate(turn, state)
             elif not resumed:
                 turn.discard()
+            return state.status == "queue"
 
     async def mark_ending(self, conversation_id: str, *, connection: str | None = None) -> None:
         """The agent left (a `user.end` that is not a transfer): hold what the user sends meanwhile.

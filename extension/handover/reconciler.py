@@ -10,6 +10,7 @@ from typing import Any
 
 from ..genesys import GenesysError, GenesysNotFound
 from . import starting
+from .answering import agent_is_connected
 from .disconnects import retry_pending
 from .ending import EndDetector
 from .provider import GenesysHandover
@@ -32,12 +33,6 @@ def conversation_is_over(conversation: dict[str, Any]) -> bool:
     customer_gone = all(p.get("state") == "disconnected" for p in customers)
     agents_gone = all(p.get("state") == "disconnected" for p in agents)
     return customer_gone and agents_gone
-
-
-def agent_is_connected(conversation: dict[str, Any]) -> bool:
-    """True when an agent is on the conversation (a `user.start` we may have missed)."""
-    return any(isinstance(p, dict) and p.get("purpose") == "agent" and p.get("state") == "connected"
-               for p in conversation.get("participants") or [])
 
 
 class Reconciler:

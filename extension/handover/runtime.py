@@ -16,6 +16,7 @@ from ..config import Config
 from ..genesys import GenesysError
 from ..genesys.signature import verify
 from ..tasks import TaskGroup
+from .answering import AgentWatch
 from .channel_slots import ChannelSlots, client_key
 from .cluster import ClusterDuties
 from .connection import GenesysConnection
@@ -66,7 +67,8 @@ class HandoverRuntime:
         # Senders stop at once on shutdown: what they hold is in the stored outbox.
         self.senders = TaskGroup("outbox")
         self.outbox = OutboxSender(self.handover, self.senders, coordination)
-        self.ending = EndDetector(self.handover, settings.acw_timeout_seconds)
+        self.agents = AgentWatch(self.handover, self.connections, settings.agent_check_seconds)
+        self.ending = EndDetector(self.handover, settings.acw_timeout_seconds, self.agents)
         self.reconciler = Reconciler(self.handover, self.ending, interval=settings.reconcile_interval_seconds,
                                      idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch,
                                      unwatched_interval=settings.reconcile_unwatched_interval_seconds)

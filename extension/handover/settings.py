@@ -18,6 +18,8 @@ class HandoverSettings:
     request_timeout_seconds: float = 10.0
     # After a non-transfer `user.end`, wait this long for a `user.start` before ending.
     acw_timeout_seconds: float = 10.0
+    # After a `user.start`, how often the conversation is read until its agent answers the ring.
+    agent_check_seconds: float = 2.0
     reconcile_interval_seconds: float = 30.0
     reconcile_idle_seconds: float = 120.0
     reconcile_batch: int = 20

@@ -382,5 +382,5 @@ async def test_an_unreachable_login_host_keeps_its_cause(
     mocked.post(TOKEN_URL, exception=aiohttp.ClientConnectionError("no route"), repeat=True)
     with pytest.raises(GenesysAuthError) as caught:
         await client.get_message_conversation("conv-1")
-    assert caught.value.likely_cause == "region"
+    assert caught.value.likely_cause == "network"
     assert isinstance(caught.value.__cause__, GenesysUnavailable)

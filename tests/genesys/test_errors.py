@@ -65,6 +65,15 @@ async def test_each_status_maps_to_its_exception_with_every_detail(
         assert part in text
 
 
+def test_the_correlation_id_comes_from_the_header_the_sdk_reads() -> None:
+    # The official SDK logs `ININ-Correlation-Id`; it wins over the older header name.
+    headers = {"ININ-Correlation-Id": "inin-1", "Genesys-Correlation-Id": "other"}
+    error = error_from_response(409, b'{"code": "conflict"}', headers, method="PATCH", path=PATH)
+    assert (error.code, error.correlation_id) == ("conflict", "inin-1")
+    alone = error_from_response(409, b"{}", {"Genesys-Correlation-Id": "corr-1"}, method="PATCH", path=PATH)
+    assert alone.correlation_id == "corr-1"
+
+
 def test_str_is_one_readable_line() -> None:
     error = GenesysNotFound("The requested\n resource was not found.", status=404,
                             code="not.found", context_id="ctx", correlation_id="corr",

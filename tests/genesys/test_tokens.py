@@ -234,7 +234,7 @@ async def test_an_answer_without_a_token_points_at_the_region(
     assert caught.value.likely_cause == "region"
 
 
-async def test_an_unresolvable_login_host_points_at_the_region(
+async def test_an_unresolvable_login_host_points_at_the_network(
     mocked: aioresponses, session: aiohttp.ClientSession, policy: RetryPolicy, clock: FakeClock,
     sleeps: RecordedSleeps,
 ) -> None:
@@ -243,13 +243,13 @@ async def test_an_unresolvable_login_host_points_at_the_region(
     tokens = provider(session, policy, clock)
     with pytest.raises(GenesysAuthError) as caught:
         await tokens.get()
-    assert caught.value.likely_cause == "region"
+    assert caught.value.likely_cause == "network"
     assert caught.value.status is None
     assert tokens.requests_made == policy.max_attempts
     assert len(sleeps.waits) == policy.max_attempts - 1
 
 
-async def test_a_refused_connection_points_at_the_region(
+async def test_a_refused_connection_points_at_the_network(
     session: aiohttp.ClientSession, policy: RetryPolicy, clock: FakeClock
 ) -> None:
     with socket.socket() as probe:  # A port nobody listens on once the probe is closed.
@@ -258,8 +258,9 @@ async def test_a_refused_connection_points_at_the_region(
     tokens = provider(session, policy, clock, login=f"http://127.0.0.1:{port}")
     with pytest.raises(GenesysAuthError) as caught:
         await tokens.get()
-    assert caught.value.likely_cause == "region"
-    assert f"127.0.0.1:{port}" in str(caught.value)
+    assert caught.value.likely_cause == "network"
+    assert caught.value.message == f"cannot reach 127.0.0.1:{port}: connection refused"
+    assert "region" not in str(caught.value)
 
 
 async def test_server_errors_are_retried_then_surface_as_server_errors(

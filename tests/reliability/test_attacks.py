@@ -53,6 +53,7 @@ async def live(make_stack: StackFactory) -> tuple[Stack, str, str]:
     stack = await make_stack()
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
+    await stack.wait_status("active")  # read from Genesys after the user.start: settled before the examples
     return stack, cid, await genesys_user_id(stack)
 
 

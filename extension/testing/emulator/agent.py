@@ -53,9 +53,17 @@ class Agent:
         """One conversation; UnknownConversation otherwise."""
         return self._store.require(conversation_id)
 
+    async def ring(self, conversation_id: str, agent: str = "Anna") -> Participant:
+        """Offer a waiting conversation to an agent: it rings (user.start, unless on accept)."""
+        return await self._router.offer(conversation_id, agent)
+
     async def accept(self, conversation_id: str, agent: str = "Anna") -> Participant:
-        """Answer a waiting conversation (user.start)."""
+        """Answer a waiting conversation, ringing at the agent first if it is not yet."""
         return await self._router.accept(conversation_id, agent)
+
+    async def ring_timeout(self, conversation_id: str) -> None:
+        """The ringing agent lets it time out: user.end NO_ANSWER_TRANSFER, back to the queue."""
+        await self._router.ring_timeout(conversation_id)
 
     async def reply(
         self,

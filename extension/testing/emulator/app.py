@@ -12,12 +12,12 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import auth, console, control, conversations, discovery, inbound, notifications, ui
+from . import auth, console, control, conversations, discovery, inbound, integration_update, notifications, ui
 from .agent import Agent
 from .auth import TokenStore
 from .channels import NotificationHub, PublishedEvent
 from .config import CREATE_STATUSES, EmulatorConfig, IntegrationConfig, QueueConfig
-from .errors import CORRELATION_HEADER, correlation_id, error_response
+from .errors import CORRELATION_HEADER, SDK_CORRELATION_HEADER, correlation_id, error_response
 from .faults import Faults, fault_middleware, is_control
 from .keys import EMULATOR
 from .records import RequestLog, RequestRecord
@@ -186,6 +186,7 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
         record.status = response.status
     if not response.prepared:
         response.headers[CORRELATION_HEADER] = context_id
+        response.headers[SDK_CORRELATION_HEADER] = context_id
     return response
 
 
@@ -215,7 +216,7 @@ def create_app(emulator: Emulator) -> web.Application:
     app = web.Application(middlewares=[record_middleware, fault_middleware, auth.bearer_auth])
     app[EMULATOR] = emulator
     app.router.add_post("/oauth/token", auth.token_endpoint)
-    for module in (discovery, inbound, conversations, notifications, console, control, ui):
+    for module in (discovery, integration_update, inbound, conversations, notifications, console, control, ui):
         module.add_routes(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ DEFAULT_QUEUE_NAME = "Support"
 DEFAULT_DIVISION_ID = "0d8e7f6a-5b4c-4d3e-9f2a-1b0c9d8e7f44"
 
 CREATE_STATUSES = ("Initiated", "Completed", "Error")
+USER_START_MOMENTS = ("alerting", "accept")
 
 
 @dataclass
@@ -98,8 +99,19 @@ class EmulatorConfig:
     auto_reply: bool = False
     auto_reply_agent: str = "Echo"
     auto_reply_template: str = "Echo: {text}"
+    # When `user.start` fires: "alerting" (the conversation rings at an agent, before they accept;
+    # unconfirmed, but what Genesys is reported to do) or "accept" (once the agent is connected).
+    user_start_on: str = "alerting"
+    # Unconfirmed that Genesys lets an API client end an Open Messaging conversation by PATCHing
+    # its customer participant. Set to a 4xx status (400, 403, 405, 409, 422) to refuse that PATCH
+    # with a Genesys error body, as an organisation might; the conversation then stays open.
+    refuse_customer_disconnect: int | None = None
     # Added to every API answer (benchmarks use about 10 ms to look like a real network).
     latency: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.user_start_on not in USER_START_MOMENTS:
+            raise ValueError(f"user_start_on must be one of {USER_START_MOMENTS}")
 
     def integration(self, integration_id: str) -> IntegrationConfig | None:
         """The integration with this id, if any."""

@@ -65,6 +65,7 @@ def summary_json(request: web.Request, conversation: Conversation) -> dict[str, 
         },
         "queue": {"id": queue.id, "name": queue.name} if queue is not None else None,
         "agent": agent.name if agent is not None else None,
+        "ringingAgent": conversation.ringing.name if conversation.ringing is not None else None,
         "created": iso(conversation.created),
         "ended": iso(conversation.ended) if conversation.ended is not None else None,
         "messageCount": len(conversation.transcript),
@@ -140,6 +141,14 @@ async def _accept(request: web.Request, cid: str, body: dict[str, Any]) -> None:
     await request.app[EMULATOR].agent.accept(cid, str(body.get("agent") or "Anna"))
 
 
+async def _ring(request: web.Request, cid: str, body: dict[str, Any]) -> None:
+    await request.app[EMULATOR].agent.ring(cid, str(body.get("agent") or "Anna"))
+
+
+async def _ring_timeout(request: web.Request, cid: str, body: dict[str, Any]) -> None:
+    await request.app[EMULATOR].agent.ring_timeout(cid)
+
+
 async def _reply(request: web.Request, cid: str, body: dict[str, Any]) -> None:
     attachments = body.get("attachments") or []
     quick_replies = body.get("quickReplies") or []
@@ -180,7 +189,9 @@ async def _flow_message(request: web.Request, cid: str, body: dict[str, Any]) ->
 
 
 ACTIONS: dict[str, Action] = {
+    "ring": _ring,
     "accept": _accept,
+    "ring-timeout": _ring_timeout,
     "reply": _reply,
     "typing": _typing,
     "end": _end,

@@ -95,6 +95,9 @@ async def patch_participant(request: web.Request) -> web.Response:
             code="invalid.value",
             field_name="state",
         )
+    refusal = emulator.config.refuse_customer_disconnect
+    if refusal is not None and participant.purpose == "customer":
+        return _refuse_disconnect(request, refusal)
     # Not verified: Genesys' answer for a participant already disconnected; idempotent here.
     if participant.connected and conversation.ended is None:
         try:
@@ -109,6 +112,21 @@ async def patch_participant(request: web.Request) -> web.Response:
         except EmulatorError as exc:
             return error_response(request, 409, str(exc))
     return web.Response(status=202)
+
+
+# What an organisation that does not let API clients end the customer side might answer.
+_REFUSALS = {
+    400: ("bad.request", "The participant of this conversation type cannot be updated"),
+    403: ("not.authorized", "You are not authorized to disconnect this participant"),
+    405: ("method.not.allowed", "Disconnecting this participant is not supported"),
+    409: ("conflict", "The participant cannot be disconnected in its current state"),
+    422: ("invalid.value", "The participant state cannot be set to disconnected"),
+}
+
+
+def _refuse_disconnect(request: web.Request, status: int) -> web.Response:
+    code, message = _REFUSALS.get(status, (None, "The participant cannot be disconnected"))
+    return error_response(request, status, message, code=code)
 
 
 def add_routes(app: web.Application) -> None:

@@ -10,6 +10,8 @@ from aiohttp import web
 from .keys import CORRELATION_ID
 
 CORRELATION_HEADER = "Genesys-Correlation-Id"
+# The header the official SDK reads the correlation id from; sent too, with the same value.
+SDK_CORRELATION_HEADER = "ININ-Correlation-Id"
 
 # The code Genesys uses for each status when nothing more specific applies.
 DEFAULT_CODES = {

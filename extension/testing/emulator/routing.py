@@ -151,20 +151,47 @@ class Router:
             raise InvalidState(f"conversation {conversation_id} has ended")
         return conversation
 
+    async def offer(self, conversation_id: str, agent: str) -> Participant:
+        """The queue offers the conversation to an agent: it rings (alerting), still queued."""
+        conversation = self._queued(conversation_id)
+        participant = self._join(conversation, agent, self._clock(), state="alerting")
+        if self._config.user_start_on == "alerting":
+            await self.emit(conversation, "user.start", participant)
+        return participant
+
     async def accept(self, conversation_id: str, agent: str) -> Participant:
-        """An agent answers a queued conversation: user.start."""
+        """An agent answers a queued conversation: the one ringing at them, or at once (user.start)."""
         conversation = self.open_conversation(conversation_id)
-        if not conversation.routed:
-            raise InvalidState(f"conversation {conversation_id} was never routed to a queue")
-        if conversation.agent is not None:
-            raise InvalidState(f"conversation {conversation_id} already has an agent")
+        ringing = conversation.ringing
+        if ringing is not None and ringing.name != agent:
+            raise InvalidState(f"conversation {conversation_id} rings at {ringing.name}")
+        if ringing is None:
+            # Not offered first: ring and answer come at once (one user.start, agent connected).
+            self._queued(conversation_id)
         now = self._clock()
         acd = conversation.acd
         if acd is not None:
             acd.disconnect(now, "transfer")
-        participant = self._join(conversation, agent, now)
-        await self.emit(conversation, "user.start", participant)
-        return participant
+        if ringing is None:
+            participant = self._join(conversation, agent, now)
+            await self.emit(conversation, "user.start", participant)
+            return participant
+        ringing.state = "connected"
+        ringing.connected_time = now
+        if self._config.user_start_on == "accept":
+            await self.emit(conversation, "user.start", ringing)
+        return ringing
+
+    async def ring_timeout(self, conversation_id: str) -> None:
+        """The ringing agent does not answer in time: user.end NO_ANSWER_TRANSFER, back to the queue."""
+        conversation = self.open_conversation(conversation_id)
+        participant = conversation.ringing
+        if participant is None:
+            raise InvalidState(f"conversation {conversation_id} is not ringing at an agent")
+        participant.disconnect(self._clock(), "transfer.noanswer")
+        # With user.start on accept, Genesys would not have told about this agent at all.
+        if self._config.user_start_on == "alerting":
+            await self.emit(conversation, "user.end", participant, "NO_ANSWER_TRANSFER")
 
     async def transfer(self, conversation_id: str, to_agent: str) -> Participant:
         """The agent hands over to another agent: user.end TRANSFER, then user.start."""
@@ -257,18 +284,27 @@ class Router:
                     body["divisionId"] = queue.division_id
         await self._hub.publish(topic(conversation.id, event), body)
 
-    def _join(self, conversation: Conversation, agent: str, now: float) -> Participant:
+    def _join(self, conversation: Conversation, agent: str, now: float, state: str = "connected") -> Participant:
         participant = Participant(
             purpose="agent",
             name=agent,
-            state="connected",
+            state=state,
             start_time=now,
-            connected_time=now,
+            connected_time=now if state == "connected" else None,
             user_id=user_id_for(agent),
             queue_id=conversation.queue_id,
         )
         conversation.participants.append(participant)
         return participant
+
+    def _queued(self, conversation_id: str) -> Conversation:
+        """The conversation, waiting in a queue with no agent connected or ringing."""
+        conversation = self.open_conversation(conversation_id)
+        if not conversation.routed:
+            raise InvalidState(f"conversation {conversation_id} was never routed to a queue")
+        if conversation.agent is not None or conversation.ringing is not None:
+            raise InvalidState(f"conversation {conversation_id} already has an agent")
+        return conversation
 
     def _require_agent(self, conversation: Conversation) -> Participant:
         agent = conversation.agent

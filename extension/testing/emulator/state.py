@@ -98,6 +98,11 @@ class Conversation:
         return next((p for p in self.participants if p.purpose == "agent" and p.connected), None)
 
     @property
+    def ringing(self) -> Participant | None:
+        """The agent the conversation is offered to (alerting), if any."""
+        return next((p for p in self.participants if p.purpose == "agent" and p.state == "alerting"), None)
+
+    @property
     def acd(self) -> Participant | None:
         """The connected queue participant, if any."""
         return next((p for p in self.participants if p.purpose == "acd" and p.connected), None)

@@ -160,11 +160,14 @@
       const customer = detail.customer || {};
       $("d-customer").textContent = customerName(customer);
       $("d-meta").textContent = [detail.queue && `queue ${detail.queue.name}`, detail.agent && `agent ${detail.agent}`,
+        detail.ringingAgent && `ringing at ${detail.ringingAgent}`,
         `since ${clock(detail.created)}`].filter(Boolean).join(" · ");
       const state = $("d-state");
       state.dataset.state = detail.state;
       state.textContent = STATE_TEXT[detail.state] || detail.state;
       $("accept").disabled = detail.state !== "waiting";
+      $("ring").disabled = detail.state !== "waiting" || Boolean(detail.ringingAgent);
+      $("ring-timeout").disabled = !detail.ringingAgent;
       for (const id of ["transfer", "transfer-to", "end", "send", "typing", "reply-text", "attach", "attach-url", "attach-name"]) {
         $(id).disabled = detail.state !== "active";
       }
@@ -240,7 +243,9 @@
     }
   }
 
-  $("accept").addEventListener("click", () => act("accept", { agent: agent() }));
+  $("accept").addEventListener("click", () => act("accept", { agent: current && current.ringingAgent || agent() }));
+  $("ring").addEventListener("click", () => act("ring", { agent: agent() }));
+  $("ring-timeout").addEventListener("click", () => act("ring-timeout"));
   $("end").addEventListener("click", () => act("end"));
   $("typing").addEventListener("click", () => act("typing"));
   $("transfer").addEventListener("click", () => {
