@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from . import keys, texts
 from .channels import health, pages, rest, socket
-from .channels.http import BODY_READING, MAX_BODY, BadInput, BodyReading, SlowBody, json_error
+from .channels.http import BODY_READING, MAX_BODY, BadInput, BodyReading, BodyRefused, json_error
 from .config import Config
 from .conversations import Conversations, InputLimits
 from .expiry import SessionExpiry
@@ -25,7 +26,17 @@ log = logging.getLogger("extension.app")
 STORE_RETRY_AFTER = "5"
 # A store failure is logged once, then at most once per this many seconds with the count since.
 STORE_LOG_EVERY = 10.0
-_store_failures = {"count": 0, "logged": 0.0}
+
+
+@dataclass
+class StoreFailures:
+    """The store failures this app answered with 503 since it last logged one."""
+
+    count: int = 0
+    logged: float | None = None
+
+
+STORE_FAILURES: web.AppKey[StoreFailures] = web.AppKey("store_failures", StoreFailures)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -37,11 +48,8 @@ async def errors_and_timing(request: web.Request, handler: Handler) -> web.Strea
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "none"
     try:
         return await handler(request)
-    except SlowBody as exc:
-        # The rest of the body is not waited for: the connection goes with the answer.
-        answer = json_error(exc.status, exc.message)
-        answer.force_close()
-        return answer
+    except BodyRefused as exc:
+        return await _answer_and_close(request, json_error(exc.status, exc.message))
     except BadInput as exc:
         return json_error(exc.status, exc.message)
     except StoreError as exc:
@@ -62,13 +70,27 @@ async def errors_and_timing(request: web.Request, handler: Handler) -> web.Strea
         request.app[keys.METRICS].http_latency.observe(time.perf_counter() - started, route=route)
 
 
+async def _answer_and_close(request: web.Request, answer: web.Response) -> web.Response:
+    """Send the answer, then close the connection at once.
+
+    aiohttp would otherwise linger, reading what is left of the body for up to 10 s (and, for a
+    body that fails to decode, raise again while doing so): the rest of a refused body is never read.
+    """
+    answer.force_close()
+    await answer.prepare(request)
+    await answer.write_eof()
+    request.protocol.force_close()
+    return answer
+
+
 def _log_store_failure(request: web.Request, route: str, exc: StoreError) -> None:
     """The real error, once, then once per STORE_LOG_EVERY seconds with how many requests failed."""
-    _store_failures["count"] += 1
+    failures = request.app[STORE_FAILURES]
+    failures.count += 1
     now = time.monotonic()
-    if now - _store_failures["logged"] < STORE_LOG_EVERY:
+    if failures.logged is not None and now - failures.logged < STORE_LOG_EVERY:
         return
-    count, _store_failures["count"], _store_failures["logged"] = _store_failures["count"], 0, now
+    count, failures.count, failures.logged = failures.count, 0, now
     log.error("store failed on %s %s (%d request(s) answered 503): %s", request.method, route, count, exc)
 
 
@@ -107,6 +129,7 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
     app[keys.MANIFEST] = manifest
     app[keys.METRICS] = metrics
     app[keys.STORE] = the_store
+    app[STORE_FAILURES] = StoreFailures()
     app[BODY_READING] = BodyReading(config.server.body_timeout_seconds, config.server.max_pending_requests)
     limits = InputLimits(config.server.max_text_chars, config.server.max_data_bytes)
     app[keys.CONVERSATIONS] = Conversations(the_store, endpoints_from(config), metrics=metrics, limits=limits)
