@@ -51,7 +51,10 @@ async def errors_and_timing(request: web.Request, handler: Handler) -> web.Strea
     except BodyRefused as exc:
         return await _answer_and_close(request, json_error(exc.status, exc.message))
     except BadInput as exc:
-        return json_error(exc.status, exc.message)
+        answer = json_error(exc.status, exc.message)
+        if exc.retry_after is not None:
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     except StoreError as exc:
         _log_store_failure(request, route, exc)
         answer = json_error(503, texts.STORE_FAILED)
