@@ -354,3 +354,26 @@ async def test_text_over_max_text_chars_during_a_handover_sends_nothing_to_genes
     await stack.say("short one")
     sent = await until(lambda: [m.text for m in stack.emu.inbound_messages(cid)[before:]])
     assert sent == ["short one"]
+
+
+async def test_one_user_flooding_is_bounded_by_the_transcript_and_send_budgets(
+        store_url: str, make_stack: StackFactory, ledger: Ledger) -> None:
+    stack = await make_stack(store=store_url)
+    pastes = 20
+    for i in range(pastes):
+        await stack.say(f"paste {i} " + "p" * 9000, user="u-flood")
+    cid = await start_handover(stack, user="u-flood")
+    transcript = len(stack.emu.inbound_messages(cid))
+    # 20 x 9,000 characters and their echoes, about 360,000 characters: a handful of messages.
+    assert transcript <= 20000 // 4000 + 3
+    statuses = []
+    for i in range(25):
+        resp = await stack.client.post(f"/{stack.token}", json={"userId": "u-flood", "sessionId": "s1",
+                                                               "text": f"burst {i}"})
+        statuses.append(resp.status)
+    assert statuses == [200] * 20 + [429] * 5  # the default budget: 20 a minute per session
+    await until(lambda: len(stack.emu.inbound_messages(cid)) >= transcript + 20)
+    assert [m.text for m in stack.emu.inbound_messages(cid)[transcript:]] == [f"burst {i}" for i in range(20)]
+    ledger.record("hostile: one user floods, then asks for an agent",
+                  f"{pastes} pastes of 9,000 characters, then 25 messages at once: the transcript went as "
+                  f"{transcript} messages, 20 messages sent, 5 answered 429", user=(20, 0, 0))
