@@ -125,7 +125,10 @@ def warn_disabled_handovers(config: Config) -> list[str]:
 
 def build_app(config: Config, manifest: Manifest, *, store: Store | None = None) -> web.Application:
     """Create the runtime application for a validated config."""
-    app = web.Application(middlewares=[errors_and_timing], client_max_size=MAX_BODY)
+    # A connection must send a whole request head within header_timeout_seconds of opening (or of
+    # its last answer): aiohttp's keep-alive timer covers both, for every runner (serve and tests).
+    app = web.Application(middlewares=[errors_and_timing], client_max_size=MAX_BODY,
+                          handler_args={"keepalive_timeout": config.server.header_timeout_seconds})
     metrics = Metrics()
     the_store = store or store_from_url(config.store_url, config.base_dir)
     app[keys.CONFIG] = config

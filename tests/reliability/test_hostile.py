@@ -323,6 +323,29 @@ async def test_a_body_that_never_ends_is_closed_after_body_timeout(make_stack: S
     assert BODY_TIMEOUT * 0.9 <= closed - sent < BODY_TIMEOUT + 5
 
 
+async def test_headers_that_never_finish_are_closed_after_header_timeout(make_stack: StackFactory,
+                                                                        ledger: Ledger) -> None:
+    stack = await make_stack(server_extra="header_timeout_seconds = 1.0")
+    opened = []
+    for _ in range(20):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port_of(stack))
+        writer.write(f"POST /{stack.token} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: app".encode())
+        await writer.drain()
+        opened.append((reader, writer, time.monotonic()))
+    status, _ = await post_signed(stack, agent_message("nobody"))
+    assert status == 200
+    try:
+        closed = [await asyncio.wait_for(r.read(), 10) for r, _, _ in opened]
+        waited = [time.monotonic() - sent for _, _, sent in opened]
+    finally:
+        for _, writer, _ in opened:
+            writer.close()
+    assert closed == [b""] * len(opened)  # closed without an answer: no request ever arrived
+    assert min(waited) >= 0.9
+    ledger.record("hostile: 20 request heads that never finish", f"header timeout 1 s: all closed after "
+                  f"{min(waited):.1f}-{max(waited):.1f} s; the webhook answered 200 meanwhile")
+
+
 # 5 --------------------------------------------------------------------------------------------------
 
 async def test_text_over_max_text_chars_is_413_and_nothing_is_stored(store_url: str, make_stack: StackFactory,
