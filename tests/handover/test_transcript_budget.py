@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from extension.flows.session import TRANSCRIPT_CHARS, Session, SessionKey
 from extension.handover.transcript import CUT_MARK, TranscriptBudget, transcript_messages, within_budget
 
 from .test_lifecycle import start_handover
@@ -28,6 +29,16 @@ def test_a_newest_message_over_the_whole_budget_keeps_its_beginning() -> None:
     assert len(kept) == 1 and left_out == 2
     text = str(kept[0]["text"])
     assert text.startswith("m002") and text.endswith(CUT_MARK) and len(text) == 1000
+
+
+def test_a_session_keeps_the_newest_messages_within_its_character_bound() -> None:
+    session = Session(SessionKey("support-bot", "u1", "s1"))
+    for i in range(30):
+        session.record("user", f"paste {i:02d} " + "p" * 9990)
+    assert sum(len(e["text"]) for e in session.transcript) <= TRANSCRIPT_CHARS
+    assert [e["text"][:8] for e in session.transcript][-1] == "paste 29" and len(session.transcript) == 10
+    session.record("user", "q" * (TRANSCRIPT_CHARS + 5))  # the newest is kept whole, even alone over
+    assert len(session.transcript) == 1
 
 
 def test_the_messages_say_how_many_were_left_out() -> None:

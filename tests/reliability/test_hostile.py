@@ -128,8 +128,8 @@ async def test_json_nested_5000_deep_is_refused_with_400(store_url: str, make_st
     assert "deeper than 64" in (await assert_json_error(resp, 400))["error"]
     # The server is still whole: a plain input is answered.
     await stack.say("hello", user="u-after")
-    ledger.record("hostile: JSON nested 5000 deep", "on POST /{urlToken}, the signed webhook and end events: "
-                  "400 each, nothing stored, the next input answered")
+    ledger.record("hostile: JSON nested 5000 deep", "on POST /{urlToken}, the signed webhook and end events "
+                  "(memory, SQLite, Redis): 400 each, nothing stored, the next input answered")
 
 
 async def test_json_nested_5000_deep_socket_frame_gets_an_error_frame(store_url: str,
@@ -163,7 +163,8 @@ async def test_bearer_with_undecodable_bytes_is_401(store_url: str, make_stack: 
         status, answer = await raw_exchange(port_of(stack), raw_post(WEBHOOK, signed, {"X-Hub-Signature-256": auth}))
         assert status == 401, (auth, answer)
     ledger.record("hostile: undecodable Authorization and signature bytes",
-                  "latin-1, broken UTF-8 and Cyrillic bytes as end key and as signature: 401 each")
+                  "latin-1, broken UTF-8 and Cyrillic bytes as end key and as signature "
+                  "(memory, SQLite, Redis): 401 each")
 
 
 # 11 -------------------------------------------------------------------------------------------------
@@ -182,8 +183,8 @@ async def test_content_encoding_gzip_on_a_body_that_is_not_gzip_is_400_on_every_
         resp = await stack.client.post(path, data=raw, headers=headers)
         await assert_json_error(resp, 400)
     assert await events_of(stack, "u-gz") == []
-    ledger.record("hostile: Content-Encoding gzip on a plain body", "POST /{urlToken}, signed webhook, end events: "
-                  "400 each, nothing stored")
+    ledger.record("hostile: Content-Encoding gzip on a plain body", "POST /{urlToken}, signed webhook, end events "
+                  "(memory, SQLite, Redis): 400 each, nothing stored, the connection closed")
 
 
 # 13 -------------------------------------------------------------------------------------------------
@@ -364,8 +365,8 @@ async def test_text_over_max_text_chars_is_413_and_nothing_is_stored(store_url: 
     assert await stack.client.app[keys.STORE].get_session(SessionKey(stack.token, "u-long", "s1").id) is None
     # At the limit, the text is taken.
     await stack.say("z" * 10000, user="u-long")
-    ledger.record("hostile: text over max_text_chars", "10,001 characters (REST and socket), 20 KB of data: "
-                  "413 each, nothing stored")
+    ledger.record("hostile: text over max_text_chars", "10,001 characters (REST and socket), 20 KB of data "
+                  "(memory, SQLite, Redis): 413 each, nothing stored")
 
 
 async def test_text_over_max_text_chars_during_a_handover_sends_nothing_to_genesys(make_stack: StackFactory) -> None:
@@ -385,6 +386,9 @@ async def test_one_user_flooding_is_bounded_by_the_transcript_and_send_budgets(
     pastes = 20
     for i in range(pastes):
         await stack.say(f"paste {i} " + "p" * 9000, user="u-flood")
+    doc = await stack.client.app[keys.STORE].get_session(SessionKey(stack.token, "u-flood", "s1").id)
+    stored = len(json.dumps(doc))
+    assert stored < 150_000  # the session keeps 100,000 characters of its conversation, not 360,000
     cid = await start_handover(stack, user="u-flood")
     transcript = len(stack.emu.inbound_messages(cid))
     # 20 x 9,000 characters and their echoes, about 360,000 characters: a handful of messages.
@@ -398,5 +402,6 @@ async def test_one_user_flooding_is_bounded_by_the_transcript_and_send_budgets(
     await until(lambda: len(stack.emu.inbound_messages(cid)) >= transcript + 20)
     assert [m.text for m in stack.emu.inbound_messages(cid)[transcript:]] == [f"burst {i}" for i in range(20)]
     ledger.record("hostile: one user floods, then asks for an agent",
-                  f"{pastes} pastes of 9,000 characters, then 25 messages at once: the transcript went as "
-                  f"{transcript} messages, 20 messages sent, 5 answered 429", user=(20, 0, 0))
+                  f"{pastes} pastes of 9,000 characters, then 25 messages at once (memory, SQLite, Redis): "
+                  f"the session document stayed at {stored // 1000} KB, the transcript went as {transcript} "
+                  f"messages, 20 messages sent, 5 answered 429", user=(20, 0, 0))
