@@ -205,7 +205,9 @@ class GenesysHandover:
             return
         to = json.loads(target)
         conn = self.connections.get(to.get("connection"))
-        if conn is None:
+        # An entry the end of its handover raced past (set just after the end dropped it) is stale.
+        if conn is None or await self.store.index_get(BY_CONVERSATION, to.get("conversationId", "")) != key.id:
+            await self.store.index_delete(TYPING_TO, key.id)
             return
         now = time.monotonic()
         if now - self._last_typing.get(key.id, -TYPING_INTERVAL) < TYPING_INTERVAL:
@@ -231,7 +233,7 @@ class GenesysHandover:
             return
         await self.store.index_set(TYPING_TO, key_id, json.dumps(
             {"connection": state.connection, "integrationId": state.integration_id,
-             "userId": state.genesys_user_id}))
+             "userId": state.genesys_user_id, "conversationId": state.conversation_id}))
 
     async def _send_typing(self, key_id: str, conn: GenesysConnection, integration_id: str, user_id: str) -> None:
         try:

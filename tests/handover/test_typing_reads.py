@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from extension import keys
 from extension.flows.session import SessionKey
+from extension.handover.state import TYPING_TO
 from extension.store import Store
 
 from .test_during_typing import barrier, typing_requests
@@ -94,3 +96,19 @@ async def test_typing_stops_when_the_handover_ends(make_stack: StackFactory) -> 
         await ws.send_json({"type": "typing"})
         await barrier(ws, 0, stack)
     assert typing_requests(stack) == []
+
+
+async def test_a_typing_entry_left_behind_by_an_ended_handover_is_dropped(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    store = stack.client.app[keys.STORE]
+    entry = await store.index_get(TYPING_TO, KEY.id)
+    assert entry is not None and json.loads(entry)["conversationId"] == cid
+    await stack.emu.agent.end(cid)
+    await stack.wait_status("completed")
+    # As if the start's write had raced past the end's clean-up.
+    await store.index_set(TYPING_TO, KEY.id, entry)
+    await type_once(stack)
+    await barrier_typing(stack)
+    assert typing_requests(stack) == [] and await store.index_get(TYPING_TO, KEY.id) is None
