@@ -58,6 +58,10 @@ urlToken = "{TOKEN}"
 organisation = "bench"
 flow = "flow.json"
 handover = "bench"
+# The benchmarks send far faster than a person types: they measure speed, not the send budgets.
+[handover]
+session_messages_per_minute = 10000
+connection_messages_per_minute = 100000
 """)
     return path
 

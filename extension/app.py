@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from . import keys, texts
 from .channels import health, pages, rest, socket
 from .channels.access import SESSION_ACCESS, SessionAccess, warn_open_endpoints
-from .channels.http import BODY_READING, MAX_BODY, BadInput, BodyReading, SlowBody, json_error
+from .channels.http import BODY_READING, MAX_BODY, BadInput, BodyReading, BodyRefused, json_error
 from .config import Config
 from .conversations import Conversations, InputLimits
 from .expiry import SessionExpiry
@@ -26,7 +27,17 @@ log = logging.getLogger("extension.app")
 STORE_RETRY_AFTER = "5"
 # A store failure is logged once, then at most once per this many seconds with the count since.
 STORE_LOG_EVERY = 10.0
-_store_failures = {"count": 0, "logged": 0.0}
+
+
+@dataclass
+class StoreFailures:
+    """The store failures this app answered with 503 since it last logged one."""
+
+    count: int = 0
+    logged: float | None = None
+
+
+STORE_FAILURES: web.AppKey[StoreFailures] = web.AppKey("store_failures", StoreFailures)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -38,13 +49,13 @@ async def errors_and_timing(request: web.Request, handler: Handler) -> web.Strea
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "none"
     try:
         return await handler(request)
-    except SlowBody as exc:
-        # The rest of the body is not waited for: the connection goes with the answer.
-        answer = json_error(exc.status, exc.message)
-        answer.force_close()
-        return answer
+    except BodyRefused as exc:
+        return await _answer_and_close(request, json_error(exc.status, exc.message))
     except BadInput as exc:
-        return json_error(exc.status, exc.message)
+        answer = json_error(exc.status, exc.message)
+        if exc.retry_after is not None:
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     except StoreError as exc:
         _log_store_failure(request, route, exc)
         answer = json_error(503, texts.STORE_FAILED)
@@ -63,13 +74,27 @@ async def errors_and_timing(request: web.Request, handler: Handler) -> web.Strea
         request.app[keys.METRICS].http_latency.observe(time.perf_counter() - started, route=route)
 
 
+async def _answer_and_close(request: web.Request, answer: web.Response) -> web.Response:
+    """Send the answer, then close the connection at once.
+
+    aiohttp would otherwise linger, reading what is left of the body for up to 10 s (and, for a
+    body that fails to decode, raise again while doing so): the rest of a refused body is never read.
+    """
+    answer.force_close()
+    await answer.prepare(request)
+    await answer.write_eof()
+    request.protocol.force_close()
+    return answer
+
+
 def _log_store_failure(request: web.Request, route: str, exc: StoreError) -> None:
     """The real error, once, then once per STORE_LOG_EVERY seconds with how many requests failed."""
-    _store_failures["count"] += 1
+    failures = request.app[STORE_FAILURES]
+    failures.count += 1
     now = time.monotonic()
-    if now - _store_failures["logged"] < STORE_LOG_EVERY:
+    if failures.logged is not None and now - failures.logged < STORE_LOG_EVERY:
         return
-    count, _store_failures["count"], _store_failures["logged"] = _store_failures["count"], 0, now
+    count, failures.count, failures.logged = failures.count, 0, now
     log.error("store failed on %s %s (%d request(s) answered 503): %s", request.method, route, count, exc)
 
 
@@ -101,13 +126,17 @@ def warn_disabled_handovers(config: Config) -> list[str]:
 
 def build_app(config: Config, manifest: Manifest, *, store: Store | None = None) -> web.Application:
     """Create the runtime application for a validated config."""
-    app = web.Application(middlewares=[errors_and_timing], client_max_size=MAX_BODY)
+    # A connection must send a whole request head within header_timeout_seconds of opening (or of
+    # its last answer): aiohttp's keep-alive timer covers both, for every runner (serve and tests).
+    app = web.Application(middlewares=[errors_and_timing], client_max_size=MAX_BODY,
+                          handler_args={"keepalive_timeout": config.server.header_timeout_seconds})
     metrics = Metrics()
     the_store = store or store_from_url(config.store_url, config.base_dir)
     app[keys.CONFIG] = config
     app[keys.MANIFEST] = manifest
     app[keys.METRICS] = metrics
     app[keys.STORE] = the_store
+    app[STORE_FAILURES] = StoreFailures()
     app[BODY_READING] = BodyReading(config.server.body_timeout_seconds, config.server.max_pending_requests)
     limits = InputLimits(config.server.max_text_chars, config.server.max_data_bytes)
     app[keys.CONVERSATIONS] = Conversations(the_store, endpoints_from(config), metrics=metrics, limits=limits)

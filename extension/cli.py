@@ -99,7 +99,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     app = build_app(config, manifest)
     web.run_app(app, host=host, port=port, print=lambda msg: print(msg, flush=True),
-                access_log=None, keepalive_timeout=config.server.header_timeout_seconds)
+                access_log=None)
     return 0
 
 

@@ -14,6 +14,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .flags import FeatureFlags
 from .flows.flow import Flow, load_flow
+from .flows.session import TRANSCRIPT_CHARS, TRANSCRIPT_LIMIT
 from .genesys.regions import resolve_region
 from .handover.settings import HandoverSettings
 from .handover.state import PROVIDER
@@ -127,6 +128,12 @@ class HandoverSchema(_Strict):
     webhook_wait_seconds = fields.Float(validate=validate.Range(min=0, max=9), allow_nan=False)
     # Leases of cluster-wide jobs (several replicas on Redis); 0 would expire them at once.
     lease_seconds = fields.Float(validate=validate.Range(min=0.1, max=3600), allow_nan=False)
+    # A session keeps its last TRANSCRIPT_LIMIT messages and TRANSCRIPT_CHARS characters: a
+    # budget beyond those would never bind.
+    transcript_max_messages = fields.Integer(strict=True, validate=validate.Range(min=1, max=TRANSCRIPT_LIMIT))
+    transcript_max_chars = fields.Integer(strict=True, validate=validate.Range(min=100, max=TRANSCRIPT_CHARS))
+    session_messages_per_minute = fields.Integer(strict=True, validate=validate.Range(min=1, max=10000))
+    connection_messages_per_minute = fields.Integer(strict=True, validate=validate.Range(min=1, max=100000))
 
 
 @dataclass(frozen=True)

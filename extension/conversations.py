@@ -22,8 +22,8 @@ log = logging.getLogger("extension.conversations")
 
 # A hook sees every input before the flow; True means it took the input and the flow does not run.
 InputHook = Callable[[Turn], Awaitable[bool]]
-# A hook sees the user typing in a session whose handover is active.
-TypingHook = Callable[[Endpoint, Session], Awaitable[None]]
+# A hook sees the user typing in a session (it reads what it needs: the session is not loaded).
+TypingHook = Callable[[Endpoint, SessionKey], Awaitable[None]]
 # Work to do once a session is gone (drop indexes, stop watching).
 AfterEnd = Callable[[], Awaitable[None]]
 # A hook sees a session about to be deleted (by its user or by expiry), inside its lock; raising
@@ -147,13 +147,9 @@ class Conversations:
         return False
 
     async def handle_typing(self, endpoint: Endpoint, key: SessionKey) -> None:
-        """The user is typing: only a handover cares (the flow does not run)."""
-        doc = await self.store.get_session(key.id)
-        if doc is None or doc.get("handover") is None:
-            return
-        session = Session.from_doc(doc)
+        """The user is typing: only a handover cares (the flow does not run, the session is not read)."""
         for hook in self.typing_hooks:
-            await hook(endpoint, session)
+            await hook(endpoint, key)
 
     async def delete_session(self, key: SessionKey, *, idle_before: float | None = None) -> bool:
         """Delete a session and its events; False when there is none (or, with `idle_before`, when

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 
 class BadInput(Exception):
-    """A request the route refuses; `status` and a message that says what is wrong."""
+    """A request the route refuses; `status`, a message that says what is wrong, and for a refusal
+    that passes with time (429, 503) how many seconds to wait (`Retry-After`)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.retry_after = retry_after

@@ -58,7 +58,8 @@ outbox_retry_max_seconds = 0.3
 
 
 def runtime_config_text(emulator_url: str, *, store: str, settings: str, port: int | None = None,
-                        store_extra: str = "", connection_extra: str = "", session_access: str = "open") -> str:
+                        store_extra: str = "", connection_extra: str = "", server_extra: str = "",
+                        session_access: str = "open") -> str:
     """A runtime config wired to an emulator: connection `support`, endpoint `support-bot`, flow.json.
 
     The endpoint takes the ids alone unless `session_access` says otherwise (the `Stack` helpers
@@ -69,6 +70,7 @@ def runtime_config_text(emulator_url: str, *, store: str, settings: str, port: i
     return f"""
 [server]
 {server}
+{server_extra}
 [store]
 url = "{store}"
 {store_extra}
@@ -180,7 +182,8 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
                    extra: str = "",
                    env: dict[str, str] | None = None, emulator: Emulator | None = None,
                    emulator_config: EmulatorConfig | None = None, connection_extra: str = "",
-                   reconcile_interval: float = 3600, watchdog: float = 5, session_access: str = "open") -> Stack:
+                   server_extra: str = "", reconcile_interval: float = 3600, watchdog: float = 5,
+                   session_access: str = "open") -> Stack:
         emu = emulator or Emulator(emulator_config or EmulatorConfig(webhook_retry_delay=0.05,
                                                                      heartbeat_interval=0.5))
         if emu.base_url is None:
@@ -189,7 +192,7 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
         config_path = tmp_path / "config.toml"
         config_path.write_text(runtime_config_text(
             emu.base_url, store=store, store_extra=store_extra, connection_extra=connection_extra,
-            session_access=session_access,
+            server_extra=server_extra, session_access=session_access,
             settings=HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog) + extra))
         config = load_config(config_path, manifest, env={**FLAGS, **(env or {})})
         server = TestServer(build_app(config, manifest), host="127.0.0.1")

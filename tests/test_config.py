@@ -364,7 +364,9 @@ def test_hosts_serve_can_resolve_are_valid(
     assert parse_config(raw, path, manifest, env={}).connections["support"]["host"] == host
 
 
-INT_KEYS = {"retry_attempts": (1, 20), "reconcile_batch": (1, 1000)}
+INT_KEYS = {"retry_attempts": (1, 20), "reconcile_batch": (1, 1000), "transcript_max_messages": (1, 100),
+            "transcript_max_chars": (100, 100000), "session_messages_per_minute": (1, 10000),
+            "connection_messages_per_minute": (1, 100000)}
 FLOAT_KEYS = {key: (0, 172800) for key in (
     "retry_total_seconds", "request_timeout_seconds", "acw_timeout_seconds", "reconcile_interval_seconds",
     "reconcile_idle_seconds", "heartbeat_timeout_seconds", "channel_renew_seconds", "reconnect_max_seconds",

@@ -320,3 +320,17 @@ async def test_unopenable_sqlite_path_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(StoreError, match="cannot open SQLite store"):
         await SqliteStore(tmp_path / "file" / "sub" / "d.db").open()
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05])
+async def test_a_long_poll_cancelled_at_any_moment_ends_at_once(store: Store, delay: float) -> None:
+    # Cancelled while its first read is in flight (or later, while it waits): a closed socket's
+    # feed must not hold the process for the rest of its long-poll.
+    await store.commit("k", None, [{"type": "output", "text": "x"}])
+    reader = asyncio.create_task(store.read_events("k", 1, wait=10))
+    await asyncio.sleep(delay)
+    started = time.monotonic()
+    reader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reader
+    assert time.monotonic() - started < 2

@@ -12,7 +12,8 @@ from aiohttp.web_protocol import RequestPayloadError
 from .. import bounded_json, texts
 from ..refusals import BadInput
 
-__all__ = ["MAX_BODY", "BODY_READING", "BadInput", "BodyReading", "json_error", "parse_json_object", "read_body"]
+__all__ = ["MAX_BODY", "BODY_READING", "BadInput", "BodyReading", "BodyRefused", "json_error", "parse_json_object",
+           "read_body"]
 
 MAX_BODY = 1024 * 1024
 
@@ -29,8 +30,14 @@ class BodyReading:
 BODY_READING: web.AppKey[BodyReading] = web.AppKey("body_reading", BodyReading)
 
 
-class SlowBody(BadInput):
-    """A body that did not arrive in time, or one too many arriving: answered, then the connection closed."""
+class BodyRefused(BadInput):
+    """A body not read to its end (too slow, one too many arriving, undecodable).
+
+    It is answered, then its connection is closed at once: what the client still sends is never
+    read, so a body that never ends holds nothing past its answer. A body over the size limit is
+    a plain refusal instead: aiohttp reads what is left of it for a while (bounded), so that the
+    client, still sending, gets its 413 rather than a reset connection.
+    """
 
 
 def json_error(status: int, message: str) -> web.Response:
@@ -42,6 +49,7 @@ async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
 
     A body that has not fully arrived counts as pending while it is read: past the app's
     `max_pending` it is refused at once (503), and one slower than `timeout_seconds` gets 408.
+    Those and an undecodable body are BodyRefused: the connection is closed with the answer.
     A body already in (a Genesys webhook, nearly always) is never refused for the others.
     """
     if request.content_length is not None and request.content_length > limit:
@@ -50,13 +58,13 @@ async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
     if request.content.is_eof():
         return await _read(request, limit)
     if reading.pending >= reading.max_pending:
-        raise SlowBody(texts.TOO_MANY_PENDING, 503)
+        raise BodyRefused(texts.TOO_MANY_PENDING, 503)
     reading.pending += 1
     try:
         async with asyncio.timeout(reading.timeout_seconds):
             return await _read(request, limit)
     except TimeoutError:
-        raise SlowBody(texts.BODY_TIMEOUT.format(seconds=f"{reading.timeout_seconds:g}"), 408) from None
+        raise BodyRefused(texts.BODY_TIMEOUT.format(seconds=f"{reading.timeout_seconds:g}"), 408) from None
     finally:
         reading.pending -= 1
 
@@ -75,7 +83,7 @@ async def _read(request: web.Request, limit: int) -> bytes:
         raise BadInput(texts.BODY_TOO_LARGE.format(limit=limit), 413) from None
     except RequestPayloadError:
         # A Content-Encoding the body does not match (gzip that is not gzip), or a broken chunk.
-        raise BadInput(texts.BODY_UNREADABLE) from None
+        raise BodyRefused(texts.BODY_UNREADABLE) from None
     return b"".join(chunks)
 
 

@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PROFILE_KEYS = ("firstName", "lastName", "email", "nickname")
+# What a session keeps of its conversation, for handovers and the Copilot page: the newest
+# messages, at most this many and this many characters of text (the newest one always, whole).
+# The bound keeps a session's document small to encode and decode on every turn.
 TRANSCRIPT_LIMIT = 100
+TRANSCRIPT_CHARS = 100_000
 
 
 @dataclass(frozen=True)
@@ -63,11 +67,14 @@ class Session:
         )
 
     def record(self, role: str, text: str | None, when: float | None = None) -> None:
-        """Keep the last TRANSCRIPT_LIMIT messages (user, bot, agent, system) for handovers."""
+        """Keep the newest messages (user, bot, agent, system) within TRANSCRIPT_LIMIT and TRANSCRIPT_CHARS."""
         if not text:
             return
         self.transcript.append({"role": role, "text": text, "time": when or time.time()})
         del self.transcript[:-TRANSCRIPT_LIMIT]
+        chars = sum(len(str(entry.get("text") or "")) for entry in self.transcript)
+        while chars > TRANSCRIPT_CHARS and len(self.transcript) > 1:
+            chars -= len(str(self.transcript.pop(0).get("text") or ""))
 
     def update_profile(self, data: Any) -> None:
         """Take firstName/lastName/email/nickname from an input's `data.profile` object."""

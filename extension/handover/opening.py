@@ -13,7 +13,7 @@ from . import starting
 from .connection import GenesysConnection
 from .disconnects import disconnect_customer
 from .state import HandoverOptions, HandoverState
-from .transcript import transcript_messages
+from .transcript import TranscriptBudget, transcript_messages
 
 if TYPE_CHECKING:
     from .provider import GenesysHandover
@@ -47,7 +47,9 @@ async def open_conversation(handover: GenesysHandover, api: NodeApi, conn: Genes
             send_active_event=bool(config.get("sendActiveEvent")),
         ),
     )
-    texts = transcript_messages(api.transcript) if config.get("sendTranscript", True) else []
+    settings = handover.settings
+    budget = TranscriptBudget(settings.transcript_max_messages, settings.transcript_max_chars)
+    texts = transcript_messages(api.transcript, budget=budget) if config.get("sendTranscript", True) else []
     if not texts:
         texts = [api.input.get("text") or "The customer asked to talk to an agent."]
     profile = api.profile if conn.send_profile else {}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from .. import texts
 from ..conversations import AfterEnd, Conversations, SessionKept
 from ..flags import FeatureFlags
 from ..flows.engine import Endpoint, NodeApi, Turn
@@ -16,20 +18,33 @@ from ..flows.session import Session, SessionKey
 from ..genesys import GenesysError
 from ..genesys.messages import inbound_typing
 from ..metrics import Metrics
+from ..refusals import BadInput
 from . import starting
 from .attachments import user_attachments
+from .budget import OverBudget, SendBudgets
 from .connection import GenesysConnection
 from .disconnects import disconnect_customer, try_disconnect
 from .opening import open_conversation
 from .settings import HandoverSettings
 from .settle import outbox_items, settle_outbox, undelivered_notices
-from .state import BY_CONVERSATION, BY_USER, ENDED, ENDED_HISTORY, PENDING_RESOLVE, HandoverState, ended_history
+from .state import (
+    BY_CONVERSATION,
+    BY_USER,
+    ENDED,
+    ENDED_HISTORY,
+    PENDING_RESOLVE,
+    TYPING_TO,
+    HandoverState,
+    ended_history,
+)
 
 log = logging.getLogger("extension.handover")
 
 CANCEL_PAYLOAD = "cancel"
 TYPING_INTERVAL = 5.0
 TYPING_CLAIM = "om:typing"
+# The typing limit's per-session times are pruned of old ones once this many are kept.
+TYPING_TIMES_KEPT = 10000
 
 
 class GenesysHandover:
@@ -43,6 +58,7 @@ class GenesysHandover:
         self.flags = flags
         self.settings = settings
         self.metrics = metrics
+        self.budgets = SendBudgets(settings.session_messages_per_minute, settings.connection_messages_per_minute)
         self._last_typing: dict[str, float] = {}
         self._typing: dict[str, asyncio.Task[None]] = {}
         # Set by the runtime wiring: the outbox sender, notifications, copilot links.
@@ -70,6 +86,8 @@ class GenesysHandover:
         await self.store.index_set(BY_CONVERSATION, state.conversation_id, api.key.id)
         store, user_id = self.store, state.genesys_user_id
         api.after_commit(lambda: starting.committed(store, user_id))
+        key_id = api.key.id
+        api.after_commit(lambda: self._typing_to(key_id, state))
         quick = None
         if state.options.cancel_button_text:
             quick = {"quickReplies": [{"title": state.options.cancel_button_text, "payload": CANCEL_PAYLOAD}]}
@@ -106,7 +124,8 @@ class GenesysHandover:
         api.emit_handover("completed")
         api.input["handover"] = {"status": "completed"}
         self.metrics.handovers.inc(status="completed")
-        api.after_commit(lambda: self.forget(state, keep_user=True))
+        key_id = api.key.id
+        api.after_commit(lambda: self.forget(key_id, state, keep_user=True))
 
     # The session itself ends -----------------------------------------------------------------
     async def on_session_end(self, session: Session) -> AfterEnd | None:
@@ -120,7 +139,7 @@ class GenesysHandover:
         if failure is not None:
             raise SessionKept(f"its Genesys conversation could not be ended ({failure})")
         self.metrics.handovers.inc(status="session_ended")
-        return lambda: self.forget(state)
+        return lambda: self.forget(session.key.id, state)
 
     # User input during a handover ------------------------------------------------------------
     async def on_input(self, turn: Turn) -> bool:
@@ -139,7 +158,9 @@ class GenesysHandover:
         attachments = user_attachments(data)
         if not text and not attachments:
             return True
-        state.outbox.extend(outbox_items(state, text or "", attachments, time.time()))
+        items = outbox_items(state, text or "", attachments, time.time())
+        self._spend_budget(turn.endpoint.url_token, state, len(items))
+        state.outbox.extend(items)
         if state.options.repeat_accepted_message and state.status == "queue" and state.options.accepted_message:
             turn.events.append(output_event(state.options.accepted_message))
         session.handover = state.to_doc()
@@ -147,6 +168,16 @@ class GenesysHandover:
             outbox, key_id = self.outbox, session.key.id
             turn.after_commit.append(lambda: outbox.kick(key_id))
         return True
+
+    def _spend_budget(self, url_token: str, state: HandoverState, cost: int) -> None:
+        """Spend the session's and the connection's send budget, or refuse the input (429, nothing kept)."""
+        bucket = self.budgets.session_bucket(state.send_tokens, state.send_at)
+        try:
+            self.budgets.spend(bucket, state.connection, cost)
+        except OverBudget as exc:
+            self.metrics.user_inputs.inc(endpoint=url_token, outcome="over_budget")
+            raise BadInput(texts.SEND_BUDGET.format(seconds=exc.retry_after), 429, exc.retry_after) from None
+        state.send_tokens, state.send_at = bucket.tokens, bucket.at
 
     @staticmethod
     def _is_cancel(state: HandoverState, text: Any, data: dict[str, Any]) -> bool:
@@ -169,29 +200,49 @@ class GenesysHandover:
         turn.events.append(handover_event("cancelled"))
         turn.input["handover"] = {"status": "cancelled"}
         self.metrics.handovers.inc(status="cancelled")
-        turn.after_commit.append(lambda: self.forget(state, keep_user=True))
+        key_id = turn.session.key.id
+        turn.after_commit.append(lambda: self.forget(key_id, state, keep_user=True))
 
-    async def on_typing(self, endpoint: Endpoint, session: Session) -> None:
-        """Forward the user's typing, at most once per TYPING_INTERVAL seconds per session."""
-        state = HandoverState.from_doc(session.handover)
-        conn = self.connections.get(state.connection) if state else None
-        # While the end of the agent's side is being confirmed, nothing is sent for the handover.
-        if state is None or conn is None or state.pending_end_at is not None:
+    async def on_typing(self, endpoint: Endpoint, key: SessionKey) -> None:
+        """Forward the user's typing, at most once per TYPING_INTERVAL seconds per session.
+
+        The session document is never read for it (it may hold a long transcript): a small
+        index says where the session's typing goes while its handover is open.
+        """
+        target = await self.store.index_get(TYPING_TO, key.id)
+        if target is None:
+            return
+        to = json.loads(target)
+        conn = self.connections.get(to.get("connection"))
+        # An entry the end of its handover raced past (set just after the end dropped it) is stale.
+        if conn is None or await self.store.index_get(BY_CONVERSATION, to.get("conversationId", "")) != key.id:
+            await self.store.index_delete(TYPING_TO, key.id)
             return
         now = time.monotonic()
-        if now - self._last_typing.get(session.key.id, -TYPING_INTERVAL) < TYPING_INTERVAL:
+        if now - self._last_typing.get(key.id, -TYPING_INTERVAL) < TYPING_INTERVAL:
             return
-        self._last_typing[session.key.id] = now
+        if len(self._last_typing) >= TYPING_TIMES_KEPT:
+            self._last_typing = {k: t for k, t in self._last_typing.items() if now - t < TYPING_INTERVAL}
+        self._last_typing[key.id] = now
         # The limit is shared by the replicas: a user's socket can move from one to another.
-        if not await self.store.claim(TYPING_CLAIM, session.key.id, TYPING_INTERVAL):
+        if not await self.store.claim(TYPING_CLAIM, key.id, TYPING_INTERVAL):
             return
         # Fire and forget: the user's next message must never wait behind a typing event that
         # Genesys is slow to answer (at most one in flight per session).
-        key_id = session.key.id
+        key_id = key.id
         if key_id in self._typing:
             return
         self._typing[key_id] = asyncio.create_task(
-            self._send_typing(key_id, conn, state.integration_id, state.genesys_user_id), name="typing")
+            self._send_typing(key_id, conn, to["integrationId"], to["userId"]), name="typing")
+
+    async def _typing_to(self, key_id: str, state: HandoverState | None) -> None:
+        """Keep where the session's typing goes (None: nowhere, the handover ended or is ending)."""
+        if state is None:
+            await self.store.index_delete(TYPING_TO, key_id)
+            return
+        await self.store.index_set(TYPING_TO, key_id, json.dumps(
+            {"connection": state.connection, "integrationId": state.integration_id,
+             "userId": state.genesys_user_id, "conversationId": state.conversation_id}))
 
     async def _send_typing(self, key_id: str, conn: GenesysConnection, integration_id: str, user_id: str) -> None:
         try:
@@ -243,6 +294,7 @@ class GenesysHandover:
                          "%d held message(s)", conversation_id, len(state.outbox))
                 state.pending_end_at = None
                 turn.session.handover = state.to_doc()
+                turn.after_commit.append(lambda: self._typing_to(key_id, state))
                 if state.outbox and self.outbox is not None:
                     outbox = self.outbox
                     turn.after_commit.append(lambda: outbox.kick(key_id))
@@ -269,6 +321,9 @@ class GenesysHandover:
                 return
             state.pending_end_at = time.time()
             turn.session.handover = state.to_doc()
+            # Nothing goes to Genesys for the handover meanwhile, typing included.
+            key_id = turn.session.key.id
+            turn.after_commit.append(lambda: self._typing_to(key_id, None))
 
     # Ending ------------------------------------------------------------------------------------
     async def session_of(self, namespace: str, genesys_id: str) -> tuple[Endpoint, SessionKey] | None:
@@ -320,10 +375,10 @@ class GenesysHandover:
                 await self.store.index_delete(BY_CONVERSATION, conversation_id)
             return False
         self.metrics.handovers.inc(status=status)
-        await self.forget(ended, keep_user=True)
+        await self.forget(key.id, ended, keep_user=True)
         return True
 
-    async def forget(self, state: HandoverState, *, keep_user: bool = False) -> None:
+    async def forget(self, key_id: str, state: HandoverState, *, keep_user: bool = False) -> None:
         """Drop the indexes and subscriptions of an ended handover.
 
         With `keep_user` (the session lives on), the Genesys user id still leads to the session, so
@@ -333,6 +388,7 @@ class GenesysHandover:
         if not keep_user:
             await self.store.index_delete(BY_USER, state.genesys_user_id)
         await self.store.index_delete(BY_CONVERSATION, state.conversation_id)
+        await self._typing_to(key_id, None)
         if self.ending is not None:
             self.ending.forget(state.conversation_id)
         if self.outbox is not None:

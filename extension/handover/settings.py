@@ -38,6 +38,15 @@ class HandoverSettings:
     lease_seconds: float = 10.0
     # Genesys redelivers for about 25 s (5 retries, 5 s apart); the last 100 ids cover that.
     dedup_window: int = 100
+    # The transcript sent at the start: the newest messages, at most this many and this many
+    # characters of text (older ones are left out, with a line saying how many).
+    transcript_max_messages: int = 50
+    transcript_max_chars: int = 20000
+    # Inbound messages to Genesys (each piece of a split text counts): per session, and per
+    # connection in each replica (all handovers of a connection share one OAuth client, whose
+    # budget is about 300 requests a minute).
+    session_messages_per_minute: int = 20
+    connection_messages_per_minute: int = 240
 
     @staticmethod
     def acw_from_env(env: Mapping[str, str] | None = None) -> float | None:

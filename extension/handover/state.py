@@ -10,6 +10,9 @@ PROVIDER = "genesysCloudOM"
 # Store indexes that map Genesys ids back to the session key.
 BY_USER = "om:user"
 BY_CONVERSATION = "om:conv"
+# Session key -> where its typing goes while its handover is open (connection, integration and
+# Genesys user id): a typing frame reads this, never the whole session.
+TYPING_TO = "om:typing-to"
 # Customer disconnects Genesys has not confirmed yet: conversation id -> connection name.
 PENDING_DISCONNECT = "om:disconnect"
 # Handover starts not yet committed: Genesys user id -> a StartIntent (JSON).
@@ -60,6 +63,9 @@ class HandoverState:
     # The user was told that the agent's replies fail their signature (signature_alarm.py).
     signature_notified: bool = False
     pending_end_at: float | None = None
+    # The session's send budget (budget.py): tokens left at send_at, None for a full bucket.
+    send_tokens: float | None = None
+    send_at: float = 0.0
 
     def to_doc(self) -> dict[str, Any]:
         # Shallow on purpose (the doc is encoded right away); dataclasses.asdict deep-copies.

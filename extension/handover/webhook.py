@@ -67,9 +67,9 @@ async def genesys_webhook(request: web.Request) -> web.Response:
         return json_error(401, texts.INVALID_SIGNATURE)
     try:
         body = bounded_json.loads(raw)
-    except ValueError:
+    except ValueError as exc:  # TooDeep is a ValueError too, with its own message
         metrics.webhooks.inc(outcome="not_json")
-        return json_error(400, texts.NOT_JSON)
+        return json_error(400, str(exc) if isinstance(exc, bounded_json.TooDeep) else texts.NOT_JSON)
     candidates = runtime.webhook_candidates(signed, _integration_id(body))
     if not candidates:
         # Signed with a known secret but for an integration none of those connections uses.
@@ -102,8 +102,10 @@ async def _end_event(request: web.Request, raw: bytes, key: str) -> web.Response
         return json_error(401, "invalid key")
     try:
         event = parse_http_end_event(bounded_json.loads(raw))
-    except ValueError as exc:  # MalformedMessage is a ValueError, so is bad JSON
-        return json_error(400, f"not an end event: {exc}" if isinstance(exc, MalformedMessage) else texts.NOT_JSON)
+    except ValueError as exc:  # MalformedMessage is a ValueError, so are bad and too deep JSON
+        if isinstance(exc, MalformedMessage):
+            return json_error(400, f"not an end event: {exc}")
+        return json_error(400, str(exc) if isinstance(exc, bounded_json.TooDeep) else texts.NOT_JSON)
     if event is None:
         return web.json_response({"status": "ignored"})
     await runtime.ending.on_event(conn.name, event)

@@ -101,6 +101,7 @@ class Store(ABC):
                 remaining = deadline - time.monotonic()
                 if events or remaining <= 0:
                     return events
+                _raise_if_cancelled()
                 # Woken or timed out, read once more: the deadline ends the loop after that read.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(waiter.wait(), timeout=remaining)
@@ -199,3 +200,15 @@ class Store(ABC):
         event = self._waiters.pop(key, None)
         if event is not None:
             event.set()
+
+
+def _raise_if_cancelled() -> None:
+    """Raise CancelledError in a task that was cancelled but carries on.
+
+    redis-py can swallow a cancellation that arrives while a command is being sent: the reader
+    would then wait out its whole long-poll (a closed socket's feed holding a shutdown for 25 s).
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+

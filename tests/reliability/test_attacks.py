@@ -50,7 +50,9 @@ def webhook_shapes(draw: st.DrawFn, to_id: str) -> dict[str, Any]:
 
 @pytest.fixture
 async def live(make_stack: StackFactory) -> tuple[Stack, str, str]:
-    stack = await make_stack()
+    # The examples come far faster than a person types: the send budgets (test_send_budget.py) are
+    # raised out of the way, so that every example meets the same active handover.
+    stack = await make_stack(extra="session_messages_per_minute = 10000\nconnection_messages_per_minute = 100000\n")
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     await stack.wait_status("active")  # read from Genesys after the user.start: settled before the examples
