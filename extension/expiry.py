@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from .conversations import Conversations
+from .repeating import RepeatedFailure
 
 log = logging.getLogger("extension.expiry")
 
@@ -23,6 +24,7 @@ class SessionExpiry:
         # Often enough that a session outlives its idle time by a quarter at most (and a minute).
         self.interval = min(60.0, max(0.05, idle_seconds / 4))
         self._task: asyncio.Task[None] | None = None
+        self._failures = RepeatedFailure(log, "session expiry pass")
 
     def start(self) -> None:
         if self.idle_seconds > 0:
@@ -45,8 +47,10 @@ class SessionExpiry:
                 # The lease outlives the pass, so that two replicas never sweep at once.
                 if await coordination.acquire(DUTY, max(10.0, self.interval * 3)):
                     await self.sweep()
-            except Exception:
-                log.exception("session expiry pass failed")
+            except Exception as exc:
+                self._failures.failed(exc)
+            else:
+                self._failures.succeeded()
 
     async def sweep(self) -> int:
         """Expire idle sessions in batches until a batch comes back short; returns how many."""

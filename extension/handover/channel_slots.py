@@ -17,6 +17,7 @@ import hashlib
 import logging
 import time
 
+from ..repeating import RepeatedFailure
 from ..store import Coordination
 
 log = logging.getLogger("extension.handover.notifications")
@@ -41,6 +42,7 @@ class ChannelSlots:
         self.lease_seconds = lease_seconds
         self.limit = MAX_CHANNELS if limit is None else limit
         self._held: set[str] = set()
+        self._renewals = RepeatedFailure(log, "renewing notifications channel slots", level=logging.WARNING)
         self._task: asyncio.Task[None] | None = None
         self._full_at: float | None = None
 
@@ -101,8 +103,9 @@ class ChannelSlots:
                     # Taken again if it lapsed and nobody else took it meanwhile.
                     kept = await self.coordination.acquire(name, self.lease_seconds)
                 except Exception as exc:
-                    log.warning("could not renew notifications channel slot: %s", exc)
+                    self._renewals.failed(exc)
                     continue
+                self._renewals.succeeded()
                 if not kept and name in self._held:
                     log.error("a notifications channel slot was taken over by another replica (this one stalled "
                               "past %.1f s): the OAuth client may now hold more than %d channels, and Genesys "

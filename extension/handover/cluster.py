@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from ..repeating import RepeatedFailure
 from ..store import Coordination, Store
 from ..tasks import TaskGroup
 from .state import BY_CONVERSATION, HandoverState
@@ -47,6 +48,8 @@ class ClusterDuties:
         self._dirty: set[str] = set()
         self._resyncing: set[str] = set()
         self._task: asyncio.Task[None] | None = None
+        self._failures = RepeatedFailure(log, "cluster duties pass")
+        self._renewals: dict[str, RepeatedFailure] = {}
         # Run when this replica takes the reconciler over: resumes outboxes a dead replica left.
         self.on_reconciler: Callable[[], Coroutine[Any, Any, Any]] | None = None
 
@@ -59,10 +62,7 @@ class ClusterDuties:
 
     async def start(self) -> None:
         self.coordination.subscribe(WATCH_TOPIC, self._nudged)
-        try:
-            await self._tick()
-        except Exception:  # the store answered moments ago; the next pass tries again
-            log.exception("cluster duties: first pass failed")
+        await self._pass()  # the store answered moments ago; on failure the next pass tries again
         self._task = asyncio.create_task(self._run(), name="cluster-duties")
 
     async def stop(self) -> None:
@@ -82,10 +82,15 @@ class ClusterDuties:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.tick)
-            try:
-                await self._tick()
-            except Exception:
-                log.exception("cluster duties pass failed")
+            await self._pass()
+
+    async def _pass(self) -> None:
+        try:
+            await self._tick()
+        except Exception as exc:
+            self._failures.failed(exc)
+        else:
+            self._failures.succeeded()
 
     async def _tick(self) -> None:
         for connection in self.watcher.connections:
@@ -109,12 +114,17 @@ class ClusterDuties:
     async def _lease(self, duty: str) -> tuple[bool, bool]:
         """Take or renew one lease; returns (gained, lost) against the jobs this replica runs."""
         asked_at = time.monotonic()
+        renewal = self._renewals.get(duty)
+        if renewal is None:
+            renewal = self._renewals[duty] = RepeatedFailure(log, f"renewing lease {duty}", level=logging.WARNING)
         try:
             held: bool | None = await self.coordination.acquire(duty, self.lease_seconds)
         except Exception as exc:
             # Keep the job until the lease would have expired: nobody else can hold it before then.
-            log.warning("could not renew lease %s: %s", duty, exc)
+            renewal.failed(exc)
             held = None
+        else:
+            renewal.succeeded()
         if held:
             self._until[duty] = asked_at + self.lease_seconds
         elif held is False:

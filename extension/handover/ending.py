@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 
 from ..genesys.notifications_topics import ConversationEvent
+from . import transitions
 from .answering import AgentWatch
 from .provider import GenesysHandover
-
-log = logging.getLogger("extension.handover.ending")
+from .state import BY_CONVERSATION
 
 
 class EndDetector:
@@ -40,7 +39,10 @@ class EndDetector:
         elif event.kind in ("user.end", "acw"):
             self.agents.stop(cid)
             if event.is_transfer:  # a ring that timed out is one too (NO_ANSWER_TRANSFER)
-                log.info("conversation %s: agent left by %s, waiting for the next agent", cid, event.disconnect_type)
+                found = await self.handover.session_of(BY_CONVERSATION, cid)
+                if found is not None:
+                    transitions.log_transition(transitions.TRANSFERRED, found[1], connection, cid,
+                                               f"{event.disconnect_type}, waiting for the next agent")
                 return
             if cid not in self._pending:
                 self._pending[cid] = asyncio.create_task(self._end_later(cid, connection), name=f"end-{cid}")

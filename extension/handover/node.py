@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..flows.engine import NodeApi
+from . import transitions
 
 SERVICE = "handover"
 
@@ -13,6 +14,7 @@ async def handover_to_agent(api: NodeApi, config: dict[str, Any]) -> None:
     """Hand the conversation to an agent; without a provider the handover ends as unsupported."""
     provider = api.services.get(SERVICE)
     if provider is None:
+        transitions.log_transition(transitions.ERROR, api.key, None, None, "unsupported")
         api.input["handover"] = {"status": "error", "reason": "unsupported"}
         api.emit_handover("error", reason="unsupported")
         return

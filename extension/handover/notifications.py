@@ -21,6 +21,7 @@ from ..genesys.notifications_topics import (
     is_socket_closing,
     parse_event_frame,
 )
+from ..repeating import RepeatedFailure
 
 if TYPE_CHECKING:
     from .watching import ConnectionNotifications
@@ -71,6 +72,7 @@ class ChannelLoop:
         # While an old channel is left after a renewal: the socket each recent event came from.
         self._overlapping = False
         self._seen: dict[ConversationEvent, object] = {}
+        self._failures = RepeatedFailure(log, f"notifications channel {number} of {owner.name}", level=logging.WARNING)
 
     def start(self) -> None:
         if self._task is None:
@@ -136,7 +138,7 @@ class ChannelLoop:
                 raise
             except (GenesysError, aiohttp.ClientError, OSError, ValueError) as exc:
                 failures += 1
-                log.warning("notifications channel of %s failed: %s", self.owner.name, exc)
+                self._failures.failed(exc)
             finally:
                 self.channel_id = None
                 self._ws = None
@@ -155,6 +157,7 @@ class ChannelLoop:
         try:
             self.connects += 1
             self.connected.set()
+            self._failures.succeeded()
             log.info("notifications channel %d of %s connected", self.number, self.owner.name)
             await self.owner.on_reconnect(self.owner.name)
             while await self._read(ws, renew_at):

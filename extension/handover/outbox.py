@@ -17,6 +17,7 @@ from ..genesys import CallAbandoned, GenesysError, GenesysRateLimited
 from ..genesys.client import Proceed
 from ..genesys.messages import inbound_text
 from ..genesys.retry import is_retryable
+from ..repeating import RepeatedFailure
 from ..store import Coordination, LocalCoordination, StoreError
 from ..store.coordination import Lease
 from ..tasks import TaskGroup
@@ -68,6 +69,7 @@ class OutboxSender:
         if endpoint is None:
             return
         ttl = self.settings.lease_seconds
+        paused = RepeatedFailure(log, f"outbox of a session of endpoint {key.url_token}", level=logging.WARNING)
         while True:
             sending_here = False
             try:
@@ -77,10 +79,11 @@ class OutboxSender:
                         await self._send_all(endpoint, key, lease)
                 # A message queued elsewhere while this replica held the lease found it taken: look
                 # again once released. Without the lease, wait: its holder sends, or dies and it expires.
+                paused.succeeded()
                 if await self._waiting(key_id) is None:
                     return
             except StoreError as exc:  # the messages are stored; try again when the store answers
-                log.warning("outbox of a session paused, the store failed: %s", exc)
+                paused.failed(exc)
                 sending_here = False
             if not sending_here:
                 await asyncio.sleep(ttl / 2)
@@ -108,6 +111,8 @@ class OutboxSender:
     async def _send_all(self, endpoint: Any, key: SessionKey, lease: Lease) -> None:
         """Send the outbox head by head while this replica holds the session's sender lease."""
         delay = 0.2
+        waits = RepeatedFailure(log, f"sending to Genesys for a session of endpoint {key.url_token}",
+                                level=logging.WARNING)
         while lease.held:
             state = await self._waiting(key.id)
             if state is None:
@@ -125,13 +130,14 @@ class OutboxSender:
                     endpoint, key, item)
                 self.sent += 1
                 delay = 0.2
+                waits.succeeded()
             except CallAbandoned:
                 # The handover ended (or its end is pending) between two tries: its end settles the item.
                 log.info("user message %s not sent: its handover is ending", item["messageId"])
                 return
             except GenesysError as exc:
                 if is_retryable(exc):
-                    log.warning("user message %s waits for Genesys: %s", item["messageId"], exc)
+                    waits.failed(exc)
                     await self._notice_delay(endpoint, key, item)
                     # A rate limit says how long to stay away; never come back before it expires.
                     retry_after = exc.retry_after if isinstance(exc, GenesysRateLimited) else None

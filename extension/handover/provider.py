@@ -19,7 +19,7 @@ from ..genesys import GenesysError
 from ..genesys.messages import inbound_typing
 from ..metrics import Metrics
 from ..refusals import BadInput
-from . import starting
+from . import starting, transitions
 from .attachments import user_attachments
 from .budget import OverBudget, SendBudgets
 from .connection import GenesysConnection
@@ -71,17 +71,20 @@ class GenesysHandover:
     async def start(self, api: NodeApi, config: dict[str, Any]) -> None:
         endpoint = api.endpoint
         if self.flags.om_disabled_reason(endpoint.organisation) or endpoint.handover not in self.connections:
-            return self._fail(api, "unsupported")
+            return self._fail(api, "unsupported", endpoint.handover)
         if HandoverState.from_doc(api.handover_state) is not None:
             log.warning("handoverToAgent reached while a handover is active; ignored")
-            return self._fail(api, "active")
+            return self._fail(api, "active", endpoint.handover)
         conn = self.connections[endpoint.handover]
         try:
             state = await open_conversation(self, api, conn, config)
         except GenesysError as exc:
             log.error("handover start failed on connection %s: %s", conn.name, exc)
             self.metrics.handovers.inc(status="error")
-            return self._fail(api, "error")
+            return self._fail(api, "error", conn.name)
+        key = api.key
+        transitions.log_transition(transitions.STARTED, key, conn.name, state.conversation_id)
+        api.after_commit(lambda: _logged(transitions.QUEUED, key, state))
         api.set_handover_state(state.to_doc())
         await self.store.index_set(BY_CONVERSATION, state.conversation_id, api.key.id)
         store, user_id = self.store, state.genesys_user_id
@@ -103,7 +106,8 @@ class GenesysHandover:
             api.wait()
 
     @staticmethod
-    def _fail(api: NodeApi, reason: str) -> None:
+    def _fail(api: NodeApi, reason: str, connection: str | None) -> None:
+        transitions.log_transition(transitions.ERROR, api.key, connection, None, reason)
         api.input["handover"] = {"status": "error", "reason": reason}
         api.emit_handover("error", reason=reason)
 
@@ -124,7 +128,8 @@ class GenesysHandover:
         api.emit_handover("completed")
         api.input["handover"] = {"status": "completed"}
         self.metrics.handovers.inc(status="completed")
-        key_id = api.key.id
+        key_id, key = api.key.id, api.key
+        api.after_commit(lambda: _logged(transitions.ENDED, key, state, "closeHandover"))
         api.after_commit(lambda: self.forget(key_id, state, keep_user=True))
 
     # The session itself ends -----------------------------------------------------------------
@@ -139,6 +144,8 @@ class GenesysHandover:
         if failure is not None:
             raise SessionKept(f"its Genesys conversation could not be ended ({failure})")
         self.metrics.handovers.inc(status="session_ended")
+        transitions.log_transition(transitions.ENDED, session.key, state.connection, state.conversation_id,
+                                   "the session ended")
         return lambda: self.forget(session.key.id, state)
 
     # User input during a handover ------------------------------------------------------------
@@ -200,7 +207,8 @@ class GenesysHandover:
         turn.events.append(handover_event("cancelled"))
         turn.input["handover"] = {"status": "cancelled"}
         self.metrics.handovers.inc(status="cancelled")
-        key_id = turn.session.key.id
+        key_id, key = turn.session.key.id, turn.session.key
+        turn.after_commit.append(lambda: _logged(transitions.CANCELLED, key, state))
         turn.after_commit.append(lambda: self.forget(key_id, state, keep_user=True))
 
     async def on_typing(self, endpoint: Endpoint, key: SessionKey) -> None:
@@ -266,6 +274,8 @@ class GenesysHandover:
         turn.session.handover = state.to_doc()
         turn.events.append(handover_event("active"))
         self.metrics.handovers.inc(status="active")
+        key = turn.session.key
+        turn.after_commit.append(lambda: _logged(transitions.ACTIVE, key, state))
         if state.options.send_active_event:
             turn.input["handover"] = {"status": "active"}
             await self.conversations.run_flow(turn)
@@ -375,6 +385,7 @@ class GenesysHandover:
                 await self.store.index_delete(BY_CONVERSATION, conversation_id)
             return False
         self.metrics.handovers.inc(status=status)
+        transitions.log_transition(transitions.of_status(status), key, ended.connection, conversation_id, reason)
         await self.forget(key.id, ended, keep_user=True)
         return True
 
@@ -395,6 +406,11 @@ class GenesysHandover:
             self.outbox.forget(state)
         if self.watcher is not None:
             await self.watcher.unwatch(state.connection, state.conversation_id)
+
+
+async def _logged(what: str, key: SessionKey, state: HandoverState, reason: str | None = None) -> None:
+    """A transition logged once its turn is stored (an after-commit callback)."""
+    transitions.log_transition(what, key, state.connection, state.conversation_id, reason)
 
 
 def _held_data(item: dict[str, Any]) -> dict[str, Any]:

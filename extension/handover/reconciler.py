@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..genesys import GenesysError, GenesysNotFound
+from ..repeating import RepeatedFailure
 from . import starting
 from .answering import agent_is_connected
 from .disconnects import retry_pending
@@ -50,6 +51,8 @@ class Reconciler:
         self._cursor = 0
         self._prune_cursor = 0
         self.checks = 0
+        self._failures = RepeatedFailure(log, "reconciler pass")
+        self._unwatched_failures = RepeatedFailure(log, "reconciler pass over unwatched handovers")
         # With several replicas only the holder of the reconciler lease runs the passes.
         self.leader: Callable[[], bool] = lambda: True
         # Also run each pass: restarts outboxes that a dead replica left behind.
@@ -60,12 +63,17 @@ class Reconciler:
             await asyncio.sleep(self.interval)
             if not self.leader():
                 continue
+            failure: Exception | None = None
             for job in (self.check_once, self.upkeep, self.sweep):
                 try:
                     if job is not None:
                         await job()
-                except Exception:
-                    log.exception("reconciler pass failed")
+                except Exception as exc:  # the other jobs still run
+                    failure = failure or exc
+            if failure is not None:
+                self._failures.failed(failure)
+            else:
+                self._failures.succeeded()
 
     async def run_unwatched(self) -> None:
         """The faster pass over handovers that no notification watches."""
@@ -75,8 +83,10 @@ class Reconciler:
                 continue
             try:
                 await self.check_unwatched()
-            except Exception:
-                log.exception("reconciler pass over unwatched handovers failed")
+            except Exception as exc:
+                self._unwatched_failures.failed(exc)
+            else:
+                self._unwatched_failures.succeeded()
 
     async def check_unwatched(self) -> int:
         """Check up to `batch` unwatched handovers (round robin); returns how many were ended."""

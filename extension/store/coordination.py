@@ -10,6 +10,8 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from ..repeating import RepeatedFailure
+
 log = logging.getLogger("extension.store.coordination")
 
 # A nudge callback gets the message; it must not block (it schedules work if it needs any).
@@ -89,6 +91,7 @@ class Coordination(ABC):
                 log.warning("could not release lease %s: %s", name, exc)
 
     async def _keep(self, lease: Lease, ttl: float) -> None:
+        renewals = RepeatedFailure(log, f"renewing lease {lease.name}", level=logging.WARNING)
         while lease.held:
             await asyncio.sleep(ttl / 3)
             asked_at = time.monotonic()
@@ -97,8 +100,9 @@ class Coordination(ABC):
             except Exception as exc:
                 # Unrenewed, it is ours only until it would expire: then another replica may take it.
                 lease.held = time.monotonic() < lease.expires
-                log.warning("could not renew lease %s: %s", lease.name, exc)
+                renewals.failed(exc)
                 continue
+            renewals.succeeded()
             if lease.held:
                 lease.expires = asked_at + ttl
             else:

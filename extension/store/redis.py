@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, RedisError
 
+from ..repeating import RepeatedFailure
 from .base import JsonDict, Store, StoreError
 from .coordination import Coordination
 from .redis_url import RedisUrl
@@ -310,15 +311,17 @@ class RedisStore(Store):
     async def _listen(self) -> None:
         """One pub/sub connection per process: commits of any replica wake this process's readers."""
         failures = 0
+        lost = RepeatedFailure(log, "the Redis pub/sub connection", level=logging.WARNING)
         while True:
             pubsub: Any = self.control.pubsub()
             try:
                 await pubsub.subscribe(self.k("chan", "wake"), self.k("chan", "bus"))
                 failures = 0
+                lost.succeeded()
                 await self._dispatch(pubsub)
             except (RedisError, OSError) as exc:
                 failures += 1
-                log.warning("Redis pub/sub connection lost (%s); reconnecting", exc)
+                lost.failed(exc)
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()
