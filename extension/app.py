@@ -27,6 +27,9 @@ log = logging.getLogger("extension.app")
 STORE_RETRY_AFTER = "5"
 # A store failure is logged once, then at most once per this many seconds with the count since.
 STORE_LOG_EVERY = 10.0
+# On shutdown, how long requests in flight get to finish (a turn to commit) before they are closed;
+# long-polls answer at once, so the whole stop stays within about 5 s.
+SHUTDOWN_GRACE_SECONDS = 2.0
 
 
 @dataclass
@@ -166,6 +169,13 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
         await expiry.stop()
 
     app.cleanup_ctx.append(expiry_lifecycle)
+
+
+    async def answer_waiting_reads(app: web.Application) -> None:
+        # First of the shutdown: pending long-polls answer now with what they have.
+        the_store.stop_waiting()
+
+    app.on_shutdown.append(answer_waiting_reads)
     # The web chat and Copilot pages: after the handover (its runtime gets the Copilot hook) and
     # before the `/{urlToken}` routes, which would otherwise match `/webchat/...` first.
     pages.install(app)

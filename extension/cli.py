@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,8 @@ from .manifest import Manifest, load_manifest
 
 if TYPE_CHECKING:
     from .doctor import Check
+
+log = logging.getLogger("extension.cli")
 
 EPILOG = """\
 examples:
@@ -86,7 +89,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from .app import build_app
+    from .app import SHUTDOWN_GRACE_SECONDS, build_app
 
     loaded = _load(args.config)
     if loaded is None:
@@ -98,8 +101,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"--port: {port} is not a port number", file=sys.stderr)
         return 1
     app = build_app(config, manifest)
+    stopping: list[float] = []
+
+    async def note_stop(app: web.Application) -> None:
+        stopping.append(time.monotonic())
+
+    app.on_shutdown.insert(0, note_stop)
     web.run_app(app, host=host, port=port, print=lambda msg: print(msg, flush=True),
-                access_log=None)
+                access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    took = time.monotonic() - stopping[0] if stopping else 0.0
+    log.info("stopped in %.1f s", took, extra={"seconds": round(took, 3)})
     return 0
 
 

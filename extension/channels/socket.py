@@ -29,6 +29,8 @@ FEED_RETRY_SECONDS = 0.1
 FEED_GIVE_UP_SECONDS = 30.0
 # Closes a socket whose first message met a session it has no token for (the web chat starts anew).
 CLOSE_UNAUTHORIZED = 4401
+# On shutdown, how long the sockets' closing handshakes are waited for, all together.
+CLOSE_WAIT_SECONDS = 1.0
 OPEN_SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_sockets")
 # The ids of the last message frames a session took, kept in its context so that the check and
 # the input are stored in the same commit: a frame resent after a dropped socket is applied once.
@@ -44,9 +46,11 @@ def install(app: web.Application) -> None:
     app[OPEN_SOCKETS] = sockets
 
     async def close_all(app: web.Application) -> None:
-        # Clients reconnect at once instead of holding the stop.
-        for ws in list(sockets):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+        # Clients reconnect at once instead of holding the stop; one that does not answer the close
+        # is not waited for past CLOSE_WAIT_SECONDS.
+        closing = [ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down") for ws in list(sockets)]
+        if closing:
+            await asyncio.wait([asyncio.ensure_future(c) for c in closing], timeout=CLOSE_WAIT_SECONDS)
 
     app.on_shutdown.append(close_all)
     # First: a repeated frame must not reach the handover (or the flow) a second time.
@@ -92,7 +96,7 @@ async def _push_events(ws: web.WebSocketResponse, request: web.Request, key: Ses
     failing_since: float | None = None
     pause = FEED_RETRY_SECONDS
     loop = asyncio.get_running_loop()
-    while not ws.closed:
+    while not ws.closed and not store.stopping:
         try:
             events = await store.read_events(key.id, after, wait=POLL_SECONDS)
         except StoreError as exc:

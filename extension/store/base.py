@@ -42,6 +42,7 @@ class Store(ABC):
         # that is only read (never written) leaves nothing behind.
         self._readers: dict[str, int] = {}
         self._coordination: Coordination | None = None
+        self.stopping = False
 
     # Lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:  # noqa: B027 - most backends need no preparation
@@ -49,6 +50,11 @@ class Store(ABC):
 
     async def close(self) -> None:  # noqa: B027
         """Release connections."""
+
+    def stop_waiting(self) -> None:
+        """On shutdown: every long read answers at once with what it has, and none waits from now on."""
+        self.stopping = True
+        self._wake_all()
 
     @abstractmethod
     async def ping(self) -> bool:
@@ -90,7 +96,7 @@ class Store(ABC):
         A reader ahead of the log (the session was deleted or expired and began again) reads it
         from the start: the new session's events must not hide behind the old seq numbers.
         """
-        if wait <= 0:
+        if wait <= 0 or self.stopping:
             return await self._read_now(key, after, limit)
         deadline = time.monotonic() + wait
         with self._reading(key):
@@ -99,7 +105,7 @@ class Store(ABC):
                 waiter = self._waiter(key)
                 events = await self._read_now(key, after, limit)
                 remaining = deadline - time.monotonic()
-                if events or remaining <= 0:
+                if events or remaining <= 0 or self.stopping:
                     return events
                 _raise_if_cancelled()
                 # Woken or timed out, read once more: the deadline ends the loop after that read.
@@ -200,6 +206,10 @@ class Store(ABC):
         event = self._waiters.pop(key, None)
         if event is not None:
             event.set()
+
+    def _wake_all(self) -> None:
+        for key in list(self._waiters):
+            self._notify(key)
 
 
 def _raise_if_cancelled() -> None:

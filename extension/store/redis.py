@@ -351,7 +351,3 @@ class RedisStore(Store):
             elif kind == "message":
                 topic, _, body = str(data).partition("\n")
                 self.coordination().dispatch(topic, body)
-
-    def _wake_all(self) -> None:
-        for key in list(self._waiters):
-            self._notify(key)
