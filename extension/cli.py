@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .config import Config, ConfigError, load_config
+from .logs import FORMATS, AccessLogger, configure
 from .manifest import Manifest, load_manifest
 
 if TYPE_CHECKING:
@@ -43,19 +44,27 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"genesys-om {__version__}")
     parser.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="logging level (INFO; WARNING for demo and doctor, whose output is the point)")
+    parser.add_argument("--log-format", default="text", choices=FORMATS,
+                        help="text, or json: one object per line with time, level, logger, message and context")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = sub.add_parser("serve", help="validate the config, then run the runtime")
+    # Also after the command (`serve --log-format json`); the one given there wins.
+    logs = argparse.ArgumentParser(add_help=False)
+    logs.add_argument("--log-level", default=argparse.SUPPRESS, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                      help="logging level, as before the command")
+    logs.add_argument("--log-format", default=argparse.SUPPRESS, choices=FORMATS,
+                      help="text or json, as before the command")
+    serve = sub.add_parser("serve", parents=[logs], help="validate the config, then run the runtime")
     serve.add_argument("--config", required=True, type=Path, help="the TOML config file")
     serve.add_argument("--host", help="listen address (default: [server] host)")
     serve.add_argument("--port", type=int, help="listen port (default: [server] port)")
     validate = sub.add_parser("validate", help="check the config, its flows and the declarations")
     validate.add_argument("--config", required=True, type=Path, help="the TOML config file")
-    demo = sub.add_parser("demo", help="run the runtime, a Genesys Cloud emulator and the example flow")
+    demo = sub.add_parser("demo", parents=[logs], help="run the runtime, a Genesys Cloud emulator and the example flow")
     demo.add_argument("--config", type=Path, help="the demo config (default: the shipped examples/demo.toml)")
     demo.add_argument("--host", default="127.0.0.1", help="listen address of both servers (127.0.0.1)")
     demo.add_argument("--port", type=int, default=0, help="runtime port (default: a free one)")
     demo.add_argument("--emulator-port", type=int, default=0, help="emulator port (default: a free one)")
-    doctor = sub.add_parser("doctor", help="check a real Genesys Cloud setup and say how to fix it")
+    doctor = sub.add_parser("doctor", parents=[logs], help="check a real Genesys Cloud setup and say how to fix it")
     doctor.add_argument("--config", required=True, type=Path, help="the TOML config file")
     doctor.add_argument("--connection", help="check only this connection (default: every genesysCloudOM one)")
     doctor.add_argument("--json", action="store_true", help="print the checklist as JSON")
@@ -107,8 +116,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         stopping.append(time.monotonic())
 
     app.on_shutdown.insert(0, note_stop)
+    access_log = logging.getLogger("aiohttp.access") if config.server.access_log else None
     web.run_app(app, host=host, port=port, print=lambda msg: print(msg, flush=True),
-                access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+                access_log=access_log, access_log_class=AccessLogger, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     took = time.monotonic() - stopping[0] if stopping else 0.0
     log.info("stopped in %.1f s", took, extra={"seconds": round(took, 3)})
     return 0
@@ -178,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet = args.command in ("demo", "doctor")
     level = args.log_level or ("WARNING" if quiet else "INFO")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure(level, args.log_format)
     if args.command == "validate":
         return cmd_validate(args)
     if args.command == "serve":

@@ -73,6 +73,8 @@ class ServerSchema(_Strict):
     # What one user message may carry.
     max_text_chars = fields.Integer(load_default=10000, strict=True, validate=validate.Range(min=1, max=1000000))
     max_data_bytes = fields.Integer(load_default=16384, strict=True, validate=validate.Range(min=2, max=1048576))
+    # One line per request (credentials redacted); off by default, as it is on the webhook's hot path.
+    access_log = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
 # A day without a message from either side ends a session (0 keeps sessions for ever).
@@ -148,6 +150,7 @@ class ServerConfig:
     max_pending_requests: int = 256
     max_text_chars: int = 10000
     max_data_bytes: int = 16384
+    access_log: bool = False
 
 
 @dataclass(frozen=True)
