@@ -20,11 +20,10 @@ from .flows.engine import Endpoint, FlowRuntimeError
 from .handover.runtime import install as install_handover
 from .manifest import Manifest
 from .metrics import Metrics
+from .refusals import STORE_RETRY_AFTER
 from .store import Store, StoreError, store_from_url
 
 log = logging.getLogger("extension.app")
-# What a 503 for a failing store asks clients (and Genesys) to wait before retrying.
-STORE_RETRY_AFTER = "5"
 # A store failure is logged once, then at most once per this many seconds with the count since.
 STORE_LOG_EVERY = 10.0
 # On shutdown, how long requests in flight get to finish (a turn to commit) before they are closed;
@@ -73,6 +72,10 @@ async def errors_and_timing(request: web.Request, handler: Handler) -> web.Strea
     except FlowRuntimeError as exc:
         log.error("flow failed on %s %s: %s", request.method, route, exc)
         return json_error(500, texts.FLOW_FAILED)
+    except Exception:
+        # A bug, not a refusal: logged whole, and answered in JSON like every other error.
+        log.exception("unexpected failure on %s %s", request.method, route)
+        return json_error(500, texts.INTERNAL_ERROR)
     finally:
         request.app[keys.METRICS].http_latency.observe(time.perf_counter() - started, route=route)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# What a 503 for a failing store asks clients (and Genesys) to wait before retrying, in seconds.
+STORE_RETRY_AFTER = "5"
+
 
 class BadInput(Exception):
     """A request the route refuses; `status`, a message that says what is wrong, and for a refusal

@@ -7,6 +7,9 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from .genesys import GenesysError
+from .store import StoreError
+
 log = logging.getLogger("extension.tasks")
 
 
@@ -25,8 +28,12 @@ class TaskGroup:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s task %s failed", self.name, task.get_name(), exc_info=task.exception())
+        exc = None if task.cancelled() else task.exception()
+        if isinstance(exc, StoreError | GenesysError):
+            # Said by the store or Genesys: the reason is the message, a traceback adds nothing.
+            log.error("%s task %s failed: %s", self.name, task.get_name(), exc)
+        elif exc is not None:
+            log.error("%s task %s failed", self.name, task.get_name(), exc_info=exc)
 
     def __len__(self) -> int:
         return len(self._tasks)

@@ -24,6 +24,7 @@ BODY_UNREADABLE = "the body cannot be read: it does not match its Content-Encodi
 BODY_TIMEOUT = "the body did not arrive within {seconds} seconds"
 TOO_MANY_PENDING = "too many requests are still sending their bodies; retry later"
 STORE_FAILED = "the runtime cannot reach its store right now; retry later"
+INTERNAL_ERROR = "the runtime failed on this request; it was logged"
 TEXT_TOO_LONG = "text is longer than {limit} characters"
 DATA_TOO_LARGE = "data is larger than {limit} bytes as JSON"
 SEND_BUDGET = "too many messages for the agent: wait {seconds} seconds before sending more"

@@ -126,7 +126,7 @@ async def test_readyz_fails_when_the_store_is_gone(
     assert (await client.get("/readyz")).status == 200
     await client.app[keys.STORE].close()
     resp = await client.get("/readyz")
-    assert resp.status == 503 and (await resp.json())["store"] == "unreachable"
+    assert resp.status == 503 and (await resp.json())["store"] == "SQLite unreachable"
 
 
 BAD_BODIES: list[tuple[Any, int, str]] = [
@@ -255,3 +255,18 @@ async def test_sqlite_state_survives_an_app_restart(
     events = (await (await second.get(f"{URL}/events", params=Q)).json())["events"]
     assert [e["seq"] for e in events] == [1, 2]  # so did the event log
     assert (tmp_path / "state.db").exists()
+
+
+async def test_an_unexpected_failure_is_answered_in_json(
+    aiohttp_client: Client, make_config: Callable[..., Config], manifest: Manifest
+) -> None:
+    app = build_app(make_config(), manifest)
+
+    async def broken(request: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    app.router.add_get("/broken", broken)
+    client = await aiohttp_client(app)
+    resp = await client.get("/broken")
+    assert resp.status == 500 and resp.content_type == "application/json"
+    assert set(await resp.json()) == {"error"}

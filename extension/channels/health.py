@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import keys
+from ..refusals import STORE_RETRY_AFTER
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -18,7 +19,10 @@ async def readyz(request: web.Request) -> web.Response:
     body = {"status": "ready" if ready else "not ready",
             "store": store_failure or "ok",
             "manifest": "loaded" if manifest_ok else "missing"}
-    return web.json_response(body, status=200 if ready else 503)
+    answer = web.json_response(body, status=200 if ready else 503)
+    if not ready:
+        answer.headers["Retry-After"] = STORE_RETRY_AFTER
+    return answer
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -147,6 +147,9 @@ async def socket(request: web.Request) -> web.StreamResponse:
     if new_only and (await conversations.store.get_session(key.id) is not None
                      or await conversations.store.read_events(key.id, 0, limit=1)):
         raise BadInput(texts.SESSION_EXISTS, 401)
+    if not new_only:
+        # A store that fails answers the upgrade with 503, like every route, instead of a silent socket.
+        await conversations.store.read_events(key.id, after, limit=1)
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_BODY)
     await ws.prepare(request)
     open_sockets = request.app[OPEN_SOCKETS] if OPEN_SOCKETS in request.app else set()

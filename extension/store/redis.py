@@ -39,6 +39,8 @@ POOL_WAIT_SECONDS = 2.0
 # The pub/sub subscriber, leases and nudges have their own small pool: a burst of turns that takes
 # every data connection must not delay a lease renewal into a lost lease, nor starve the subscriber.
 CONTROL_CONNECTIONS = 8
+# What one command (or a connect) may take before it counts as failed.
+COMMAND_TIMEOUT_SECONDS = 5.0
 
 # One turn, atomically: refuse it if the session lock was lost (fencing), store the session (and
 # when, for expiry), append the events with ids `seq-0` after the last one, trimming the stream to
@@ -129,6 +131,8 @@ class RedisStore(Store):
         pool = aioredis.BlockingConnectionPool.from_url(
             self.options.client_url, max_connections=connections, timeout=POOL_WAIT_SECONDS,
             decode_responses=True, health_check_interval=15,
+            # A Redis that hangs (paused, a half-open link) fails a command instead of holding it for ever.
+            socket_connect_timeout=COMMAND_TIMEOUT_SECONDS, socket_timeout=COMMAND_TIMEOUT_SECONDS,
             client_name=f"{self.prefix}:{socket.gethostname()}:{os.getpid()}")
         return aioredis.Redis.from_pool(pool)
 
@@ -166,6 +170,13 @@ class RedisStore(Store):
             return bool(await self.redis.ping())
         except (RedisError, OSError, StoreError):
             return False
+
+    async def failure(self) -> str | None:
+        try:
+            await self.redis.ping()
+        except (RedisError, OSError, StoreError) as exc:
+            return f"Redis at {self.options.display} unreachable ({exc.__class__.__name__}: {exc})"
+        return None
 
     def coordination(self) -> Coordination:
         if self._coordination is None:

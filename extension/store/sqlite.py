@@ -104,11 +104,11 @@ class SqliteStore(Store):
 
     async def failure(self) -> str | None:
         if not await self.ping():
-            return "unreachable"
+            return "SQLite unreachable"
         if self.write_failure is not None:
             when, error = self.write_failure
             if time.monotonic() - when < WRITE_FAILURE_SECONDS:
-                return f"writes failing ({error})"
+                return f"SQLite writes failing ({error})"
             self.write_failure = None
         return None
 
