@@ -120,7 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     web.run_app(app, host=host, port=port, print=lambda msg: print(msg, flush=True),
                 access_log=access_log, access_log_class=AccessLogger, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     took = time.monotonic() - stopping[0] if stopping else 0.0
-    log.info("stopped in %.1f s", took, extra={"seconds": round(took, 3)})
+    log.info("stopped in %.2f s", took, extra={"seconds": round(took, 3)})
     return 0
 
 
