@@ -14,7 +14,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from extension.testing.emulator import Emulator, EmulatorConfig
+
 from served import wait_ready
+from stack import FLAGS, HANDOVER_FLOW, HANDOVER_SETTINGS, runtime_config_text
 from support import ECHO_FLOW, config_text, free_port
 
 # Generous for a loaded machine; the runtime itself takes well under a second (it took 30 s, the
@@ -64,3 +67,41 @@ async def test_a_signal_answers_long_polls_closes_sockets_and_exits_quickly(tmp_
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_a_turn_in_flight_at_the_signal_commits(tmp_path: Path) -> None:
+    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5))
+    await emu.start()
+    port = free_port()
+    (tmp_path / "flow.json").write_text(json.dumps(HANDOVER_FLOW))
+    config = tmp_path / "config.toml"
+    config.write_text(runtime_config_text(str(emu.base_url), store="sqlite:///state.db", port=port,
+                                          settings=HANDOVER_SETTINGS.format(reconcile_interval=3600, watchdog=5)))
+    proc = subprocess.Popen([sys.executable, "-m", "extension", "serve", "--config", str(config)],  # noqa: ASYNC220
+                            cwd=tmp_path, env={**os.environ, **FLAGS}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/support-bot"
+    try:
+        async with aiohttp.ClientSession() as http:
+            await wait_ready(http, f"http://127.0.0.1:{port}", proc, "the runtime", attempts=750)
+            session = {"userId": "u1", "sessionId": "s1"}
+            async with http.post(base, json={**session, "text": "hi"}) as resp:
+                assert resp.status == 200
+            # The handover start waits a second for Genesys: the signal comes in the middle of it.
+            emu.faults.slow("/api/v2/conversations/messages/*", seconds=1.0, times=1)
+            turn = asyncio.ensure_future(http.post(base, json={**session, "text": "agent"}))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10
+            while not any(r.path.endswith("/inbound/open/message") for r in emu.requests):
+                assert loop.time() < deadline, "the handover start never reached Genesys"
+                await asyncio.sleep(0.01)
+            proc.send_signal(signal.SIGTERM)
+            answer = await asyncio.wait_for(turn, EXIT_BOUND_SECONDS)
+            assert answer.status == 200
+            assert [o["text"] for o in (await answer.json())["outputStack"]] == ["You are being connected to an agent."]
+            await asyncio.to_thread(proc.wait, EXIT_BOUND_SECONDS)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        await emu.stop()
