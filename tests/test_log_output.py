@@ -130,3 +130,41 @@ def test_redacted_hides_credential_values_only() -> None:
     assert redacted(url) == "/support-bot/socket?userId=u1&sessionId=s1&sessionToken=REDACTED&after=3"
     assert redacted(URL("/copilot/?URLToken=t&auth=a.b.c")) == "/copilot/?URLToken=t&auth=REDACTED"
     assert redacted(URL("/readyz")) == "/readyz"
+
+
+@pytest.mark.parametrize("argv", [
+    ["--log-format", "json", "serve", "--config", "x.toml"],
+    ["serve", "--config", "x.toml", "--log-format", "json"],
+    ["demo", "--log-format", "json"],
+    ["doctor", "--config", "x.toml", "--log-format", "json", "--log-level", "DEBUG"],
+])
+def test_log_format_is_taken_before_or_after_the_command(argv: list[str]) -> None:
+    from extension.cli import _parser
+
+    assert _parser().parse_args(argv).log_format == "json"
+    assert _parser().parse_args([a for a in argv if a not in ("--log-format", "json")]).log_format == "text"
+
+
+def test_a_json_line_is_one_object_with_the_context_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from extension.logs import configure
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure("INFO", "json")
+        logging.getLogger("extension.test").warning("a line\nover two", extra={"connection": "support"})
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logging.getLogger("extension.test").exception("failed")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    lines = capsys.readouterr().err.splitlines()
+    first, second = (json.loads(line) for line in lines)
+    assert first["level"] == "WARNING" and first["logger"] == "extension.test"
+    assert first["message"] == "a line\nover two" and first["connection"] == "support"
+    assert first["time"].endswith("+00:00")
+    assert "ValueError: boom" in second["exception"]
