@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -181,3 +182,38 @@ async def test_typing_does_not_hold_the_next_message(make_stack: StackFactory) -
             assert frame["id"] == "f-1"
             break
     await ws.close()
+
+
+async def test_a_message_during_the_end_debounce_goes_to_a_new_agent_who_joins(make_stack: StackFactory) -> None:
+    """Finding 3, the other way: the agent leaves, a second agent joins the same conversation while
+    the end is being confirmed; the held message reaches Genesys there, once, and the flow never
+    resumes (no "Back with the bot", no second conversation)."""
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    await stack.wait_status("active")
+    stack.runtime.ending.acw_timeout = 3.0
+    router = stack.emu.router
+    conversation = router.open_conversation(cid)
+    anna = next(p for p in conversation.participants if p.purpose == "agent" and p.state == "connected")
+    anna.disconnect(time.time(), "client")  # Anna leaves; Genesys has not ended the conversation
+    await router.emit(conversation, "user.end", anna, "CLIENT")
+    for _ in range(1500):
+        state = await handover_state(stack)
+        if state is not None and state.pending_end_at is not None:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the end was never pending")
+    await stack.say("hello, anyone?")
+    assert "hello, anyone?" not in {m.text for m in stack.emu.inbound_messages()}  # held, not sent
+    bob = router._join(conversation, "Bob", time.time())
+    await router.emit(conversation, "user.start", bob)
+    await until(lambda: "hello, anyone?" in [m.text for m in stack.emu.inbound_messages(cid)], "the held message sent")
+    await asyncio.sleep(3.5)  # past the debounce: the end must not hold now
+    state = await handover_state(stack)
+    assert state is not None and state.pending_end_at is None
+    events = await stack.events()
+    assert "Back with the bot." not in texts(events, "bot") and "echo: hello, anyone?" not in texts(events, "bot")
+    assert [m.text for m in stack.emu.inbound_messages(cid)].count("hello, anyone?") == 1
+    assert len(stack.emu.conversations) == 1
