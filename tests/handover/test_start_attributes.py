@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handover.test_lifecycle import start_handover
-
-from stack import HANDOVER_FLOW, Stack, StackFactory
+from stack import HANDOVER_FLOW, Stack, StackFactory, start_handover
 
 
 def flow_with(config: dict[str, Any]) -> dict[str, Any]:

@@ -6,9 +6,7 @@ import asyncio
 
 import pytest
 
-from handover.test_lifecycle import start_handover
-
-from stack import Stack, StackFactory, texts
+from stack import Stack, StackFactory, start_handover, texts
 
 # Longer than the stack's acw_timeout_seconds (0.3): a debounce that was started has fired by then.
 PAST_THE_DEBOUNCE = 1.0

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import pytest
-from handover.test_lifecycle import start_handover
-from handover.test_webhook import agent_message, genesys_user_id, post_signed
 
 from extension.flows.session import SessionKey
 from extension.handover.state import HandoverState
@@ -22,7 +19,8 @@ from extension.testing.emulator.config import (
 )
 
 from .ledger import Ledger
-from stack import Stack, StackFactory, texts
+from stack import Stack, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
+from support import eventually
 
 INBOUND_MESSAGE = f"/api/v2/conversations/messages/{DEFAULT_INTEGRATION_ID}/inbound/open/message"
 TENANTS = ("sales", "billing")
@@ -50,14 +48,6 @@ handover = "{name}"
 """)
     return "".join(parts)
 
-
-async def until(predicate: Any, what: str, within: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"never reached: {what}")
-        await asyncio.sleep(0.01)
 
 
 async def handover_state(stack: Stack, user: str = "u1") -> HandoverState | None:
@@ -154,7 +144,7 @@ async def test_a_late_agent_message_of_a_just_ended_conversation_reaches_the_use
     status, answer = await post_signed(stack, agent_message(to_id, "one last thing", message_id="m-late"))
     assert (status, answer) == (200, {"status": "delivered"})
     assert "one last thing" in texts(await stack.events(), "agent")
-    await until(lambda: any(r.path.endswith("/inbound/open/receipt") and r.json["id"] == "m-late"
+    await eventually(lambda: any(r.path.endswith("/inbound/open/receipt") and r.json["id"] == "m-late"
                             and r.json["status"] == "Delivered" for r in stack.emu.requests), "a Delivered receipt")
     # Another recipient, never a handover of this runtime, still gets a Failed receipt.
     assert await post_signed(stack, agent_message("h-unknown", message_id="m-x")) == (200, {"status": "failed"})
@@ -174,7 +164,7 @@ async def test_a_long_user_message_is_split_like_the_transcript(make_stack: Stac
     await stack.emu.agent.accept(cid)
     words = " ".join(f"w{n:04d}" for n in range(1667))[:9999]
     await stack.say(words)
-    await until(lambda: " ".join(m.text or "" for m in stack.emu.inbound_messages(cid)).endswith(words[-20:]),
+    await eventually(lambda: " ".join(m.text or "" for m in stack.emu.inbound_messages(cid)).endswith(words[-20:]),
                 "every piece sent")
     pieces = [m.text or "" for m in stack.emu.inbound_messages(cid)][-3:]
     assert all(len(p) <= 4000 for p in pieces)
@@ -229,7 +219,8 @@ async def test_a_message_during_the_end_debounce_goes_to_a_new_agent_who_joins(m
     assert "hello, anyone?" not in {m.text for m in stack.emu.inbound_messages()}  # held, not sent
     bob = router._join(conversation, "Bob", time.time())
     await router.emit(conversation, "user.start", bob)
-    await until(lambda: "hello, anyone?" in [m.text for m in stack.emu.inbound_messages(cid)], "the held message sent")
+    await eventually(lambda: "hello, anyone?" in [m.text for m in stack.emu.inbound_messages(cid)],
+                     "the held message sent")
     await asyncio.sleep(3.5)  # past the debounce: the end must not hold now
     state = await handover_state(stack)
     assert state is not None and state.pending_end_at is None
