@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, config_warnings, load_config
 from .manifest import Manifest, load_manifest
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     _, config = loaded
+    for line in config_warnings(config):
+        print(f"warning: {line}", file=sys.stderr)
     print(f"{args.config}: OK ({len(config.endpoints)} endpoint(s), "
           f"{len(config.connections)} connection(s))")
     return 0
