@@ -26,6 +26,7 @@ from .handover.webhook import PATH as WEBHOOK_PATH
 from .manifest import load_manifest
 from .secrets import Secret
 from .testing.emulator import Emulator, EmulatorConfig
+from .testing.emulator.addresses import http_url
 from .testing.emulator.config import DEFAULT_INTEGRATION_ID, DEFAULT_QUEUE_ID, IntegrationConfig, QueueConfig
 
 DEMO_FLAGS = {ENABLE_OM: "true", OM_WHITELIST: "*"}
@@ -85,22 +86,30 @@ def _emulator_for(connections: list[ConnectionConfig]) -> Emulator:
     return Emulator(config)
 
 
+class BusyPort(OSError):
+    """A demo server cannot listen: names the command-line flag that chooses its port."""
+
+    def __init__(self, flag: str, host: str, port: int, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.flag, self.host, self.port = flag, host, port
+
+    def explain(self) -> str:
+        return (f"cannot listen on {self.host} port {self.port} ({self.flag}): {self.strerror}; "
+                f"choose another {self.flag}, or 0 for a free one")
+
+
 def _bind(host: str, port: int) -> socket.socket:
     # Bound before the app is built, so its URL (webhook and Copilot links) is known up front.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise BusyPort("--port", host, port, exc) from exc
     sock.listen(128)
     sock.setblocking(False)
     return sock
-
-
-def _url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 async def start_demo(config_path: Path | None = None, *, host: str = "127.0.0.1", port: int = 0,
@@ -114,14 +123,19 @@ async def start_demo(config_path: Path | None = None, *, host: str = "127.0.0.1"
     if not genesys:
         raise ConfigError([f"{base.source}: the demo needs a {PROVIDER_TYPE} connection"])
     emulator = _emulator_for(genesys)
-    emulator_url = await emulator.start(host, emulator_port)
+    try:
+        emulator_url = await emulator.start(host, emulator_port)
+    except OSError as exc:
+        raise BusyPort("--emulator-port", host, emulator_port, exc) from exc
     own_dir = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="genesys-om-demo-")) if workdir is None else workdir
     sock: socket.socket | None = None
     runner: web.AppRunner | None = None
     try:
         sock = _bind(host, port)
-        runtime_url = _url(host, sock.getsockname()[1])
+        # The URLs printed and given to Genesys and the agent reach the servers even when they
+        # listen on every address (0.0.0.0).
+        runtime_url = http_url(host, sock.getsockname()[1])
         for integration in emulator.config.integrations:
             emulator.update_integration(integration.id, webhook_url=runtime_url + WEBHOOK_PATH)
         config = dataclasses.replace(
@@ -186,9 +200,8 @@ async def serve_demo(config_path: Path | None, host: str, port: int, emulator_po
             print("the demo configuration is invalid:", *[f"  - {line}" for line in exc.errors], sep="\n",
                   file=sys.stderr)
             return 1
-        except OSError as exc:
-            print(f"cannot listen on {host} (port {port or emulator_port}): {exc.strerror or exc}; "
-                  "choose another --port, or 0 for a free one", file=sys.stderr)
+        except BusyPort as exc:
+            print(exc.explain(), file=sys.stderr)
             return 1
         try:
             if not stop.is_set():
