@@ -60,7 +60,7 @@ class ServerSchema(_Strict):
     public_url = fields.String(load_default=None, validate=_HTTP_URL)
     # HS256 keys shorter than the hash (32 bytes) are weak (RFC 7518 section 3.2).
     copilot_secret = SecretField(load_default=None, validate=SecretLength(32, None))
-    # The key of the session tokens (SPEC 6.1); without it one is generated and kept in the store.
+    # The key of the session tokens (docs/CONTRACT.md 5.1); without it one is generated and kept in the store.
     session_secret = SecretField(load_default=None, validate=SecretLength(32, None))
     # Slow or unfinished requests: a connection must send its headers (and be idle between
     # requests) within header_timeout_seconds, a body within body_timeout_seconds; at most

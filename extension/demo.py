@@ -20,6 +20,7 @@ from aiohttp import web
 
 from .app import build_app
 from .config import Config, ConfigError, ConnectionConfig, load_config
+from .declarations import example_config
 from .flags import ENABLE_OM, OM_WHITELIST
 from .handover.state import PROVIDER as PROVIDER_TYPE
 from .handover.webhook import PATH as WEBHOOK_PATH
@@ -31,13 +32,11 @@ from .testing.emulator.config import DEFAULT_INTEGRATION_ID, DEFAULT_QUEUE_ID, I
 
 DEMO_FLAGS = {ENABLE_OM: "true", OM_WHITELIST: "*"}
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_PACKAGE = Path(__file__).resolve().parent
 
 
 def default_config() -> Path:
     """The example config: shipped inside the wheel, or at the top of a source checkout."""
-    shipped = _PACKAGE / "_examples" / "demo.toml"
-    return shipped if shipped.is_file() else _PACKAGE.parent / "examples" / "demo.toml"
+    return example_config()
 
 
 @dataclass
