@@ -317,8 +317,11 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
         endpoints.append(endpoint)
         flows[endpoint.url_token] = flow
     if unreadable or errors or server is None or store is None:
-        # One error per field: what made a value unreadable, not what the empty value then fails.
-        raise ConfigError([*unreadable.values(), *without_field_errors(errors, unreadable)])
+        # One error per field: what made a value unreadable, not what the empty value then fails;
+        # for a key that does not belong there, that it does not.
+        unread = {path: line for path, line in unreadable.items()
+                  if not any(e.startswith(f"{path}: unknown ") for e in errors)}
+        raise ConfigError([*unread.values(), *without_field_errors(errors, unread)])
     return Config(
         source=source, server=ServerConfig(**server), store_url=store["url"],
         connections=connections, endpoints=tuple(endpoints), flows=flows,

@@ -105,6 +105,16 @@ def test_two_fields_with_missing_variables_give_two_errors(write_config: Callabl
     ]
 
 
+def test_a_misspelt_key_is_named_even_when_its_variable_is_not_set(write_config: Callable[..., Path],
+                                                                  manifest: Manifest) -> None:
+    def change(raw: dict[str, Any]) -> None:
+        del raw["connections"]["support"]["clientSecret"]
+        raw["connections"]["support"]["clientSecrt"] = "${NOT_SET_ANYWHERE}"
+
+    assert errors_after(write_config, manifest, change, env={}) == [
+        "connections.support.clientSecrt: unknown key; did you mean 'clientSecret'?"]
+
+
 @pytest.mark.parametrize(("change", "expected"), [
     (renaming("", "server", "servr"), "servr: unknown section; did you mean 'server'?"),
     (renaming("server", "public_url", "publicUrl"), "server.publicUrl: unknown key; did you mean 'public_url'?"),
