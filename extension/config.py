@@ -29,6 +29,7 @@ ConfigError = DeclarationError
 
 # URL tokens that would shadow the runtime's own routes.
 SESSION_ACCESS_MODES = ("token", "apiKey", "open")
+ENDPOINT_TYPES = ("webchat",)
 RESERVED_TOKENS = frozenset({"healthz", "readyz", "metrics", "webchat", "handover", "copilot", "emulator"})
 SECTIONS = ("server", "store", "connections", "endpoints", "handover")
 HANDOVER_NODE_TYPES = frozenset({"handoverToAgent", "closeHandover"})
@@ -96,6 +97,9 @@ class EndpointSchema(_Strict):
         ],
     )
     organisation = fields.String(load_default="")
+    # What talks to the endpoint's flow: the user routes and web chat (`webchat`).
+    type = fields.String(load_default="webchat", validate=validate.OneOf(
+        ENDPOINT_TYPES, error="Must be one of: {choices} (this version has no other endpoint type)."))
     flow = fields.String(required=True, validate=validate.Length(min=1))
     handover = fields.String(load_default=None)
     copilotUrl = fields.String(load_default=None, validate=_HTTP_URL)
@@ -177,6 +181,7 @@ class EndpointConfig:
     copilot_url: str | None = None
     session_access: str = "token"
     api_key: Secret | None = field(default=None, repr=False)
+    type: str = "webchat"
 
 
 @dataclass(frozen=True)
@@ -313,7 +318,7 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
                 "but the endpoint names no connection"
             )
         endpoint = EndpointConfig(ep["urlToken"], ep["organisation"], flow_path, ep["handover"], ep["copilotUrl"],
-                                  ep["sessionAccess"], ep["apiKey"])
+                                  ep["sessionAccess"], ep["apiKey"], ep["type"])
         endpoints.append(endpoint)
         flows[endpoint.url_token] = flow
     if unreadable or errors or server is None or store is None:

@@ -23,7 +23,7 @@ from .config import Config, ConfigError, ConnectionConfig, load_config
 from .declarations import example_config
 from .flags import ENABLE_OM, OM_WHITELIST
 from .handover.state import PROVIDER as PROVIDER_TYPE
-from .handover.webhook import PATH as WEBHOOK_PATH
+from .handover.webhook import webhook_path
 from .manifest import load_manifest
 from .secrets import Secret
 from .testing.emulator import Emulator, EmulatorConfig
@@ -136,7 +136,7 @@ async def start_demo(config_path: Path | None = None, *, host: str = "127.0.0.1"
         # listen on every address (0.0.0.0).
         runtime_url = http_url(host, sock.getsockname()[1])
         for integration in emulator.config.integrations:
-            emulator.update_integration(integration.id, webhook_url=runtime_url + WEBHOOK_PATH)
+            emulator.update_integration(integration.id, webhook_url=runtime_url + webhook_path(manifest))
         config = dataclasses.replace(
             base,
             server=dataclasses.replace(base.server, host=host, port=sock.getsockname()[1], public_url=runtime_url,

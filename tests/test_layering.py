@@ -80,3 +80,13 @@ def test_the_import_check_sees_relative_imports() -> None:
     # Without this, a broken resolver would let the check above pass on anything.
     assert "extension.handover.settings.HandoverSettings" in _imports(EXTENSION / "config.py")
     assert "extension.flows.engine.NodeApi" in _imports(EXTENSION / "flows" / "builtins.py")
+
+
+def test_the_app_and_the_provider_seam_name_no_vendor_code() -> None:
+    # Providers are found through the manifest (their `factory`), so neither the application nor
+    # the seam itself imports the Genesys handover or the Genesys client, not even in a function.
+    files = [EXTENSION / "app.py", *sorted((EXTENSION / "providers").rglob("*.py"))]
+    bad = {f"{path.relative_to(REPO)}: {name}" for path in files for name in _imports(path)
+           if name.startswith(("extension.genesys", "extension.handover"))}
+    assert bad == set()
+    assert "extension.providers.install_providers" in _imports(EXTENSION / "app.py")
