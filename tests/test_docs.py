@@ -103,3 +103,17 @@ def test_the_embedding_guide_names_what_the_embedding_test_uses() -> None:
                  "handle_input", "UserInput", "webhook_path", "read_events", "X-Hub-Signature-256",
                  "runner.cleanup"):
         assert name in guide and name in used, name
+
+
+# Made by the wheel build (the shipped declarations and examples) or by running `serve` (its store).
+NOT_IN_THE_TREE = {"extension/_declarations/", "extension/_examples/", "examples/demo.db"}
+REPO_PATH = re.compile(r"\b(?:docs|bench|examples|extension|nodes|connections|tests|\.ci)/[\w./-]*[\w/]")
+
+
+def test_every_path_the_docs_name_exists() -> None:
+    docs = [REPO / "README.md", *(REPO / "docs").glob("*.md")]
+    named = {(doc.name, m.group(0)) for doc in docs for m in REPO_PATH.finditer(doc.read_text(encoding="utf-8"))}
+    assert len(named) > 20
+    missing = [f"{doc}: {path}" for doc, path in sorted(named)
+               if path not in NOT_IN_THE_TREE and not (REPO / path).exists() and not (REPO / "docs" / path).exists()]
+    assert missing == []

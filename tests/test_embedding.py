@@ -76,6 +76,7 @@ def test_the_host_validates_a_connection_and_a_node_config_against_the_manifest(
     connection = manifest.connections[provider.connection_type].schema().load(connection_values(emulator))
     assert isinstance(connection["clientSecret"], Secret) and connection["sendProfile"] is False
     node = manifest.nodes["handoverToAgent"]
+    assert callable(node.function)  # bound from the descriptor's dotted path
     assert node.schema().load(NODE_CONFIG)["cancelText"] == "cancel"  # declared default
     with pytest.raises(ValidationError) as bad:
         manifest.connections[provider.connection_type].schema().load({**connection_values(emulator), "queue": 5})
