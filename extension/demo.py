@@ -139,8 +139,10 @@ async def start_demo(config_path: Path | None = None, *, host: str = "127.0.0.1"
             emulator.update_integration(integration.id, webhook_url=runtime_url + webhook_path(manifest))
         config = dataclasses.replace(
             base,
+            # The demo is the web chat: on even when the config given turns it off for production.
             server=dataclasses.replace(base.server, host=host, port=sock.getsockname()[1], public_url=runtime_url,
-                                       copilot_secret=base.server.copilot_secret or Secret(secrets.token_urlsafe(32))),
+                                       copilot_secret=base.server.copilot_secret or Secret(secrets.token_urlsafe(32)),
+                                       webchat=True),
             store_url=f"sqlite:///{folder / 'demo.db'}",
             connections={name: dataclasses.replace(c, values={**c.values, "host": emulator_url})
                          if c.type == PROVIDER_TYPE else c for name, c in base.connections.items()},

@@ -77,3 +77,17 @@ async def test_a_demo_on_every_address_prints_and_wires_loopback_urls(tmp_path: 
                     assert response.status == 200, url
     finally:
         await demo.stop()
+
+
+async def test_the_demo_serves_its_web_chat_even_from_a_config_that_turns_it_off(tmp_path: Path) -> None:
+    source = (REPO / "examples" / "demo.toml").read_text()
+    config = tmp_path / "demo.toml"
+    config.write_text(source.replace("[server]\n", "[server]\nwebchat = false\n", 1))
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "demo.json").write_text((REPO / "examples" / "flows" / "demo.json").read_text())
+    demo = await start_demo(config, workdir=tmp_path, env={})
+    try:
+        async with aiohttp.ClientSession() as http, http.get(demo.webchat_url) as response:
+            assert response.status == 200
+    finally:
+        await demo.stop()
