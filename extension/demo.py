@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import os
 import secrets
 import shutil
@@ -85,7 +86,7 @@ def _emulator_for(connections: list[ConnectionConfig]) -> Emulator:
     return Emulator(config)
 
 
-class BusyPort(OSError):
+class CannotListen(OSError):
     """A demo server cannot listen: names the command-line flag that chooses its port."""
 
     def __init__(self, flag: str, host: str, port: int, cause: OSError) -> None:
@@ -93,8 +94,9 @@ class BusyPort(OSError):
         self.flag, self.host, self.port = flag, host, port
 
     def explain(self) -> str:
-        return (f"cannot listen on {self.host} port {self.port} ({self.flag}): {self.strerror}; "
-                f"choose another {self.flag}, or 0 for a free one")
+        remedy = (f"choose another {self.flag}, or 0 for a free one" if self.errno == errno.EADDRINUSE
+                  else "check --host (an address of this machine, or 0.0.0.0 for all)")
+        return f"cannot listen on {self.host} port {self.port} ({self.flag}): {self.strerror}; {remedy}"
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -105,7 +107,7 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise BusyPort("--port", host, port, exc) from exc
+        raise CannotListen("--port", host, port, exc) from exc
     sock.listen(128)
     sock.setblocking(False)
     return sock
@@ -125,7 +127,7 @@ async def start_demo(config_path: Path | None = None, *, host: str = "127.0.0.1"
     try:
         emulator_url = await emulator.start(host, emulator_port)
     except OSError as exc:
-        raise BusyPort("--emulator-port", host, emulator_port, exc) from exc
+        raise CannotListen("--emulator-port", host, emulator_port, exc) from exc
     own_dir = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="genesys-om-demo-")) if workdir is None else workdir
     sock: socket.socket | None = None
@@ -201,7 +203,7 @@ async def serve_demo(config_path: Path | None, host: str, port: int, emulator_po
             print("the demo configuration is invalid:", *[f"  - {line}" for line in exc.errors], sep="\n",
                   file=sys.stderr)
             return 1
-        except BusyPort as exc:
+        except CannotListen as exc:
             print(exc.explain(), file=sys.stderr)
             return 1
         try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from extension.demo import BusyPort, start_demo
+from extension.demo import CannotListen, start_demo
 from extension.testing.emulator.addresses import http_url
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,10 +45,10 @@ def test_a_busy_port_names_that_port_and_its_flag_and_closes_cleanly(tmp_path: P
 
 
 async def test_busy_ports_raise_the_flag_to_change(tmp_path: Path, taken_port: int) -> None:
-    with pytest.raises(BusyPort) as info:
+    with pytest.raises(CannotListen) as info:
         await start_demo(workdir=tmp_path, emulator_port=taken_port, env={})
     assert (info.value.flag, info.value.port) == ("--emulator-port", taken_port)
-    with pytest.raises(BusyPort) as info:
+    with pytest.raises(CannotListen) as info:
         await start_demo(workdir=tmp_path, port=taken_port, env={})
     assert (info.value.flag, info.value.port) == ("--port", taken_port)
 
@@ -91,3 +91,10 @@ async def test_the_demo_serves_its_web_chat_even_from_a_config_that_turns_it_off
             assert response.status == 200
     finally:
         await demo.stop()
+
+
+async def test_an_address_of_no_interface_says_to_check_the_host(tmp_path: Path) -> None:
+    with pytest.raises(CannotListen) as info:
+        await start_demo(workdir=tmp_path, host="192.0.2.1", env={})  # TEST-NET-1: on no interface here
+    assert info.value.explain().startswith("cannot listen on 192.0.2.1 port 0 (--emulator-port): ")
+    assert info.value.explain().endswith("; check --host (an address of this machine, or 0.0.0.0 for all)")
