@@ -106,7 +106,7 @@ class Stack:
         self.emu = emulator
         self.client = client
         self.token = token
-        # Each user's session token (SPEC 6.1), from the answer to the session's first input.
+        # Each user's session token (docs/CONTRACT.md 5.1), from the answer to the session's first input.
         self.session_tokens: dict[str, str] = {}
 
     def auth(self, user: str = "u1") -> dict[str, str]:

@@ -129,7 +129,7 @@ class GenesysHandover:
 
     # The session itself ends -----------------------------------------------------------------
     async def on_session_end(self, session: Session) -> AfterEnd | None:
-        """A session deleted or expired in handover disconnects the customer first (SPEC 7.5)."""
+        """A session deleted or expired in handover disconnects the customer first (docs/CONTRACT.md 6.4)."""
         state = HandoverState.from_doc(session.handover)
         if state is None:
             return None

@@ -66,7 +66,7 @@ async def genesys_webhook(request: web.Request) -> web.Response:
     auth = request.headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
         return await _end_event(request, raw, auth[7:].strip())
-    # The signature is checked on the raw bytes before anything of the body is read (SPEC 8.1).
+    # The signature is checked on the raw bytes before anything of the body is read (docs/CONTRACT.md 7.1).
     signature = request.headers.get(HEADER)
     signed = runtime.signed_by(raw, signature)
     if not signed:

@@ -1,4 +1,4 @@
-"""User typing during a handover: forwarded to Genesys at most once per 5 s per session (SPEC 7.3)."""
+"""User typing during a handover: forwarded to Genesys at most once per 5 s per session (docs/CONTRACT.md 6.2)."""
 
 from __future__ import annotations
 

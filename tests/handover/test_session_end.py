@@ -1,4 +1,4 @@
-"""A session deleted by its user or expired while idle: its handover ends in Genesys first (SPEC 7.5)."""
+"""A session deleted by its user or expired while idle: its handover ends in Genesys first (docs/CONTRACT.md 6.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The custom attributes of the first inbound message (SPEC 7.2 step 3)."""
+"""The custom attributes of the first inbound message (docs/CONTRACT.md 6.1 step 3)."""
 
 from __future__ import annotations
 

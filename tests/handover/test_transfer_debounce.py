@@ -1,4 +1,4 @@
-"""The transfer debounce (SPEC 8.3): notification events injected one by one, without the emulator's own pairs."""
+"""The transfer debounce (docs/CONTRACT.md 7.3): notification events injected one by one, not in pairs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Session access (SPEC 6.1): the ids alone neither read nor write a session, on every route and store."""
+"""Session access (docs/CONTRACT.md 5.1): the ids alone neither read nor write a session, on every route and store."""
 
 from __future__ import annotations
 
