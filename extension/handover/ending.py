@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from ..genesys.notifications_topics import ConversationEvent
-from . import transitions
+from ..providers import transitions
 from .answering import AgentWatch
 from .provider import GenesysHandover
 from .state import BY_CONVERSATION

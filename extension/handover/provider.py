@@ -18,8 +18,9 @@ from ..flows.session import Session, SessionKey
 from ..genesys import GenesysError
 from ..genesys.messages import inbound_typing
 from ..metrics import Metrics
+from ..providers import transitions
 from ..refusals import BadInput
-from . import starting, transitions
+from . import starting
 from .attachments import user_attachments
 from .budget import OverBudget, SendBudgets
 from .connection import GenesysConnection
@@ -134,7 +135,7 @@ class GenesysHandover:
 
     # The session itself ends -----------------------------------------------------------------
     async def on_session_end(self, session: Session) -> AfterEnd | None:
-        """A session deleted or expired in handover disconnects the customer first (SPEC 7.5)."""
+        """A session deleted or expired in handover disconnects the customer first (docs/CONTRACT.md 6.4)."""
         state = HandoverState.from_doc(session.handover)
         if state is None:
             return None

@@ -6,6 +6,7 @@ from typing import Any
 
 from extension.demo import Demo
 
+from .chat import WELCOME, open_chat, say
 from .conftest import GUARD, SCREENSHOTS, eventually
 from .proxy import Proxy
 
@@ -16,24 +17,10 @@ try:
 except ImportError:  # the `browser` fixture skips (or, in CI, fails) with the reason
     pass
 
-WELCOME = "Hi! I am the demo bot. Say anything and I will echo it, or type 'agent' to talk to a person."
 
 
-async def open_chat(context: Any, url: str) -> tuple[Any, list[str]]:
-    """The web chat page, online, with every script error and CSP violation collected."""
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(url)
-    await expect(page.locator("#conn")).to_have_attribute("data-state", "online")
-    return page, errors
 
 
-async def say(page: Any, text: str) -> None:
-    await page.fill("#text", text)
-    await page.press("#text", "Enter")
-    await expect(page.locator(".msg.user .text").last).to_have_text(text)
 
 
 async def ask_for_an_agent(chat: Any) -> None:

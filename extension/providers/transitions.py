@@ -1,4 +1,4 @@
-"""One INFO line per handover transition, in one format, so an operator can follow a handover.
+"""One INFO line per handover transition, in one format for every provider, so an operator can follow a handover.
 
 Each line names the session (urlToken, userId, sessionId: identifiers the agent sees too, never
 the session token), the connection and the Genesys conversation id; the JSON log format carries
@@ -11,6 +11,7 @@ import logging
 
 from ..flows.session import SessionKey
 
+# The name operators filter on, whichever provider logs.
 log = logging.getLogger("extension.handover.transitions")
 
 STARTED, QUEUED, ACTIVE, TRANSFERRED = "started", "queued", "active", "transferred"
