@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -21,7 +20,7 @@ from extension.testing.emulator.config import DEFAULT_CLIENT_SECRET, DEFAULT_WEB
 
 from served import wait_ready
 from stack import FLAGS, HANDOVER_FLOW, HANDOVER_SETTINGS, runtime_config_text
-from support import free_port
+from support import eventually, free_port
 
 
 async def serve(tmp_path: Path, emu: Emulator, *args: str,
@@ -55,15 +54,11 @@ async def a_handover(http: aiohttp.ClientSession, base: str, emu: Emulator) -> s
     query = {"userId": "u1", "sessionId": "s1", "sessionToken": token}
 
     async def reached(status: str) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 20
-        while True:
+        async def seen() -> bool:
             async with http.get(f"{base}/support-bot/events", params=query) as resp:
-                statuses = [e.get("status") for e in (await resp.json())["events"]]
-            if status in statuses:
-                return
-            assert loop.time() < deadline, statuses
-            await asyncio.sleep(0.05)
+                return status in [e.get("status") for e in (await resp.json())["events"]]
+
+        await eventually(seen, f"handover status {status}", within=20)
 
     cid = emu.agent.waiting()[-1].id
     await emu.agent.accept(cid)

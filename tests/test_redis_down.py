@@ -10,19 +10,17 @@ import json
 import logging
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from handover.test_lifecycle import start_handover
-from handover.test_webhook import agent_message, genesys_user_id
 
 from extension.genesys.signature import sign
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
-from stack import Stack, StackFactory
-from support import free_port
+from stack import Stack, StackFactory, agent_message, genesys_user_id, start_handover
+from support import eventually, free_port
 
 END_KEY = "end-handover-key-0123456789"
 
@@ -38,7 +36,7 @@ class OwnRedis:
     async def start(self) -> None:
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no",  # noqa: ASYNC220
                                       "--dir", str(self.directory)], stdout=subprocess.DEVNULL)
-        await until(self.answers, "redis-server did not come up")
+        await eventually(self.answers, "redis-server answers")
 
     async def answers(self) -> bool:
         try:
@@ -57,15 +55,6 @@ class OwnRedis:
 
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0?prefix=down"
-
-
-async def until(probe: Callable[[], Awaitable[bool]], what: str, within: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await probe():
-        if loop.time() > deadline:
-            raise AssertionError(what)
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -123,13 +112,13 @@ async def test_every_route_answers_503_while_redis_is_down(make_stack: StackFact
         [r.getMessage() for r in caplog.records if r.exc_info]
 
     await own_redis.start()  # empty: what was stored is gone, but the runtime answers again
-    await until(lambda: _answers(stack), "the runtime did not recover")
-    await until(lambda: _logged(caplog, "cluster duties pass recovered after"), "no recovery line")
+    await eventually(lambda: _answers(stack), "the runtime is ready again", within=20)
+    await eventually(lambda: _logged(caplog, "cluster duties pass recovered after"), "the recovery line", within=20)
 
 
 async def _answers(stack: Stack) -> bool:
     return (await stack.client.get("/readyz")).status == 200
 
 
-async def _logged(caplog: pytest.LogCaptureFixture, start: str) -> bool:
+def _logged(caplog: pytest.LogCaptureFixture, start: str) -> bool:
     return any(r.getMessage().startswith(start) for r in caplog.records)

@@ -18,7 +18,7 @@ from extension.testing.emulator import Emulator, EmulatorConfig
 
 from served import wait_ready
 from stack import FLAGS, HANDOVER_FLOW, HANDOVER_SETTINGS, runtime_config_text
-from support import ECHO_FLOW, config_text, free_port
+from support import ECHO_FLOW, config_text, eventually, free_port
 
 # Generous for a loaded machine; the runtime itself takes well under a second (it took 30 s, the
 # long-poll's whole wait, before pending reads were answered on shutdown).
@@ -90,11 +90,8 @@ async def test_a_turn_in_flight_at_the_signal_commits(tmp_path: Path) -> None:
             # The handover start waits a second for Genesys: the signal comes in the middle of it.
             emu.faults.slow("/api/v2/conversations/messages/*", seconds=1.0, times=1)
             turn = asyncio.ensure_future(http.post(base, json={**session, "text": "agent"}))
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 10
-            while not any(r.path.endswith("/inbound/open/message") for r in emu.requests):
-                assert loop.time() < deadline, "the handover start never reached Genesys"
-                await asyncio.sleep(0.01)
+            await eventually(lambda: any(r.path.endswith("/inbound/open/message") for r in emu.requests),
+                             "the handover start reaches Genesys", every=0.01)
             proc.send_signal(signal.SIGTERM)
             answer = await asyncio.wait_for(turn, EXIT_BOUND_SECONDS)
             assert answer.status == 200

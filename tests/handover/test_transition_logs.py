@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from extension.testing.emulator.config import DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
 
 from stack import Stack, StackFactory, texts
+from support import eventually
 
 LOGGER = "extension.handover.transitions"
 
@@ -18,16 +18,11 @@ def transitions(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == LOGGER]
 
 
-async def until_logged(caplog: pytest.LogCaptureFixture, what: str, within: float = 10.0) -> logging.LogRecord:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        found = [r for r in transitions(caplog) if getattr(r, "transition", None) == what]
-        if found:
-            return found[-1]
-        if loop.time() > deadline:
-            raise AssertionError(f"no {what!r} line; lines: {[r.getMessage() for r in transitions(caplog)]}")
-        await asyncio.sleep(0.02)
+async def until_logged(caplog: pytest.LogCaptureFixture, what: str) -> logging.LogRecord:
+    def found() -> list[logging.LogRecord]:
+        return [r for r in transitions(caplog) if getattr(r, "transition", None) == what]
+
+    return (await eventually(found, f"a {what!r} transition line"))[-1]
 
 
 async def start(stack: Stack) -> str:
