@@ -155,6 +155,7 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
     access = app[SESSION_ACCESS] = SessionAccess.from_config(config)
 
     async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
+        the_store.stopping = False  # a store given to a new app after the last one stopped waits again
         await the_store.open()
         await access.open(the_store, config.server.session_secret)
         warn_disabled_handovers(config)

@@ -102,3 +102,17 @@ async def test_a_turn_in_flight_at_the_signal_commits(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
         await emu.stop()
+
+
+async def test_a_stopping_store_answers_waiting_reads_at_once() -> None:
+    from extension.store.memory import MemoryStore
+
+    store = MemoryStore()
+    await store.open()
+    waiting = asyncio.ensure_future(store.read_events("k", 0, wait=30))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    store.stop_waiting()
+    assert await asyncio.wait_for(waiting, EXIT_BOUND_SECONDS) == []
+    assert await asyncio.wait_for(store.read_events("k", 0, wait=30), EXIT_BOUND_SECONDS) == []
+    await store.close()
