@@ -23,6 +23,8 @@ from extension.testing.emulator.config import (
     DEFAULT_WEBHOOK_SECRET,
 )
 
+from support import eventually
+
 FLAGS = {"FEATURE_ENABLE_GENESYS_CLOUD_OM": "true", "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "*"}
 
 HANDOVER_FLOW: dict[str, Any] = {
@@ -262,3 +264,12 @@ async def wait_inbound(stack: Stack, cid: str, expected: list[str]) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"inbound messages: {[m.text for m in stack.emu.inbound_messages(cid)]}")
+
+
+async def eventually_inbound(stack: Stack, cid: str, wanted: Callable[[Any], bool], count: int = 1) -> list[Any]:
+    """The conversation's accepted inbound entries matching `wanted`, once there are `count` of them."""
+    def found() -> list[Any]:
+        matching = [e for e in stack.emu.inbound_messages(cid) if wanted(e)]
+        return matching if len(matching) >= count else []
+
+    return list(await eventually(found, f"{count} matching inbound message(s)"))

@@ -113,6 +113,11 @@ async def test_the_whole_story(demo: Demo, browser: Any) -> None:
     await expect(chat.locator(".msg.user .text").last).to_have_text("Yes, thanks")
     await expect(chat.locator(".quick")).to_have_count(0)
     await expect(console.locator("#transcript .entry.customer").last).to_contain_text("Yes, thanks")
+    # The click went to Genesys as the choice of that agent message, not as typed text.
+    choice = await eventually(lambda: _last_inbound(demo, cid))
+    assert choice.type == "Structured" and choice.body["buttonResponse"]["payload"] == "Yes, thanks"
+    assert demo.emulator.router.open_conversation(cid).transcript[-2].text == "Did that help?"
+    assert choice.body["originatingMessageId"] == demo.emulator.router.open_conversation(cid).transcript[-2].id
 
     await console.click("#end")
     await expect(console.locator("#d-state")).to_have_attribute("data-state", "ended")
@@ -211,3 +216,8 @@ async def test_a_dropped_socket_loses_nothing_and_repeats_nothing(demo: Demo, br
 
 async def _inbound(demo: Demo, cid: str, text: str) -> bool:
     return [e.text for e in demo.emulator.inbound_messages(cid)].count(text) == 1
+
+
+async def _last_inbound(demo: Demo, cid: str) -> Any:
+    entries = demo.emulator.inbound_messages(cid)
+    return entries[-1] if entries and entries[-1].text == "Yes, thanks" else None
