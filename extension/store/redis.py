@@ -86,6 +86,9 @@ def translated(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Corou
     return call
 
 
+LISTENER_STOP_SECONDS = 2.0
+
+
 class RedisStore(Store):
     """Redis behind the Store interface, shared by every replica; see docs/REPLICAS.md for the keys.
 
@@ -156,10 +159,16 @@ class RedisStore(Store):
 
     async def close(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+            listener, self._listener = self._listener, None
+            listener.cancel()
+            # redis-py may swallow a cancellation that lands in a read: never wait on it for ever.
+            done, _ = await asyncio.wait({listener}, timeout=LISTENER_STOP_SECONDS)
+            if not done:
+                log.warning("the Redis wake-up listener did not stop within %g s; closing anyway",
+                            LISTENER_STOP_SECONDS)
+            else:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    listener.result()
         for client in (self._redis, self._control):
             if client is not None:
                 await client.aclose()
