@@ -100,7 +100,7 @@ if [ -z "${BASE:-}" ]; then
         exit 1
       fi
       $sudo rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-      $sudo tar -C "$rootfs" -c . | docker import -q \
+      $sudo tar -C "$rootfs" -c . | docker import \
         -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         -m "Debian bookworm minbase with python3 and python3-venv" - "$BASE" >/dev/null
       $sudo rm -rf "$rootfs"
