@@ -61,6 +61,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The base image, the wheelhouse and the image need about 1 GB; say so rather than fail halfway.
+free_mb=$(df -Pm /var/lib . | awk 'NR > 1 && (min == "" || $4 < min) { min = $4 } END { print min }')
+if [ "${free_mb:-0}" -lt 1500 ]; then
+  echo "image-test: only ${free_mb} MB free on /var/lib or here; 1500 MB are needed" >&2
+  exit 1
+fi
+
 # 1. The engine.
 if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || ! command -v docker >/dev/null; then
   echo "image-test: installing Debian's docker.io and debootstrap"
@@ -94,7 +101,7 @@ if [ -z "${BASE:-}" ]; then
       rootfs="$WORK/rootfs"
       $sudo rm -rf "$rootfs"
       echo "image-test: making the base image $BASE from Debian bookworm (debootstrap, about a minute)"
-      if ! $sudo debootstrap --variant=minbase --include=python3,python3-venv bookworm "$rootfs" \
+      if ! $sudo timeout 600 debootstrap --variant=minbase --include=python3,python3-venv bookworm "$rootfs" \
           "$DEBIAN_MIRROR" >"$WORK/debootstrap.log" 2>&1; then
         tail -20 "$WORK/debootstrap.log" >&2
         exit 1
@@ -117,7 +124,7 @@ rm -rf build/wheels
   exit 1
 }
 phase "built the wheelhouse ($(ls build/wheels | wc -l) wheels)"
-if ! docker build -q --force-rm --build-arg "BASE=$BASE" -t "$IMAGE" . >"$WORK/build.log" 2>&1; then
+if ! timeout 600 docker build -q --force-rm --build-arg "BASE=$BASE" -t "$IMAGE" . >"$WORK/build.log" 2>&1; then
   tail -30 "$WORK/build.log" >&2
   exit 1
 fi
