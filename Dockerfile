@@ -39,7 +39,7 @@ EXPOSE 8080
 # /healthz answers 200 while the process serves; GENESYS_OM_PORT must name the port it listens on.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('GENESYS_OM_PORT', '8080'), timeout=2)"]
-# Exec form: the runtime is PID 1 and receives SIGTERM itself (it stops within 5 s, exit code 0);
+# Exec form: the runtime is PID 1 and receives SIGTERM itself (it stops cleanly, exit code 0);
 # `docker run --init` works as well.
 ENTRYPOINT ["genesys-om"]
 CMD ["serve", "--config", "/config/genesys-om.toml"]
