@@ -21,8 +21,9 @@ RUN python3 -m venv /opt/venv \
 FROM ${BASE}
 # The wheelhouse stays in the first stage: only the virtual environment is copied.
 COPY --from=install /opt/venv /opt/venv
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/genesys-om --create-home \
-        --shell /usr/sbin/nologin genesys-om
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/genesys-om --no-create-home \
+        --shell /usr/sbin/nologin genesys-om \
+ && install -d -o genesys-om -g genesys-om -m 0750 /var/lib/genesys-om
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -1,11 +1,14 @@
 """Run the built image against the Genesys Cloud emulator on the host loopback and hand over once.
 
-`python tests/image/handover.py IMAGE`: the emulator runs in this process, the runtime in a
-container with `--network host` and the image's own config (deploy/genesys-om.toml, every value
-from the environment). A user asks for an agent; the agent accepts, replies and ends through the
+`PYTHONPATH=tests python tests/image/handover.py IMAGE`: the emulator runs in this process, the
+runtime in a container with `--network host` and the image's own config (deploy/genesys-om.toml,
+every value from the environment). A user asks for an agent; the agent accepts, replies and ends through the
 emulator's agent console API; the bot takes over again. Then the HEALTHCHECK must report healthy,
 and `docker stop` must end the container within 10 s with exit code 0 (SIGTERM reached the
-runtime), once as PID 1 and once under `docker run --init`. Exit status 0 only when all of it holds.
+runtime). A second container runs under `docker run --init` on the Redis store of 127.0.0.1:6379
+(as compose.yaml does; keys under a prefix of its own, deleted afterwards), answers the bot and
+`/readyz`, and must stop the same way. Without Redis that part is skipped, except under CI=true.
+Exit status 0 only when all of it holds.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from extension.testing.emulator.config import (
     DEFAULT_QUEUE_NAME,
     DEFAULT_WEBHOOK_SECRET,
 )
+
+from redis_server import delete_prefix, in_ci, new_prefix, redis_answers, redis_url
 
 LABEL = "org.genesys-om.test=image"
 TOKEN = "support-bot"
@@ -70,7 +75,8 @@ async def eventually(what: str, probe: Callable[[], Awaitable[Any]], within: flo
 class Container:
     """One `docker run -d` of the image with the runtime on `port`, removed by `remove()`."""
 
-    def __init__(self, image: str, name: str, port: int, emulator_url: str, *, init: bool = False) -> None:
+    def __init__(self, image: str, name: str, port: int, emulator_url: str, *, init: bool = False,
+                 store_url: str | None = None) -> None:
         self.name = name
         env = {**os.environ,
                "GENESYS_WEBHOOK_SECRET": DEFAULT_WEBHOOK_SECRET,
@@ -85,6 +91,8 @@ class Container:
             "FEATURE_ENABLE_GENESYS_CLOUD_OM": "true",
             "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "default",
         }
+        if store_url is not None:
+            settings["GENESYS_OM_STORE_URL"] = store_url
         args = ["run", "-d", "--name", name, "--label", LABEL, "--network", "host"]
         if init:
             args.append("--init")
@@ -128,6 +136,15 @@ class Runtime:
                 return resp.status == 200
         except aiohttp.ClientError:
             return False
+
+    async def ready(self) -> dict[str, Any]:
+        async with self.http.get(f"{self.base}/readyz") as resp:
+            return dict(await resp.json())
+
+    async def forget(self) -> None:
+        params = {"userId": "u1", "sessionId": "s1"}
+        async with self.http.delete(f"{self.base}/{TOKEN}/session", params=params, headers=self.headers):
+            pass
 
     async def say(self, text: str) -> dict[str, Any]:
         body = {"userId": "u1", "sessionId": "s1", "text": text}
@@ -202,6 +219,39 @@ async def stop_check(started: float, container: Container, how: str) -> list[str
     return problems
 
 
+async def on_redis(started: float, image: str, port: int, emulator_url: str, http: aiohttp.ClientSession,
+                   containers: list[Container]) -> list[str]:
+    """The second container: `--init`, the Redis store; the problems found."""
+    if not redis_answers():
+        if in_ci():
+            return ["CI needs Redis on 127.0.0.1:6379 for the image's Redis store run"]
+        step(started, "no Redis on 127.0.0.1:6379: the --init run on Redis is skipped")
+        return []
+    prefix = new_prefix()
+    problems: list[str] = []
+    container = Container(image, f"genesys-om-image-test-init-{os.getpid()}", port, emulator_url, init=True,
+                          store_url=redis_url(prefix))
+    containers.append(container)
+    runtime = Runtime(http, f"http://127.0.0.1:{port}")
+    try:
+        await eventually("/healthz answers 200 under --init", runtime.healthy, 30)
+        await runtime.say("hi")
+        answer = await runtime.say("hello")
+        said = [o.get("text") for o in answer.get("outputStack", [])]
+        assert "You said: hello" in said, f"the bot on Redis answered {said}"
+        ready = await runtime.ready()
+        assert ready.get("store") == "ok", f"/readyz on Redis: {ready}"
+        step(started, "docker run --init on the Redis store: the bot answers, /readyz says the store is ok")
+        await runtime.forget()
+    except AssertionError as exc:
+        problems.append(str(exc))
+    problems += await stop_check(started, container, "docker run --init, Redis store")
+    if problems:
+        print(container.logs(), file=sys.stderr)
+    await delete_prefix(prefix)
+    return problems
+
+
 async def run(image: str) -> int:
     started = time.monotonic()
     port = free_port()
@@ -236,13 +286,7 @@ async def run(image: str) -> int:
             if problems:
                 print(main.logs(), file=sys.stderr)
 
-            with_init = Container(image, f"genesys-om-image-test-init-{os.getpid()}", port, emulator_url, init=True)
-            containers.append(with_init)
-            try:
-                await eventually("/healthz answers 200 under --init", runtime.healthy, 30)
-            except AssertionError as exc:
-                problems.append(str(exc))
-            problems += await stop_check(started, with_init, "docker run --init")
+            problems += await on_redis(started, image, port, emulator_url, http, containers)
     finally:
         for container in containers:
             container.remove()
@@ -255,5 +299,5 @@ async def run(image: str) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python tests/image/handover.py IMAGE")
+        sys.exit("usage: PYTHONPATH=tests python tests/image/handover.py IMAGE")
     sys.exit(asyncio.run(run(sys.argv[1])))

@@ -11,6 +11,7 @@
 #    from it with no package index.
 # 4. tests/image/handover.py: the emulator on the host loopback, the image's runtime against it,
 #    one handover, the HEALTHCHECK status, and `docker stop` ending the container cleanly in time.
+# 5. tests/image/compose.sh: compose.yaml up with that image and Redis, both healthy, then down.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -133,5 +134,9 @@ docker image prune -f --filter "label=org.genesys-om.stage=install" >/dev/null
 phase "built the image $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1/1e6}'))"
 
 # 4. The handover through the image.
-timeout 180 "$PY" tests/image/handover.py "$IMAGE"
+PYTHONPATH=tests timeout 180 "$PY" tests/image/handover.py "$IMAGE"
 phase "ran the image"
+
+# 5. compose.yaml: the image beside Redis.
+BASE="$BASE" IMAGE="$IMAGE" PY="$PY" timeout 300 tests/image/compose.sh
+phase "ran compose.yaml"
