@@ -125,12 +125,17 @@ rm -rf build/wheels
   exit 1
 }
 phase "built the wheelhouse ($(ls build/wheels | wc -l) wheels)"
+previous=$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 if ! timeout 600 docker build -q --force-rm --build-arg "BASE=$BASE" -t "$IMAGE" . >"$WORK/build.log" 2>&1; then
   tail -30 "$WORK/build.log" >&2
   exit 1
 fi
 # The first stage (the wheelhouse and the installing pip) is left untagged by the classic builder.
 docker image prune -f --filter "label=org.genesys-om.stage=install" >/dev/null
+# The image of the previous run, untagged now: removed unless something else still uses it.
+if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]; then
+  docker rmi "$previous" >/dev/null 2>&1 || true
+fi
 phase "built the image $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1/1e6}'))"
 
 # 4. The handover through the image.
