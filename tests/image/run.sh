@@ -132,10 +132,6 @@ if ! timeout 600 docker build -q --force-rm --build-arg "BASE=$BASE" -t "$IMAGE"
 fi
 # The first stage (the wheelhouse and the installing pip) is left untagged by the classic builder.
 docker image prune -f --filter "label=org.genesys-om.stage=install" >/dev/null
-# The image of the previous run, untagged now: removed unless something else still uses it.
-if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]; then
-  docker rmi "$previous" >/dev/null 2>&1 || true
-fi
 phase "built the image $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1/1e6}'))"
 
 # 4. The handover through the image.
@@ -145,3 +141,8 @@ phase "ran the image"
 # 5. compose.yaml: the image beside Redis.
 BASE="$BASE" IMAGE="$IMAGE" PY="$PY" timeout 300 tests/image/compose.sh
 phase "ran compose.yaml"
+
+# The image of the previous run, untagged by now: removed unless something else still uses it.
+if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]; then
+  docker rmi "$previous" >/dev/null 2>&1 || true
+fi
