@@ -29,8 +29,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     GENESYS_OM_PORT=8080 \
     GENESYS_OM_STORE_URL=sqlite:////var/lib/genesys-om/genesys-om.db
-# The config directory is mounted read-only (the TOML file and its flows); secrets come from the
-# environment through ${NAME} in that file. The SQLite store, when used, lives in the volume.
+# /config holds a config that reads every value and secret from the environment (${NAME}) and its
+# flow; mount your own directory over it (read-only) for your flows. SQLite lives in the volume.
 COPY deploy/genesys-om.toml /config/genesys-om.toml
 COPY deploy/flows /config/flows
 VOLUME /var/lib/genesys-om
