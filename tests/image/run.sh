@@ -24,6 +24,12 @@ LABEL="org.genesys-om.test=image"
 export DOCKER_BUILDKIT=0   # the classic builder: no buildx plugin is needed
 
 mkdir -p "$WORK"
+# One run at a time on a machine: a run that started dockerd stops it at its end, under any other.
+exec 9>"${TMPDIR:-/tmp}/genesys-om-image-test.lock"
+if ! flock -n 9; then
+  echo "image-test: another run holds ${TMPDIR:-/tmp}/genesys-om-image-test.lock; waiting for it (up to 10 min)"
+  flock -w 600 9 || { echo "image-test: the other run did not finish" >&2; exit 1; }
+fi
 t0=$SECONDS
 phase_start=$SECONDS
 phase() {
