@@ -84,7 +84,7 @@ if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || ! c
   }
 fi
 if ! docker info >/dev/null 2>&1; then
-  $sudo dockerd --bridge=none --iptables=false >"$WORK/dockerd.log" 2>&1 &
+  $sudo dockerd --bridge=none --iptables=false >"$WORK/dockerd.log" 2>&1 9>&- &
   started_dockerd=$!
   echo "$started_dockerd" >"$WORK/dockerd.pid"
   for _ in $(seq 150); do
