@@ -243,7 +243,7 @@ async def on_redis(started: float, image: str, port: int, emulator_url: str, htt
         assert ready.get("store") == "ok", f"/readyz on Redis: {ready}"
         step(started, "docker run --init on the Redis store: the bot answers, /readyz says the store is ok")
         await runtime.forget()
-    except AssertionError as exc:
+    except (AssertionError, aiohttp.ClientError) as exc:
         problems.append(str(exc))
     problems += await stop_check(started, container, "docker run --init, Redis store")
     if problems:
@@ -280,7 +280,7 @@ async def run(image: str) -> int:
                     "HEALTHCHECK reports healthy",
                     lambda: asyncio.to_thread(lambda: main.state(".State.Health.Status") == "healthy"), 40)
                 step(started, f"HEALTHCHECK status: {'healthy' if health else '?'}")
-            except AssertionError as exc:
+            except (AssertionError, aiohttp.ClientError) as exc:
                 problems.append(str(exc))
             problems += await stop_check(started, main, "runtime as PID 1")
             if problems:

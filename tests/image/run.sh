@@ -84,7 +84,9 @@ if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || ! c
   }
 fi
 if ! docker info >/dev/null 2>&1; then
-  $sudo dockerd --bridge=none --iptables=false >"$WORK/dockerd.log" 2>&1 9>&- &
+  # In a session of its own, so that a signal to this run's process group (a CI timeout) reaches
+  # this script, which removes the containers first and then stops the daemon.
+  $sudo setsid dockerd --bridge=none --iptables=false >"$WORK/dockerd.log" 2>&1 9>&- &
   started_dockerd=$!
   echo "$started_dockerd" >"$WORK/dockerd.pid"
   for _ in $(seq 150); do
@@ -97,6 +99,9 @@ if ! docker info >/dev/null 2>&1; then
 else
   phase "using the running docker engine"
 fi
+# Containers an interrupted earlier run may have left.
+ids=$(docker ps -aq --filter "label=$LABEL")
+[ -z "$ids" ] || docker rm -f -v $ids >/dev/null
 
 # 2. The base image.
 if [ -z "${BASE:-}" ]; then
@@ -141,11 +146,11 @@ docker image prune -f --filter "label=org.genesys-om.stage=install" >/dev/null
 phase "built the image $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1/1e6}'))"
 
 # 4. The handover through the image.
-PYTHONPATH=tests timeout 180 "$PY" tests/image/handover.py "$IMAGE"
+PYTHONPATH=tests timeout --foreground 180 "$PY" tests/image/handover.py "$IMAGE"
 phase "ran the image"
 
 # 5. compose.yaml: the image beside Redis.
-BASE="$BASE" IMAGE="$IMAGE" PY="$PY" timeout 300 tests/image/compose.sh
+BASE="$BASE" IMAGE="$IMAGE" PY="$PY" timeout --foreground 300 tests/image/compose.sh
 phase "ran compose.yaml"
 
 # The image of the previous run, untagged by now: removed unless something else still uses it.
