@@ -19,6 +19,8 @@ RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/genesys-om --version
 
 FROM ${BASE}
+LABEL org.opencontainers.image.title="genesys-om" \
+      org.opencontainers.image.description="Genesys Cloud Open Messaging handover runtime"
 # The wheelhouse stays in the first stage: only the virtual environment is copied.
 COPY --from=install /opt/venv /opt/venv
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/genesys-om --no-create-home \

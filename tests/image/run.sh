@@ -136,7 +136,6 @@ rm -rf build/wheels
   exit 1
 }
 phase "built the wheelhouse ($(ls build/wheels | wc -l) wheels)"
-previous=$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 if ! timeout 600 docker build -q --force-rm --build-arg "BASE=$BASE" -t "$IMAGE" . >"$WORK/build.log" 2>&1; then
   tail -30 "$WORK/build.log" >&2
   exit 1
@@ -153,7 +152,6 @@ phase "ran the image"
 BASE="$BASE" IMAGE="$IMAGE" PY="$PY" timeout --foreground 300 tests/image/compose.sh
 phase "ran compose.yaml"
 
-# The image of the previous run, untagged by now: removed unless something else still uses it.
-if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]; then
-  docker rmi "$previous" >/dev/null 2>&1 || true
-fi
+# Images of earlier runs, untagged by now (the labels are the Dockerfile's).
+docker image prune -f --filter "label=org.opencontainers.image.title=genesys-om" >/dev/null
+docker image prune -f --filter "label=org.genesys-om.stage=install" >/dev/null
