@@ -86,7 +86,7 @@ def limits(res: Results) -> list[str]:
              ("the HMAC check and parsing the message", verify["cpu"] - bare["cpu"]),
              ("the runtime's webhook route and the stored turn (lookup, lock, dedup, event, commit)",
               quiet["cpu"] - verify["cpu"]),
-             ("the `Delivered` receipt posted to Genesys (SPEC 7.4)", total - quiet["cpu"])]
+             ("the `Delivered` receipt posted to Genesys (docs/CONTRACT.md 6.3)", total - quiet["cpu"])]
     lines = [f"CPU per request of the runtime with the memory store, {total * MS:.3f} ms, splits as follows "
              "(each part is the difference between two rows of the table in section 1, so it is measured, "
              "not estimated):", ""]

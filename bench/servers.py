@@ -72,7 +72,7 @@ def rss_bytes() -> int:
 
 
 class Seeder:
-    """Starts handovers the way users do: a greeting, then a request for an agent (SPEC handoverToAgent)."""
+    """Starts handovers the way users do: a greeting, then a request for an agent (docs/CONTRACT.md 6)."""
 
     def __init__(self, app: web.Application) -> None:
         self.app = app

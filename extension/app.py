@@ -17,9 +17,9 @@ from .config import Config
 from .conversations import Conversations, InputLimits
 from .expiry import SessionExpiry
 from .flows.engine import Endpoint, FlowRuntimeError
-from .handover.runtime import install as install_handover
 from .manifest import Manifest
 from .metrics import Metrics
+from .providers import install_providers
 from .store import Store, StoreError, store_from_url
 
 log = logging.getLogger("extension.app")
@@ -101,9 +101,15 @@ def _log_store_failure(request: web.Request, route: str, exc: StoreError) -> Non
 def endpoints_from(config: Config) -> dict[str, Endpoint]:
     return {
         e.url_token: Endpoint(e.url_token, config.flows[e.url_token], e.organisation, e.handover,
-                              {"copilotUrl": e.copilot_url} if e.copilot_url else {})
+                              {"copilotUrl": e.copilot_url} if e.copilot_url else {},
+                              _connection_type(config, e.handover))
         for e in config.endpoints
     }
+
+
+def _connection_type(config: Config, name: str | None) -> str | None:
+    connection = config.connections.get(name) if name is not None else None
+    return connection.type if connection is not None else None
 
 
 def warn_disabled_handovers(config: Config) -> list[str]:
@@ -156,7 +162,7 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
         web.get("/readyz", health.readyz),
         web.get("/metrics", health.metrics),
     ])
-    install_handover(app, config)
+    install_providers(app, config, manifest)
     expiry = SessionExpiry(app[keys.CONVERSATIONS], config.session_idle_seconds)
 
     async def expiry_lifecycle(app: web.Application) -> AsyncIterator[None]:

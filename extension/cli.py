@@ -12,21 +12,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, config_warnings, load_config
+from .declarations import example_config
 from .manifest import Manifest, load_manifest
 
 if TYPE_CHECKING:
     from .doctor import Check
 
-EPILOG = """\
+def _epilog() -> str:
+    # The example config ships with the package: these lines work as printed, from a wheel too.
+    example = example_config()
+    return f"""\
 examples:
-  genesys-om validate --config examples/demo.toml
-  genesys-om serve --config examples/demo.toml --port 8080
+  genesys-om validate --config {example}
+  genesys-om serve --config prod.toml --port 8080
   genesys-om demo                      # runtime + Genesys Cloud emulator + web chat, on free ports
+  genesys-om demo --host 0.0.0.0 --port 8080   # reachable from other machines
   genesys-om doctor --config prod.toml # check a real Genesys Cloud setup step by step
   genesys-om doctor --config prod.toml --fix   # and offer to set the integration's webhook URL and secret
 
-The config file is TOML; ${NAME} in any string is read from the environment.
+The config file is TOML; ${{NAME}} in any string is read from the environment ($$ is a literal $).
+A Genesys Cloud emulator runs on its own with: python -m extension.testing.emulator --port 9100
 """
 
 
@@ -35,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="genesys-om",
         description="Run bot flows that hand conversations over to Genesys Cloud agents "
                     "through Open Messaging.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"genesys-om {__version__}")
     parser.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -78,6 +84,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     _, config = loaded
+    for line in config_warnings(config):
+        print(f"warning: {line}", file=sys.stderr)
     print(f"{args.config}: OK ({len(config.endpoints)} endpoint(s), "
           f"{len(config.connections)} connection(s))")
     return 0

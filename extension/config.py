@@ -18,20 +18,21 @@ from .flows.session import TRANSCRIPT_CHARS, TRANSCRIPT_LIMIT
 from .genesys.regions import resolve_region
 from .handover.settings import HandoverSettings
 from .handover.state import PROVIDER
+from .interpolation import interpolate, without_field_errors
 from .manifest import Manifest
 from .schemas import SecretField, SecretLength
 from .secrets import MASK, Secret
 from .store import check_store_url
-from .validation import DeclarationError, flatten_errors, join_path
+from .validation import DeclarationError, flatten_errors, unknown_keys
 
 ConfigError = DeclarationError
 
 # URL tokens that would shadow the runtime's own routes.
 SESSION_ACCESS_MODES = ("token", "apiKey", "open")
+ENDPOINT_TYPES = ("webchat",)
 RESERVED_TOKENS = frozenset({"healthz", "readyz", "metrics", "webchat", "handover", "copilot", "emulator"})
+SECTIONS = ("server", "store", "connections", "endpoints", "handover")
 HANDOVER_NODE_TYPES = frozenset({"handoverToAgent", "closeHandover"})
-_ENV_REF = re.compile(r"\$\$|\$\{([^}]*)\}")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HTTP_URL = validate.URL(schemes={"http", "https"}, require_tld=False, error="Not a valid http(s) URL.")
 # The user-info part of a URL (`scheme://user:password@`), which may hold a password.
 # Greedy up to the last `@` of the authority, as urlsplit reads it (a password may hold `@`).
@@ -60,7 +61,7 @@ class ServerSchema(_Strict):
     public_url = fields.String(load_default=None, validate=_HTTP_URL)
     # HS256 keys shorter than the hash (32 bytes) are weak (RFC 7518 section 3.2).
     copilot_secret = SecretField(load_default=None, validate=SecretLength(32, None))
-    # The key of the session tokens (SPEC 6.1); without it one is generated and kept in the store.
+    # The key of the session tokens (docs/CONTRACT.md 5.1); without it one is generated and kept in the store.
     session_secret = SecretField(load_default=None, validate=SecretLength(32, None))
     # Slow or unfinished requests: a connection must send its headers (and be idle between
     # requests) within header_timeout_seconds, a body within body_timeout_seconds; at most
@@ -73,6 +74,8 @@ class ServerSchema(_Strict):
     # What one user message may carry.
     max_text_chars = fields.Integer(load_default=10000, strict=True, validate=validate.Range(min=1, max=1000000))
     max_data_bytes = fields.Integer(load_default=16384, strict=True, validate=validate.Range(min=2, max=1048576))
+    # The demo web chat pages; production deployments that use only the APIs turn them off.
+    webchat = fields.Boolean(load_default=True)
 
 
 # A day without a message from either side ends a session (0 keeps sessions for ever).
@@ -94,6 +97,9 @@ class EndpointSchema(_Strict):
         ],
     )
     organisation = fields.String(load_default="")
+    # What talks to the endpoint's flow: the user routes and web chat (`webchat`).
+    type = fields.String(load_default="webchat", validate=validate.OneOf(
+        ENDPOINT_TYPES, error="Must be one of: {choices} (this version has no other endpoint type)."))
     flow = fields.String(required=True, validate=validate.Length(min=1))
     handover = fields.String(load_default=None)
     copilotUrl = fields.String(load_default=None, validate=_HTTP_URL)
@@ -148,6 +154,7 @@ class ServerConfig:
     max_pending_requests: int = 256
     max_text_chars: int = 10000
     max_data_bytes: int = 16384
+    webchat: bool = True
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,7 @@ class EndpointConfig:
     copilot_url: str | None = None
     session_access: str = "token"
     api_key: Secret | None = field(default=None, repr=False)
+    type: str = "webchat"
 
 
 @dataclass(frozen=True)
@@ -200,41 +208,23 @@ class Config:
         return self.source.parent
 
 
-def interpolate(value: Any, env: Mapping[str, str], path: str, errors: list[str]) -> Any:
-    """Replace `${NAME}` in every string with the environment variable; `$$` is a literal `$`."""
-    if isinstance(value, dict):
-        return {k: interpolate(v, env, join_path(path, k), errors) for k, v in value.items()}
-    if isinstance(value, list):
-        return [interpolate(v, env, join_path(path, i), errors) for i, v in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-
-    def replace(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name = m.group(1)
-        if not _ENV_NAME.match(name):
-            errors.append(f"{path}: ${{{name}}} is not a valid environment variable name")
-            return ""
-        if name not in env:
-            errors.append(f"{path}: environment variable {name} is not set")
-            return ""
-        return env[name]
-
-    return _ENV_REF.sub(replace, value)
-
-
 def _load_section(schema: Schema, raw: Any, path: str, errors: list[str]) -> dict[str, Any] | None:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         errors.append(f"{path}: must be a table")
         return None
+    known = {f.data_key or name for name, f in schema.fields.items() if not f.dump_only}
+    misspelt, meant = unknown_keys(raw, known, path)
+    errors.extend(misspelt)
     try:
-        return dict(schema.load(raw))
+        loaded = dict(schema.load({k: v for k, v in raw.items() if k in known}))
     except ValidationError as exc:
-        errors.extend(flatten_errors(exc.messages, path))
+        # The key meant is "missing" only because it was misspelt: the suggestion says it all.
+        errors.extend(line for line in flatten_errors(exc.messages, path)
+                      if not any(line == f"{path}.{key}: Missing data for required field." for key in meant))
         return None
+    return None if misspelt else loaded
 
 
 def _connections(raw: Any, manifest: Manifest, errors: list[str]) -> dict[str, ConnectionConfig]:
@@ -275,9 +265,9 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
     """Validate a parsed TOML document; raises ConfigError listing every problem by TOML path."""
     env = os.environ if env is None else env
     errors: list[str] = []
-    raw = interpolate(raw, env, "", errors)
-    unknown = sorted(set(raw) - {"server", "store", "connections", "endpoints", "handover"})
-    errors.extend(f"{k}: unknown section" for k in unknown)
+    unreadable: dict[str, str] = {}
+    raw = interpolate(raw, env, "", unreadable)
+    errors.extend(_unknown_sections(raw))
     server = _load_section(ServerSchema(), raw.get("server"), "server", errors)
     store = _load_section(StoreSchema(), raw.get("store"), "store", errors)
     if store is not None and (problem := check_store_url(store["url"])):
@@ -328,17 +318,36 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
                 "but the endpoint names no connection"
             )
         endpoint = EndpointConfig(ep["urlToken"], ep["organisation"], flow_path, ep["handover"], ep["copilotUrl"],
-                                  ep["sessionAccess"], ep["apiKey"])
+                                  ep["sessionAccess"], ep["apiKey"], ep["type"])
         endpoints.append(endpoint)
         flows[endpoint.url_token] = flow
-    if errors or server is None or store is None:
-        raise ConfigError(errors)
+    if unreadable or errors or server is None or store is None:
+        # One error per field: what made a value unreadable, not what the empty value then fails;
+        # for a key that does not belong there, that it does not.
+        unread = {path: line for path, line in unreadable.items()
+                  if not any(e.startswith(f"{path}: unknown ") for e in errors)}
+        raise ConfigError([*unread.values(), *without_field_errors(errors, unread)])
     return Config(
         source=source, server=ServerConfig(**server), store_url=store["url"],
         connections=connections, endpoints=tuple(endpoints), flows=flows,
         flags=FeatureFlags.from_env(env), handover=HandoverSettings(**handover),
         session_idle_seconds=store["session_idle_seconds"],
     )
+
+
+def _unknown_sections(raw: Mapping[str, Any]) -> list[str]:
+    misspelt, _ = unknown_keys(raw, SECTIONS, "")
+    return [line.replace(": unknown key", ": unknown section", 1) for line in misspelt]
+
+
+def config_warnings(config: Config) -> list[str]:
+    """What `validate` points out without refusing the file."""
+    handover = sorted(name for name, c in config.connections.items() if c.type == PROVIDER)
+    if handover and config.server.public_url is None:
+        return [f"server.public_url: not set, so Genesys Cloud cannot be told where to send the webhooks of "
+                f"connection(s) {', '.join(handover)}; set it to the https address at which Genesys Cloud "
+                "reaches this runtime"]
+    return []
 
 
 def _access_errors(ep: Mapping[str, Any], path: str) -> list[str]:

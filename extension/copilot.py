@@ -1,4 +1,4 @@
-"""Copilot workspace links (SPEC section 9): a signed token that names one handover for 24 hours.
+"""Copilot workspace links (docs/CONTRACT.md section 8): a signed token that names one handover for 24 hours.
 
 The token is a JWT (HS256) whose claims do not show whose session it is: the userId, the
 sessionId and the handover it was made for are sealed in its `ref` claim (encrypted with a key

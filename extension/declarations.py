@@ -1,4 +1,4 @@
-"""Where the declarations (manifest.json, nodes/, connections/) live at run time."""
+"""Where the declarations (manifest.json, nodes/, connections/) and the examples live at run time."""
 
 from __future__ import annotations
 
@@ -14,3 +14,9 @@ def declarations_root() -> Path:
         return shipped
     # Editable installs and source checkouts read the files at the top of the repository.
     return _PACKAGE.parent
+
+
+def example_config() -> Path:
+    """The example config of `genesys-om demo`: shipped inside the wheel, or in the source checkout."""
+    shipped = _PACKAGE / "_examples" / "demo.toml"
+    return shipped if shipped.is_file() else _PACKAGE.parent / "examples" / "demo.toml"

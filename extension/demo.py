@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import os
 import secrets
 import shutil
@@ -20,23 +21,23 @@ from aiohttp import web
 
 from .app import build_app
 from .config import Config, ConfigError, ConnectionConfig, load_config
+from .declarations import example_config
 from .flags import ENABLE_OM, OM_WHITELIST
 from .handover.state import PROVIDER as PROVIDER_TYPE
-from .handover.webhook import PATH as WEBHOOK_PATH
+from .handover.webhook import webhook_path
 from .manifest import load_manifest
 from .secrets import Secret
 from .testing.emulator import Emulator, EmulatorConfig
+from .testing.emulator.addresses import http_url
 from .testing.emulator.config import DEFAULT_INTEGRATION_ID, DEFAULT_QUEUE_ID, IntegrationConfig, QueueConfig
 
 DEMO_FLAGS = {ENABLE_OM: "true", OM_WHITELIST: "*"}
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_PACKAGE = Path(__file__).resolve().parent
 
 
 def default_config() -> Path:
     """The example config: shipped inside the wheel, or at the top of a source checkout."""
-    shipped = _PACKAGE / "_examples" / "demo.toml"
-    return shipped if shipped.is_file() else _PACKAGE.parent / "examples" / "demo.toml"
+    return example_config()
 
 
 @dataclass
@@ -85,22 +86,31 @@ def _emulator_for(connections: list[ConnectionConfig]) -> Emulator:
     return Emulator(config)
 
 
+class CannotListen(OSError):
+    """A demo server cannot listen: names the command-line flag that chooses its port."""
+
+    def __init__(self, flag: str, host: str, port: int, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.flag, self.host, self.port = flag, host, port
+
+    def explain(self) -> str:
+        remedy = (f"choose another {self.flag}, or 0 for a free one" if self.errno == errno.EADDRINUSE
+                  else "check --host (an address of this machine, or 0.0.0.0 for all)")
+        return f"cannot listen on {self.host} port {self.port} ({self.flag}): {self.strerror}; {remedy}"
+
+
 def _bind(host: str, port: int) -> socket.socket:
     # Bound before the app is built, so its URL (webhook and Copilot links) is known up front.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise CannotListen("--port", host, port, exc) from exc
     sock.listen(128)
     sock.setblocking(False)
     return sock
-
-
-def _url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 async def start_demo(config_path: Path | None = None, *, host: str = "127.0.0.1", port: int = 0,
@@ -114,20 +124,27 @@ async def start_demo(config_path: Path | None = None, *, host: str = "127.0.0.1"
     if not genesys:
         raise ConfigError([f"{base.source}: the demo needs a {PROVIDER_TYPE} connection"])
     emulator = _emulator_for(genesys)
-    emulator_url = await emulator.start(host, emulator_port)
+    try:
+        emulator_url = await emulator.start(host, emulator_port)
+    except OSError as exc:
+        raise CannotListen("--emulator-port", host, emulator_port, exc) from exc
     own_dir = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="genesys-om-demo-")) if workdir is None else workdir
     sock: socket.socket | None = None
     runner: web.AppRunner | None = None
     try:
         sock = _bind(host, port)
-        runtime_url = _url(host, sock.getsockname()[1])
+        # The URLs printed and given to Genesys and the agent reach the servers even when they
+        # listen on every address (0.0.0.0).
+        runtime_url = http_url(host, sock.getsockname()[1])
         for integration in emulator.config.integrations:
-            emulator.update_integration(integration.id, webhook_url=runtime_url + WEBHOOK_PATH)
+            emulator.update_integration(integration.id, webhook_url=runtime_url + webhook_path(manifest))
         config = dataclasses.replace(
             base,
+            # The demo is the web chat: on even when the config given turns it off for production.
             server=dataclasses.replace(base.server, host=host, port=sock.getsockname()[1], public_url=runtime_url,
-                                       copilot_secret=base.server.copilot_secret or Secret(secrets.token_urlsafe(32))),
+                                       copilot_secret=base.server.copilot_secret or Secret(secrets.token_urlsafe(32)),
+                                       webchat=True),
             store_url=f"sqlite:///{folder / 'demo.db'}",
             connections={name: dataclasses.replace(c, values={**c.values, "host": emulator_url})
                          if c.type == PROVIDER_TYPE else c for name, c in base.connections.items()},
@@ -186,9 +203,8 @@ async def serve_demo(config_path: Path | None, host: str, port: int, emulator_po
             print("the demo configuration is invalid:", *[f"  - {line}" for line in exc.errors], sep="\n",
                   file=sys.stderr)
             return 1
-        except OSError as exc:
-            print(f"cannot listen on {host} (port {port or emulator_port}): {exc.strerror or exc}; "
-                  "choose another --port, or 0 for a free one", file=sys.stderr)
+        except CannotListen as exc:
+            print(exc.explain(), file=sys.stderr)
             return 1
         try:
             if not stop.is_set():

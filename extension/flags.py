@@ -1,4 +1,4 @@
-"""Feature flags from the environment (SPEC section 4.1)."""
+"""Feature flags from the environment (docs/CONTRACT.md section 3.1)."""
 
 from __future__ import annotations
 

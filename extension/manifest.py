@@ -77,6 +77,8 @@ class ProviderSchema(_Strict):
     label = fields.String(required=True)
     connectionType = fields.String(required=True)
     webhookPath = fields.String(required=True, validate=validate.Regexp(r"^/[A-Za-z0-9/_-]+$"))
+    # `package.module:callable` that installs the provider in the runtime (extension.providers).
+    factory = fields.String(load_default=None, validate=_FUNCTION)
 
 
 class ManifestSchema(_Strict):
@@ -127,6 +129,7 @@ class HandoverProvider:
     label: str
     connection_type: str
     webhook_path: str
+    factory: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,10 @@ class Manifest:
     nodes: dict[str, NodeType]
     connections: dict[str, ConnectionType]
     providers: dict[str, HandoverProvider]
+
+    def provider_of(self, connection_type: str) -> HandoverProvider | None:
+        """The declared provider that serves connections of this type, if any."""
+        return next((p for p in self.providers.values() if p.connection_type == connection_type), None)
 
 
 def _read_json(path: Path, rel: str, errors: list[str]) -> Any:
@@ -283,7 +290,13 @@ def load_manifest(root: Path | None = None) -> Manifest:
                 f"manifest.json: handoverProviders[{i}].connectionType: "
                 f"no connection declares type {p['connectionType']!r}"
             )
-        providers[p["type"]] = HandoverProvider(p["type"], p["label"], p["connectionType"], p["webhookPath"])
+        if p["factory"] is not None:
+            try:
+                resolve_function(p["factory"])
+            except ValueError as exc:
+                errors.append(f"manifest.json: handoverProviders[{i}].factory: {exc}")
+        providers[p["type"]] = HandoverProvider(p["type"], p["label"], p["connectionType"], p["webhookPath"],
+                                                p["factory"])
     if errors:
         raise DeclarationError(errors)
     return Manifest(data["name"], data["label"], data["version"], root, nodes, connections, providers)

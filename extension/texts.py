@@ -28,7 +28,7 @@ TEXT_TOO_LONG = "text is longer than {limit} characters"
 DATA_TOO_LARGE = "data is larger than {limit} bytes as JSON"
 SEND_BUDGET = "too many messages for the agent: wait {seconds} seconds before sending more"
 
-# Session access (SPEC 6.1).
+# Session access (docs/CONTRACT.md 5.1).
 SESSION_PROOF_MISSING = ("this session needs its sessionToken (the X-Session-Token header, or the sessionToken "
                          "query parameter for events and the socket)")
 SESSION_PROOF_INVALID = "the sessionToken is not valid for this session"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Collection, Mapping
 from typing import Any
 
 
@@ -35,3 +36,22 @@ def flatten_errors(messages: Any, prefix: str = "") -> list[str]:
     else:
         out.append(f"{prefix}: {messages}" if prefix else str(messages))
     return out
+
+
+def unknown_keys(table: Mapping[str, Any], known: Collection[str], path: str) -> tuple[list[str], set[str]]:
+    """One error per key of `table` outside `known`, with the closest known key when one is close.
+
+    Also returns the suggested keys, so that "Missing data" for the key meant is not reported too.
+    """
+    errors: list[str] = []
+    suggested: set[str] = set()
+    for key in table:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(str(key), [k for k in known if k not in table], n=1)
+        if close:
+            suggested.add(close[0])
+            errors.append(f"{join_path(path, key)}: unknown key; did you mean {close[0]!r}?")
+        else:
+            errors.append(f"{join_path(path, key)}: unknown key (known: {', '.join(sorted(known))})")
+    return errors, suggested

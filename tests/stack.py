@@ -13,9 +13,17 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from extension.app import build_app
 from extension.config import load_config
+from extension.genesys.signature import sign
 from extension.manifest import Manifest
 from extension.testing.emulator import Emulator, EmulatorConfig
-from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
+from extension.testing.emulator.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_INTEGRATION_ID,
+    DEFAULT_WEBHOOK_SECRET,
+)
+
+from support import eventually
 
 FLAGS = {"FEATURE_ENABLE_GENESYS_CLOUD_OM": "true", "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "*"}
 
@@ -100,7 +108,7 @@ class Stack:
         self.emu = emulator
         self.client = client
         self.token = token
-        # Each user's session token (SPEC 6.1), from the answer to the session's first input.
+        # Each user's session token (docs/CONTRACT.md 5.1), from the answer to the session's first input.
         self.session_tokens: dict[str, str] = {}
 
     def auth(self, user: str = "u1") -> dict[str, str]:
@@ -208,3 +216,60 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
         await client.close()
         if emu.base_url is not None:
             await emu.stop()
+
+
+async def start_handover(stack: Stack, user: str = "u1") -> str:
+    await stack.say("hello", user=user)
+    answer = await stack.say("I want an agent", user=user)
+    assert answer["outputStack"][0]["text"] == "You are being connected to an agent."
+    assert answer["outputStack"][0]["data"] == {"quickReplies": [{"title": "Cancel", "payload": "cancel"}]}
+    cid = await stack.conversation_id()
+    await stack.subscribed(cid)
+    return cid
+
+
+WEBHOOK_URL = "/handover/genesysCloudOM"
+
+
+def agent_message(to_id: str, text: str = "hello", message_id: str = "m-1", **extra: Any) -> dict[str, Any]:
+    return {
+        "id": message_id,
+        "channel": {"id": DEFAULT_INTEGRATION_ID, "platform": "Open", "type": "Private", "messageId": message_id,
+                    "to": {"id": to_id, "idType": "Opaque"},
+                    "from": {"nickname": "BotHandover", "id": DEFAULT_INTEGRATION_ID, "idType": "Opaque"},
+                    "time": "2026-01-15T10:01:05.427Z"},
+        "type": "Text", "text": text, "originatingEntity": "Human", "direction": "Outbound", **extra,
+    }
+
+
+async def post_signed(stack: Stack, body: dict[str, Any] | bytes, secret: str = DEFAULT_WEBHOOK_SECRET,
+                      signature: str | None = None) -> tuple[int, Any]:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature != "":
+        headers["X-Hub-Signature-256"] = signature if signature is not None else sign(secret, raw)
+    resp = await stack.client.post(WEBHOOK_URL, data=raw, headers=headers)
+    return resp.status, await resp.json()
+
+
+async def genesys_user_id(stack: Stack) -> str:
+    first = next(r for r in stack.emu.requests if r.path.endswith("/inbound/open/message"))
+    return str(first.json["channel"]["from"]["id"])
+
+
+async def wait_inbound(stack: Stack, cid: str, expected: list[str]) -> None:
+    """Wait until the conversation's last accepted inbound messages are `expected`."""
+    for _ in range(2000):
+        if [m.text for m in stack.emu.inbound_messages(cid)][-len(expected):] == expected:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"inbound messages: {[m.text for m in stack.emu.inbound_messages(cid)]}")
+
+
+async def eventually_inbound(stack: Stack, cid: str, wanted: Callable[[Any], bool], count: int = 1) -> list[Any]:
+    """The conversation's accepted inbound entries matching `wanted`, once there are `count` of them."""
+    def found() -> list[Any]:
+        matching = [e for e in stack.emu.inbound_messages(cid) if wanted(e)]
+        return matching if len(matching) >= count else []
+
+    return list(await eventually(found, f"{count} matching inbound message(s)"))

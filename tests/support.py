@@ -1,7 +1,12 @@
-"""Helpers shared by the tests: a valid config text and a small echo flow."""
+"""Helpers shared by the tests: a valid config text, a small echo flow, and one bounded wait."""
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import inspect
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 SECRET = "test-webhook-secret-0123456789"
@@ -66,3 +71,42 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def eventually(check: Callable[[], Any], what: str = "the condition", within: float = 15.0,
+                     every: float = 0.02) -> Any:
+    """Poll `check()` (sync or async) until it gives something truthy, and return that.
+
+    Fails naming `what` after `within` seconds: tests wait for what they expect, bounded, never
+    for a fixed time.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"not reached within {within:g} s: {what}")
+        await asyncio.sleep(every)
+
+
+REPO = Path(__file__).resolve().parents[1]
+EXTENSION = REPO / "extension"
+
+
+def imports_of(path: Path) -> list[str]:
+    """Every module an `import` in the file names, relative imports resolved (lazy ones included)."""
+    package = ".".join(path.relative_to(REPO).with_suffix("").parts[:-1])
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            module = (f"{base}.{node.module}" if node.module else base) if node.level else (node.module or "")
+            names.append(module)
+            names += [f"{module}.{alias.name}" for alias in node.names]
+    return names

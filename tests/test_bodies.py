@@ -6,14 +6,11 @@ import asyncio
 import json
 from typing import Any
 
-from handover.test_lifecycle import start_handover
-from handover.test_webhook import URL as WEBHOOK
-from handover.test_webhook import agent_message, genesys_user_id
-
 from extension.genesys.signature import sign
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
-from stack import Stack, StackFactory, texts
+from stack import WEBHOOK_URL as WEBHOOK
+from stack import Stack, StackFactory, agent_message, genesys_user_id, start_handover, texts
 
 LIMIT = 1024 * 1024
 PAUSE = 0.05  # long enough for the first segment to be handled alone

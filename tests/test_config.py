@@ -14,6 +14,7 @@ import pytest
 from extension.config import Config, ConfigError, load_config, mask_url, parse_config
 from extension.flags import FeatureFlags, Whitelist
 from extension.handover.settings import ACW_TIMEOUT_ENV
+from extension.interpolation import MALFORMED
 from extension.manifest import Manifest
 from extension.secrets import Secret
 
@@ -85,7 +86,8 @@ def test_dollar_dollar_is_a_literal_dollar(write_config: Callable[..., Path], ma
         ('clientId = "client-1"', 'clientId = "client-1"\nsendProfile = "yes"',
          "connections.support.sendProfile: Not a valid boolean."),
         ('clientId = "client-1"', 'clientId = "client-1"\ncolour = "red"',
-         "connections.support.colour: Unknown field."),
+         "connections.support.colour: unknown key (known: clientId, clientSecret, deploymentName, endHandoverApiKey, "
+         "host, queue, sendProfile, webhookSecret)"),
         ('type = "genesysCloudOM"', 'type = "zendesk"',
          "connections.support.type: unknown connection type 'zendesk' (known: genesysCloudOM)"),
         ("port = 8080", "port = 99999", "server.port: Must be greater than or equal to 0 and less than"),
@@ -272,11 +274,9 @@ COPILOT_SECRET = "tiny-copilot-key"
     ("change", "expected"),
     [
         # ${...} names
-        (at("connections.support.clientId", "${1BAD}"),
-         "connections.support.clientId: ${1BAD} is not a valid environment variable name"),
-        (at("connections.support.clientId", "${}"), "connections.support.clientId: ${} is not a valid environment"),
-        (at("endpoints.0.organisation", "a-${B-C}"),
-         "endpoints[0].organisation: ${B-C} is not a valid environment variable name"),
+        (at("connections.support.clientId", "${1BAD}"), f"connections.support.clientId: {MALFORMED}"),
+        (at("connections.support.clientId", "${}"), f"connections.support.clientId: {MALFORMED}"),
+        (at("endpoints.0.organisation", "a-${B-C}"), f"endpoints[0].organisation: {MALFORMED}"),
         # sections that are not tables
         (at("server", 5), "server: must be a table"),
         (at("store", "memory://"), "store: must be a table"),
@@ -308,8 +308,8 @@ COPILOT_SECRET = "tiny-copilot-key"
         (at("store.session_idle_seconds", 86400 * 367), "store.session_idle_seconds: Must be greater than or equal"),
         (at("store.session_idle_seconds", "a day"), "store.session_idle_seconds: Not a valid number."),
         (at("store.session_idle_seconds", math.nan), "store.session_idle_seconds: Special numeric values"),
-        (at("store.colour", "red"), "store.colour: Unknown field."),
-        (at("handover.colour", "red"), "handover.colour: Unknown field."),
+        (at("store.colour", "red"), "store.colour: unknown key (known: session_idle_seconds, url)"),
+        (at("handover.colour", "red"), "handover.colour: unknown key (known: acw_timeout_seconds,"),
         # a Genesys host that `serve` could not resolve
         (at("connections.support.host", "genesys.example.com"),
          "connections.support.host: Genesys host 'genesys.example.com' is not a Genesys Cloud domain"),

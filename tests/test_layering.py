@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from support import EXTENSION, imports_of
+
 REPO = Path(__file__).resolve().parents[1]
-EXTENSION = REPO / "extension"
 
 
 def modules_under(package: str) -> list[str]:
@@ -54,29 +54,26 @@ def test_the_flow_engine_imports_nothing_of_genesys_or_the_handover() -> None:
     assert sorted(m for m in loaded if m.startswith(("extension.genesys", "extension.handover"))) == []
 
 
-def _imports(path: Path) -> list[str]:
-    """Every module an `import` in the file names, relative imports resolved (lazy ones included)."""
-    package = ".".join(path.relative_to(REPO).with_suffix("").parts[:-1])
-    names = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-            module = (f"{base}.{node.module}" if node.module else base) if node.level else (node.module or "")
-            names.append(module)
-            names += [f"{module}.{alias.name}" for alias in node.names]
-    return names
 
 
 def test_no_flow_module_names_genesys_or_the_handover_even_in_a_function() -> None:
     bad = {f"{path.relative_to(REPO)}: {name}"
-           for path in (EXTENSION / "flows").rglob("*.py") for name in _imports(path)
+           for path in (EXTENSION / "flows").rglob("*.py") for name in imports_of(path)
            if name.startswith(("extension.genesys", "extension.handover"))}
     assert bad == set()
 
 
 def test_the_import_check_sees_relative_imports() -> None:
     # Without this, a broken resolver would let the check above pass on anything.
-    assert "extension.handover.settings.HandoverSettings" in _imports(EXTENSION / "config.py")
-    assert "extension.flows.engine.NodeApi" in _imports(EXTENSION / "flows" / "builtins.py")
+    assert "extension.handover.settings.HandoverSettings" in imports_of(EXTENSION / "config.py")
+    assert "extension.flows.engine.NodeApi" in imports_of(EXTENSION / "flows" / "builtins.py")
+
+
+def test_the_app_and_the_provider_seam_name_no_vendor_code() -> None:
+    # Providers are found through the manifest (their `factory`), so neither the application nor
+    # the seam itself imports the Genesys handover or the Genesys client, not even in a function.
+    files = [EXTENSION / "app.py", *sorted((EXTENSION / "providers").rglob("*.py"))]
+    bad = {f"{path.relative_to(REPO)}: {name}" for path in files for name in imports_of(path)
+           if name.startswith(("extension.genesys", "extension.handover"))}
+    assert bad == set()
+    assert "extension.providers.install_providers" in imports_of(EXTENSION / "app.py")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from extension.store import StoreError, store_from_url
 from extension.store.redis import RedisStore
 
 from redis_server import DB, delete_prefix, new_prefix, redis_url, require_redis
+from support import eventually
 
 LOCK_SECONDS = 0.3
 Pair = tuple[RedisStore, RedisStore]
@@ -39,12 +40,6 @@ async def pair() -> AsyncIterator[Pair]:
         finally:
             await delete_prefix(prefix)
 
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_commit_on_one_instance_wakes_a_reader_on_the_other(pair: Pair) -> None:

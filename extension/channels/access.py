@@ -1,4 +1,4 @@
-"""Session access (SPEC 6.1): knowing a userId and a sessionId is not enough to reach a session.
+"""Session access (docs/CONTRACT.md 5.1): knowing a userId and a sessionId is not enough to reach a session.
 
 Each endpoint has a mode:
 - `token` (default): the answer to a session's first input carries a `sessionToken`, an HMAC of

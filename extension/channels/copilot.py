@@ -1,4 +1,4 @@
-"""GET /copilot?URLToken=&auth=: the read-only view of one session for the agent (SPEC section 9)."""
+"""GET /copilot?URLToken=&auth=: the read-only view of one session for the agent (docs/CONTRACT.md section 8)."""
 
 from __future__ import annotations
 

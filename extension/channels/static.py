@@ -21,6 +21,7 @@ ASSETS = {
     "webchat.css": "text/css",
     "copilot.css": "text/css",
 }
+COPILOT_ASSETS = {name: kind for name, kind in ASSETS.items() if name.startswith("copilot")}
 # Pages without inline script or style, so the policy can forbid both.
 WEBCHAT_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
                "img-src 'self' https: http: data:; base-uri 'none'; form-action 'none'; "
@@ -65,8 +66,16 @@ def page(body: str, csp: str, status: int = 200) -> web.Response:
 
 async def asset(request: web.Request) -> web.Response:
     """GET /webchat/assets/{name}: one of the page files."""
-    name = request.match_info["name"]
-    content_type = ASSETS.get(name)
+    return _file(request.match_info["name"], ASSETS)
+
+
+async def copilot_asset(request: web.Request) -> web.Response:
+    """GET /webchat/assets/{name} without the web chat: the Copilot page's files only."""
+    return _file(request.match_info["name"], COPILOT_ASSETS)
+
+
+def _file(name: str, served: dict[str, str]) -> web.Response:
+    content_type = served.get(name)
     if content_type is None:
         raise BadInput(texts.NOT_FOUND, 404)
     return web.Response(text=read(name), content_type=content_type, charset="utf-8",

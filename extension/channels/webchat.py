@@ -1,4 +1,4 @@
-"""GET /webchat/{urlToken}: the demo web chat page of an endpoint (SPEC section 10)."""
+"""GET /webchat/{urlToken}: the demo web chat page of an endpoint (docs/CONTRACT.md section 9)."""
 
 from __future__ import annotations
 

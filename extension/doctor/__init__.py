@@ -1,4 +1,4 @@
-"""`genesys-om doctor`: check a real Genesys Cloud setup step by step (SPEC section 11)."""
+"""`genesys-om doctor`: check a real Genesys Cloud setup step by step (docs/CONTRACT.md section 10)."""
 
 from .checks import Check, diagnose
 from .loading import DoctorConfig, load_for_doctor

@@ -24,7 +24,7 @@ from ..genesys import (
 from ..genesys.errors import closest_names
 from ..genesys.notifications_topics import conversation_topic
 from ..genesys.regions import KNOWN_DOMAINS
-from ..handover.webhook import PATH as WEBHOOK_PATH
+from ..handover.webhook import webhook_path
 from .loading import DoctorConfig
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
@@ -172,7 +172,7 @@ def check_webhook_url(run: Checklist, integration: Integration, public_url: str 
         run.add("webhook_url", title, False, "server.public_url is not set, so the expected URL is unknown",
                 "Set [server] public_url to the https address at which Genesys Cloud reaches this runtime.")
         return
-    expected = public_url.rstrip("/") + WEBHOOK_PATH
+    expected = public_url.rstrip("/") + webhook_path()
     actual = integration.webhook_url
     detail = (f"{actual} as expected" if actual == expected
               else f"the integration posts to {actual or 'nothing'}, but this runtime receives at {expected}")

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import aiohttp
 
 from ..genesys import GenesysClient, GenesysError, Integration, resolve_region
-from ..handover.webhook import PATH as WEBHOOK_PATH
+from ..handover.webhook import webhook_path
 from ..manifest import Manifest, load_manifest
 from .checks import MIN_SECRET, RETRY, TIMEOUT, Check, Checklist, check_webhook_url
 from .loading import DoctorConfig, load_for_doctor
@@ -74,7 +74,7 @@ def integration_changes(integration: Integration, public_url: str | None,
     if public_url is None:
         notes.append("the webhook URL is not set: server.public_url is missing")
     else:
-        expected = public_url.rstrip("/") + WEBHOOK_PATH
+        expected = public_url.rstrip("/") + webhook_path()
         if integration.webhook_url != expected:
             changes.append(Change(URL_FIELD, "outbound notification webhook URL",
                                   f"{integration.webhook_url or '(none)'} -> {expected}", expected))

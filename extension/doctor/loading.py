@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError, interpolate, parse_config, read_toml
+from ..config import ConfigError, parse_config, read_toml
 from ..flags import FeatureFlags
 from ..handover.state import PROVIDER as PROVIDER_TYPE
+from ..interpolation import interpolate
 from ..manifest import Manifest
 
 
@@ -37,7 +38,7 @@ def load_for_doctor(path: Path, manifest: Manifest, env: Mapping[str, str] | Non
     """Read the file; ConfigError only when it cannot be read at all or names no such connection."""
     env = os.environ if env is None else env
     raw = read_toml(path)
-    data = interpolate(raw, env, "", [])
+    data = interpolate(raw, env, "", {})
     server = data.get("server") if isinstance(data.get("server"), dict) else {}
     tables = data.get("connections") if isinstance(data.get("connections"), dict) else {}
     connections = {name: dict(body) for name, body in tables.items()

@@ -31,6 +31,8 @@ class Endpoint:
     organisation: str = ""
     handover: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    # The type of the `handover` connection: which provider its handover nodes call.
+    handover_type: str | None = None
 
 
 @dataclass

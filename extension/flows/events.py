@@ -1,4 +1,4 @@
-"""Shapes of the events written to a session's log (SPEC section 6)."""
+"""Shapes of the events written to a session's log (docs/CONTRACT.md section 5)."""
 
 from __future__ import annotations
 

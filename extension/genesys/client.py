@@ -32,6 +32,7 @@ INTEGRATION = INTEGRATIONS + "/{integration_id}"
 QUEUES = "/api/v2/routing/queues"
 RECIPIENT = "/api/v2/routing/message/recipients/{recipient_id}"
 INBOUND = "/api/v2/conversations/messages/{integration_id}/inbound/open/{kind}"
+STRUCTURED_RESPONSE = "/api/v2/conversations/messages/{integration_id}/inbound/open/structured/response"
 CONVERSATION = "/api/v2/conversations/messages/{conversation_id}"
 PARTICIPANT = "/api/v2/conversations/messages/{conversation_id}/participants/{participant_id}"
 CHANNELS = "/api/v2/notifications/channels"
@@ -161,6 +162,15 @@ class GenesysClient:
             "POST", INBOUND, {"integration_id": integration_id, "kind": "message"},
             params=params, json_body=body, parse=prefetch_conversation_id, proceed=proceed,
         ))
+
+    async def send_inbound_structured_response(
+        self, integration_id: str, body: Mapping[str, Any], *, proceed: Proceed | None = None,
+    ) -> None:
+        """Post the customer's choice of a quick reply or button; a 2xx is all that is read."""
+        await self._call(
+            "POST", STRUCTURED_RESPONSE, {"integration_id": integration_id},
+            json_body=body, parse=False, proceed=proceed,
+        )
 
     async def send_inbound_event(
         self, integration_id: str, body: Mapping[str, Any]

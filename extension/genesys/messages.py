@@ -80,6 +80,33 @@ def inbound_text(
     return body
 
 
+def inbound_structured_response(
+    message_id: str,
+    from_id: str,
+    text: str,
+    payload: str,
+    originating_message_id: str,
+    *,
+    response_type: str = "QuickReply",
+    time: datetime | None = None,
+    id_type: str = "Opaque",
+) -> dict[str, Any]:
+    """Body of `POST .../{integrationId}/inbound/open/structured/response`: the customer chose a
+    quick reply (or button) that the agent message `originating_message_id` offered.
+
+    The SDK's OpenInboundStructuredResponseMessage: `channel`, `buttonResponse` (ContentButtonResponse:
+    type QuickReply | Button | DatePicker, text, payload) and `originatingMessageId`.
+    """
+    channel = {"messageId": _non_empty(message_id, "message_id"), "from": _recipient(from_id, id_type),
+               "time": wire_time(time)}
+    return {
+        "channel": channel,
+        "buttonResponse": {"type": response_type, "text": _non_empty(text, "text"),
+                           "payload": _non_empty(payload, "payload")},
+        "originatingMessageId": _non_empty(originating_message_id, "originating_message_id"),
+    }
+
+
 def inbound_typing(
     from_id: str, *, time: datetime | None = None, id_type: str = "Opaque"
 ) -> dict[str, Any]:

@@ -13,7 +13,7 @@ HEARTBEAT_TOPIC = "channel.metadata"
 SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
 
 TOPIC_KINDS = ("customer.end", "user.start", "user.end", "acw")
-# SPEC 8.3: what a handover subscribes to; `acw` is available for callers that want it.
+# docs/CONTRACT.md 7.3: what a handover subscribes to; `acw` is available for callers that want it.
 HANDOVER_KINDS = ("customer.end", "user.start", "user.end")
 
 _PREFIX = "v2.detail.events.conversation."
@@ -85,7 +85,7 @@ def parse_event_frame(frame: Any) -> ConversationEvent | None:
         raise MalformedMessage("notification frame must be a JSON object")
     detail = frame.get("detail")
     if isinstance(detail, Mapping) and "topicName" in detail:
-        frame = detail  # An EventBridge envelope (SPEC 8.4).
+        frame = detail  # An EventBridge envelope (docs/CONTRACT.md 7.4).
     topic = frame.get("topicName")
     if not isinstance(topic, str):
         raise MalformedMessage("notification frame has no topicName")
@@ -102,7 +102,7 @@ def parse_event_frame(frame: Any) -> ConversationEvent | None:
 
 
 def parse_http_end_event(body: Any) -> ConversationEvent | None:
-    """Read `{conversationId, topic, disconnectType}` from a workflow data action (SPEC 8.4)."""
+    """Read `{conversationId, topic, disconnectType}` from a workflow data action (docs/CONTRACT.md 7.4)."""
     if not isinstance(body, Mapping):
         raise MalformedMessage("end event must be a JSON object")
     if "topicName" in body or "detail" in body:

@@ -15,7 +15,15 @@ from ..store import StoreError
 from ..tasks import TaskGroup
 from .connection import GenesysConnection
 from .provider import GenesysHandover
-from .state import BY_USER, ENDED, SEEN_WEBHOOKS, HandoverState, ended_recently
+from .state import (
+    BY_USER,
+    ENDED,
+    QUICK_REPLY_OFFERS,
+    QUICK_REPLY_OFFERS_KEPT,
+    SEEN_WEBHOOKS,
+    HandoverState,
+    ended_recently,
+)
 
 log = logging.getLogger("extension.handover.delivery")
 
@@ -124,6 +132,8 @@ class AgentDelivery:
             ]
         if msg.quick_replies:
             data["quickReplies"] = [{"title": q.text, "payload": q.payload} for q in msg.quick_replies]
+            offers = [o for o in turn.session.context.get(QUICK_REPLY_OFFERS) or [] if isinstance(o, str)]
+            turn.session.context[QUICK_REPLY_OFFERS] = [*offers, msg.id][-QUICK_REPLY_OFFERS_KEPT:]
         turn.events.append(output_event(msg.text, data or None, "agent" if human else "system", event_id=msg.id))
         if human and state is not None and state.status == "queue":
             await self.handover.activate(turn, state)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("extension.handover")
 
-# The attributes the runtime sets (SPEC 7.2 step 3). A node's customAttributes cannot override
+# The attributes the runtime sets (docs/CONTRACT.md 6.1 step 3). A node's customAttributes cannot override
 # them: Genesys routing, the agent's view and the Copilot link trust these to name the real
 # user, session and queue, and a flow must not be able to point an agent at another session.
 RUNTIME_ATTRIBUTES = frozenset({"userId", "sessionId", "urlToken", "queue", "queueId", "language", "skills",

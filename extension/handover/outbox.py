@@ -9,18 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from ..flows.events import output_event
 from ..flows.session import SessionKey
 from ..genesys import CallAbandoned, GenesysError, GenesysRateLimited
 from ..genesys.client import Proceed
-from ..genesys.messages import inbound_text
+from ..genesys.messages import inbound_structured_response, inbound_text
 from ..genesys.retry import is_retryable
 from ..store import Coordination, LocalCoordination, StoreError
 from ..store.coordination import Lease
 from ..tasks import TaskGroup
 from .attachments import to_attachment
+from .connection import GenesysConnection
 from .provider import GenesysHandover
 from .state import BY_USER, HandoverState
 
@@ -114,15 +116,10 @@ class OutboxSender:
                 return
             conn = self.handover.connections[state.connection]
             item = state.outbox[0]
-            body = inbound_text(item["messageId"], state.genesys_user_id, item.get("text") or "",
-                                attachment=to_attachment(item.get("attachments") or []))
             failed: GenesysError | None = None
             proceed = self._still_wanted(key.id, state.genesys_user_id, item["messageId"])
             try:
-                await self._send_watching_delay(
-                    conn.client.send_inbound_message(state.integration_id, body, prefetch_conversation_id=False,
-                                                     proceed=proceed),
-                    endpoint, key, item)
+                await self._send_watching_delay(_send(conn, state, item, proceed), endpoint, key, item)
                 self.sent += 1
                 delay = 0.2
             except CallAbandoned:
@@ -184,3 +181,17 @@ class OutboxSender:
             state.delay_notified = True
             turn.session.handover = state.to_doc()
             turn.events.append(output_event(DELAY_NOTICE, None, "system"))
+
+
+def _send(conn: GenesysConnection, state: HandoverState, item: dict[str, Any], proceed: Proceed) -> Awaitable[Any]:
+    """The call that sends one outbox item: a structured response for a chosen quick reply, else a
+    message with its text and at most one attachment."""
+    choice = item.get("quickReply")
+    if isinstance(choice, dict):
+        body = inbound_structured_response(item["messageId"], state.genesys_user_id, item.get("text") or "",
+                                           choice["payload"], choice["messageId"])
+        return conn.client.send_inbound_structured_response(state.integration_id, body, proceed=proceed)
+    body = inbound_text(item["messageId"], state.genesys_user_id, item.get("text") or "",
+                        attachment=to_attachment(item.get("attachments") or []))
+    return conn.client.send_inbound_message(state.integration_id, body, prefetch_conversation_id=False,
+                                            proceed=proceed)

@@ -33,6 +33,7 @@ from .state import (
     ENDED,
     ENDED_HISTORY,
     PENDING_RESOLVE,
+    QUICK_REPLY_OFFERS,
     TYPING_TO,
     HandoverState,
     ended_history,
@@ -129,7 +130,7 @@ class GenesysHandover:
 
     # The session itself ends -----------------------------------------------------------------
     async def on_session_end(self, session: Session) -> AfterEnd | None:
-        """A session deleted or expired in handover disconnects the customer first (SPEC 7.5)."""
+        """A session deleted or expired in handover disconnects the customer first (docs/CONTRACT.md 6.4)."""
         state = HandoverState.from_doc(session.handover)
         if state is None:
             return None
@@ -159,6 +160,10 @@ class GenesysHandover:
         if not text and not attachments:
             return True
         items = outbox_items(state, text or "", attachments, time.time())
+        choice = chosen_quick_reply(text, data, session.context.get(QUICK_REPLY_OFFERS))
+        if choice is not None and len(items) == 1 and not items[0].get("attachments"):
+            # A quick reply the agent offered goes back as the choice it is, payload and all.
+            items[0]["quickReply"] = choice
         self._spend_budget(turn.endpoint.url_token, state, len(items))
         state.outbox.extend(items)
         if state.options.repeat_accepted_message and state.status == "queue" and state.options.accepted_message:
@@ -404,3 +409,19 @@ def _held_data(item: dict[str, Any]) -> dict[str, Any]:
 
 def _remember_end(context: dict[str, Any], state: HandoverState, status: str) -> None:
     context[ENDED_HISTORY] = ended_history(context.get(ENDED_HISTORY), state, status)
+
+
+def chosen_quick_reply(text: Any, data: dict[str, Any], offers: Any) -> dict[str, str] | None:
+    """`data.quickReply` {payload, messageId} of an input that chose a quick reply one of the
+    agent messages in `offers` offered (messageId: that message's event id, its Genesys message
+    id), with its title as the text; None for anything else (a bot's quick reply, a choice with
+    no id), which then goes to Genesys as plain text."""
+    choice = data.get("quickReply")
+    if not isinstance(choice, dict) or not isinstance(text, str) or not text.strip():
+        return None
+    payload, message_id = choice.get("payload"), choice.get("messageId")
+    if not (isinstance(payload, str) and payload and isinstance(message_id, str) and message_id):
+        return None
+    if not isinstance(offers, list) or message_id not in offers:
+        return None
+    return {"payload": payload[:1000], "messageId": message_id[:256]}

@@ -15,6 +15,7 @@ from .. import keys
 from ..config import Config
 from ..genesys import GenesysError
 from ..genesys.signature import verify
+from ..providers import ProviderDeclaration, service_key
 from ..tasks import TaskGroup
 from .answering import AgentWatch
 from .channel_slots import ChannelSlots, client_key
@@ -23,7 +24,6 @@ from .connection import GenesysConnection
 from .delivery import AgentDelivery
 from .ending import EndDetector
 from .keys import HANDOVER_RUNTIME
-from .node import SERVICE
 from .outbox import OutboxSender
 from .provider import GenesysHandover
 from .reconciler import Reconciler
@@ -31,7 +31,7 @@ from .signature_alarm import SignatureAlarm
 from .state import PROVIDER as PROVIDER_TYPE
 from .unwatched import Unwatched
 from .watching import ConnectionNotifications, NotificationsWatcher
-from .webhook import PATH, WebhookInbox, genesys_webhook
+from .webhook import WebhookInbox, genesys_webhook
 
 log = logging.getLogger("extension.handover")
 RESOLVE_RETRY_SECONDS = 30.0
@@ -94,7 +94,7 @@ class HandoverRuntime:
         self._resolved_at: dict[str, float] = {}
         self._resolving: dict[str, asyncio.Task[None]] = {}
         self._loops: list[asyncio.Task[None]] = []
-        conversations.services[SERVICE] = self.handover
+        conversations.services[service_key(PROVIDER_TYPE)] = self.handover
         conversations.input_hooks.append(self.handover.on_input)
         conversations.typing_hooks.append(self.handover.on_typing)
         conversations.end_hooks.append(self.handover.on_session_end)
@@ -193,9 +193,10 @@ class HandoverRuntime:
         return matches[0] if matches else None
 
 
-def install(app: web.Application, config: Config) -> None:
-    """Add the webhook route and, when a Genesys connection is configured, the runtime."""
-    app.router.add_post(PATH, genesys_webhook)
+def install(app: web.Application, config: Config, declaration: ProviderDeclaration) -> None:
+    """The provider's factory (manifest.json): the webhook route at the declared path and, when a
+    Genesys connection is configured, the runtime."""
+    app.router.add_post(declaration.webhook_path, genesys_webhook)
     if not any(conn.type == PROVIDER_TYPE for conn in config.connections.values()):
         return
 

@@ -25,6 +25,10 @@ ENDED = "genesysOM.ended"
 # The last handovers of a session that ended (their ENDED records with the status), newest last:
 # a Copilot link made for one of them shows the conversation as it was when it ended.
 ENDED_HISTORY = "genesysOM.endedHandovers"
+# The Genesys ids of the last agent messages that offered quick replies: a choice answering one of
+# them goes back to Genesys as a structured response.
+QUICK_REPLY_OFFERS = "genesysOM.quickReplyOffers"
+QUICK_REPLY_OFFERS_KEPT = 20
 ENDED_HISTORY_LIMIT = 20
 # How long after its end an agent message of a handover is still delivered (Genesys retries a
 # webhook for about 25 s; a message stored in the webhook inbox may be replayed minutes later).

@@ -17,18 +17,28 @@ from ..genesys import MalformedMessage
 from ..genesys.notifications_topics import parse_http_end_event
 from ..genesys.outbound import OutboundMessage, parse_outbound
 from ..genesys.signature import HEADER
+from ..manifest import Manifest, load_manifest
 from ..store import Store
 from ..tasks import TaskGroup
 from .connection import GenesysConnection
 from .delivery import Found
 from .keys import HANDOVER_RUNTIME
+from .state import PROVIDER
 
 if TYPE_CHECKING:
     from .runtime import HandoverRuntime
 
 log = logging.getLogger("extension.handover.webhook")
 
-PATH = "/handover/genesysCloudOM"
+
+
+def webhook_path(manifest: Manifest | None = None) -> str:
+    """Where Genesys posts to this provider: the `webhookPath` the manifest declares for it."""
+    declaration = (manifest or load_manifest()).provider_of(PROVIDER)
+    if declaration is None:
+        raise LookupError(f"manifest.json declares no handover provider for connection type {PROVIDER!r}")
+    return declaration.webhook_path
+
 # Verified agent messages whose session was busy too long to wait for: kept until delivered.
 INBOX = "om:webhook-inbox"
 
@@ -56,7 +66,7 @@ async def genesys_webhook(request: web.Request) -> web.Response:
     auth = request.headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
         return await _end_event(request, raw, auth[7:].strip())
-    # The signature is checked on the raw bytes before anything of the body is read (SPEC 8.1).
+    # The signature is checked on the raw bytes before anything of the body is read (docs/CONTRACT.md 7.1).
     signature = request.headers.get(HEADER)
     signed = runtime.signed_by(raw, signature)
     if not signed:

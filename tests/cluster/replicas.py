@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -107,17 +105,3 @@ class Balancer:
             await self._http.close()
         if self._runner is not None:
             await self._runner.cleanup()
-
-
-async def until(check: Any, what: str, within: float = 15.0) -> None:
-    """Wait (bounded) until `check()` (sync or async) is true."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not reached in {within} s: {what}")
-        await asyncio.sleep(0.02)

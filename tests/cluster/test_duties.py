@@ -15,8 +15,8 @@ from extension.handover.watching import NotificationsWatcher
 from extension.store import MemoryStore, Store, store_from_url
 from extension.tasks import TaskGroup
 
-from .replicas import until
 from redis_server import delete_prefix, new_prefix, redis_url, require_redis
+from support import eventually
 
 LEASE = 0.4
 
@@ -85,16 +85,16 @@ async def test_one_leader_nudged_by_the_other_then_replaced_when_it_dies(
     # A handover started on B: B only nudges, A subscribes it.
     await start_handover(store_b, "c1")
     await b.watch("support", "c1")
-    await until(lambda: "c1" in watcher_a.watched, "the holder subscribed the nudged handover", within=LEASE)
+    await eventually(lambda: "c1" in watcher_a.watched, "the holder subscribed the nudged handover", within=LEASE)
     assert watcher_b.watched == set()
     # A dies without a word: its lease runs out and B takes every job over.
     assert a._task is not None
     a._task.cancel()
-    await until(lambda: b.leads("notifications:support") and b.leads_reconciler(), "B took over", within=5)
-    await until(lambda: watcher_b.watched == {"c0", "c1"}, "B subscribed every handover of the index", within=2)
+    await eventually(lambda: b.leads("notifications:support") and b.leads_reconciler(), "B took over", within=5)
+    await eventually(lambda: watcher_b.watched == {"c0", "c1"}, "B subscribed every handover of the index", within=2)
     # An ended handover leaves the index; the holder drops its subscription.
     await store_a.index_delete(BY_CONVERSATION, "c0")
-    await until(lambda: watcher_b.watched == {"c1"}, "B unsubscribed the ended handover", within=2)
+    await eventually(lambda: watcher_b.watched == {"c1"}, "B unsubscribed the ended handover", within=2)
 
 
 async def test_a_stopped_replica_hands_its_jobs_over_at_once(
@@ -103,7 +103,7 @@ async def test_a_stopped_replica_hands_its_jobs_over_at_once(
     await a.start()
     await b.start()
     await a.stop()  # released, not expired: B takes over on its next pass
-    await until(lambda: b.leads_reconciler(), "B took over", within=b.tick * 3)
+    await eventually(lambda: b.leads_reconciler(), "B took over", within=b.tick * 3)
 
 
 async def test_a_lost_lease_closes_the_channels() -> None:
@@ -116,7 +116,7 @@ async def test_a_lost_lease_closes_the_channels() -> None:
     # This replica's loop stalled past its lease, and another replica holds it now.
     duties._until["notifications:support"] = 0.0
     duties.coordination.acquire = _refuse  # type: ignore[method-assign]
-    await until(lambda: watcher.released == 1, "channels closed", within=2)
+    await eventually(lambda: watcher.released == 1, "channels closed", within=2)
     assert watcher.watched == set()
     await duties.stop()
 

@@ -8,9 +8,9 @@ import pytest
 
 from extension.genesys.client import CONVERSATION
 
-from .replicas import until
 from redis_server import delete_prefix, new_prefix, redis_url, require_redis
 from stack import Stack, StackFactory
+from support import eventually
 
 PASSES = 6  # reconciler passes to watch, at 0.1 s each
 
@@ -38,7 +38,7 @@ async def test_the_reconciler_runs_on_the_lease_holder_only(store_url: str, make
     settings = "lease_seconds = 2\n"
     a = await make_stack(store=store_url, reconcile_interval=0.1, extra=settings)
     b = await make_stack(store=store_url, reconcile_interval=0.1, extra=settings, emulator=a.emu)
-    await until(lambda: a.runtime.cluster.leads_reconciler(), "A holds the reconciler lease")
+    await eventually(lambda: a.runtime.cluster.leads_reconciler(), "A holds the reconciler lease")
     assert not b.runtime.cluster.leads_reconciler()
     # The handover starts on B, the replica without the lease.
     await b.say("hello")
@@ -47,7 +47,7 @@ async def test_the_reconciler_runs_on_the_lease_holder_only(store_url: str, make
     await b.subscribed(cid)
     token_a, token_b = await token_of(a), await token_of(b)
     assert token_a != token_b  # each replica logs in on its own: the token tells who asked
-    await until(lambda: len(conversation_gets(a, cid)) >= PASSES, "the reconciler checked the handover")
+    await eventually(lambda: len(conversation_gets(a, cid)) >= PASSES, "the reconciler checked the handover")
     # Named, not shown: an assertion message never prints a bearer token.
     readers = [{token_a: "A", token_b: "B"}.get(token, "unknown") for token in conversation_gets(a, cid)]
     assert set(readers) == {"A"}, readers

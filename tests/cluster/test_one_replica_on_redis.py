@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from .replicas import until
 from redis_server import delete_prefix, new_prefix, redis_url, require_redis
 from stack import Stack, StackFactory, texts
+from support import eventually
 
 
 @pytest.fixture
@@ -37,14 +37,15 @@ async def test_a_handover_on_redis_from_start_to_end(store_url: str, make_stack:
     await stack.wait_for(lambda ev: "Hi, this is Anna." in texts(ev, "agent"))
     for text in ("one", "two", "three"):
         assert (await stack.say(text))["outputStack"] == []
-    await until(lambda: [m.text for m in stack.emu.inbound_messages(cid)][-3:] == ["one", "two", "three"],
+    await eventually(lambda: [m.text for m in stack.emu.inbound_messages(cid)][-3:] == ["one", "two", "three"],
                 "the user's messages reached Genesys in order")
     # The typing limit is a claim in Redis: one event for two keystrokes in a row.
     async with stack.client.ws_connect("/support-bot/socket?userId=u1&sessionId=s1") as ws:
         await ws.send_json({"type": "typing"})
         await ws.send_json({"type": "typing"})
         await ws.send_json({"type": "message", "text": "four"})
-        await until(lambda: "four" in [m.text for m in stack.emu.inbound_messages(cid)], "the socket message arrived")
+        await eventually(lambda: "four" in [m.text for m in stack.emu.inbound_messages(cid)],
+                         "the socket message arrived")
     assert len([r for r in stack.emu.requests if r.path.endswith("/inbound/open/event")]) == 1
     await stack.emu.agent.end(cid)
     events = await stack.wait_status("completed")
@@ -59,7 +60,7 @@ async def test_a_new_replica_picks_the_handover_up_from_redis(store_url: str, ma
     second = await make_stack(store=store_url, emulator=first.emu)
     # The new process subscribes the handover it finds in Redis and sees the agent's end.
     # Within 5 s although leases last 10 s here: the first replica released them when it stopped.
-    await until(lambda: _live_channels(second, cid) == 1, "the new replica subscribed the conversation", within=5)
+    await eventually(lambda: _live_channels(second, cid) == 1, "the new replica subscribed the conversation", within=5)
     await second.emu.agent.accept(cid)
     await second.emu.agent.reply(cid, "Still here.")
     await second.wait_for(lambda ev: "Still here." in texts(ev, "agent"))

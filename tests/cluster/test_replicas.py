@@ -15,8 +15,9 @@ from extension.flows.session import SessionKey
 from extension.genesys.notifications_topics import conversation_topics
 from extension.testing.emulator import Emulator, EmulatorConfig
 
-from .replicas import Balancer, Replica, until
+from .replicas import Balancer, Replica
 from redis_server import DB, HOST, PORT, delete_prefix, new_prefix, redis_url, require_redis
+from support import eventually
 
 ROUNDS_BEFORE_KILL = 7
 ROUNDS_AFTER_KILL = 4
@@ -65,7 +66,7 @@ async def test_replica_killed_mid_handover_loses_and_doubles_nothing(tmp_path: P
     try:
         async with aiohttp.ClientSession() as http:
             await a.start(http)
-            await until(lambda: _holds(lease_holder, a), "A holds the notifications lease")
+            await eventually(lambda: _holds(lease_holder, a), "A holds the notifications lease")
             await b.start(http)
             balancer.target = a.base
             ws = await http.ws_connect(f"{b.base}/support-bot/socket?userId=u1&sessionId=s1&after=0")
@@ -73,9 +74,9 @@ async def test_replica_killed_mid_handover_loses_and_doubles_nothing(tmp_path: P
             await say(http, a, "hello")
             # Started on B, which holds no lease: A must subscribe the new conversation (nudge).
             assert (await say(http, b, "agent"))["outputStack"][0]["text"] == "You are being connected to an agent."
-            await until(lambda: emu.agent.waiting(), "a conversation waits in Genesys")
+            await eventually(lambda: emu.agent.waiting(), "a conversation waits in Genesys")
             cid = emu.agent.waiting()[0].id
-            await until(lambda: live_subscribers(emu, cid), "A subscribed the conversation")
+            await eventually(lambda: live_subscribers(emu, cid), "A subscribed the conversation")
             await emu.agent.accept(cid)
             for k in range(ROUNDS_BEFORE_KILL):
                 users.append(f"user message {k}")
@@ -84,8 +85,9 @@ async def test_replica_killed_mid_handover_loses_and_doubles_nothing(tmp_path: P
                 await emu.agent.reply(cid, agents[-1], wait=False)
             # Nothing waits to be sent and no replica holds the session's sender lease: the next
             # message is sent by the replica it is posted to, A.
-            await until(lambda: set(users) <= {m.text for m in emu.inbound_messages(cid)}, "the first messages arrived")
-            await until(lambda: _outbox_idle(client, prefix), "the outbox is empty and its lease free")
+            await eventually(lambda: set(users) <= {m.text for m in emu.inbound_messages(cid)},
+                             "the first messages arrived")
+            await eventually(lambda: _outbox_idle(client, prefix), "the outbox is empty and its lease free")
             # Genesys holds A's next send open: A dies with a user message in flight.
             emu.faults.slow(INBOUND, HOLD_SECONDS, method="POST", times=1)
             held = f"user message {ROUNDS_BEFORE_KILL}"
@@ -93,7 +95,7 @@ async def test_replica_killed_mid_handover_loses_and_doubles_nothing(tmp_path: P
             await say(http, a, held)
             agents.append(f"agent message {ROUNDS_BEFORE_KILL}")
             await emu.agent.reply(cid, agents[-1], wait=False)  # its webhook goes to A too
-            await until(lambda: _open_send(emu, held), "A's send of the held message is open")
+            await eventually(lambda: _open_send(emu, held), "A's send of the held message is open")
             assert f":{a.pid}:" in (await client.get(f"{prefix}:lease:outbox:{SESSION}") or ""), "A is not the sender"
             # One notifications channel in the cluster, not one per replica.
             subscribed_before_kill = live_subscribers(emu, cid)
@@ -104,8 +106,8 @@ async def test_replica_killed_mid_handover_loses_and_doubles_nothing(tmp_path: P
                 await say(http, b, users[-1])
                 agents.append(f"agent message {k}")
                 await emu.agent.reply(cid, agents[-1], wait=False)
-            await until(lambda: _holds(lease_holder, b), "B took the notifications lease over")
-            await until(lambda: set(live_subscribers(emu, cid)) - set(subscribed_before_kill),
+            await eventually(lambda: _holds(lease_holder, b), "B took the notifications lease over")
+            await eventually(lambda: set(live_subscribers(emu, cid)) - set(subscribed_before_kill),
                         "B subscribed the conversation on a channel of its own")
 
             def all_arrived() -> bool:
@@ -113,10 +115,10 @@ async def test_replica_killed_mid_handover_loses_and_doubles_nothing(tmp_path: P
                 delivered = {e.get("text") for e in received if e.get("source") == "agent"}
                 return set(users) <= reached and set(agents) <= delivered
 
-            await until(all_arrived, "every message arrived")
+            await eventually(all_arrived, "every message arrived")
             await emu.settle()
             await emu.agent.end(cid)
-            await until(lambda: any(e.get("text") == "Back with the bot." for e in received),
+            await eventually(lambda: any(e.get("text") == "Back with the bot." for e in received),
                         "the agent's end resumed the flow, seen on B's socket")
             await ws.close()
             reader.cancel()

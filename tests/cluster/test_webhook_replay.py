@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from handover.test_lifecycle import start_handover
-from handover.test_webhook import URL, agent_message, genesys_user_id, post_signed
 
 from extension import keys
 from extension.genesys.signature import sign
@@ -17,7 +15,8 @@ from extension.store import Store, StoreError
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
 from redis_server import delete_prefix, new_prefix, redis_url, require_redis
-from stack import StackFactory, texts
+from stack import WEBHOOK_URL as URL
+from stack import StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
 
 NEWER = 150  # more than the 100 recent ids the session keeps
 

@@ -2,70 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from extension.cli import main
-from extension.doctor import Check, run_doctor
+from doctor.helpers import FLAGS, ORDER, PUBLIC_URL, Doctor, run_cli, write
+from extension.doctor import Check
 from extension.doctor.checks import Checklist, check_region
 from extension.testing.emulator import Emulator, EmulatorConfig, IntegrationConfig, QueueConfig
-from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
-
-PUBLIC_URL = "https://bot.example.com"
-FLAGS = {"FEATURE_ENABLE_GENESYS_CLOUD_OM": "true", "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "acme"}
-ORDER = ["config", "region", "token", "integration", "integration_created", "webhook_url", "flow", "queue",
-         "notifications", "notification_permissions", "flags", "webhook_secret"]
-Doctor = Callable[..., Awaitable[dict[str, Check]]]
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    emu = Emulator()
-    await emu.start()
-    emu.update_integration(emu.integration.id, webhook_url=PUBLIC_URL + "/handover/genesysCloudOM")
-    yield emu
-    await emu.stop()
-
-
-def write(tmp_path: Path, emulator: Emulator, **values: str) -> Path:
-    """A config for the emulator's organisation; keyword arguments replace connection values."""
-    (tmp_path / "flow.json").write_text(json.dumps({"name": "f", "nodes": [
-        {"id": "h", "type": "handoverToAgent", "config": {}}]}))
-    connection = {"host": emulator.base_url or "", "deploymentName": "BotHandover", "queue": "Support",
-                  "webhookSecret": DEFAULT_WEBHOOK_SECRET, "clientId": DEFAULT_CLIENT_ID,
-                  "clientSecret": DEFAULT_CLIENT_SECRET, **values}
-    lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in connection.items())
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[server]
-public_url = "{PUBLIC_URL}"
-[store]
-url = "memory://"
-[connections.support]
-type = "genesysCloudOM"
-{lines}
-[[endpoints]]
-urlToken = "support-bot"
-organisation = "acme"
-flow = "flow.json"
-handover = "support"
-""")
-    return path
-
-
-@pytest.fixture
-def doctor(tmp_path: Path, emulator: Emulator) -> Doctor:
-    async def run(env: dict[str, str] | None = None, **values: str) -> dict[str, Check]:
-        checks = await run_doctor(write(tmp_path, emulator, **values), env=FLAGS if env is None else env)
-        assert [c.id for c in checks] == ORDER
-        return {c.id: c for c in checks}
-
-    return run
+from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_WEBHOOK_SECRET
 
 
 def failing(checks: dict[str, Check]) -> list[str]:
@@ -218,41 +166,28 @@ async def test_other_config_errors_are_reported_too(doctor: Doctor) -> None:
     assert checks["queue"].status == "fail"
 
 
-async def _cli(*argv: str) -> tuple[int, str, str]:
-    """`genesys-om ...` in a thread (it runs its own event loop), with its output captured."""
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-
-    def call() -> int:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            return main(list(argv))
-
-    code = await asyncio.to_thread(call)
-    return code, out.getvalue(), err.getvalue()
 
 
 async def test_the_command(tmp_path: Path, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in FLAGS.items():
         monkeypatch.setenv(name, value)
     path = write(tmp_path, emulator)
-    code, out, _ = await _cli("doctor", "--config", str(path))
+    code, out, _ = await run_cli("doctor", "--config", str(path))
     assert code == 0, out
     assert "  ok    queue 'Support' exists: id " in out and "Result: all checks passed (12 of 12" in out
 
     path = write(tmp_path, emulator, clientSecret="a-wrong-client-secret", webhookSecret="tiny")
-    code, out, _ = await _cli("doctor", "--config", str(path), "--connection", "support")
+    code, out, _ = await run_cli("doctor", "--config", str(path), "--connection", "support")
     assert code == 1
     assert "  FAIL  access token" in out and "        fix: Wrong client id or secret" in out
-    code, raw, _ = await _cli("doctor", "--config", str(path), "--json")
+    code, raw, _ = await run_cli("doctor", "--config", str(path), "--json")
     report: dict[str, Any] = json.loads(raw)
     assert code == 1 and report["ok"] is False
     assert {c["id"]: c["status"] for c in report["checks"]}["webhook_secret"] == "fail"
     for secret in ("a-wrong-client-secret", "tiny", DEFAULT_WEBHOOK_SECRET):
         assert secret not in out + raw
 
-    code, _, err = await _cli("doctor", "--config", str(path), "--connection", "nope")
+    code, _, err = await run_cli("doctor", "--config", str(path), "--connection", "nope")
     assert code == 1 and "no genesysCloudOM connection named 'nope' (the config has: support)" in err
-    code, _, err = await _cli("doctor", "--config", str(tmp_path / "missing.toml"))
+    code, _, err = await run_cli("doctor", "--config", str(tmp_path / "missing.toml"))
     assert code == 1 and "config file not found" in err

@@ -9,13 +9,11 @@ from typing import Any
 
 import pytest
 
-from doctor.test_doctor import FLAGS, PUBLIC_URL, _cli, emulator, write
+from doctor.helpers import FLAGS, PUBLIC_URL, run_cli, write
 from extension.doctor.fixes import SECRET_FIELD, URL_FIELD, integration_changes
 from extension.genesys import GenesysClientError, Integration
 from extension.testing.emulator import Emulator
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
-
-__all__ = ["emulator"]  # the fixture, shared with the doctor's other tests
 
 EXPECTED_URL = f"{PUBLIC_URL}/handover/genesysCloudOM"
 OLD_SECRET = "the-secret-genesys-was-given-first"  # noqa: S105 - a test value
@@ -43,7 +41,7 @@ def patches(emulator: Emulator) -> list[Any]:
 
 
 async def test_fix_yes_sets_the_url_and_the_secret(tmp_path: Path, misconfigured: Emulator) -> None:
-    code, out, _ = await _cli("doctor", "--config", str(write(tmp_path, misconfigured)), "--fix", "--yes")
+    code, out, _ = await run_cli("doctor", "--config", str(write(tmp_path, misconfigured)), "--fix", "--yes")
 
     assert code == 0, out
     integration = misconfigured.integration
@@ -64,7 +62,7 @@ async def test_fix_yes_sets_the_url_and_the_secret(tmp_path: Path, misconfigured
 
 async def test_without_a_terminal_and_without_yes_nothing_changes(tmp_path: Path, misconfigured: Emulator) -> None:
     # Under the test runner stdin is no terminal: the doctor says what it would do, and how to do it.
-    code, out, _ = await _cli("doctor", "--config", str(write(tmp_path, misconfigured)), "--fix")
+    code, out, _ = await run_cli("doctor", "--config", str(write(tmp_path, misconfigured)), "--fix")
 
     assert code == 1
     assert patches(misconfigured) == []
@@ -77,24 +75,24 @@ async def test_the_doctor_asks_first(tmp_path: Path, misconfigured: Emulator,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     path = str(write(tmp_path, misconfigured))
     monkeypatch.setattr("sys.stdin", Terminal("n\n"))
-    code, out, _ = await _cli("doctor", "--config", path, "--fix")
+    code, out, _ = await run_cli("doctor", "--config", path, "--fix")
     assert code == 1 and "Apply these changes to the integration in Genesys Cloud? [y/N]" in out
     assert "  not changed" in out and patches(misconfigured) == []
 
     monkeypatch.setattr("sys.stdin", Terminal("y\n"))
-    code, out, _ = await _cli("doctor", "--config", path, "--fix")
+    code, out, _ = await run_cli("doctor", "--config", path, "--fix")
     assert code == 0, out
     assert misconfigured.integration.webhook_url == EXPECTED_URL and len(patches(misconfigured)) == 1
 
 
 async def test_fix_in_json_needs_yes_and_reports_each_change(tmp_path: Path, misconfigured: Emulator) -> None:
     path = str(write(tmp_path, misconfigured))
-    code, raw, err = await _cli("doctor", "--config", path, "--json", "--fix")
+    code, raw, err = await run_cli("doctor", "--config", path, "--json", "--fix")
     report = json.loads(raw)
     assert code == 1 and report["fixes"][0]["outcome"] == "not asked" and patches(misconfigured) == []
     assert "--fix --yes" in err
 
-    code, raw, _ = await _cli("doctor", "--config", path, "--json", "--fix", "--yes")
+    code, raw, _ = await run_cli("doctor", "--config", path, "--json", "--fix", "--yes")
     report = json.loads(raw)
     assert code == 0 and report["ok"] is True
     [fix] = report["fixes"]
@@ -125,7 +123,7 @@ def test_a_short_secret_or_no_public_url_is_not_set() -> None:
 async def test_a_refused_change_is_said_and_changes_nothing(tmp_path: Path, misconfigured: Emulator) -> None:
     misconfigured.faults.server_error("/api/v2/conversations/messaging/integrations/open/*", method="PATCH",
                                       times=None)
-    code, out, _ = await _cli("doctor", "--config", str(write(tmp_path, misconfigured)), "--fix", "--yes")
+    code, out, _ = await run_cli("doctor", "--config", str(write(tmp_path, misconfigured)), "--fix", "--yes")
     assert code == 1
     assert "  not changed: PATCH /api/v2/conversations/messaging/integrations/open/" in out and "503" in out
     assert "After the changes:" not in out

@@ -15,11 +15,11 @@ from aiohttp.client_reqrep import ConnectionKey
 from aioresponses import aioresponses
 from genesys.conftest import mocked
 
-from doctor.test_doctor import Doctor, doctor, emulator
+from doctor.helpers import Doctor
 
 from support import free_port
 
-__all__ = ["doctor", "emulator", "mocked"]  # fixtures
+__all__ = ["mocked"]  # a fixture
 
 LOGIN = "https://login.mypurecloud.de/oauth/token"
 API = "https://api.mypurecloud.de"

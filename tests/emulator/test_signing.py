@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_layering import EXTENSION, _imports
 
 from extension.genesys.signature import verify
 from extension.testing.emulator.signing import SIGNATURE_HEADER, webhook_signature
 
 from .conftest import Api, FakeMiddleware
+from support import EXTENSION, imports_of
 
 # Each expected value was computed outside Python:
 #   printf '%s' BODY | openssl dgst -sha256 -hmac SECRET -binary | base64
@@ -39,7 +39,7 @@ def test_the_client_verifies_the_known_answer(secret: str, body: str, expected: 
 
 def test_the_emulator_does_not_borrow_the_clients_signer() -> None:
     borrowed = {f"{path.relative_to(EXTENSION.parent)}: {name}"
-                for path in Path(EXTENSION / "testing" / "emulator").rglob("*.py") for name in _imports(path)
+                for path in Path(EXTENSION / "testing" / "emulator").rglob("*.py") for name in imports_of(path)
                 if name.startswith("extension.genesys.signature")}
     assert borrowed == set()
 

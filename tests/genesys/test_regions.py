@@ -1,4 +1,4 @@
-"""Region host normalisation (SPEC 3.2)."""
+"""Region host normalisation (docs/CONTRACT.md 2.2)."""
 
 from __future__ import annotations
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from extension.testing.emulator import EmulatorConfig
-from handover.test_lifecycle import start_handover
 
-from stack import Stack, StackFactory
+from stack import Stack, StackFactory, start_handover
 
 FAST_CHECKS = "agent_check_seconds = 0.05"
 # Several agent checks and past the stack's end debounce (acw_timeout_seconds 0.3).

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from extension.handover.state import HandoverState
-from handover.test_during_messages import wait_inbound
-from handover.test_lifecycle import start_handover
 
-from stack import Stack, StackFactory
+from stack import Stack, StackFactory, start_handover, wait_inbound
 
 FILES = "https://files.example"
 

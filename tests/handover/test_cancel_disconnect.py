@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from extension.handover.state import PENDING_DISCONNECT
-from handover.test_lifecycle import start_handover
-from handover.test_start_rollback import PARTICIPANT
+from handover.helpers import PARTICIPANT, close_on_active_flow
 
-from stack import HANDOVER_FLOW, Stack, StackFactory, texts
+from stack import Stack, StackFactory, start_handover, texts
 
 
 async def wait_disconnected(stack: Stack, cid: str, within: float = 10.0) -> None:
@@ -57,17 +55,6 @@ async def test_a_disconnect_genesys_no_longer_knows_is_done(make_stack: StackFac
     assert await store.index_items(PENDING_DISCONNECT) == {}
 
 
-def close_on_active_flow() -> dict[str, Any]:
-    nodes = [dict(n) for n in HANDOVER_FLOW["nodes"]]
-    for n in nodes:
-        if n["id"] == "handover":
-            n["config"] = {**n["config"], "sendActiveEvent": True}
-        if n["id"] == "active":
-            n["next"] = "close"
-    nodes.append({"id": "close", "type": "closeHandover", "next": "closed"})
-    nodes.append({"id": "closed", "type": "say", "config": {"text": "closed: {{input.handover.status}}"},
-                  "next": "wait"})
-    return {"name": "close-on-active", "nodes": nodes}
 
 
 async def test_close_handover_retries_a_failed_disconnect_until_genesys_recovers(make_stack: StackFactory) -> None:

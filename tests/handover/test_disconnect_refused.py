@@ -7,12 +7,9 @@ import logging
 import pytest
 
 from extension.handover.state import BY_CONVERSATION, PENDING_DISCONNECT
-from handover.test_cancel_disconnect import close_on_active_flow
-from handover.test_lifecycle import start_handover
-from handover.test_session_end import NO_SWEEPER, delete
-from handover.test_start_rollback import PARTICIPANT
+from handover.helpers import NO_SWEEPER, PARTICIPANT, close_on_active_flow, delete
 
-from stack import Stack, StackFactory, texts
+from stack import Stack, StackFactory, start_handover, texts
 
 REFUSED = "Genesys refused to disconnect the customer"
 

@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from handover.test_lifecycle import start_handover
-
-from stack import Stack, StackFactory, texts
+from stack import Stack, StackFactory, start_handover, texts, wait_inbound
 
 INBOUND_MESSAGE = "/api/v2/conversations/messages/*/inbound/open/message"
 TIME_PREFIX = re.compile(r"^\[\d\d:\d\d\] ")
@@ -22,13 +20,6 @@ def requests_for(stack: Stack, text: str) -> list[tuple[str, int | None]]:
             if r.json and r.json.get("text") == text]
 
 
-async def wait_inbound(stack: Stack, cid: str, expected: list[str]) -> None:
-    """Wait until the conversation's last accepted inbound messages are `expected`."""
-    for _ in range(2000):
-        if [m.text for m in stack.emu.inbound_messages(cid)][-len(expected):] == expected:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"inbound messages: {[m.text for m in stack.emu.inbound_messages(cid)]}")
 
 
 # Two failures stay inside one call's retries; five outlast them (3 attempts), so the stored

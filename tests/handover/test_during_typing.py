@@ -1,17 +1,15 @@
-"""User typing during a handover: forwarded to Genesys at most once per 5 s per session (SPEC 7.3)."""
+"""User typing during a handover: forwarded to Genesys at most once per 5 s per session (docs/CONTRACT.md 6.2)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
-from handover.test_lifecycle import start_handover
+from handover.helpers import barrier, typing_requests
 
-from stack import Stack, StackFactory
+from stack import StackFactory, start_handover
 
 
 class Clock:
@@ -40,21 +38,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return moved
 
 
-def typing_requests(stack: Stack) -> list[Any]:
-    return [r for r in stack.emu.requests if r.path.endswith("/inbound/open/event")]
 
 
-async def barrier(ws: Any, n: int, stack: Stack | None = None) -> None:
-    """Frames of one socket are handled in order: once this message is acknowledged, the typings before it were
-    decided (sent or not); the typing events they started are then awaited (they do not hold the frames up)."""
-    frame_id = f"barrier-{n}"
-    await ws.send_json({"type": "message", "text": f"barrier {n}", "id": frame_id})
-    while True:
-        frame = await ws.receive_json(timeout=10)
-        if frame.get("type") == "ack" and frame.get("id") == frame_id:
-            break
-    if stack is not None:
-        await asyncio.gather(*stack.runtime.handover._typing.values(), return_exceptions=True)
 
 
 async def test_typing_is_forwarded_again_after_the_interval(make_stack: StackFactory, clock: Clock) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from handover.test_lifecycle import _with_handover_config, start_handover
+from handover.helpers import with_handover_config
 
-from stack import Stack, StackFactory, texts
+from stack import Stack, StackFactory, start_handover, texts
 
 
 def channel_creations(stack: Stack) -> int:
@@ -88,7 +88,7 @@ async def test_missed_end_is_caught_by_the_running_reconciler(make_stack: StackF
 
 
 async def test_without_resolve_event_the_flow_resumes_at_the_next_input(make_stack: StackFactory) -> None:
-    stack = await make_stack(flow=_with_handover_config(sendResolveEvent=False))
+    stack = await make_stack(flow=with_handover_config(sendResolveEvent=False))
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     await stack.emu.agent.end(cid)

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from extension.flows.session import SessionKey
+from handover.helpers import with_handover_config
 
-from stack import HANDOVER_FLOW, Stack, StackFactory, texts
-
-
-async def start_handover(stack: Stack, user: str = "u1") -> str:
-    await stack.say("hello", user=user)
-    answer = await stack.say("I want an agent", user=user)
-    assert answer["outputStack"][0]["text"] == "You are being connected to an agent."
-    assert answer["outputStack"][0]["data"] == {"quickReplies": [{"title": "Cancel", "payload": "cancel"}]}
-    cid = await stack.conversation_id()
-    await stack.subscribed(cid)
-    return cid
+from stack import Stack, StackFactory, start_handover, texts
 
 
 async def test_completed_by_the_agent(make_stack: StackFactory) -> None:
@@ -41,7 +31,7 @@ async def test_completed_by_the_agent(make_stack: StackFactory) -> None:
     for text in ("one", "two", "three"):
         answer = await stack.say(text)
         assert answer["outputStack"] == []
-    await _wait_inbound(stack, cid, ["one", "two", "three"])
+    await wait_inbound(stack, cid, ["one", "two", "three"])
     ids = [m.message_id for m in stack.emu.inbound_messages(cid)]
     assert len(set(ids)) == len(ids)
 
@@ -58,7 +48,7 @@ def _first_attributes(stack: Stack) -> dict[str, str]:
     return dict(first.json["channel"]["metadata"]["customAttributes"])
 
 
-async def _wait_inbound(stack: Stack, cid: str, expected: list[str]) -> None:
+async def wait_inbound(stack: Stack, cid: str, expected: list[str]) -> None:
     for _ in range(500):
         got = [m.text for m in stack.emu.inbound_messages(cid)][-len(expected):]
         if got == expected:
@@ -86,7 +76,7 @@ async def test_cancel_text_is_case_insensitive(make_stack: StackFactory) -> None
 
 
 async def test_active_event_resumes_the_flow(make_stack: StackFactory) -> None:
-    flow = _with_handover_config(sendActiveEvent=True)
+    flow = with_handover_config(sendActiveEvent=True)
     stack = await make_stack(flow=flow)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
@@ -97,7 +87,7 @@ async def test_active_event_resumes_the_flow(make_stack: StackFactory) -> None:
 
 
 async def test_queue_event_resumes_the_flow_at_once(make_stack: StackFactory) -> None:
-    stack = await make_stack(flow=_with_handover_config(sendQueueEvent=True))
+    stack = await make_stack(flow=with_handover_config(sendQueueEvent=True))
     await stack.say("hello")
     answer = await stack.say("agent please")
     assert [o["text"] for o in answer["outputStack"]] == ["You are being connected to an agent.",
@@ -202,12 +192,6 @@ async def test_typing_is_forwarded_at_most_every_five_seconds(make_stack: StackF
     await ws.close()
 
 
-def _with_handover_config(**changes: Any) -> dict[str, Any]:
-    nodes = [dict(n) for n in HANDOVER_FLOW["nodes"]]
-    for n in nodes:
-        if n["id"] == "handover":
-            n["config"] = {**n["config"], **changes}
-    return {"name": "h", "nodes": nodes}
 
 
 async def _end_unnoticed(stack: Stack, cid: str) -> None:

@@ -10,23 +10,14 @@ import pytest
 
 from extension.handover import channel_slots, notifications
 from extension.testing.emulator import Emulator, EmulatorConfig
-from handover.test_lifecycle import start_handover
+from handover.helpers import end_by_agent, lines, start
 
-from stack import Stack, StackFactory
+from stack import Stack, StackFactory, start_handover
 
 FULL = "every notifications channel is full"
 ALL_PLACED = "every handover is subscribed to notifications again"
 
 
-async def start(stack: Stack, user: str) -> str:
-    """Start a handover for `user`; its conversation id (it may not be subscribed)."""
-    known = {c.id for c in stack.emu.agent.waiting() + stack.emu.agent.active()}
-    await stack.say("hello", user=user)
-    answer = await stack.say("I want an agent", user=user)
-    assert answer["outputStack"][0]["text"] == "You are being connected to an agent."
-    new = [c.id for c in stack.emu.agent.waiting() if c.id not in known]
-    assert len(new) == 1
-    return new[0]
 
 
 def subscription_requests(stack: Stack, cid: str) -> int:
@@ -34,16 +25,8 @@ def subscription_requests(stack: Stack, cid: str) -> int:
                 and cid in str(r.json)])
 
 
-def lines(caplog: pytest.LogCaptureFixture, text: str) -> int:
-    return len([r for r in caplog.records if text in r.getMessage()])
 
 
-async def end_by_agent(stack: Stack, cid: str, user: str) -> None:
-    await stack.emu.agent.accept(cid)
-    await stack.emu.agent.end(cid)
-    if stack.emu.agent.get(cid).state != "ended":
-        await stack.emu.agent.customer_end(cid)
-    await stack.wait_status("completed", user=user)
 
 
 async def test_handovers_past_the_limit_wait_for_room_and_their_ends_are_detected(

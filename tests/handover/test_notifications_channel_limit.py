@@ -10,7 +10,7 @@ import pytest
 from extension.handover import channel_slots, notifications
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
-from handover.test_notifications_capacity import end_by_agent, lines, start
+from handover.helpers import end_by_agent, lines, start
 
 from stack import Stack, StackFactory
 

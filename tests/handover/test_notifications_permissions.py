@@ -9,7 +9,7 @@ import pytest
 
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.config import DEFAULT_CLIENT_ID
-from handover.test_notifications_capacity import end_by_agent, lines, start
+from handover.helpers import end_by_agent, lines, start
 
 from stack import StackFactory
 

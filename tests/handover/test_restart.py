@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from handover.test_lifecycle import _wait_inbound, start_handover
-
-from stack import HANDOVER_FLOW, Stack, StackFactory, texts
+from stack import HANDOVER_FLOW, Stack, StackFactory, start_handover, texts, wait_inbound
 
 
 async def subscribed_since(stack: Stack, cid: str, mark: int) -> None:
@@ -34,7 +32,7 @@ async def test_sqlite_restart_in_the_middle_of_an_active_handover(make_stack: St
     await second.emu.agent.reply(cid, "after the restart")
     await second.wait_for(lambda ev: "after the restart" in texts(ev, "agent"))
     await second.say("user after restart")
-    await _wait_inbound(second, cid, ["user after restart"])
+    await wait_inbound(second, cid, ["user after restart"])
     await second.emu.agent.end(cid)
     events = await second.wait_status("completed")
     assert texts(events)[-1] == "Back with the bot."
@@ -81,7 +79,7 @@ async def test_user_messages_wait_out_a_genesys_outage_in_order(make_stack: Stac
     notices = [e for e in events if e.get("source") == "system"]
     assert len(notices) == 1 and "taking longer" in notices[0]["text"]
     stack.emu.faults.clear()
-    await _wait_inbound(stack, cid, ["a", "b", "c"])
+    await wait_inbound(stack, cid, ["a", "b", "c"])
     await asyncio.sleep(0.2)
     assert [m.text for m in stack.emu.inbound_messages(cid)][-3:] == ["a", "b", "c"]
     assert len([e for e in await stack.events() if e.get("source") == "system"]) == 1

@@ -9,8 +9,7 @@ import pytest
 from extension.flows.session import SessionKey
 from extension.handover.budget import Bucket, OverBudget, SendBudgets
 
-from .test_lifecycle import start_handover
-from stack import Stack, StackFactory
+from stack import Stack, StackFactory, start_handover
 
 
 class Clock:

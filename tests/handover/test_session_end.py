@@ -1,4 +1,4 @@
-"""A session deleted by its user or expired while idle: its handover ends in Genesys first (SPEC 7.5)."""
+"""A session deleted by its user or expired while idle: its handover ends in Genesys first (docs/CONTRACT.md 6.4)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,15 @@ from typing import Any
 
 from extension import keys
 from extension.handover.state import BY_CONVERSATION, BY_USER
+from handover.helpers import NO_SWEEPER, delete
 
-from .test_lifecycle import start_handover
-from stack import Stack, StackFactory
-
-# The sweeper is off unless a test turns it on: expiry is driven by hand where timing matters.
-NO_SWEEPER = "session_idle_seconds = 0"
+from stack import Stack, StackFactory, start_handover
 
 
 def patches(stack: Stack, cid: str) -> list[Any]:
     return [r for r in stack.emu.requests if r.method == "PATCH" and cid in r.path and r.status < 300]
 
 
-async def delete(stack: Stack, user: str = "u1", session: str = "s1") -> tuple[int, dict[str, Any] | None]:
-    resp = await stack.client.delete(f"/{stack.token}/session", params={"userId": user, "sessionId": session})
-    return resp.status, (await resp.json() if resp.status != 204 else None)
 
 
 async def indexes(stack: Stack) -> tuple[dict[str, str], dict[str, str]]:

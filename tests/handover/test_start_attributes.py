@@ -1,12 +1,10 @@
-"""The custom attributes of the first inbound message (SPEC 7.2 step 3)."""
+"""The custom attributes of the first inbound message (docs/CONTRACT.md 6.1 step 3)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from handover.test_lifecycle import start_handover
-
-from stack import HANDOVER_FLOW, Stack, StackFactory
+from stack import HANDOVER_FLOW, Stack, StackFactory, start_handover
 
 
 def flow_with(config: dict[str, Any]) -> dict[str, Any]:

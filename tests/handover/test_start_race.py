@@ -11,27 +11,10 @@ import pytest
 from extension.flows.session import SessionKey
 from extension.handover.starting import StartIntent
 from extension.handover.state import BY_USER, STARTING
-from extension.testing.emulator.state import Conversation, TranscriptEntry
+from extension.testing.emulator.state import Conversation
+from handover.helpers import INBOUND, LONG, when_created
 
 from stack import Stack, StackFactory, texts
-
-INBOUND = "/api/v2/conversations/messages/*/inbound/open/message"
-# Long enough that the transcript takes several inbound messages.
-LONG = "hello " * 800
-
-
-def when_created(stack: Stack, callback: Callable[[Conversation], None]) -> None:
-    """Call `callback` as the emulator creates a conversation (before it answers the first message)."""
-    original = stack.emu.agent.on_inbound
-    created: set[str] = set()
-
-    def hook(conversation: Conversation, entry: TranscriptEntry) -> None:
-        original(conversation, entry)
-        if conversation.id not in created:
-            created.add(conversation.id)
-            callback(conversation)
-
-    stack.emu.agent.on_inbound = hook  # type: ignore[method-assign]
 
 
 def hold_inbound(stack: Stack, gate: Callable[[], Awaitable[None]]) -> None:

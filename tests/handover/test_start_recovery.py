@@ -11,7 +11,7 @@ import aiohttp
 
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.state import Conversation, TranscriptEntry
-from handover.test_start_race import LONG
+from handover.helpers import LONG
 
 from served import ServedRuntime
 from stack import HANDOVER_FLOW, runtime_config_text

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from extension.handover.state import BY_CONVERSATION, BY_USER, PENDING_DISCONNECT, STARTING
 from extension.testing.emulator.state import Conversation
-from handover.test_start_race import INBOUND, LONG, when_created
+from handover.helpers import INBOUND, LONG, PARTICIPANT, when_created
 
 from stack import Stack, StackFactory
-
-PARTICIPANT = "/api/v2/conversations/messages/*/participants/*"
 
 
 def fail_transcript(stack: Stack, created: list[Conversation]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from extension.flows.session import SessionKey
 from extension.handover.state import STARTING
 from extension.testing.emulator.state import Conversation
-from handover.test_start_race import INBOUND, when_created
+from handover.helpers import INBOUND, when_created
 
 from stack import Stack, StackFactory
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from extension.flows.session import TRANSCRIPT_CHARS, Session, SessionKey
 from extension.handover.transcript import CUT_MARK, TranscriptBudget, transcript_messages, within_budget
 
-from .test_lifecycle import start_handover
-from stack import StackFactory
+from stack import StackFactory, start_handover
 
 
 def entries(count: int, size: int = 10) -> list[dict[str, object]]:

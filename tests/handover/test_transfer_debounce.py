@@ -1,4 +1,4 @@
-"""The transfer debounce (SPEC 8.3): notification events injected one by one, without the emulator's own pairs."""
+"""The transfer debounce (docs/CONTRACT.md 7.3): notification events injected one by one, not in pairs."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ import asyncio
 
 import pytest
 
-from handover.test_lifecycle import start_handover
-
-from stack import Stack, StackFactory, texts
+from stack import Stack, StackFactory, start_handover, texts
 
 # Longer than the stack's acw_timeout_seconds (0.3): a debounce that was started has fired by then.
 PAST_THE_DEBOUNCE = 1.0

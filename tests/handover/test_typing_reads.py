@@ -14,10 +14,9 @@ from extension import keys
 from extension.flows.session import SessionKey
 from extension.handover.state import TYPING_TO
 from extension.store import Store
+from handover.helpers import barrier, typing_requests
 
-from .test_during_typing import barrier, typing_requests
-from .test_lifecycle import start_handover
-from stack import Stack, StackFactory
+from stack import Stack, StackFactory, start_handover
 
 # Set while the test hands the runtime a typing input: only the reads made for it are counted
 # (the outbox and the other background work keep reading sessions meanwhile).

@@ -7,41 +7,11 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
 
 from extension.genesys.signature import sign
-from extension.testing.emulator.config import DEFAULT_INTEGRATION_ID, DEFAULT_WEBHOOK_SECRET
-from handover.test_lifecycle import start_handover
+from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
-from stack import Stack, StackFactory, texts
-
-URL = "/handover/genesysCloudOM"
-
-
-def agent_message(to_id: str, text: str = "hello", message_id: str = "m-1", **extra: Any) -> dict[str, Any]:
-    return {
-        "id": message_id,
-        "channel": {"id": DEFAULT_INTEGRATION_ID, "platform": "Open", "type": "Private", "messageId": message_id,
-                    "to": {"id": to_id, "idType": "Opaque"},
-                    "from": {"nickname": "BotHandover", "id": DEFAULT_INTEGRATION_ID, "idType": "Opaque"},
-                    "time": "2026-01-15T10:01:05.427Z"},
-        "type": "Text", "text": text, "originatingEntity": "Human", "direction": "Outbound", **extra,
-    }
-
-
-async def post_signed(stack: Stack, body: dict[str, Any] | bytes, secret: str = DEFAULT_WEBHOOK_SECRET,
-                      signature: str | None = None) -> tuple[int, Any]:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if signature != "":
-        headers["X-Hub-Signature-256"] = signature if signature is not None else sign(secret, raw)
-    resp = await stack.client.post(URL, data=raw, headers=headers)
-    return resp.status, await resp.json()
-
-
-async def genesys_user_id(stack: Stack) -> str:
-    first = next(r for r in stack.emu.requests if r.path.endswith("/inbound/open/message"))
-    return str(first.json["channel"]["from"]["id"])
+from stack import WEBHOOK_URL, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
 
 
 async def test_duplicate_webhook_is_delivered_once(make_stack: StackFactory) -> None:
@@ -132,12 +102,12 @@ async def test_delivered_receipt_system_messages_and_attachments(make_stack: Sta
 
 async def test_body_limits_and_non_json(make_stack: StackFactory) -> None:
     stack = await make_stack()
-    resp = await stack.client.post(URL, data=b"x" * (1024 * 1024 + 1))
+    resp = await stack.client.post(WEBHOOK_URL, data=b"x" * (1024 * 1024 + 1))
     assert resp.status == 413
     # The signature is checked on the raw bytes first: unsigned or wrongly signed, any body is 401.
-    resp = await stack.client.post(URL, data=b"not json", headers={"X-Hub-Signature-256": "sha256=x"})
+    resp = await stack.client.post(WEBHOOK_URL, data=b"not json", headers={"X-Hub-Signature-256": "sha256=x"})
     assert resp.status == 401
-    resp = await stack.client.post(URL, data=b"not json")
+    resp = await stack.client.post(WEBHOOK_URL, data=b"not json")
     assert resp.status == 401
     assert await post_signed(stack, b"not json") == (400, {"error": "the body is not valid JSON"})
     status, _ = await post_signed(stack, b"[1, 2]")
@@ -158,9 +128,9 @@ async def test_signed_but_odd_messages_are_accepted_and_ignored(make_stack: Stac
 
 
 async def test_repeat_accepted_message_while_queued(make_stack: StackFactory) -> None:
-    from handover.test_lifecycle import _with_handover_config
+    from handover.test_lifecycle import with_handover_config
 
-    stack = await make_stack(flow=_with_handover_config(repeatHandoverMessage=True))
+    stack = await make_stack(flow=with_handover_config(repeatHandoverMessage=True))
     cid = await start_handover(stack)
     answer = await stack.say("are you there?")
     assert [o["text"] for o in answer["outputStack"]] == ["You are being connected to an agent."]

@@ -16,10 +16,9 @@ from extension.testing.emulator.config import (
     DEFAULT_WEBHOOK_SECRET,
 )
 from extension.testing.emulator.discovery import INTEGRATIONS_PATH
-from handover.test_lifecycle import start_handover
-from handover.test_webhook import agent_message, genesys_user_id, post_signed
 
-from stack import Stack, StackFactory, texts
+from stack import Stack, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
+from support import eventually
 
 
 class Hold:
@@ -41,13 +40,6 @@ async def _second(make_stack: StackFactory, first: Stack, **kw: Any) -> Stack:
     return await make_stack(store="sqlite:///state.db", emulator=first.emu, **kw)
 
 
-async def wait_until(predicate: Any, what: str) -> None:
-    for _ in range(1000):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never reached: {what}")
-
 
 async def test_answered_while_the_integration_lookup_is_held_open(make_stack: StackFactory) -> None:
     first = await make_stack(store="sqlite:///state.db")
@@ -60,7 +52,7 @@ async def test_answered_while_the_integration_lookup_is_held_open(make_stack: St
     emu.faults.slow(INTEGRATIONS_PATH, seconds=60, method="GET")
     try:
         second = await _second(make_stack, first)
-        await wait_until(lambda: held_lookups(emu), "the restarted runtime looks its integration up")
+        await eventually(lambda: held_lookups(emu), "the restarted runtime looks its integration up")
         reply = await emu.agent.reply(cid, "while Genesys is slow")
         assert await asyncio.wait_for(reply.wait(), timeout=30) == "delivered"
         assert [a.status for a in reply.attempts] == [200]  # answered at the first try, no retry needed
@@ -76,7 +68,7 @@ async def test_answered_while_the_integration_lookup_is_held_open(make_stack: St
     finally:
         hold.released.set()
     conn = second.runtime.connections["support"]
-    await wait_until(lambda: conn.integration_id == DEFAULT_INTEGRATION_ID, "the lookup finishes in the background")
+    await eventually(lambda: conn.integration_id == DEFAULT_INTEGRATION_ID, "the lookup finishes in the background")
     again = await emu.agent.reply(cid, "after the lookup")
     assert await asyncio.wait_for(again.wait(), timeout=30) == "delivered"
     await second.wait_for(lambda ev: texts(ev, "agent")[-1:] == ["after the lookup"])
@@ -136,7 +128,7 @@ async def test_a_secret_shared_by_unresolved_connections_is_delivered_to_the_own
     finally:
         hold.released.set()
     conn = second.runtime.connections["support"]
-    await wait_until(lambda: conn.integration_id == DEFAULT_INTEGRATION_ID, "the lookup finishes in the background")
+    await eventually(lambda: conn.integration_id == DEFAULT_INTEGRATION_ID, "the lookup finishes in the background")
     assert await post_signed(second, body) == (200, {"status": "duplicate"})
     assert texts(await second.events(), "agent") == ["which tenant?"]
 
@@ -165,7 +157,7 @@ async def test_a_webhook_is_answered_while_a_cancel_holds_the_session(make_stack
     stack.emu.faults.slow(f"/api/v2/conversations/messages/{cid}", seconds=60, method="GET")
     cancel = asyncio.create_task(stack.say(data={"payload": "cancel"}))
     try:
-        await wait_until(lambda: [r for r in stack.emu.requests if r.path.endswith(cid) and r.status is None],
+        await eventually(lambda: [r for r in stack.emu.requests if r.path.endswith(cid) and r.status is None],
                          "the cancel's Genesys call is open")
         notice = await stack.emu.agent.flow_message(cid, "Connected")
         assert await asyncio.wait_for(notice.wait(), timeout=30) == "delivered"
@@ -178,7 +170,7 @@ async def test_a_webhook_is_answered_while_a_cancel_holds_the_session(make_stack
     await cancel
     # The handover was cancelled first: the stored message of the just-ended conversation still
     # reaches the user (it was written before the end) and is receipted Delivered.
-    await wait_until(lambda: any(r.path.endswith("/inbound/open/receipt") and r.json["id"] == notice.id
+    await eventually(lambda: any(r.path.endswith("/inbound/open/receipt") and r.json["id"] == notice.id
                                  and r.json["status"] == "Delivered" for r in stack.emu.requests),
                      "a Delivered receipt")
     await inbox_empties(stack)

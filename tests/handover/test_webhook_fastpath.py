@@ -13,10 +13,9 @@ from extension.flows.session import SessionKey
 from extension.genesys.signature import sign
 from extension.handover.webhook import INBOX
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
-from handover.test_lifecycle import start_handover
-from handover.test_webhook import URL, agent_message, genesys_user_id, post_signed
 
-from stack import Stack, StackFactory, texts
+from stack import WEBHOOK_URL as URL
+from stack import Stack, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
 
 KEY = SessionKey("support-bot", "u1", "s1").id
 

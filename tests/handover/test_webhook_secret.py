@@ -10,9 +10,8 @@ import pytest
 from extension.handover import signature_alarm
 from extension.handover.signature_alarm import AGENT_UNREACHABLE
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
-from handover.test_lifecycle import start_handover
 
-from stack import Stack, StackFactory, texts
+from stack import Stack, StackFactory, start_handover, texts
 
 MISMATCH = "the webhook secret does not match the integration's"
 

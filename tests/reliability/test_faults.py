@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
-from handover.test_lifecycle import start_handover
 
 from extension.genesys import GenesysRateLimited
 from extension.testing.emulator import Emulator, EmulatorConfig
@@ -18,7 +16,8 @@ from extension.testing.emulator.faults import Rule
 
 from .conftest import Ledger
 from .helpers import changed_setting
-from stack import Stack, StackFactory, texts
+from stack import Stack, StackFactory, start_handover, texts
+from support import eventually
 
 T = TypeVar("T")
 
@@ -253,7 +252,7 @@ async def test_5xx_and_timeouts_on_every_call(make_stack: StackFactory, ledger: 
         cid = await start_handover(stack)
         await stack.emu.agent.accept(cid)
         arm()
-        await _until(lambda: all(r.hits == times for r in rules))
+        await eventually(lambda: all(r.hits == times for r in rules))
         # The end notification is lost: only a reconciler read that got through can end it.
         stack.emu.faults.drop_notifications(10)
         await stack.emu.agent.end(cid)
@@ -274,7 +273,7 @@ async def test_5xx_and_timeouts_on_every_call(make_stack: StackFactory, ledger: 
         await ws.send_json({"type": "typing"})
         # Typing is sent in the background: the faulted tries, then one that got through (a timed-out
         # try is answered 200 late, so the count, not the first 200, says the retries are over).
-        await _until(lambda: len(stack.emu.requests.matching(EVENT)) == times + 1
+        await eventually(lambda: len(stack.emu.requests.matching(EVENT)) == times + 1
                      and stack.emu.requests.matching(EVENT)[-1].status == 200)
         sent = [r for r in stack.emu.requests.matching(EVENT) if r.status == 200]
         await ws.close()
@@ -284,15 +283,6 @@ async def test_5xx_and_timeouts_on_every_call(make_stack: StackFactory, ledger: 
     # The fault was really met, as often as injected (a glob that stopped matching fails here).
     assert [r.hits for r in rules] == [times] * len(calls)
 
-
-async def _until(probe: Callable[[], T], within: float = 20.0) -> T:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not (found := probe()):
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.02)
-    return found
 
 
 async def test_genesys_down_for_a_while(make_stack: StackFactory, ledger: Ledger) -> None:

@@ -9,14 +9,12 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
 import pytest
-from handover.test_lifecycle import start_handover
-from handover.test_webhook import agent_message, post_signed
 
 from extension import keys
 from extension.flows.session import SessionKey
@@ -25,7 +23,8 @@ from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
 from .conftest import Ledger
 from redis_server import delete_prefix, new_prefix, redis_url, require_redis
-from stack import Stack, StackFactory
+from stack import Stack, StackFactory, agent_message, post_signed, start_handover
+from support import eventually
 
 T = TypeVar("T")
 WEBHOOK = "/handover/genesysCloudOM"
@@ -97,16 +96,6 @@ async def frame_of_type(ws: aiohttp.ClientWebSocketResponse, kind: str, within: 
         if frame.get("type") == kind:
             return dict(frame)
 
-
-async def until(probe: Callable[[], T], within: float = 10.0) -> T:
-    """The first truthy value `probe` returns, polled until `within` seconds have passed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        value = probe()
-        if value or loop.time() > deadline:
-            return value
-        await asyncio.sleep(0.02)
 
 
 # 9 --------------------------------------------------------------------------------------------------
@@ -376,7 +365,7 @@ async def test_text_over_max_text_chars_during_a_handover_sends_nothing_to_genes
     resp = await stack.client.post(f"/{stack.token}", json={"userId": "u1", "sessionId": "s1", "text": "x" * 10001})
     await assert_json_error(resp, 413)
     await stack.say("short one")
-    sent = await until(lambda: [m.text for m in stack.emu.inbound_messages(cid)[before:]])
+    sent = await eventually(lambda: [m.text for m in stack.emu.inbound_messages(cid)[before:]])
     assert sent == ["short one"]
 
 
@@ -399,7 +388,7 @@ async def test_one_user_flooding_is_bounded_by_the_transcript_and_send_budgets(
                                                                "text": f"burst {i}"})
         statuses.append(resp.status)
     assert statuses == [200] * 20 + [429] * 5  # the default budget: 20 a minute per session
-    await until(lambda: len(stack.emu.inbound_messages(cid)) >= transcript + 20)
+    await eventually(lambda: len(stack.emu.inbound_messages(cid)) >= transcript + 20)
     assert [m.text for m in stack.emu.inbound_messages(cid)[transcript:]] == [f"burst {i}" for i in range(20)]
     ledger.record("hostile: one user floods, then asks for an agent",
                   f"{pastes} pastes of 9,000 characters, then 25 messages at once (memory, SQLite, Redis): "

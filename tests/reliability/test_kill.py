@@ -7,7 +7,6 @@ import contextlib
 import json
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from extension.testing.emulator import Emulator, EmulatorConfig
 from .conftest import Ledger
 from served import ServedRuntime
 from stack import HANDOVER_FLOW, runtime_config_text
-from support import free_port
+from support import eventually, free_port
 
 KILL_POINTS = 20
 
@@ -53,14 +52,6 @@ async def events(http: aiohttp.ClientSession, rt: Runtime) -> list[dict[str, Any
     async with http.get(f"{rt.base}/support-bot/events", params={"userId": "u1", "sessionId": "s1"}) as resp:
         return list((await resp.json())["events"])
 
-
-async def until(probe: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await probe():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.02)
 
 
 class Script:
@@ -110,7 +101,7 @@ class Script:
         async def queued() -> bool:
             return len([s for s in await self.statuses() if s == "queue"]) > before
 
-        await until(queued)
+        await eventually(queued, "queued", within=20.0)
         new = [c for c in self.emu.agent.waiting() if c.id not in known]
         cid = new[-1].id
         self.cids.append(cid)
@@ -138,7 +129,7 @@ class Script:
         async def active() -> bool:
             return "active" in (await self.statuses())[-1:]
 
-        await until(active)  # the notification, or the reconciler after a restart
+        await eventually(active, "active", within=20.0)  # the notification, or the reconciler after a restart
 
     async def agent_end(self, cid: str) -> None:
         done = (await self.statuses()).count("completed")
@@ -151,7 +142,7 @@ class Script:
         async def completed() -> bool:
             return (await self.statuses()).count("completed") > done
 
-        await until(completed)
+        await eventually(completed, "completed", within=20.0)
         self.endings.append("completed")
         await self.kill("flow resume", within=0.01)
 
@@ -165,7 +156,7 @@ class Script:
             await asyncio.sleep(1.5)  # the reconciler may finish a cancel the kill cut short
             if not await ended():
                 await say(self.http, self.rt, "cancel")
-        await until(ended)
+        await eventually(ended, "ended", within=20.0)
         # A cancel that the kill cut short after its disconnect reached Genesys is finished by the
         # reconciler, which sees an ended conversation: that handover ends as completed.
         last = [s for s in await self.statuses() if s in ("cancelled", "completed")][-1]
@@ -204,7 +195,7 @@ async def test_sigkill_at_every_phase_of_a_handover(tmp_path: Path, ledger: Ledg
 
             # Bounded, not asserted here: the counts below say what is missing.
             with contextlib.suppress(AssertionError):
-                await until(everything_arrived)
+                await eventually(everything_arrived, "everything_arrived", within=20.0)
             await emu.settle()
             await asyncio.sleep(0.3)  # a duplicate would arrive now, if there were one
             log = await events(http, rt)

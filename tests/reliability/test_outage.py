@@ -8,13 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from handover.test_lifecycle import _wait_inbound, start_handover
 
 from extension.handover.outbox import DELAY_NOTICE
 
 from .conftest import Ledger
 from .helpers import changed_setting
-from stack import Stack, StackFactory, texts
+from stack import Stack, StackFactory, start_handover, texts, wait_inbound
 
 INBOUND = "/api/v2/conversations/messages/*/inbound/open/message"
 THRESHOLD = 0.5  # delivery_notice_seconds in the shared test settings
@@ -29,7 +28,7 @@ def at(event: dict[str, Any]) -> float:
 
 
 async def delivered(stack: Stack, cid: str, users: list[str]) -> None:
-    await _wait_inbound(stack, cid, users)
+    await wait_inbound(stack, cid, users)
     await asyncio.sleep(0.2)  # a late notice or a duplicate would show now
     assert [m.text for m in stack.emu.inbound_messages(cid) if m.text in users] == users
 

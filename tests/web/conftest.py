@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from extension.demo import Demo, start_demo
+
+from support import eventually  # noqa: F401 - the web tests import it from here
 
 GUARD = 10.0  # seconds before a wait gives up (a hang guard, not a timing check)
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,18 +26,6 @@ async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
     yield running
     await running.stop()
 
-
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = GUARD) -> Any:
-    """Poll until `check()` returns something truthy; fail after `within` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.02)
 
 
 def browser_missing() -> str | None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from extension.demo import Demo
 
+from .chat import WELCOME, open_chat, say
 from .conftest import GUARD, SCREENSHOTS, eventually
 from .proxy import Proxy
 
@@ -16,24 +17,10 @@ try:
 except ImportError:  # the `browser` fixture skips (or, in CI, fails) with the reason
     pass
 
-WELCOME = "Hi! I am the demo bot. Say anything and I will echo it, or type 'agent' to talk to a person."
 
 
-async def open_chat(context: Any, url: str) -> tuple[Any, list[str]]:
-    """The web chat page, online, with every script error and CSP violation collected."""
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(url)
-    await expect(page.locator("#conn")).to_have_attribute("data-state", "online")
-    return page, errors
 
 
-async def say(page: Any, text: str) -> None:
-    await page.fill("#text", text)
-    await page.press("#text", "Enter")
-    await expect(page.locator(".msg.user .text").last).to_have_text(text)
 
 
 async def ask_for_an_agent(chat: Any) -> None:
@@ -126,6 +113,11 @@ async def test_the_whole_story(demo: Demo, browser: Any) -> None:
     await expect(chat.locator(".msg.user .text").last).to_have_text("Yes, thanks")
     await expect(chat.locator(".quick")).to_have_count(0)
     await expect(console.locator("#transcript .entry.customer").last).to_contain_text("Yes, thanks")
+    # The click went to Genesys as the choice of that agent message, not as typed text.
+    choice = await eventually(lambda: _last_inbound(demo, cid))
+    assert choice.type == "Structured" and choice.body["buttonResponse"]["payload"] == "Yes, thanks"
+    assert demo.emulator.router.open_conversation(cid).transcript[-2].text == "Did that help?"
+    assert choice.body["originatingMessageId"] == demo.emulator.router.open_conversation(cid).transcript[-2].id
 
     await console.click("#end")
     await expect(console.locator("#d-state")).to_have_attribute("data-state", "ended")
@@ -224,3 +216,8 @@ async def test_a_dropped_socket_loses_nothing_and_repeats_nothing(demo: Demo, br
 
 async def _inbound(demo: Demo, cid: str, text: str) -> bool:
     return [e.text for e in demo.emulator.inbound_messages(cid)].count(text) == 1
+
+
+async def _last_inbound(demo: Demo, cid: str) -> Any:
+    entries = demo.emulator.inbound_messages(cid)
+    return entries[-1] if entries and entries[-1].text == "Yes, thanks" else None

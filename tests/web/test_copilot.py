@@ -1,4 +1,4 @@
-"""Copilot links (SPEC section 9): the JWT, the config rule, the link in the handover, the page."""
+"""Copilot links (docs/CONTRACT.md section 8): the JWT, the config rule, the link in the handover, the page."""
 
 from __future__ import annotations
 

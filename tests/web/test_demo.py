@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from extension.demo import Demo, default_config, start_demo
-from extension.handover.webhook import PATH as WEBHOOK_PATH
+from extension.handover.webhook import webhook_path
 
 from .conftest import eventually
 
@@ -33,7 +33,7 @@ def test_make_demo_runs_the_demo_command() -> None:
 
 async def test_the_demo_is_wired_end_to_end(demo: Demo, tmp_path: Path) -> None:
     integration = demo.emulator.integration
-    assert integration.webhook_url == demo.runtime_url + WEBHOOK_PATH
+    assert integration.webhook_url == demo.runtime_url + webhook_path()
     assert demo.config.connections["demo"]["host"] == demo.emulator_url
     assert demo.config.flags.genesys_om_for("demo")
     assert demo.config.store_url == f"sqlite:///{tmp_path / 'demo.db'}"

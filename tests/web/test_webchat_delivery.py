@@ -11,9 +11,9 @@ import pytest
 
 from extension.demo import Demo
 
+from .chat import WELCOME, open_chat, say
 from .conftest import eventually
 from .proxy import Proxy
-from .test_browser import WELCOME, open_chat, say
 
 try:
     from playwright.async_api import expect

@@ -167,7 +167,9 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
     const data = event.data && typeof event.data === "object" ? event.data : {};
     const extras = [];
     if (Array.isArray(data.attachments) && data.attachments.length) extras.push(attachmentList(data.attachments));
-    if (Array.isArray(data.quickReplies) && data.quickReplies.length) extras.push(quickReplies(data.quickReplies, (title, payload) => send(title, { payload })));
+    if (Array.isArray(data.quickReplies) && data.quickReplies.length) extras.push(quickReplies(data.quickReplies,
+      // The choice goes back with the id of the message that offered it (for the agent's Genesys flow).
+      (title, payload) => send(title, { quickReply: { payload, messageId: event.id } })));
     if (source === "agent") hideTyping();
     bubble(source, LABELS[source], event.text, event.time, event.seq, extras);
   }

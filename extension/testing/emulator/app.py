@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from . import auth, console, control, conversations, discovery, inbound, integration_update, notifications, ui
+from .addresses import http_url
 from .agent import Agent
 from .auth import TokenStore
 from .channels import NotificationHub, PublishedEvent
@@ -57,11 +58,15 @@ class Emulator:
         """Serve on host:port (0 picks a free port); returns the base URL of login and API."""
         runner = web.AppRunner(self.app)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except BaseException:
+            # Setting up opened the webhook sender's session: close it, not leave it to the collector.
+            await runner.cleanup()
+            raise
         self._runner = runner
         bound = runner.addresses[0][1]
-        self.base_url = f"http://{host}:{bound}"
+        self.base_url = http_url(host, bound)
         return self.base_url
 
     async def stop(self) -> None:

@@ -10,15 +10,16 @@ from aiohttp import web
 
 from . import messages
 from .config import IntegrationConfig
-from .errors import error_response
+from .errors import InvalidState, error_response
 from .ids import message_id
 from .keys import EMULATOR
-from .validation import BodyError, validate_event, validate_message, validate_receipt
+from .validation import BodyError, validate_event, validate_message, validate_receipt, validate_structured_response
 
 BASE = "/api/v2/conversations/messages/{integrationId}/inbound/open"
 MESSAGE_PATH = BASE + "/message"
 EVENT_PATH = BASE + "/event"
 RECEIPT_PATH = BASE + "/receipt"
+STRUCTURED_RESPONSE_PATH = BASE + "/structured/response"
 
 
 async def _checked(
@@ -82,6 +83,28 @@ async def inbound_message(request: web.Request) -> web.Response:
     return web.json_response(answer)
 
 
+async def inbound_structured_response(request: web.Request) -> web.Response:
+    """POST the customer's choice of a quick reply or button (OpenInboundStructuredResponseMessage)."""
+    checked = await _checked(request, validate_structured_response)
+    if isinstance(checked, web.Response):
+        return checked
+    integration, body = checked
+    emulator = request.app[EMULATOR]
+    try:
+        conversation, entry = emulator.router.receive_structured_response(integration, body)
+    except InvalidState as exc:
+        return error_response(request, 400, str(exc), code="invalid.value", field_name="originatingMessageId")
+    emulator.agent.on_inbound(conversation, entry)
+    # OpenStructuredResponseNormalizedMessage.
+    return web.json_response({
+        "id": entry.id,
+        "channel": _echo_channel(integration, body["channel"]),
+        "type": "Structured",
+        "direction": "Inbound",
+        "content": entry.content,
+    })
+
+
 async def inbound_event(request: web.Request) -> web.Response:
     """POST a Typing event from the end user."""
     checked = await _checked(request, validate_event)
@@ -123,3 +146,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(MESSAGE_PATH, inbound_message)
     app.router.add_post(EVENT_PATH, inbound_event)
     app.router.add_post(RECEIPT_PATH, inbound_receipt)
+    app.router.add_post(STRUCTURED_RESPONSE_PATH, inbound_structured_response)

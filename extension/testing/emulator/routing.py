@@ -77,6 +77,37 @@ class Router:
         conversation.transcript.append(entry)
         return conversation, entry
 
+    def receive_structured_response(
+        self, integration: IntegrationConfig, body: dict[str, Any]
+    ) -> tuple[Conversation, TranscriptEntry]:
+        """Record a customer's choice of a quick reply or button an agent message offered.
+
+        Part of an existing conversation only, answering one of its outbound messages
+        (InvalidState otherwise): a choice nobody offered has nothing to answer.
+        """
+        channel = body["channel"]
+        conversation = self._store.open_for(integration.id, channel["from"]["id"])
+        if conversation is None:
+            raise InvalidState("a structured response needs an open conversation of this customer")
+        originating = body["originatingMessageId"]
+        if not any(e.direction == "outbound" and e.id == originating for e in conversation.transcript):
+            raise InvalidState(f"originatingMessageId {originating} is no message of this conversation")
+        response = body["buttonResponse"]
+        entry = TranscriptEntry(
+            id=message_id(),
+            direction="inbound",
+            sender="customer",
+            name=conversation.customer.name,
+            type="Structured",
+            text=response["text"],
+            time=self._clock(),
+            body=body,
+            content=[{"contentType": "ButtonResponse", "buttonResponse": dict(response)}],
+            message_id=channel.get("messageId"),
+        )
+        conversation.transcript.append(entry)
+        return conversation, entry
+
     def receive_event(self, integration: IntegrationConfig, body: dict[str, Any]) -> None:
         """Record a validated inbound Typing event on the end user's open conversation."""
         conversation = self._store.open_for(integration.id, body["channel"]["from"]["id"])

@@ -26,6 +26,10 @@ _MESSAGE_CHANNEL_FIELDS = {"from", "time", "messageId", "metadata"}
 _FROM_FIELDS = {"nickname", "id", "idType", "firstName", "lastName", "image", "email"}
 _CONTENT_FIELDS = {"contentType", "attachment"}
 _ATTACHMENT_FIELDS = {"id", "mediaType", "url", "mime", "text", "sha256", "filename", "thumbnail"}
+# OpenInboundStructuredResponseMessage and its ContentButtonResponse (SDK models).
+_STRUCTURED_FIELDS = {"channel", "buttonResponse", "originatingMessageId"}
+_BUTTON_RESPONSE_FIELDS = {"id", "type", "text", "payload"}
+BUTTON_RESPONSE_TYPES = ("Button", "QuickReply", "DatePicker")
 _EVENT_FIELDS = {"channel", "events"}
 _EVENT_CHANNEL_FIELDS = {"from", "time"}
 _EVENT_ITEM_FIELDS = {"eventType", "typing"}
@@ -183,6 +187,24 @@ def validate_message(body: Any) -> None:
         _content(body["content"])
     if not text and not body.get("content"):
         raise BodyError("A message needs text or content", "text")
+
+
+def validate_structured_response(body: Any) -> None:
+    """Check an inbound structured response (a quick reply or button the customer chose)."""
+    body = _object(body, "body")
+    _known_fields(body, _STRUCTURED_FIELDS, "")
+    channel = _object(body.get("channel"), "channel")
+    _known_fields(channel, _MESSAGE_CHANNEL_FIELDS, "channel")
+    _recipient(channel, "from", "channel")
+    _time(channel, "channel")
+    _string(channel, "messageId", "channel", required=False)
+    response = _object(body.get("buttonResponse"), "buttonResponse")
+    _known_fields(response, _BUTTON_RESPONSE_FIELDS, "buttonResponse")
+    _enum(response, "type", "buttonResponse", BUTTON_RESPONSE_TYPES)
+    _string(response, "text", "buttonResponse")
+    _string(response, "payload", "buttonResponse")
+    _string(response, "id", "buttonResponse", required=False)
+    _string(body, "originatingMessageId", "")
 
 
 def validate_event(body: Any) -> None:

@@ -1,4 +1,4 @@
-"""Session access (SPEC 6.1): the ids alone neither read nor write a session, on every route and store."""
+"""Session access (docs/CONTRACT.md 5.1): the ids alone neither read nor write a session, on every route and store."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from extension.handover.state import HandoverState
 from extension.manifest import Manifest
 from extension.secrets import Secret
 
+from .ledger import Ledger
 from redis_server import delete_prefix, new_prefix, redis_url, require_redis
 from support import config_text
 
@@ -85,7 +86,8 @@ async def _stored(client: TestClient[Any, Any], key: SessionKey = SessionKey("su
     return await store.get_session(key.id), await store.read_events(key.id, 0)
 
 
-async def test_the_ids_alone_neither_read_nor_write_a_session(started: Started, store_url: str) -> None:
+async def test_the_ids_alone_neither_read_nor_write_a_session(started: Started, store_url: str,
+                                                              ledger: Ledger) -> None:
     client = await started(store_url)
     status, first = await _post(client, "hello")
     assert status == 200 and first["outputStack"][0]["text"] == "echo: hello"
@@ -112,6 +114,9 @@ async def test_the_ids_alone_neither_read_nor_write_a_session(started: Started, 
     assert by_header.status == by_query.status == 200
     assert [e["text"] for e in (await by_query.json())["events"]] == ["echo: hello", "echo: second"]
     assert (await client.delete(f"{URL}/session", params=IDS, headers={"X-Session-Token": token})).status == 204
+    ledger.record(f"hostile: the ids alone, no or a forged session token ({store_url.split(':')[0]})",
+                  "POST, events and DELETE with no token, an empty one, a forged one, a cut one and a Copilot "
+                  "token: 401 each (15), nothing changed or deleted", user=(5, 0, 0))
 
 
 async def test_a_token_opens_only_the_session_it_was_given_for(started: Started) -> None:
@@ -234,9 +239,12 @@ async def test_a_copilot_token_shows_no_ids_and_opens_no_user_route(started: Sta
     client = await started(server_extra=f'copilot_secret = "{secret.reveal()}"')
     _, first = await _post(client, "hello")
     copilot = issue_token(secret, SessionKey("support-bot", "u1", "s1"), handover="genesys-user-1")
-    payload = jwt.decode(copilot, options={"verify_signature": False})
+    # Long, distinctive ids: a short one could turn up by chance in the random bytes of the ref.
+    shown = issue_token(secret, SessionKey("support-bot", "customer-alice-42", "session-xyz-77"),
+                        handover="genesys-user-1")
+    payload = jwt.decode(shown, options={"verify_signature": False})
     readable = json.dumps(payload) + base64.urlsafe_b64decode(payload["ref"] + "==").decode("latin-1")
-    assert "u1" not in readable and "s1" not in readable and "genesys-user-1" not in readable
+    assert [word for word in ("customer-alice-42", "session-xyz-77", "genesys-user-1") if word in readable] == []
     assert set(payload) == {"ref", "urlToken", "iat", "exp"}
     for headers, params in (({"X-Session-Token": copilot}, IDS), ({}, {**IDS, "sessionToken": copilot}),
                             ({"Authorization": f"Bearer {copilot}"}, IDS)):
@@ -247,7 +255,7 @@ async def test_a_copilot_token_shows_no_ids_and_opens_no_user_route(started: Sta
 
 
 @pytest.mark.parametrize("field", ["text", "userId", "sessionId"])
-async def test_a_lone_surrogate_is_refused_with_a_clear_error(started: Started, field: str) -> None:
+async def test_a_lone_surrogate_is_refused_with_a_clear_error(started: Started, field: str, ledger: Ledger) -> None:
     client = await started()
     body = {**IDS, "text": "hi", field: "bad \ud800 text"}
     raw = json.dumps(body)  # ASCII JSON with the escape "\ud800", as a client may send it
@@ -255,6 +263,8 @@ async def test_a_lone_surrogate_is_refused_with_a_clear_error(started: Started, 
     assert resp.status == 400
     assert (await resp.json())["error"].startswith(f"{field} holds a lone surrogate")
     assert await _stored(client, SessionKey("support-bot", body["userId"], body["sessionId"])) == (None, [])
+    ledger.record(f"hostile: a lone surrogate in {field}", '"\\ud800" in a POST body: 400 naming the field, '
+                  "nothing stored", user=(1, 0, 0))
 
 
 async def test_a_lone_surrogate_in_a_stored_transcript_does_not_break_the_copilot_page(started: Started) -> None:

@@ -1,17 +1,16 @@
-"""The handoverToAgent and closeHandover nodes: thin bindings to the configured provider."""
+"""The handoverToAgent and closeHandover nodes: thin bindings to the provider of the endpoint's connection."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..flows.engine import NodeApi
-
-SERVICE = "handover"
+from . import service_key
 
 
 async def handover_to_agent(api: NodeApi, config: dict[str, Any]) -> None:
     """Hand the conversation to an agent; without a provider the handover ends as unsupported."""
-    provider = api.services.get(SERVICE)
+    provider = api.services.get(service_key(api.endpoint.handover_type))
     if provider is None:
         api.input["handover"] = {"status": "error", "reason": "unsupported"}
         api.emit_handover("error", reason="unsupported")
@@ -21,6 +20,6 @@ async def handover_to_agent(api: NodeApi, config: dict[str, Any]) -> None:
 
 async def close_handover(api: NodeApi, config: dict[str, Any]) -> None:
     """End the active handover from the bot side."""
-    provider = api.services.get(SERVICE)
+    provider = api.services.get(service_key(api.endpoint.handover_type))
     if provider is not None:
         await provider.close(api, config)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import time
 
 import pytest
 
@@ -17,10 +17,10 @@ from extension.testing.emulator.config import (
     DEFAULT_WEBHOOK_SECRET,
     QueueConfig,
 )
-from handover.test_lifecycle import start_handover
-from handover.test_webhook import agent_message, genesys_user_id, post_signed
 
-from stack import Stack, StackFactory, texts
+from .ledger import Ledger
+from stack import Stack, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
+from support import eventually
 
 INBOUND_MESSAGE = f"/api/v2/conversations/messages/{DEFAULT_INTEGRATION_ID}/inbound/open/message"
 TENANTS = ("sales", "billing")
@@ -49,14 +49,6 @@ handover = "{name}"
     return "".join(parts)
 
 
-async def until(predicate: Any, what: str, within: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"never reached: {what}")
-        await asyncio.sleep(0.01)
-
 
 async def handover_state(stack: Stack, user: str = "u1") -> HandoverState | None:
     doc = await stack.runtime.handover.store.get_session(SessionKey(stack.token, user, "s1").id)
@@ -65,7 +57,7 @@ async def handover_state(stack: Stack, user: str = "u1") -> HandoverState | None
 
 @pytest.mark.parametrize("connections", [2, 3])
 async def test_two_connections_on_one_integration_deliver_to_their_own_session(
-        make_stack: StackFactory, connections: int) -> None:
+        make_stack: StackFactory, connections: int, ledger: Ledger) -> None:
     """Finding 1: the webhook picks the connection that owns the conversation, not the first in the list."""
     from extension.testing.emulator import Emulator
 
@@ -83,9 +75,13 @@ async def test_two_connections_on_one_integration_deliver_to_their_own_session(
         await tenant.wait_for(lambda ev, n=name: f"hello from {n}" in texts(ev, "agent"), user=f"user-{name}")
         receipts = [r.json["status"] for r in emu.requests if r.path.endswith("/inbound/open/receipt")]
         assert "Failed" not in receipts
+    ledger.record(f"edges: {connections} connections on one integration",
+                  "one deploymentName and secret, a queue each; a handover and an agent reply on each",
+                  user=(2 * connections, 0, 0), agent=(connections, 0, 0))
 
 
-async def test_messages_queued_when_a_handover_ends_are_reported_and_never_sent(make_stack: StackFactory) -> None:
+async def test_messages_queued_when_a_handover_ends_are_reported_and_never_sent(make_stack: StackFactory,
+                                                                             ledger: Ledger) -> None:
     """Finding 2: with Genesys refusing inbound messages, the agent ends: the user is told which ones
     never reached the agent, and nothing is sent for the ended handover (no new conversation)."""
     stack = await make_stack()
@@ -102,9 +98,13 @@ async def test_messages_queued_when_a_handover_ends_are_reported_and_never_sent(
     await asyncio.sleep(1.0)  # a sender that kept retrying would send now that Genesys answers
     assert len(stack.emu.conversations) == 1
     assert not {"first", "second", "third"} & {m.text for m in stack.emu.inbound_messages()}
+    # Not lost unseen: each of the three is named to the user as undelivered, and none sent later.
+    ledger.record("edges: the agent ends while Genesys refuses inbound messages",
+                  "503 on every inbound message, 3 user messages, then the agent ends: 3 named to the user as "
+                  "not delivered, 0 sent after the end, 1 conversation in Genesys", user=(3, 0, 0))
 
 
-async def test_a_message_during_the_end_debounce_goes_to_the_bot(make_stack: StackFactory) -> None:
+async def test_a_message_during_the_end_debounce_goes_to_the_bot(make_stack: StackFactory, ledger: Ledger) -> None:
     """Finding 3: a user message while the agent's end is being confirmed is held, then answered by the
     bot once the end holds; no second Genesys conversation is opened."""
     stack = await make_stack()
@@ -127,9 +127,13 @@ async def test_a_message_during_the_end_debounce_goes_to_the_bot(make_stack: Sta
     assert bot.index("Back with the bot.") < bot.index("echo: are you still there?")
     assert len(stack.emu.conversations) == 1
     assert "are you still there?" not in {m.text for m in stack.emu.inbound_messages()}
+    ledger.record("edges: a message while the agent's end is confirmed, the end holds",
+                  "a user message 0 s after user.end (debounce 2 s): held, answered by the bot after the end; "
+                  "no second conversation", user=(1, 0, 0))
 
 
-async def test_a_late_agent_message_of_a_just_ended_conversation_reaches_the_user(make_stack: StackFactory) -> None:
+async def test_a_late_agent_message_of_a_just_ended_conversation_reaches_the_user(make_stack: StackFactory,
+                                                                                 ledger: Ledger) -> None:
     """Finding 3: Genesys retries an agent message after the end (an outage): the user gets it, Delivered."""
     stack = await make_stack()
     cid = await start_handover(stack)
@@ -140,13 +144,15 @@ async def test_a_late_agent_message_of_a_just_ended_conversation_reaches_the_use
     status, answer = await post_signed(stack, agent_message(to_id, "one last thing", message_id="m-late"))
     assert (status, answer) == (200, {"status": "delivered"})
     assert "one last thing" in texts(await stack.events(), "agent")
-    await until(lambda: any(r.path.endswith("/inbound/open/receipt") and r.json["id"] == "m-late"
+    await eventually(lambda: any(r.path.endswith("/inbound/open/receipt") and r.json["id"] == "m-late"
                             and r.json["status"] == "Delivered" for r in stack.emu.requests), "a Delivered receipt")
     # Another recipient, never a handover of this runtime, still gets a Failed receipt.
     assert await post_signed(stack, agent_message("h-unknown", message_id="m-x")) == (200, {"status": "failed"})
+    ledger.record("edges: an agent message retried after the end", "a signed agent message posted after the "
+                  "handover completed: delivered to the user, Delivered receipt", agent=(1, 0, 0))
 
 
-async def test_a_long_user_message_is_split_like_the_transcript(make_stack: StackFactory) -> None:
+async def test_a_long_user_message_is_split_like_the_transcript(make_stack: StackFactory, ledger: Ledger) -> None:
     """Finding 16: a 9,999-character message (`[server] max_text_chars` raised) reaches Genesys in
     pieces under 4,000 characters, in order, cut by the transcript's rule."""
     from extension import keys
@@ -158,14 +164,16 @@ async def test_a_long_user_message_is_split_like_the_transcript(make_stack: Stac
     await stack.emu.agent.accept(cid)
     words = " ".join(f"w{n:04d}" for n in range(1667))[:9999]
     await stack.say(words)
-    await until(lambda: " ".join(m.text or "" for m in stack.emu.inbound_messages(cid)).endswith(words[-20:]),
+    await eventually(lambda: " ".join(m.text or "" for m in stack.emu.inbound_messages(cid)).endswith(words[-20:]),
                 "every piece sent")
     pieces = [m.text or "" for m in stack.emu.inbound_messages(cid)][-3:]
     assert all(len(p) <= 4000 for p in pieces)
     assert " ".join(pieces) == words
+    ledger.record("edges: a 9,999-character user message", "max_text_chars 10000, during a handover: "
+                  f"{len(pieces)} inbound messages of at most 4,000 characters, in order", user=(1, 0, 0))
 
 
-async def test_typing_does_not_hold_the_next_message(make_stack: StackFactory) -> None:
+async def test_typing_does_not_hold_the_next_message(make_stack: StackFactory, ledger: Ledger) -> None:
     """Finding 14: Genesys hangs on typing events; the socket's next message is still acknowledged."""
     stack = await make_stack()
     cid = await start_handover(stack)
@@ -181,3 +189,45 @@ async def test_typing_does_not_hold_the_next_message(make_stack: StackFactory) -
             assert frame["id"] == "f-1"
             break
     await ws.close()
+    ledger.record("edges: Genesys hangs on typing events", "typing event answered after 30 s: the socket's next "
+                  "message acknowledged at once", user=(1, 0, 0))
+
+
+async def test_a_message_during_the_end_debounce_goes_to_a_new_agent_who_joins(make_stack: StackFactory,
+                                                                              ledger: Ledger) -> None:
+    """Finding 3, the other way: the agent leaves, a second agent joins the same conversation while
+    the end is being confirmed; the held message reaches Genesys there, once, and the flow never
+    resumes (no "Back with the bot", no second conversation)."""
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    await stack.wait_status("active")
+    stack.runtime.ending.acw_timeout = 3.0
+    router = stack.emu.router
+    conversation = router.open_conversation(cid)
+    anna = next(p for p in conversation.participants if p.purpose == "agent" and p.state == "connected")
+    anna.disconnect(time.time(), "client")  # Anna leaves; Genesys has not ended the conversation
+    await router.emit(conversation, "user.end", anna, "CLIENT")
+    for _ in range(1500):
+        state = await handover_state(stack)
+        if state is not None and state.pending_end_at is not None:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the end was never pending")
+    await stack.say("hello, anyone?")
+    assert "hello, anyone?" not in {m.text for m in stack.emu.inbound_messages()}  # held, not sent
+    bob = router._join(conversation, "Bob", time.time())
+    await router.emit(conversation, "user.start", bob)
+    await eventually(lambda: "hello, anyone?" in [m.text for m in stack.emu.inbound_messages(cid)],
+                     "the held message sent")
+    await asyncio.sleep(3.5)  # past the debounce: the end must not hold now
+    state = await handover_state(stack)
+    assert state is not None and state.pending_end_at is None
+    events = await stack.events()
+    assert "Back with the bot." not in texts(events, "bot") and "echo: hello, anyone?" not in texts(events, "bot")
+    assert [m.text for m in stack.emu.inbound_messages(cid)].count("hello, anyone?") == 1
+    assert len(stack.emu.conversations) == 1
+    ledger.record("edges: a message while the agent's end is confirmed, a new agent joins",
+                  "user.end CLIENT, a user message, then user.start of a second agent (debounce 3 s): sent to "
+                  "the conversation once, the flow not resumed", user=(1, 0, 0))
