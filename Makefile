@@ -42,3 +42,18 @@ clean:
 # Benchmarks (bench/): a few minutes; regenerates bench/RESULTS.md.
 bench: $(VENV)/.installed-test
 	$(PY) -m bench.run
+
+.PHONY: image image-test
+
+# The container image (Dockerfile): the wheelhouse built here, then `docker build` with the public
+# base image, or another one: make image BASE=my-registry/python:3.11.
+BASE ?= python:3.11-slim
+image: $(VENV)/.installed-test
+	rm -rf build/wheels
+	$(PY) -m pip wheel -q --no-build-isolation -w build/wheels . async-timeout
+	docker build --build-arg BASE=$(BASE) -t genesys-om:latest .
+
+# Builds the image and runs a handover through it against the emulator (a few minutes the first
+# time, when it may install Debian's docker.io and make a base image; under a minute afterwards).
+image-test: $(VENV)/.installed-test
+	PY=$(PY) tests/image/run.sh
