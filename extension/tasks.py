@@ -13,7 +13,7 @@ from .store import StoreError
 log = logging.getLogger("extension.tasks")
 
 
-class TaskGroup:
+class BackgroundTasks:
     """Fire-and-forget work that still ends cleanly with the application."""
 
     def __init__(self, name: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..repeating import RepeatedFailure
 from ..store import Coordination, Store
-from ..tasks import TaskGroup
+from ..tasks import BackgroundTasks
 from .state import BY_CONVERSATION, HandoverState
 from .watching import NotificationsWatcher
 
@@ -34,7 +34,7 @@ class ClusterDuties:
     """
 
     def __init__(self, watcher: NotificationsWatcher, coordination: Coordination, store: Store,
-                 lease_seconds: float, background: TaskGroup) -> None:
+                 lease_seconds: float, background: BackgroundTasks) -> None:
         self.watcher = watcher
         self.coordination = coordination
         self.store = store

@@ -12,7 +12,7 @@ from ..genesys import GenesysError
 from ..genesys.messages import delivery_receipt
 from ..genesys.outbound import OutboundMessage
 from ..store import StoreError
-from ..tasks import TaskGroup
+from ..tasks import BackgroundTasks
 from .connection import GenesysConnection
 from .provider import GenesysHandover
 from .state import (
@@ -40,7 +40,7 @@ Found = tuple[Endpoint, SessionKey]
 class AgentDelivery:
     """Stores each agent message for its user exactly once, before the webhook is answered."""
 
-    def __init__(self, handover: GenesysHandover, background: TaskGroup) -> None:
+    def __init__(self, handover: GenesysHandover, background: BackgroundTasks) -> None:
         self.handover = handover
         self.background = background
 

@@ -21,7 +21,7 @@ from ..genesys.retry import is_retryable
 from ..repeating import RepeatedFailure
 from ..store import Coordination, LocalCoordination, StoreError
 from ..store.coordination import Lease
-from ..tasks import TaskGroup
+from ..tasks import BackgroundTasks
 from .attachments import to_attachment
 from .connection import GenesysConnection
 from .provider import GenesysHandover
@@ -36,7 +36,7 @@ NOT_DELIVERED = "Your last message could not be delivered to the agent."
 class OutboxSender:
     """Drains each session's outbox in order; the items live in the stored handover state."""
 
-    def __init__(self, handover: GenesysHandover, background: TaskGroup,
+    def __init__(self, handover: GenesysHandover, background: BackgroundTasks,
                  coordination: Coordination | None = None) -> None:
         self.handover = handover
         self.background = background

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from .. import bounded_json
 from ..flows.events import output_event
 from ..metrics import Counter
-from ..tasks import TaskGroup
+from ..tasks import BackgroundTasks
 from .connection import GenesysConnection
 from .provider import GenesysHandover
 from .state import BY_USER, HandoverState
@@ -53,7 +53,7 @@ class SignatureAlarm:
     """Counts refused signatures per connection and warns the users whose agent cannot reach them."""
 
     def __init__(self, connections: Mapping[str, GenesysConnection], handover: GenesysHandover, counter: Counter,
-                 background: TaskGroup, clock: Callable[[], float] = time.monotonic) -> None:
+                 background: BackgroundTasks, clock: Callable[[], float] = time.monotonic) -> None:
         self.connections = connections
         self.handover = handover
         self.counter = counter

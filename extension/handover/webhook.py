@@ -19,7 +19,7 @@ from ..genesys.outbound import OutboundMessage, parse_outbound
 from ..genesys.signature import HEADER
 from ..manifest import Manifest, load_manifest
 from ..store import Store
-from ..tasks import TaskGroup
+from ..tasks import BackgroundTasks
 from .connection import GenesysConnection
 from .delivery import Found
 from .keys import HANDOVER_RUNTIME
@@ -132,7 +132,7 @@ class WebhookInbox:
     frees; the dedup on `id` inside the delivery makes a replay of the stored copy harmless.
     """
 
-    def __init__(self, runtime: HandoverRuntime, store: Store, background: TaskGroup) -> None:
+    def __init__(self, runtime: HandoverRuntime, store: Store, background: BackgroundTasks) -> None:
         self.runtime = runtime
         self.store = store
         self.background = background

@@ -13,7 +13,7 @@ from extension.handover.cluster import ClusterDuties
 from extension.handover.state import BY_CONVERSATION, HandoverState
 from extension.handover.watching import NotificationsWatcher
 from extension.store import MemoryStore, Store, store_from_url
-from extension.tasks import TaskGroup
+from extension.tasks import BackgroundTasks
 
 from redis_server import delete_prefix, new_prefix, redis_url, require_redis
 from support import eventually
@@ -62,7 +62,8 @@ async def replicas() -> AsyncIterator[list[tuple[Store, RecordingWatcher, Cluste
             store = store_from_url(redis_url(prefix))
             await store.open()
             watcher = RecordingWatcher()
-            made.append((store, watcher, ClusterDuties(watcher, store.coordination(), store, LEASE, TaskGroup("t"))))
+            duties = ClusterDuties(watcher, store.coordination(), store, LEASE, BackgroundTasks("t"))
+            made.append((store, watcher, duties))
         yield made
     finally:
         for store, _, duties in made:
@@ -109,7 +110,7 @@ async def test_a_stopped_replica_hands_its_jobs_over_at_once(
 async def test_a_lost_lease_closes_the_channels() -> None:
     watcher = RecordingWatcher()
     store = MemoryStore()
-    duties = ClusterDuties(watcher, store.coordination(), store, LEASE, TaskGroup("t"))
+    duties = ClusterDuties(watcher, store.coordination(), store, LEASE, BackgroundTasks("t"))
     await start_handover(store, "c0")
     await duties.start()
     assert watcher.watched == {"c0"}
