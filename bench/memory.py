@@ -10,7 +10,7 @@ from . import procs
 from .stores import flush_redis, redis_used_memory, stores
 
 WARM_UP = 20
-# What the runtime logs when a handover cannot be subscribed (extension/handover/notifications.py).
+# What the runtime logs when a handover cannot be subscribed (extension/providers/genesys_om/notifications.py).
 CHANNELS_FULL = b"every notifications channel is full"
 
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from extension.genesys.notifications_topics import HANDOVER_KINDS
-from extension.handover.channel_slots import MAX_CHANNELS
-from extension.handover.notifications import MAX_TOPICS_PER_CHANNEL
+from extension.providers.genesys_om.channel_slots import MAX_CHANNELS
+from extension.providers.genesys_om.notifications import MAX_TOPICS_PER_CHANNEL
 
 MS = 1000.0
 KB = 1024.0

@@ -20,9 +20,9 @@ from extension.conversations import UserInput
 from extension.flows.session import SessionKey
 from extension.genesys.outbound import parse_outbound
 from extension.genesys.signature import HEADER, verify
-from extension.handover.keys import HANDOVER_RUNTIME
-from extension.handover.state import HandoverState
 from extension.manifest import load_manifest
+from extension.providers.genesys_om.keys import HANDOVER_RUNTIME
+from extension.providers.genesys_om.state import HandoverState
 from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
 
 TOKEN = "bench"
@@ -127,7 +127,7 @@ class Seeder:
 
 def _no_receipts() -> None:
     """Measurement only: drop the `Delivered` receipt so its share of the webhook's cost shows."""
-    from extension.handover.delivery import AgentDelivery
+    from extension.providers.genesys_om.delivery import AgentDelivery
 
     def skip(self: AgentDelivery, *args: object) -> None:
         return None

@@ -17,9 +17,9 @@ from .config import Config
 from .conversations import Conversations, InputLimits
 from .expiry import SessionExpiry
 from .flows.engine import Endpoint, FlowRuntimeError
+from .handover import install_providers
 from .manifest import Manifest
 from .metrics import Metrics
-from .providers import install_providers
 from .refusals import STORE_RETRY_AFTER
 from .store import Store, StoreError, store_from_url
 

@@ -16,10 +16,10 @@ from .flags import FeatureFlags
 from .flows.flow import Flow, load_flow
 from .flows.session import TRANSCRIPT_CHARS, TRANSCRIPT_LIMIT
 from .genesys.regions import resolve_region
-from .handover.settings import HandoverSettings
-from .handover.state import PROVIDER
 from .interpolation import interpolate, without_field_errors
 from .manifest import Manifest
+from .providers.genesys_om.settings import HandoverSettings
+from .providers.genesys_om.state import PROVIDER
 from .schemas import SecretField, SecretLength
 from .secrets import MASK, Secret
 from .store import check_store_url

@@ -23,9 +23,9 @@ from .app import build_app
 from .config import Config, ConfigError, ConnectionConfig, load_config
 from .declarations import example_config
 from .flags import ENABLE_OM, OM_WHITELIST
-from .handover.state import PROVIDER as PROVIDER_TYPE
-from .handover.webhook import webhook_path
 from .manifest import load_manifest
+from .providers.genesys_om.state import PROVIDER as PROVIDER_TYPE
+from .providers.genesys_om.webhook import webhook_path
 from .secrets import Secret
 from .testing.emulator import Emulator, EmulatorConfig
 from .testing.emulator.addresses import http_url

@@ -13,9 +13,9 @@ import pytest
 
 from extension.config import Config, ConfigError, load_config, mask_url, parse_config
 from extension.flags import FeatureFlags, Whitelist
-from extension.handover.settings import ACW_TIMEOUT_ENV
 from extension.interpolation import MALFORMED
 from extension.manifest import Manifest
+from extension.providers.genesys_om.settings import ACW_TIMEOUT_ENV
 from extension.secrets import Secret
 
 from support import CLIENT_SECRET, ECHO_FLOW, SECRET, config_text

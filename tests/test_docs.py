@@ -68,7 +68,7 @@ def _layout_paths() -> list[str]:
 
 def test_the_readme_layout_names_only_paths_that_exist() -> None:
     paths = _layout_paths()
-    assert "extension/handover/provider.py" in paths and "docs/CONTRACT.md" in paths
+    assert "extension/providers/genesys_om/provider.py" in paths and "docs/CONTRACT.md" in paths
     assert [p for p in paths if not (REPO / p).exists()] == []
 
 

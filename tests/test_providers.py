@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from extension.app import build_app
 from extension.config import Config, ConfigError
 from extension.flows.engine import NodeApi
+from extension.handover import ProviderDeclaration, service_key
 from extension.manifest import DeclarationError, Manifest, load_manifest
-from extension.providers import ProviderDeclaration, service_key
 
 REPO = Path(__file__).resolve().parents[1]
 HANDOVER_FLOW = {"name": "h", "nodes": [{"id": "h", "type": "handoverToAgent", "config": {}},

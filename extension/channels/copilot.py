@@ -12,8 +12,8 @@ from aiohttp import web
 
 from .. import keys, texts
 from ..copilot import CopilotAuthError, link_maker, verify_token
-from ..handover.keys import HANDOVER_RUNTIME
-from ..handover.state import ENDED_HISTORY, HandoverState
+from ..providers.genesys_om.keys import HANDOVER_RUNTIME
+from ..providers.genesys_om.state import ENDED_HISTORY, HandoverState
 from .static import COPILOT_CSP, page, read, render
 
 log = logging.getLogger("extension.copilot")

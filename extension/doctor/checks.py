@@ -24,7 +24,7 @@ from ..genesys import (
 from ..genesys.errors import closest_names
 from ..genesys.notifications_topics import conversation_topic
 from ..genesys.regions import KNOWN_DOMAINS
-from ..handover.webhook import webhook_path
+from ..providers.genesys_om.webhook import webhook_path
 from .loading import DoctorConfig
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"

@@ -20,8 +20,8 @@ from typing import Any, TextIO
 import aiohttp
 
 from ..genesys import GenesysClient, GenesysError, Integration, resolve_region
-from ..handover.webhook import webhook_path
 from ..manifest import Manifest, load_manifest
+from ..providers.genesys_om.webhook import webhook_path
 from .checks import MIN_SECRET, RETRY, TIMEOUT, Check, Checklist, check_webhook_url
 from .loading import DoctorConfig, load_for_doctor
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from ..config import ConfigError, parse_config, read_toml
 from ..flags import FeatureFlags
-from ..handover.state import PROVIDER as PROVIDER_TYPE
 from ..interpolation import interpolate
 from ..manifest import Manifest
+from ..providers.genesys_om.state import PROVIDER as PROVIDER_TYPE
 
 
 @dataclass

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from extension.handover import channel_slots
-from extension.handover.channel_slots import ChannelSlots, client_key
+from extension.providers.genesys_om import channel_slots
+from extension.providers.genesys_om.channel_slots import ChannelSlots, client_key
 from extension.store import Store, store_from_url
 
 from redis_server import delete_prefix, new_prefix, redis_url, require_redis

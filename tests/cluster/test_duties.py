@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from extension.flows.session import Session, SessionKey
-from extension.handover.cluster import ClusterDuties
-from extension.handover.state import BY_CONVERSATION, HandoverState
-from extension.handover.watching import NotificationsWatcher
+from extension.providers.genesys_om.cluster import ClusterDuties
+from extension.providers.genesys_om.state import BY_CONVERSATION, HandoverState
+from extension.providers.genesys_om.watching import NotificationsWatcher
 from extension.store import MemoryStore, Store, store_from_url
 from extension.tasks import BackgroundTasks
 

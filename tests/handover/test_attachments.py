@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extension.handover.state import HandoverState
+from extension.providers.genesys_om.state import HandoverState
 
 from stack import Stack, StackFactory, start_handover, wait_inbound
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from extension.handover.state import PENDING_DISCONNECT
+from extension.providers.genesys_om.state import PENDING_DISCONNECT
 from handover.helpers import PARTICIPANT, close_on_active_flow
 
 from stack import Stack, StackFactory, start_handover, texts

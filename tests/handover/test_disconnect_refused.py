@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from extension.handover.state import BY_CONVERSATION, PENDING_DISCONNECT
+from extension.providers.genesys_om.state import BY_CONVERSATION, PENDING_DISCONNECT
 from handover.helpers import NO_SWEEPER, PARTICIPANT, close_on_active_flow, delete
 
 from stack import Stack, StackFactory, start_handover, texts

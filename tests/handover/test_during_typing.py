@@ -28,7 +28,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """The clocks of the provider's typing limit and of the store's claims, both movable."""
-    from extension.handover import provider
+    from extension.providers.genesys_om import provider
     from extension.store import memory
 
     moved = Clock()

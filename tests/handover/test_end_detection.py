@@ -170,7 +170,7 @@ async def test_each_handover_gets_a_fresh_genesys_user(make_stack: StackFactory)
 
 
 def test_long_transcripts_are_split_under_4000_characters() -> None:
-    from extension.handover.transcript import transcript_messages
+    from extension.providers.genesys_om.transcript import transcript_messages
 
     entries = [{"role": "user" if i % 2 else "bot", "text": f"message {i} " + "x" * 300, "time": 0}
                for i in range(40)]

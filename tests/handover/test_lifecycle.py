@@ -218,7 +218,7 @@ async def test_a_check_of_everything_checks_more_than_one_batch(make_stack: Stac
 
 
 async def test_the_reconciler_prunes_user_ids_of_ended_handovers(make_stack: StackFactory) -> None:
-    from extension.handover.state import BY_CONVERSATION, BY_USER
+    from extension.providers.genesys_om.state import BY_CONVERSATION, BY_USER
 
     stack = await make_stack()
     store = stack.runtime.handover.store
@@ -237,7 +237,7 @@ async def test_the_reconciler_prunes_user_ids_of_ended_handovers(make_stack: Sta
     # The cancelled handover's user id is kept while its late agent messages may still come.
     assert await store.index_items(BY_USER) == {old_user: key, new_user: key}
     assert await store.index_items(BY_CONVERSATION) == {new_cid: key}
-    from extension.handover import state as handover_state
+    from extension.providers.genesys_om import state as handover_state
     doc = await store.get_session(key)
     doc["context"][handover_state.ENDED]["at"] -= handover_state.LATE_MESSAGE_SECONDS + 1
     await store.commit(key, doc, [])
@@ -250,7 +250,7 @@ async def test_the_reconciler_prunes_user_ids_of_ended_handovers(make_stack: Sta
 
 
 async def test_pruning_leaves_a_start_in_progress_alone(make_stack: StackFactory) -> None:
-    from extension.handover.state import BY_USER
+    from extension.providers.genesys_om.state import BY_USER
     from handover.test_start_race import LONG, hold_inbound, when_created
 
     stack = await make_stack()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from extension.handover import channel_slots, notifications
+from extension.providers.genesys_om import channel_slots, notifications
 from extension.testing.emulator import Emulator, EmulatorConfig
 from handover.helpers import end_by_agent, lines, start
 
@@ -34,7 +34,7 @@ async def test_handovers_past_the_limit_wait_for_room_and_their_ends_are_detecte
     # Two channels of three topics: room for two handovers (three topics each).
     monkeypatch.setattr(channel_slots, "MAX_CHANNELS", 2)
     monkeypatch.setattr(notifications, "MAX_TOPICS_PER_CHANNEL", 3)
-    caplog.set_level(logging.INFO, logger="extension.handover.notifications")
+    caplog.set_level(logging.INFO, logger="extension.providers.genesys_om.notifications")
     stack = await make_stack(reconcile_interval=0.2)
     runtime = stack.runtime
     c0, c1, c2, c3 = [await start(stack, f"u{i}") for i in range(4)]
@@ -78,7 +78,7 @@ async def test_handovers_past_the_limit_wait_for_room_and_their_ends_are_detecte
 
 async def test_a_waiting_handover_gone_from_the_index_leaves_the_queue_at_the_next_resync(
         make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    from extension.handover.state import BY_CONVERSATION
+    from extension.providers.genesys_om.state import BY_CONVERSATION
 
     monkeypatch.setattr(channel_slots, "MAX_CHANNELS", 1)
     monkeypatch.setattr(notifications, "MAX_TOPICS_PER_CHANNEL", 3)

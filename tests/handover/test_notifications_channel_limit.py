@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from extension.handover import channel_slots, notifications
+from extension.providers.genesys_om import channel_slots, notifications
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
 from handover.helpers import end_by_agent, lines, start

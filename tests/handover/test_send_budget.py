@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from extension.flows.session import SessionKey
-from extension.handover.budget import Bucket, OverBudget, SendBudgets
+from extension.providers.genesys_om.budget import Bucket, OverBudget, SendBudgets
 
 from stack import Stack, StackFactory, start_handover
 

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from extension import keys
-from extension.handover.state import BY_CONVERSATION, BY_USER
+from extension.providers.genesys_om.state import BY_CONVERSATION, BY_USER
 from handover.helpers import NO_SWEEPER, delete
 
 from stack import Stack, StackFactory, start_handover

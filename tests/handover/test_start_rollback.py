@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extension.handover.state import BY_CONVERSATION, BY_USER, PENDING_DISCONNECT, STARTING
+from extension.providers.genesys_om.state import BY_CONVERSATION, BY_USER, PENDING_DISCONNECT, STARTING
 from extension.testing.emulator.state import Conversation
 from handover.helpers import INBOUND, LONG, PARTICIPANT, when_created
 

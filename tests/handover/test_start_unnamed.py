@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from extension.flows.session import SessionKey
-from extension.handover.state import STARTING
+from extension.providers.genesys_om.state import STARTING
 from extension.testing.emulator.state import Conversation
 from handover.helpers import INBOUND, when_created
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from extension.flows.session import TRANSCRIPT_CHARS, Session, SessionKey
-from extension.handover.transcript import CUT_MARK, TranscriptBudget, transcript_messages, within_budget
+from extension.providers.genesys_om.transcript import CUT_MARK, TranscriptBudget, transcript_messages, within_budget
 
 from stack import StackFactory, start_handover
 

@@ -12,7 +12,7 @@ import pytest
 
 from extension import keys
 from extension.flows.session import SessionKey
-from extension.handover.state import TYPING_TO
+from extension.providers.genesys_om.state import TYPING_TO
 from extension.store import Store
 from handover.helpers import barrier, typing_requests
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from extension.flows.session import SessionKey
-from extension.handover.webhook import INBOX
+from extension.providers.genesys_om.webhook import INBOX
 from extension.testing.emulator import Emulator
 from extension.testing.emulator.config import (
     DEFAULT_CLIENT_ID,

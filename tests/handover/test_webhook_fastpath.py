@@ -11,7 +11,7 @@ import pytest
 
 from extension.flows.session import SessionKey
 from extension.genesys.signature import sign
-from extension.handover.webhook import INBOX
+from extension.providers.genesys_om.webhook import INBOX
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
 from stack import WEBHOOK_URL as URL

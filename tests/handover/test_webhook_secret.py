@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from extension.handover import signature_alarm
-from extension.handover.signature_alarm import AGENT_UNREACHABLE
+from extension.providers.genesys_om import signature_alarm
+from extension.providers.genesys_om.signature_alarm import AGENT_UNREACHABLE
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
 from stack import Stack, StackFactory, start_handover, texts

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from extension.genesys.signature import sign
-from extension.handover.signature_alarm import AGENT_UNREACHABLE
+from extension.providers.genesys_om.signature_alarm import AGENT_UNREACHABLE
 from extension.testing.emulator.config import DEFAULT_CLIENT_SECRET, DEFAULT_INTEGRATION_ID, DEFAULT_WEBHOOK_SECRET
 from extension.texts import FLOW_FAILED
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from extension.flows.session import SessionKey
-from extension.handover.state import HandoverState
+from extension.providers.genesys_om.state import HandoverState
 from extension.testing.emulator import EmulatorConfig
 from extension.testing.emulator.config import (
     DEFAULT_CLIENT_ID,

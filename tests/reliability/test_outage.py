@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from extension.handover.outbox import DELAY_NOTICE
+from extension.providers.genesys_om.outbox import DELAY_NOTICE
 
 from .conftest import Ledger
 from .helpers import changed_setting

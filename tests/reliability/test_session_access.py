@@ -21,8 +21,8 @@ from extension.channels.access import SessionTokens
 from extension.config import Config, ConfigError, load_config
 from extension.copilot import issue_token
 from extension.flows.session import SessionKey
-from extension.handover.state import HandoverState
 from extension.manifest import Manifest
+from extension.providers.genesys_om.state import HandoverState
 from extension.secrets import Secret
 
 from .ledger import Ledger

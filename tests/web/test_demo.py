@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from extension.demo import Demo, default_config, start_demo
-from extension.handover.webhook import webhook_path
+from extension.providers.genesys_om.webhook import webhook_path
 
 from .conftest import eventually
 

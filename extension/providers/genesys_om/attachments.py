@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..genesys.attachments import MEDIA_TYPES, Attachment, guess_mime, is_mime, media_type_for
+from ...genesys.attachments import MEDIA_TYPES, Attachment, guess_mime, is_mime, media_type_for
 
 # Where a chat client may put the type it knows: ours say `mime`, a browser File says `type`.
 _MIME_KEYS = ("mime", "contentType", "type")

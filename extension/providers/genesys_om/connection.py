@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from ..config import ConnectionConfig
-from ..genesys import GenesysClient, Integration, Queue, RetryPolicy, resolve_region
-from ..genesys.transport import ResponseHook
-from ..secrets import Secret, same_secret
+from ...config import ConnectionConfig
+from ...genesys import GenesysClient, Integration, Queue, RetryPolicy, resolve_region
+from ...genesys.transport import ResponseHook
+from ...secrets import Secret, same_secret
 from .settings import HandoverSettings
 
 

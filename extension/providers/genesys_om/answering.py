@@ -14,10 +14,10 @@ import contextlib
 import logging
 from typing import Any, Protocol
 
-from ..genesys import GenesysError, GenesysNotFound
+from ...genesys import GenesysError, GenesysNotFound
 from .connection import GenesysConnection
 
-log = logging.getLogger("extension.handover.answering")
+log = logging.getLogger("extension.providers.genesys_om.answering")
 
 # A ring lasts seconds to a few minutes; a watch whose end event went missing stops after this many
 # reads (the reconciler still finds a connected agent later).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from ..genesys.notifications_topics import ConversationEvent
-from ..providers import transitions
+from ...genesys.notifications_topics import ConversationEvent
+from ...handover import transitions
 from .answering import AgentWatch
 from .provider import GenesysHandover
 from .state import BY_CONVERSATION

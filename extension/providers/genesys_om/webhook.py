@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .. import bounded_json, texts
-from ..channels.http import BadInput, json_error, read_body
-from ..genesys import MalformedMessage
-from ..genesys.notifications_topics import parse_http_end_event
-from ..genesys.outbound import OutboundMessage, parse_outbound
-from ..genesys.signature import HEADER
-from ..manifest import Manifest, load_manifest
-from ..store import Store
-from ..tasks import BackgroundTasks
+from ... import bounded_json, texts
+from ...channels.http import BadInput, json_error, read_body
+from ...genesys import MalformedMessage
+from ...genesys.notifications_topics import parse_http_end_event
+from ...genesys.outbound import OutboundMessage, parse_outbound
+from ...genesys.signature import HEADER
+from ...manifest import Manifest, load_manifest
+from ...store import Store
+from ...tasks import BackgroundTasks
 from .connection import GenesysConnection
 from .delivery import Found
 from .keys import HANDOVER_RUNTIME
@@ -28,7 +28,7 @@ from .state import PROVIDER
 if TYPE_CHECKING:
     from .runtime import HandoverRuntime
 
-log = logging.getLogger("extension.handover.webhook")
+log = logging.getLogger("extension.providers.genesys_om.webhook")
 
 
 

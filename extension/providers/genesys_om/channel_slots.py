@@ -17,10 +17,10 @@ import hashlib
 import logging
 import time
 
-from ..repeating import RepeatedFailure
-from ..store import Coordination
+from ...repeating import RepeatedFailure
+from ...store import Coordination
 
-log = logging.getLogger("extension.handover.notifications")
+log = logging.getLogger("extension.providers.genesys_om.notifications")
 
 MAX_CHANNELS = 20
 # After finding every slot taken, ask again only this much later (or once this replica gave one back):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..genesys.messages import TEXT_LIMIT, split_text
+from ...genesys.messages import TEXT_LIMIT, split_text
 from .state import HandoverState
 
 NOT_DELIVERED_AT_END = "The conversation with the agent ended before this message reached them: \u201c{text}\u201d"

@@ -14,19 +14,19 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from ..genesys import GenesysError, GenesysForbidden, TopicRejection
-from ..genesys.notifications_topics import (
+from ...genesys import GenesysError, GenesysForbidden, TopicRejection
+from ...genesys.notifications_topics import (
     ConversationEvent,
     is_heartbeat,
     is_socket_closing,
     parse_event_frame,
 )
-from ..repeating import RepeatedFailure
+from ...repeating import RepeatedFailure
 
 if TYPE_CHECKING:
     from .watching import ConnectionNotifications
 
-log = logging.getLogger("extension.handover.notifications")
+log = logging.getLogger("extension.providers.genesys_om.notifications")
 
 MAX_TOPICS_PER_CHANNEL = 1000
 DEFAULT_LIFETIME = 24 * 3600.0

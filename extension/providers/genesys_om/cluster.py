@@ -9,13 +9,13 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from ..repeating import RepeatedFailure
-from ..store import Coordination, Store
-from ..tasks import BackgroundTasks
+from ...repeating import RepeatedFailure
+from ...store import Coordination, Store
+from ...tasks import BackgroundTasks
 from .state import BY_CONVERSATION, HandoverState
 from .watching import NotificationsWatcher
 
-log = logging.getLogger("extension.handover.cluster")
+log = logging.getLogger("extension.providers.genesys_om.cluster")
 
 RECONCILER = "reconciler"
 WATCH_TOPIC = "om.watch"

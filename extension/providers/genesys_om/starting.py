@@ -23,12 +23,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from ..store import Store
+from ...store import Store
 from .connection import GenesysConnection
 from .disconnects import disconnect_customer
 from .state import BY_CONVERSATION, BY_USER, STARTING, HandoverState
 
-log = logging.getLogger("extension.handover.starting")
+log = logging.getLogger("extension.providers.genesys_om.starting")
 
 # How long an interrupted start whose conversation Genesys never named waits for its session's
 # next handover to reuse its user id (and so its conversation, if one was created).

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from .. import keys
-from ..config import Config
-from ..genesys import GenesysError
-from ..genesys.signature import verify
-from ..providers import ProviderDeclaration, service_key
-from ..tasks import BackgroundTasks
+from ... import keys
+from ...config import Config
+from ...genesys import GenesysError
+from ...genesys.signature import verify
+from ...handover import ProviderDeclaration, service_key
+from ...tasks import BackgroundTasks
 from .answering import AgentWatch
 from .channel_slots import ChannelSlots, client_key
 from .cluster import ClusterDuties

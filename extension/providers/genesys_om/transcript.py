@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..genesys.messages import split_text
+from ...genesys.messages import split_text
 
 LABELS = {"user": "Customer", "bot": "Bot", "agent": "Agent", "system": "System"}
 # No inbound size limit is published; 4000 characters is the safe size.

@@ -6,9 +6,9 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from ..flows.engine import NodeApi
-from ..genesys import GenesysError
-from ..genesys.messages import inbound_text
+from ...flows.engine import NodeApi
+from ...genesys import GenesysError
+from ...genesys.messages import inbound_text
 from . import starting
 from .connection import GenesysConnection
 from .disconnects import disconnect_customer

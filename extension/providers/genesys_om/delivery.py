@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..flows.engine import Endpoint
-from ..flows.events import output_event, typing_event
-from ..flows.session import SessionKey
-from ..genesys import GenesysError
-from ..genesys.messages import delivery_receipt
-from ..genesys.outbound import OutboundMessage
-from ..store import StoreError
-from ..tasks import BackgroundTasks
+from ...flows.engine import Endpoint
+from ...flows.events import output_event, typing_event
+from ...flows.session import SessionKey
+from ...genesys import GenesysError
+from ...genesys.messages import delivery_receipt
+from ...genesys.outbound import OutboundMessage
+from ...store import StoreError
+from ...tasks import BackgroundTasks
 from .connection import GenesysConnection
 from .provider import GenesysHandover
 from .state import (
@@ -25,7 +25,7 @@ from .state import (
     ended_recently,
 )
 
-log = logging.getLogger("extension.handover.delivery")
+log = logging.getLogger("extension.providers.genesys_om.delivery")
 
 # Every stored agent message is also claimed in the store under its webhook id for this long, so a
 # replay older than the session's recent-id window is still recognised (Genesys redelivers for

@@ -13,15 +13,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
-from .. import bounded_json
-from ..flows.events import output_event
-from ..metrics import Counter
-from ..tasks import BackgroundTasks
+from ... import bounded_json
+from ...flows.events import output_event
+from ...metrics import Counter
+from ...tasks import BackgroundTasks
 from .connection import GenesysConnection
 from .provider import GenesysHandover
 from .state import BY_USER, HandoverState
 
-log = logging.getLogger("extension.handover.webhook")
+log = logging.getLogger("extension.providers.genesys_om.webhook")
 
 LOG_INTERVAL_SECONDS = 60.0
 AGENT_UNREACHABLE = ("The agent cannot reach you right now: their replies are refused because of a setup problem "

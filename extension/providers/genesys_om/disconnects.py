@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from ..genesys import GenesysClientError, GenesysError
-from ..store import Store
+from ...genesys import GenesysClientError, GenesysError
+from ...store import Store
 from .connection import GenesysConnection
 from .state import PENDING_DISCONNECT
 
-log = logging.getLogger("extension.handover.disconnects")
+log = logging.getLogger("extension.providers.genesys_om.disconnects")
 
 # 4xx answers that a retry may still change: the conversation is gone (done), or a request timeout.
 _NOT_REFUSALS = (404, 408)

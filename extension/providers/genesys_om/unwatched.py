@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from ..metrics import Gauge
-from ..store import Store, StoreError
+from ...metrics import Gauge
+from ...store import Store, StoreError
 
-log = logging.getLogger("extension.handover.unwatched")
+log = logging.getLogger("extension.providers.genesys_om.unwatched")
 
 # Conversation id -> its connection, for every handover whose end no notification would report.
 UNWATCHED = "om:unwatched"

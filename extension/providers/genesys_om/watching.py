@@ -6,15 +6,15 @@ import logging
 
 import aiohttp
 
-from ..genesys import GenesysClient, TopicRejection
-from ..genesys.notifications_topics import conversation_topics, parse_topic
+from ...genesys import GenesysClient, TopicRejection
+from ...genesys.notifications_topics import conversation_topics, parse_topic
 from . import notifications
 from .channel_slots import ChannelSlots
 from .notifications import ChannelLoop, EventCallback, ReconnectCallback
 from .settings import HandoverSettings
 from .unwatched import NO_CHANNEL, NO_PERMISSION, Unwatched
 
-log = logging.getLogger("extension.handover.notifications")
+log = logging.getLogger("extension.providers.genesys_om.notifications")
 
 
 class ConnectionNotifications:

@@ -12,22 +12,22 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-from ..flows.events import output_event
-from ..flows.session import SessionKey
-from ..genesys import CallAbandoned, GenesysError, GenesysRateLimited
-from ..genesys.client import Proceed
-from ..genesys.messages import inbound_structured_response, inbound_text
-from ..genesys.retry import is_retryable
-from ..repeating import RepeatedFailure
-from ..store import Coordination, LocalCoordination, StoreError
-from ..store.coordination import Lease
-from ..tasks import BackgroundTasks
+from ...flows.events import output_event
+from ...flows.session import SessionKey
+from ...genesys import CallAbandoned, GenesysError, GenesysRateLimited
+from ...genesys.client import Proceed
+from ...genesys.messages import inbound_structured_response, inbound_text
+from ...genesys.retry import is_retryable
+from ...repeating import RepeatedFailure
+from ...store import Coordination, LocalCoordination, StoreError
+from ...store.coordination import Lease
+from ...tasks import BackgroundTasks
 from .attachments import to_attachment
 from .connection import GenesysConnection
 from .provider import GenesysHandover
 from .state import BY_USER, HandoverState
 
-log = logging.getLogger("extension.handover.outbox")
+log = logging.getLogger("extension.providers.genesys_om.outbox")
 
 DELAY_NOTICE = "Your message is taking longer than usual to reach the agent. It will be delivered as soon as possible."
 NOT_DELIVERED = "Your last message could not be delivered to the agent."

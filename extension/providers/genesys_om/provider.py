@@ -9,17 +9,17 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .. import texts
-from ..conversations import AfterEnd, Conversations, SessionKept
-from ..flags import FeatureFlags
-from ..flows.engine import Endpoint, NodeApi, Turn
-from ..flows.events import handover_event, output_event
-from ..flows.session import Session, SessionKey
-from ..genesys import GenesysError
-from ..genesys.messages import inbound_typing
-from ..metrics import Metrics
-from ..providers import transitions
-from ..refusals import BadInput
+from ... import texts
+from ...conversations import AfterEnd, Conversations, SessionKept
+from ...flags import FeatureFlags
+from ...flows.engine import Endpoint, NodeApi, Turn
+from ...flows.events import handover_event, output_event
+from ...flows.session import Session, SessionKey
+from ...genesys import GenesysError
+from ...genesys.messages import inbound_typing
+from ...handover import transitions
+from ...metrics import Metrics
+from ...refusals import BadInput
 from . import starting
 from .attachments import user_attachments
 from .budget import OverBudget, SendBudgets

@@ -8,8 +8,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..genesys import GenesysError, GenesysNotFound
-from ..repeating import RepeatedFailure
+from ...genesys import GenesysError, GenesysNotFound
+from ...repeating import RepeatedFailure
 from . import starting
 from .answering import agent_is_connected
 from .disconnects import retry_pending
@@ -18,7 +18,7 @@ from .provider import GenesysHandover
 from .state import BY_CONVERSATION, BY_USER, ENDED, HandoverState, ended_recently
 from .unwatched import UNWATCHED
 
-log = logging.getLogger("extension.handover.reconciler")
+log = logging.getLogger("extension.providers.genesys_om.reconciler")
 
 # BY_USER entries looked at per pass for staleness (store reads only, no Genesys call).
 PRUNE_BATCH = 500
