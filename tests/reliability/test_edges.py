@@ -50,6 +50,16 @@ handover = "{name}"
 
 
 
+async def end_pending(stack: Stack) -> None:
+    """Wait until the runtime holds the handover's end while it confirms it (the ACW debounce)."""
+
+    async def pending() -> bool:
+        state = await handover_state(stack)
+        return state is not None and state.pending_end_at is not None
+
+    await eventually(pending, "the end pending")
+
+
 async def handover_state(stack: Stack, user: str = "u1") -> HandoverState | None:
     doc = await stack.runtime.handover.store.get_session(SessionKey(stack.token, user, "s1").id)
     return HandoverState.from_doc(doc.get("handover") if doc else None)
@@ -114,13 +124,7 @@ async def test_a_message_during_the_end_debounce_goes_to_the_bot(make_stack: Sta
     await stack.wait_for(lambda ev: "bye" in texts(ev, "agent"))
     stack.runtime.ending.acw_timeout = 2.0
     await stack.emu.agent.end(cid)
-    for _ in range(1500):
-        state = await handover_state(stack)
-        if state is not None and state.pending_end_at is not None:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        raise AssertionError("the end was never pending")
+    await end_pending(stack)
     await stack.say("are you still there?")
     events = await stack.wait_for(lambda ev: "echo: are you still there?" in texts(ev, "bot"))
     bot = texts(events, "bot")
@@ -208,13 +212,7 @@ async def test_a_message_during_the_end_debounce_goes_to_a_new_agent_who_joins(m
     anna = next(p for p in conversation.participants if p.purpose == "agent" and p.state == "connected")
     anna.disconnect(time.time(), "client")  # Anna leaves; Genesys has not ended the conversation
     await router.emit(conversation, "user.end", anna, "CLIENT")
-    for _ in range(1500):
-        state = await handover_state(stack)
-        if state is not None and state.pending_end_at is not None:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        raise AssertionError("the end was never pending")
+    await end_pending(stack)
     await stack.say("hello, anyone?")
     assert "hello, anyone?" not in {m.text for m in stack.emu.inbound_messages()}  # held, not sent
     bob = router._join(conversation, "Bob", time.time())
