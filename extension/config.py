@@ -20,7 +20,7 @@ from .interpolation import interpolate, without_field_errors
 from .manifest import Manifest
 from .providers.genesys_om.settings import HandoverSettings
 from .providers.genesys_om.state import PROVIDER
-from .schemas import SecretField, SecretLength
+from .schemas import SecretField, SecretLength, StrictBoolean
 from .secrets import MASK, Secret
 from .store import check_store_url
 from .validation import DeclarationError, flatten_errors, unknown_keys
@@ -75,9 +75,9 @@ class ServerSchema(_Strict):
     max_text_chars = fields.Integer(load_default=10000, strict=True, validate=validate.Range(min=1, max=1000000))
     max_data_bytes = fields.Integer(load_default=16384, strict=True, validate=validate.Range(min=2, max=1048576))
     # The demo web chat pages; production deployments that use only the APIs turn them off.
-    webchat = fields.Boolean(load_default=True)
+    webchat = StrictBoolean(load_default=True)
     # One line per request (credentials redacted); off by default, as it is on the webhook's hot path.
-    access_log = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    access_log = StrictBoolean(load_default=False)
 
 
 # A day without a message from either side ends a session (0 keeps sessions for ever).

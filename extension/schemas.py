@@ -63,6 +63,15 @@ class SecretLength(validate.Validator):
         return value
 
 
+class StrictBoolean(fields.Field[bool]):
+    """A TOML/JSON boolean only: no strings ("yes", "false") and no numbers (1, 0)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean: write true or false.")
+        return value
+
+
 class StrictNumber(fields.Field[float | int]):
     """An int or float from JSON/TOML; booleans, strings and NaN are refused."""
 

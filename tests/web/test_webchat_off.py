@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from extension.app import build_app
 from extension.channels.static import ASSETS
-from extension.config import Config
+from extension.config import Config, ConfigError
 from extension.manifest import Manifest
 
 WEBCHAT_FILES = [name for name in ASSETS if not name.startswith("copilot")]
@@ -35,3 +35,11 @@ async def test_the_web_chat_pages_follow_the_server_setting(
 
 def test_the_web_chat_is_on_by_default(make_config: Callable[..., Config]) -> None:
     assert make_config().server.webchat is True
+
+
+@pytest.mark.parametrize("value", ['"yes"', '"false"', "1", '"off"'])
+def test_webchat_takes_a_toml_boolean_only(make_config: Callable[..., Config], value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        make_config(server_extra=f"webchat = {value}")
+    assert any(line.startswith("server.webchat: Not a valid boolean") for line in caught.value.errors), \
+        caught.value.errors
