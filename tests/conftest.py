@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from extension.config import Config, load_config
 from extension.manifest import Manifest, load_manifest
 
+from redis_server import delete_prefix, new_prefix, redis_url, require_redis
 from stack import make_stack  # noqa: F401 - the emulator + runtime fixture for every folder
 from support import ECHO_FLOW, config_text  # noqa: I001
 
@@ -25,6 +26,20 @@ def logging_as_it_was() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Each store in turn (a test asking for `store_url` runs three times); Redis gets a key prefix
+    of its own, deleted afterwards, and short locks. Ask for it before `make_stack`, so that its
+    clean-up runs after the stack (which writes to Redis) has stopped."""
+    if request.param != "redis":
+        yield "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/store.db"
+        return
+    require_redis()
+    prefix = new_prefix()
+    yield redis_url(prefix, lock_seconds=2)
+    await delete_prefix(prefix)
 
 
 @pytest.fixture(scope="session")

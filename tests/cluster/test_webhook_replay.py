@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from extension import keys
 from extension.genesys.signature import sign
 from extension.store import Store, StoreError
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
-from redis_server import delete_prefix, new_prefix, redis_url, require_redis
 from stack import WEBHOOK_URL as URL
 from stack import StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
 
 NEWER = 150  # more than the 100 recent ids the session keeps
 
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param != "redis":
-        yield "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/replay.db"
-        return
-    require_redis()
-    prefix = new_prefix()
-    yield redis_url(prefix, lock_seconds=2)
-    await delete_prefix(prefix)
 
 
 # `store_url` first: its clean-up must run after the stack (which writes to Redis) has stopped.

@@ -9,7 +9,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,7 +21,6 @@ from extension.genesys.signature import sign
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
 from .conftest import Ledger
-from redis_server import delete_prefix, new_prefix, redis_url, require_redis
 from stack import Stack, StackFactory, agent_message, post_signed, start_handover
 from support import eventually
 
@@ -33,16 +31,6 @@ DEEP = 5000
 # Arrays nested DEEP levels, inside an object so the routes get past "must be an object".
 DEEP_JSON = ('{"userId": "u-deep", "sessionId": "s1", "data": ' + "[" * DEEP + "]" * DEEP + "}").encode()
 
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param != "redis":
-        yield "memory://" if request.param == "memory" else f"sqlite:///{tmp_path}/hostile.db"
-        return
-    require_redis()
-    prefix = new_prefix()
-    yield redis_url(prefix, lock_seconds=2)
-    await delete_prefix(prefix)
 
 
 def port_of(stack: Stack) -> int:

@@ -26,25 +26,12 @@ from extension.providers.genesys_om.state import HandoverState
 from extension.secrets import Secret
 
 from .ledger import Ledger
-from redis_server import delete_prefix, new_prefix, redis_url, require_redis
 from support import config_text
 
 URL = "/support-bot"
 IDS = {"userId": "u1", "sessionId": "s1"}
 SESSION_SECRET = "session-secret-for-tests-0123456789abcdef"
 
-
-@pytest.fixture(params=["memory", "sqlite", "redis"])
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-    elif request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'access.db'}"
-    else:
-        require_redis()
-        prefix = new_prefix()
-        yield redis_url(prefix)
-        await delete_prefix(prefix)
 
 
 Started = Callable[..., Awaitable[TestClient[Any, Any]]]
