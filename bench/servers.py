@@ -21,7 +21,7 @@ from extension.flows.session import SessionKey
 from extension.genesys.outbound import parse_outbound
 from extension.genesys.signature import HEADER, verify
 from extension.manifest import load_manifest
-from extension.providers.genesys_om.keys import HANDOVER_RUNTIME
+from extension.providers.genesys_om.runtime import HANDOVER_RUNTIME
 from extension.providers.genesys_om.state import HandoverState
 from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
 

@@ -12,7 +12,6 @@ from aiohttp import web
 from . import keys, texts
 from .channels import health, pages, rest, socket
 from .channels.access import SESSION_ACCESS, SessionAccess, warn_open_endpoints
-from .channels.http import BODY_READING, MAX_BODY, BadInput, BodyReading, BodyRefused, json_error
 from .config import Config
 from .conversations import Conversations, InputLimits
 from .expiry import SessionExpiry
@@ -21,6 +20,7 @@ from .handover import install_providers
 from .manifest import Manifest
 from .metrics import Metrics
 from .refusals import STORE_RETRY_AFTER
+from .request_bodies import BODY_READING, MAX_BODY, BadInput, BodyReading, BodyRefused, json_error
 from .store import Store, StoreError, store_from_url
 
 log = logging.getLogger("extension.app")

@@ -170,7 +170,7 @@ class Stack:
 
     @property
     def runtime(self) -> Any:
-        from extension.providers.genesys_om.keys import HANDOVER_RUNTIME
+        from extension.providers.genesys_om.runtime import HANDOVER_RUNTIME
 
         return self.client.app[HANDOVER_RUNTIME]
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from .. import keys, texts
 from ..copilot import CopilotAuthError, link_maker, verify_token
-from ..providers.genesys_om.keys import HANDOVER_RUNTIME
+from ..providers.genesys_om.runtime import HANDOVER_RUNTIME
 from ..providers.genesys_om.state import ENDED_HISTORY, HandoverState
 from .static import COPILOT_CSP, page, read, render
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import texts
 from ..conversations import UserInput
-from .http import BadInput
+from ..request_bodies import BadInput
 
 MAX_ID = 256
 MAX_WAIT = 30.0

@@ -9,8 +9,8 @@ from ..conversations import SessionExists, SessionKept
 from ..flows.engine import Endpoint
 from ..flows.events import as_output_stack_item
 from ..flows.session import SessionKey
+from ..request_bodies import BadInput, parse_json_object, read_body
 from .access import SESSION_ACCESS
-from .http import BadInput, parse_json_object, read_body
 from .inputs import parse_after, parse_session_query, parse_user_input, parse_wait
 
 

@@ -15,9 +15,9 @@ from .. import bounded_json, keys, texts
 from ..conversations import Conversations, SessionExists, UserInput
 from ..flows.engine import Endpoint, FlowRuntimeError, Turn
 from ..flows.session import SessionKey
+from ..request_bodies import MAX_BODY, BadInput
 from ..store import StoreError
 from .access import SESSION_ACCESS
-from .http import MAX_BODY, BadInput
 from .inputs import MAX_ID, parse_after, parse_content, parse_session_query
 from .rest import endpoint_of
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from .. import texts
-from .http import BadInput
+from ..request_bodies import BadInput
 
 FOLDER = Path(__file__).with_name("static")
 ASSET_PATH = "/webchat/assets/{name}"

@@ -149,9 +149,8 @@ async def inbox_empties(stack: Stack) -> None:
 
 
 async def test_a_webhook_is_answered_while_a_cancel_holds_the_session(make_stack: StackFactory) -> None:
-    stack = await make_stack()
+    stack = await make_stack(extra="webhook_wait_seconds = 0.1\n")
     cid = await start_handover(stack)
-    stack.runtime.webhook_wait_seconds = 0.1
     hold = Hold()
     stack.emu.faults.sleep = hold
     stack.emu.faults.slow(f"/api/v2/conversations/messages/{cid}", seconds=60, method="GET")
@@ -178,10 +177,9 @@ async def test_a_webhook_is_answered_while_a_cancel_holds_the_session(make_stack
 
 
 async def test_a_message_for_a_busy_session_is_stored_then_delivered_once(make_stack: StackFactory) -> None:
-    stack = await make_stack()
+    stack = await make_stack(extra="webhook_wait_seconds = 0.1\n")
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
-    stack.runtime.webhook_wait_seconds = 0.1
     async with stack.runtime.handover.store.lock(KEY):
         reply = await stack.emu.agent.reply(cid, "while busy")
         assert await asyncio.wait_for(reply.wait(), timeout=30) == "delivered"
@@ -197,10 +195,9 @@ async def test_a_message_for_a_busy_session_is_stored_then_delivered_once(make_s
 
 
 async def test_a_stored_message_survives_a_restart(make_stack: StackFactory) -> None:
-    first = await make_stack(store="sqlite:///state.db")
+    first = await make_stack(store="sqlite:///state.db", extra="webhook_wait_seconds = 0.1\n")
     cid = await start_handover(first)
     await first.emu.agent.accept(cid)
-    first.runtime.webhook_wait_seconds = 0.1
     async with first.runtime.handover.store.lock(KEY):
         reply = await first.emu.agent.reply(cid, "answered, then the process died")
         assert await asyncio.wait_for(reply.wait(), timeout=30) == "delivered"

@@ -90,11 +90,10 @@ async def test_an_unknown_recipient_is_answered_inline(make_stack: StackFactory,
 async def test_a_held_session_still_gets_the_waited_then_stored_path(
     make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stack = await make_stack()
+    stack = await make_stack(extra="webhook_wait_seconds = 0.1\n")
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     to_id = await genesys_user_id(stack)
-    stack.runtime.webhook_wait_seconds = 0.1
     spawned = record_spawns(stack, monkeypatch)
     async with stack.runtime.handover.store.lock(KEY):
         assert await post_signed(stack, agent_message(to_id, "busy", message_id="m-busy")) == (
@@ -107,11 +106,10 @@ async def test_a_held_session_still_gets_the_waited_then_stored_path(
 
 
 async def test_a_session_freed_within_the_wait_is_delivered_not_stored(make_stack: StackFactory) -> None:
-    stack = await make_stack()
+    stack = await make_stack(extra="webhook_wait_seconds = 9\n")
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     to_id = await genesys_user_id(stack)
-    stack.runtime.webhook_wait_seconds = 30.0
     store = stack.runtime.handover.store
     held = asyncio.Event()
 

@@ -12,6 +12,7 @@ from typing import Any
 from ...repeating import RepeatedFailure
 from ...store import Coordination, Store
 from ...tasks import BackgroundTasks
+from .followers import Followers
 from .state import BY_CONVERSATION, HandoverState
 from .watching import NotificationsWatcher
 
@@ -34,7 +35,8 @@ class ClusterDuties:
     """
 
     def __init__(self, watcher: NotificationsWatcher, coordination: Coordination, store: Store,
-                 lease_seconds: float, background: BackgroundTasks) -> None:
+                 lease_seconds: float, background: BackgroundTasks, *, followers: Followers | None = None,
+                 on_reconciler: Callable[[], Coroutine[Any, Any, Any]] | None = None) -> None:
         self.watcher = watcher
         self.coordination = coordination
         self.store = store
@@ -51,7 +53,10 @@ class ClusterDuties:
         self._failures = RepeatedFailure(log, "cluster duties pass")
         self._renewals: dict[str, RepeatedFailure] = {}
         # Run when this replica takes the reconciler over: resumes outboxes a dead replica left.
-        self.on_reconciler: Callable[[], Coroutine[Any, Any, Any]] | None = None
+        self.on_reconciler = on_reconciler
+        if followers is not None:
+            # Only the notifications lease holder subscribes: the provider watches through here.
+            followers.follow(started=self.watch, ended=self._ended)
 
     def leads(self, duty: str) -> bool:
         """True while this replica holds the lease of `duty` (by its own, conservative clock)."""
@@ -156,6 +161,9 @@ class ClusterDuties:
 
     def watching(self, connection: str) -> set[str]:
         return self.watcher.watching(connection)
+
+    async def _ended(self, state: HandoverState) -> None:
+        await self.unwatch(state.connection, state.conversation_id)
 
     async def _nudge(self, connection: str) -> None:
         try:

@@ -9,7 +9,7 @@ from ...genesys.notifications_topics import ConversationEvent
 from ...handover import transitions
 from .answering import AgentWatch
 from .provider import GenesysHandover
-from .state import BY_CONVERSATION
+from .state import BY_CONVERSATION, HandoverState
 
 
 class EndDetector:
@@ -23,6 +23,7 @@ class EndDetector:
         self._pending: dict[str, asyncio.Task[None]] = {}
         # Monotonic time of the last sign of life per conversation (for the reconciler).
         self.last_signal: dict[str, float] = {}
+        handover.followers.follow(ended=self._ended)
 
     def signal(self, conversation_id: str | None) -> None:
         if conversation_id:
@@ -65,6 +66,9 @@ class EndDetector:
         task = self._pending.pop(cid, None)
         if task is not None:
             task.cancel()
+
+    async def _ended(self, state: HandoverState) -> None:
+        self.forget(state.conversation_id)
 
     def forget(self, cid: str) -> None:
         self._cancel(cid)

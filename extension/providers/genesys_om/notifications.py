@@ -10,11 +10,11 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import aiohttp
 
-from ...genesys import GenesysError, GenesysForbidden, TopicRejection
+from ...genesys import GenesysClient, GenesysError, GenesysForbidden, TopicRejection
 from ...genesys.notifications_topics import (
     ConversationEvent,
     is_heartbeat,
@@ -22,9 +22,8 @@ from ...genesys.notifications_topics import (
     parse_event_frame,
 )
 from ...repeating import RepeatedFailure
-
-if TYPE_CHECKING:
-    from .watching import ConnectionNotifications
+from .channel_slots import ChannelSlots
+from .settings import HandoverSettings
 
 log = logging.getLogger("extension.providers.genesys_om.notifications")
 
@@ -55,10 +54,27 @@ async def _finish(task: asyncio.Task[None]) -> None:
         await task
 
 
+class ChannelOwner(Protocol):
+    """What a channel needs of the connection it serves (watching.ConnectionNotifications)."""
+
+    name: str
+    client: GenesysClient
+    http: aiohttp.ClientSession
+    settings: HandoverSettings
+    slots: ChannelSlots
+    refused: dict[str, None]
+    on_event: EventCallback
+    on_reconnect: ReconnectCallback
+
+    async def refuse(self, loop: ChannelLoop, rejected: list[TopicRejection]) -> None: ...
+
+    async def permitted(self) -> None: ...
+
+
 class ChannelLoop:
     """One notifications channel: keeps a WebSocket open and its subscriptions equal to `topics`."""
 
-    def __init__(self, owner: ConnectionNotifications, number: int, slot: str) -> None:
+    def __init__(self, owner: ChannelOwner, number: int, slot: str) -> None:
         self.owner = owner
         self.number = number
         # The channel slot of the OAuth client this loop's channel holds (channel_slots.py).

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from ...flows.engine import NodeApi
+from ...flows.engine import Endpoint, NodeApi
+from ...flows.session import SessionKey
 from ...genesys import GenesysError
 from ...genesys.messages import inbound_text
+from ...store import Store
 from . import starting
 from .connection import GenesysConnection
 from .disconnects import disconnect_customer
+from .settings import HandoverSettings
 from .state import HandoverOptions, HandoverState
 from .transcript import TranscriptBudget, transcript_messages
-
-if TYPE_CHECKING:
-    from .provider import GenesysHandover
 
 log = logging.getLogger("extension.handover")
 
@@ -27,7 +28,16 @@ RUNTIME_ATTRIBUTES = frozenset({"userId", "sessionId", "urlToken", "queue", "que
                                 "priority", "copilotUrl"})
 
 
-async def open_conversation(handover: GenesysHandover, api: NodeApi, conn: GenesysConnection,
+class Opener(Protocol):
+    """What a start needs of the provider (provider.GenesysHandover)."""
+
+    store: Store
+    settings: HandoverSettings
+    # (endpoint, session key, the handover's Genesys user id) -> the Copilot link; None without Copilot.
+    copilot_link: Callable[[Endpoint, SessionKey, str], str] | None
+
+
+async def open_conversation(handover: Opener, api: NodeApi, conn: GenesysConnection,
                             config: dict[str, Any]) -> HandoverState:
     """Send the first message (creating the conversation) and the transcript; undo all on failure."""
     integration = await conn.integration()
@@ -90,7 +100,7 @@ def _refused(exc: BaseException) -> bool:
     return isinstance(exc, GenesysError) and isinstance(status, int) and 400 <= status < 500
 
 
-async def _undo(handover: GenesysHandover, conn: GenesysConnection, state: HandoverState) -> None:
+async def _undo(handover: Opener, conn: GenesysConnection, state: HandoverState) -> None:
     """The conversation exists but the start failed: end it, so no agent takes it for nobody."""
     try:
         await disconnect_customer(handover.store, conn, state.conversation_id, "failed handover start")
@@ -99,7 +109,7 @@ async def _undo(handover: GenesysHandover, conn: GenesysConnection, state: Hando
         log.warning("failed handover start of conversation %s not cleaned up yet: %s", state.conversation_id, exc)
 
 
-def attributes(handover: GenesysHandover, api: NodeApi, config: dict[str, Any],
+def attributes(handover: Opener, api: NodeApi, config: dict[str, Any],
                state: HandoverState) -> dict[str, str]:
     """The node's customAttributes plus the runtime's own, which always win (all strings)."""
     key = api.key

@@ -44,15 +44,14 @@ class OutboxSender:
         self.coordination = coordination or LocalCoordination()
         self._running: dict[str, asyncio.Task[Any]] = {}
         self.sent = 0
+        # A sender stops by itself when it finds its handover gone: the end needs nothing here.
+        handover.followers.follow(queued=self.kick)
 
     async def kick(self, key_id: str) -> None:
         """Make sure a sender is draining this session's outbox."""
         task = self._running.get(key_id)
         if task is None or task.done():
             self._running[key_id] = self.background.spawn(self._drain(key_id), name="outbox")
-
-    def forget(self, state: HandoverState) -> None:
-        """Nothing to do: a sender stops by itself when it finds the handover gone."""
 
     async def resume_all(self) -> int:
         """After a restart: restart the senders of every handover with waiting messages."""

@@ -25,6 +25,7 @@ from .attachments import user_attachments
 from .budget import OverBudget, SendBudgets
 from .connection import GenesysConnection
 from .disconnects import disconnect_customer, try_disconnect
+from .followers import Followers
 from .opening import open_conversation
 from .settings import HandoverSettings
 from .settle import outbox_items, settle_outbox, undelivered_notices
@@ -53,7 +54,8 @@ class GenesysHandover:
     """Starts, feeds and ends handovers; the outbox, webhook and end detection call into it."""
 
     def __init__(self, conversations: Conversations, connections: Mapping[str, GenesysConnection],
-                 flags: FeatureFlags, settings: HandoverSettings, metrics: Metrics) -> None:
+                 flags: FeatureFlags, settings: HandoverSettings, metrics: Metrics, *,
+                 followers: Followers | None = None) -> None:
         self.conversations = conversations
         self.store = conversations.store
         self.connections = dict(connections)
@@ -63,10 +65,8 @@ class GenesysHandover:
         self.budgets = SendBudgets(settings.session_messages_per_minute, settings.connection_messages_per_minute)
         self._last_typing: dict[str, float] = {}
         self._typing: dict[str, asyncio.Task[None]] = {}
-        # Set by the runtime wiring: the outbox sender, notifications, copilot links.
-        self.outbox: Any = None
-        self.watcher: Any = None
-        self.ending: Any = None
+        # The outbox sender, the end detector and the notifications follow each handover through these.
+        self.followers = followers or Followers()
         self.copilot_link: Any = None
 
     # The handoverToAgent node ----------------------------------------------------------------
@@ -99,9 +99,8 @@ class GenesysHandover:
         api.output(state.options.accepted_message, quick)
         api.emit_handover("queue")
         self.metrics.handovers.inc(status="queue")
-        if self.watcher is not None:
-            watcher = self.watcher
-            api.after_commit(lambda: watcher.watch(conn.name, state.conversation_id))
+        followers = self.followers
+        api.after_commit(lambda: followers.started(conn.name, state.conversation_id))
         if config.get("sendQueueEvent"):
             api.input["handover"] = {"status": "queue"}
         else:
@@ -177,9 +176,8 @@ class GenesysHandover:
         if state.options.repeat_accepted_message and state.status == "queue" and state.options.accepted_message:
             turn.events.append(output_event(state.options.accepted_message))
         session.handover = state.to_doc()
-        if self.outbox is not None:
-            outbox, key_id = self.outbox, session.key.id
-            turn.after_commit.append(lambda: outbox.kick(key_id))
+        followers, key_id = self.followers, session.key.id
+        turn.after_commit.append(lambda: followers.queued(key_id))
         return True
 
     def _spend_budget(self, url_token: str, state: HandoverState, cost: int) -> None:
@@ -311,9 +309,9 @@ class GenesysHandover:
                 state.pending_end_at = None
                 turn.session.handover = state.to_doc()
                 turn.after_commit.append(lambda: self._typing_to(key_id, state))
-                if state.outbox and self.outbox is not None:
-                    outbox = self.outbox
-                    turn.after_commit.append(lambda: outbox.kick(key_id))
+                if state.outbox:
+                    followers = self.followers
+                    turn.after_commit.append(lambda: followers.queued(key_id))
             if state.status == "queue" and connected:
                 await self.activate(turn, state)
             elif not resumed:
@@ -406,12 +404,7 @@ class GenesysHandover:
             await self.store.index_delete(BY_USER, state.genesys_user_id)
         await self.store.index_delete(BY_CONVERSATION, state.conversation_id)
         await self._typing_to(key_id, None)
-        if self.ending is not None:
-            self.ending.forget(state.conversation_id)
-        if self.outbox is not None:
-            self.outbox.forget(state)
-        if self.watcher is not None:
-            await self.watcher.unwatch(state.connection, state.conversation_id)
+        await self.followers.ended(state)
 
 
 async def _logged(what: str, key: SessionKey, state: HandoverState, reason: str | None = None) -> None:

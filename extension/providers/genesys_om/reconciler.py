@@ -40,7 +40,8 @@ class Reconciler:
     """Checks at most `batch` quiet handovers every `interval` seconds, and keeps the records tidy."""
 
     def __init__(self, handover: GenesysHandover, ending: EndDetector, *, interval: float,
-                 idle: float, batch: int, unwatched_interval: float | None = None) -> None:
+                 idle: float, batch: int, unwatched_interval: float | None = None,
+                 leader: Callable[[], bool] | None = None, sweep: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.handover = handover
         self.ending = ending
         self.interval = interval
@@ -54,9 +55,9 @@ class Reconciler:
         self._failures = RepeatedFailure(log, "reconciler pass")
         self._unwatched_failures = RepeatedFailure(log, "reconciler pass over unwatched handovers")
         # With several replicas only the holder of the reconciler lease runs the passes.
-        self.leader: Callable[[], bool] = lambda: True
+        self.leader: Callable[[], bool] = leader or (lambda: True)
         # Also run each pass: restarts outboxes that a dead replica left behind.
-        self.sweep: Callable[[], Awaitable[Any]] | None = None
+        self.sweep = sweep
 
     async def run(self) -> None:
         while True:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -13,9 +11,8 @@ from aiohttp import web
 
 from ... import keys
 from ...config import Config
-from ...genesys import GenesysError
-from ...genesys.signature import verify
 from ...handover import ProviderDeclaration, service_key
+from ...refusals import BadInput
 from ...tasks import BackgroundTasks
 from .answering import AgentWatch
 from .channel_slots import ChannelSlots, client_key
@@ -23,18 +20,17 @@ from .cluster import ClusterDuties
 from .connection import GenesysConnection
 from .delivery import AgentDelivery
 from .ending import EndDetector
-from .keys import HANDOVER_RUNTIME
+from .followers import Followers
 from .outbox import OutboxSender
 from .provider import GenesysHandover
 from .reconciler import Reconciler
 from .signature_alarm import SignatureAlarm
+from .signers import WebhookSigners
 from .state import PROVIDER as PROVIDER_TYPE
 from .unwatched import Unwatched
 from .watching import ConnectionNotifications, NotificationsWatcher
-from .webhook import WebhookInbox, genesys_webhook
+from .webhook import WebhookInbox, WebhookReceiver, receive
 
-log = logging.getLogger("extension.handover")
-RESOLVE_RETRY_SECONDS = 30.0
 # Stored webhooks older than this are replayed by the periodic sweep (their replica may be gone).
 INBOX_REPLAY_AGE_SECONDS = 120.0
 
@@ -56,12 +52,14 @@ class HandoverRuntime:
             for name, conn in config.connections.items() if conn.type == PROVIDER_TYPE
         }
         self.background = BackgroundTasks("handover")
-        self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics)
+        # The parts below follow each handover through these callbacks, added as each is built.
+        followers = Followers()
+        self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics,
+                                        followers=followers)
         self.delivery = AgentDelivery(self.handover, self.background)
-        self.inbox = WebhookInbox(self, conversations.store, self.background)
+        self.signers = WebhookSigners(self.connections, self.background)
         self.signature_alarm = SignatureAlarm(self.connections, self.handover, metrics.signature_failures,
                                               self.background)
-        self.webhook_wait_seconds = settings.webhook_wait_seconds
         # Replicas sharing a store share the cluster-wide jobs through its coordination.
         coordination = conversations.store.coordination()
         # Senders stop at once on shutdown: what they hold is in the stored outbox.
@@ -69,9 +67,9 @@ class HandoverRuntime:
         self.outbox = OutboxSender(self.handover, self.senders, coordination)
         self.agents = AgentWatch(self.handover, self.connections, settings.agent_check_seconds)
         self.ending = EndDetector(self.handover, settings.acw_timeout_seconds, self.agents)
-        self.reconciler = Reconciler(self.handover, self.ending, interval=settings.reconcile_interval_seconds,
-                                     idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch,
-                                     unwatched_interval=settings.reconcile_unwatched_interval_seconds)
+        self.inbox = WebhookInbox(self.delivery, self.connections, conversations.store, self.background,
+                                  wait_seconds=settings.webhook_wait_seconds, signal=self.ending.signal)
+        self.webhook = WebhookReceiver(self.signers, self.inbox, self.signature_alarm, metrics, self.ending.on_event)
         self.unwatched = Unwatched(conversations.store, metrics.unwatched)
         # One set of channel slots per OAuth client: connections sharing a client share its 20 channels.
         self.slots: dict[str, ChannelSlots] = {}
@@ -84,15 +82,13 @@ class HandoverRuntime:
                 self.slots[client_key(conn.client.region.api_base, conn.client.client_id)])
             for name, conn in self.connections.items()
         })
-        self.cluster = ClusterDuties(self.watcher, coordination, conversations.store, settings.lease_seconds,
-                                     self.background)
-        self.reconciler.leader = self.cluster.leads_reconciler
-        self.cluster.on_reconciler = self.outbox.resume_all
-        self.reconciler.sweep = self._sweep
         # The provider watches through the cluster: only the notifications lease holder subscribes.
-        self.handover.outbox, self.handover.watcher, self.handover.ending = self.outbox, self.cluster, self.ending
-        self._resolved_at: dict[str, float] = {}
-        self._resolving: dict[str, asyncio.Task[None]] = {}
+        self.cluster = ClusterDuties(self.watcher, coordination, conversations.store, settings.lease_seconds,
+                                     self.background, followers=followers, on_reconciler=self.outbox.resume_all)
+        self.reconciler = Reconciler(self.handover, self.ending, interval=settings.reconcile_interval_seconds,
+                                     idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch,
+                                     unwatched_interval=settings.reconcile_unwatched_interval_seconds,
+                                     leader=self.cluster.leads_reconciler, sweep=self._sweep)
         self._loops: list[asyncio.Task[None]] = []
         conversations.services[service_key(PROVIDER_TYPE)] = self.handover
         conversations.input_hooks.append(self.handover.on_input)
@@ -100,8 +96,7 @@ class HandoverRuntime:
         conversations.end_hooks.append(self.handover.on_session_end)
 
     async def start(self) -> None:
-        for conn in self.connections.values():
-            self._resolving[conn.name] = self.background.spawn(self._resolve(conn), name=f"resolve-{conn.name}")
+        self.signers.start()
         # Takes the leases it can and subscribes every handover the store holds (after a restart too).
         await self.cluster.start()
         await self.outbox.resume_all()
@@ -116,8 +111,7 @@ class HandoverRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.cluster.stop()
-        for task in self._resolving.values():
-            task.cancel()
+        self.signers.stop()
         await self.senders.cancel()
         await self.watcher.stop()
         for slots in self.slots.values():
@@ -136,61 +130,15 @@ class HandoverRuntime:
         if self.watcher.watching(connection):
             self.background.spawn(self.reconciler.check_once(everything=True), name="reconcile-after-reconnect")
 
-    async def _resolve(self, conn: GenesysConnection) -> None:
-        self._resolved_at[conn.name] = time.monotonic()
-        try:
-            await conn.integration()
-        except GenesysError as exc:
-            log.warning("connection %s: integration %r not resolved yet: %s", conn.name, conn.deployment_name, exc)
+HANDOVER_RUNTIME: web.AppKey[HandoverRuntime] = web.AppKey("handover_runtime")
 
-    def signed_by(self, raw: bytes, signature: str | None) -> list[GenesysConnection]:
-        """The connections whose webhook secret signs these raw bytes (nothing is parsed first).
 
-        Each distinct secret is tried once: connections sharing an integration share its secret.
-        """
-        if not signature:
-            return []
-        verdicts: dict[str, bool] = {}
-        signed = []
-        for conn in self.connections.values():
-            secret = conn.webhook_secret.reveal()
-            if secret not in verdicts:
-                verdicts[secret] = verify(secret, raw, signature)
-            if verdicts[secret]:
-                signed.append(conn)
-        return signed
-
-    def webhook_candidates(self, signed: list[GenesysConnection],
-                           integration_id: str | None) -> list[GenesysConnection]:
-        """The signed connections a webhook of `integration_id` may belong to; never waits on Genesys.
-
-        Several connections may share one integration (each routing to its own queue): all of them
-        are candidates, and the delivery picks the one that owns the recipient's handover. When no
-        signed connection has resolved that integration id yet, the unresolved ones are candidates
-        (the HMAC itself authenticates the sender) while their lookup runs in the background.
-        """
-        if not integration_id:
-            return []
-        named = [conn for conn in signed if conn.integration_id == integration_id]
-        if named:
-            return named
-        for conn in self.connections.values():
-            if conn.integration_id is None:
-                self._resolve_later(conn)
-        return [conn for conn in signed if conn.integration_id is None]
-
-    def _resolve_later(self, conn: GenesysConnection) -> None:
-        task = self._resolving.get(conn.name)
-        if task is not None and not task.done():
-            return
-        # Unknown ids must not make every request a Genesys lookup: one try per interval.
-        if time.monotonic() - self._resolved_at.get(conn.name, -1e9) < RESOLVE_RETRY_SECONDS:
-            return
-        self._resolving[conn.name] = self.background.spawn(self._resolve(conn), name=f"resolve-{conn.name}")
-
-    def connection_for_end_key(self, key: str) -> GenesysConnection | None:
-        matches = [conn for conn in self.connections.values() if conn.accepts_end_key(key)]
-        return matches[0] if matches else None
+async def genesys_webhook(request: web.Request) -> web.Response:
+    """POST at the declared webhook path (docs/CONTRACT.md 7.1)."""
+    runtime = request.app.get(HANDOVER_RUNTIME)
+    if runtime is None:
+        raise BadInput("no Genesys Cloud connection is configured", 404)
+    return await receive(runtime.webhook, request)
 
 
 def install(app: web.Application, config: Config, declaration: ProviderDeclaration) -> None:

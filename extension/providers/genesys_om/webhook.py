@@ -7,29 +7,29 @@ import functools
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
 from ... import bounded_json, texts
-from ...channels.http import BadInput, json_error, read_body
 from ...genesys import MalformedMessage
-from ...genesys.notifications_topics import parse_http_end_event
+from ...genesys.notifications_topics import ConversationEvent, parse_http_end_event
 from ...genesys.outbound import OutboundMessage, parse_outbound
 from ...genesys.signature import HEADER
 from ...manifest import Manifest, load_manifest
+from ...metrics import Metrics
+from ...request_bodies import json_error, read_body
 from ...store import Store
 from ...tasks import BackgroundTasks
 from .connection import GenesysConnection
-from .delivery import Found
-from .keys import HANDOVER_RUNTIME
+from .delivery import AgentDelivery
+from .signature_alarm import SignatureAlarm
+from .signers import WebhookSigners
 from .state import PROVIDER
 
-if TYPE_CHECKING:
-    from .runtime import HandoverRuntime
-
 log = logging.getLogger("extension.providers.genesys_om.webhook")
-
 
 
 def webhook_path(manifest: Manifest | None = None) -> str:
@@ -38,6 +38,7 @@ def webhook_path(manifest: Manifest | None = None) -> str:
     if declaration is None:
         raise LookupError(f"manifest.json declares no handover provider for connection type {PROVIDER!r}")
     return declaration.webhook_path
+
 
 # Verified agent messages whose session was busy too long to wait for: kept until delivered.
 INBOX = "om:webhook-inbox"
@@ -56,31 +57,40 @@ def _integration_id(body: Any) -> str | None:
     return None
 
 
-async def genesys_webhook(request: web.Request) -> web.Response:
-    runtime = request.app.get(HANDOVER_RUNTIME)
-    if runtime is None:
-        raise BadInput("no Genesys Cloud connection is configured", 404)
+@dataclass(frozen=True)
+class WebhookReceiver:
+    """What the webhook route works with; the handover runtime builds it."""
+
+    signers: WebhookSigners
+    inbox: WebhookInbox
+    alarm: SignatureAlarm
+    metrics: Metrics
+    on_end_event: Callable[[str, ConversationEvent], Awaitable[None]]
+
+
+async def receive(receiver: WebhookReceiver, request: web.Request) -> web.Response:
+    """Verify, parse, and hand the agent message to the inbox (or an end event to the end detector)."""
     started = time.perf_counter()
-    metrics = runtime.handover.metrics
+    metrics = receiver.metrics
     raw = await read_body(request)
     auth = request.headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
-        return await _end_event(request, raw, auth[7:].strip())
+        return await _end_event(receiver, raw, auth[7:].strip())
     # The signature is checked on the raw bytes before anything of the body is read (docs/CONTRACT.md 7.1).
     signature = request.headers.get(HEADER)
-    signed = runtime.signed_by(raw, signature)
+    signed = receiver.signers.signed_by(raw, signature)
     if not signed:
         metrics.webhooks.inc(outcome="invalid_signature")
         if signature:
             # Genesys always signs: a signature that fails most likely means a wrong webhookSecret.
-            runtime.signature_alarm.refused(raw)
+            receiver.alarm.refused(raw)
         return json_error(401, texts.INVALID_SIGNATURE)
     try:
         body = bounded_json.loads(raw)
     except ValueError as exc:  # TooDeep is a ValueError too, with its own message
         metrics.webhooks.inc(outcome="not_json")
         return json_error(400, str(exc) if isinstance(exc, bounded_json.TooDeep) else texts.NOT_JSON)
-    candidates = runtime.webhook_candidates(signed, _integration_id(body))
+    candidates = receiver.signers.candidates(signed, _integration_id(body))
     if not candidates:
         # Signed with a known secret but for an integration none of those connections uses.
         metrics.webhooks.inc(outcome="invalid_signature")
@@ -92,7 +102,7 @@ async def genesys_webhook(request: web.Request) -> web.Response:
         log.debug("signed webhook body not understood: %s", exc)
         metrics.webhooks.inc(outcome="malformed")
         return web.json_response({"status": "ignored"})
-    outcome = await runtime.inbox.deliver(candidates, message, body, wait=runtime.webhook_wait_seconds)
+    outcome = await receiver.inbox.deliver(candidates, message, body)
     metrics.webhooks.inc(outcome=outcome)
     metrics.webhook_latency.observe(time.perf_counter() - started)
     return web.Response(body=_answer(outcome), content_type="application/json", charset="utf-8")
@@ -104,11 +114,10 @@ def _answer(outcome: str) -> bytes:
     return json.dumps({"status": outcome}).encode()
 
 
-async def _end_event(request: web.Request, raw: bytes, key: str) -> web.Response:
-    runtime = request.app[HANDOVER_RUNTIME]
-    conn = runtime.connection_for_end_key(key)
+async def _end_event(receiver: WebhookReceiver, raw: bytes, key: str) -> web.Response:
+    conn = receiver.signers.for_end_key(key)
     if conn is None:
-        runtime.handover.metrics.webhooks.inc(outcome="invalid_key")
+        receiver.metrics.webhooks.inc(outcome="invalid_key")
         return json_error(401, "invalid key")
     try:
         event = parse_http_end_event(bounded_json.loads(raw))
@@ -118,8 +127,8 @@ async def _end_event(request: web.Request, raw: bytes, key: str) -> web.Response
         return json_error(400, str(exc) if isinstance(exc, bounded_json.TooDeep) else texts.NOT_JSON)
     if event is None:
         return web.json_response({"status": "ignored"})
-    await runtime.ending.on_event(conn.name, event)
-    runtime.handover.metrics.webhooks.inc(outcome="end_event")
+    await receiver.on_end_event(conn.name, event)
+    receiver.metrics.webhooks.inc(outcome="end_event")
     return web.json_response({"status": "accepted"})
 
 
@@ -132,26 +141,30 @@ class WebhookInbox:
     frees; the dedup on `id` inside the delivery makes a replay of the stored copy harmless.
     """
 
-    def __init__(self, runtime: HandoverRuntime, store: Store, background: BackgroundTasks) -> None:
-        self.runtime = runtime
+    def __init__(self, delivery: AgentDelivery, connections: Mapping[str, GenesysConnection], store: Store,
+                 background: BackgroundTasks, *, wait_seconds: float,
+                 signal: Callable[[str | None], None]) -> None:
+        self.delivery = delivery
+        self.connections = connections
         self.store = store
         self.background = background
+        self.wait_seconds = wait_seconds
+        # A webhook about a conversation is a sign of life of it (the end detector's reconciler).
+        self.signal = signal
 
-    async def deliver(self, candidates: list[GenesysConnection], message: OutboundMessage, body: Any, *,
-                      wait: float) -> str:
+    async def deliver(self, candidates: list[GenesysConnection], message: OutboundMessage, body: Any) -> str:
         """The delivery outcome, or `accepted` when the message was stored to be delivered later."""
-        delivery = self.runtime.delivery
-        early = delivery.screen(message)
+        self.signal(message.conversation_id)
+        early = self.delivery.screen(message)
         if early is not None:
-            self.runtime.ending.signal(message.conversation_id)
             return early
-        found = await delivery.locate(message)
+        found = await self.delivery.locate(message)
         # A free session lock is taken at once (nothing between here and the turn waits), so no
         # Genesys call of another turn can hold the answer up: delivered inline, without a task.
         if found is None or self.store.lock_surely_free(found[1].id):
-            return await self._deliver(candidates, message, found)
-        task = self.background.spawn(self._deliver(candidates, message, found), name="webhook-delivery")
-        done, _ = await asyncio.wait({task}, timeout=wait)
+            return await self.delivery.deliver_to(candidates, message, found)
+        task = self.background.spawn(self.delivery.deliver_to(candidates, message, found), name="webhook-delivery")
+        done, _ = await asyncio.wait({task}, timeout=self.wait_seconds)
         if done:
             return str(task.result())
         entry = f"{candidates[0].name}:{message.id}"
@@ -170,7 +183,7 @@ class WebhookInbox:
                 received = float(doc["at"])
                 # Entries written before connections were stored as a list name one.
                 names = doc["connections"] if "connections" in doc else [doc["connection"]]
-                candidates = [self.runtime.connections[n] for n in names if n in self.runtime.connections]
+                candidates = [self.connections[n] for n in names if n in self.connections]
                 message = parse_outbound(doc["body"]) if candidates else None
             except (ValueError, KeyError, TypeError) as exc:  # MalformedMessage is a ValueError
                 log.warning("stored webhook %s dropped: %s", entry, exc)
@@ -182,21 +195,11 @@ class WebhookInbox:
                 continue
             if time.time() - received < older_than:
                 continue
-            task = self.background.spawn(self._replay(candidates, message), name="webhook-replay")
+            # Screened and located again: the session may have moved on since it was stored.
+            task = self.background.spawn(self.delivery.deliver(candidates, message), name="webhook-replay")
             self.background.spawn(self._forget_when_done(task, entry), name="webhook-inbox")
             count += 1
         return count
-
-    async def _deliver(self, candidates: list[GenesysConnection], message: OutboundMessage,
-                       found: Found | None) -> str:
-        outcome = await self.runtime.delivery.deliver_to(candidates, message, found)
-        self.runtime.ending.signal(message.conversation_id)
-        return outcome
-
-    async def _replay(self, candidates: list[GenesysConnection], message: OutboundMessage) -> str:
-        outcome = await self.runtime.delivery.deliver(candidates, message)
-        self.runtime.ending.signal(message.conversation_id)
-        return outcome
 
     async def _forget_when_done(self, task: asyncio.Task[Any], entry: str) -> None:
         """Drop the stored copy once the delivery is committed; a failed one stays for a replay."""

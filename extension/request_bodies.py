@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from .. import bounded_json, texts
-from ..refusals import BadInput
+from . import bounded_json, texts
+from .refusals import BadInput
 
 __all__ = ["MAX_BODY", "BODY_READING", "BadInput", "BodyReading", "BodyRefused", "json_error", "parse_json_object",
            "read_body"]
