@@ -1,11 +1,11 @@
-"""Helpers shared by the tests: a valid config text, a small echo flow, and one bounded wait."""
+"""Helpers shared by the tests: a valid config text, a small echo flow, one bounded wait, the import graph."""
 
 from __future__ import annotations
 
 import ast
 import asyncio
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +110,89 @@ def imports_of(path: Path) -> list[str]:
             names.append(module)
             names += [f"{module}.{alias.name}" for alias in node.names]
     return names
+
+
+def extension_modules() -> dict[str, Path]:
+    """Every module under extension/ by dotted name, a package by its `__init__.py`."""
+    modules = {}
+    for path in sorted(EXTENSION.rglob("*.py")):
+        parts = list(path.relative_to(REPO).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    return modules
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Which modules under extension/ each one imports, lazy and TYPE_CHECKING imports included.
+
+    A name counts as the longest module it starts with (`pkg.mod.Name` is `pkg.mod`), so `import
+    a.b.c` is an edge to `a.b.c` only, not to the parent packages Python imports on the way.
+    """
+    modules = extension_modules()
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        edges = set()
+        for name in imports_of(path):
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                edges.add(name)
+        graph[module] = edges
+    return graph
+
+
+def import_cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one node (Tarjan's algorithm), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def shortest_circle(graph: Mapping[str, Iterable[str]], component: list[str]) -> list[str]:
+    """One shortest path from the component's first node back to itself, inside the component."""
+    start, inside = component[0], set(component)
+    came_from: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for target in sorted(set(graph.get(node, ())) & inside):
+                if target == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(came_from[path[-1]])
+                    return [start, *reversed(path[:-1]), start]
+                if target not in came_from:
+                    came_from[target] = node
+                    following.append(target)
+        frontier = following
+    raise ValueError(f"{component} is not a cycle of the graph")

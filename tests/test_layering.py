@@ -1,4 +1,5 @@
-"""The layers: the Genesys client and the emulator know nothing of the runtime; flows know nothing of Genesys."""
+"""The layers: the Genesys client and the emulator know nothing of the runtime; flows know nothing of Genesys;
+no module imports itself back through others."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support import EXTENSION, imports_of
+from support import EXTENSION, import_cycles, import_graph, imports_of, shortest_circle
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -95,3 +96,34 @@ def test_the_generic_runtime_imports_no_vendor_code_beyond_the_known_few() -> No
     assert EXTENSION / "conversations.py" in generic
     aware = {str(p.relative_to(REPO)) for p in generic if any(n.startswith(VENDOR) for n in imports_of(p))}
     assert aware == STILL_VENDOR_AWARE
+
+
+# Circles someone is removing now; the modules under these prefixes are left out until then. Delete
+# this (and its use below) once the genesys_om provider's circles are gone.
+CYCLES_BEING_REMOVED = ("extension.providers.genesys_om",)
+
+
+def _being_removed(component: list[str]) -> bool:
+    return all(m == p or m.startswith(p + ".") for m in component for p in CYCLES_BEING_REMOVED)
+
+
+def test_no_module_imports_itself_back_through_others() -> None:
+    # Lazy and TYPE_CHECKING imports count: a circle hidden in a function is still a circle.
+    graph = import_graph()
+    circles = [c for c in import_cycles(graph) if not _being_removed(c)]
+    report = "\n".join(
+        " -> ".join(shortest_circle(graph, c))
+        + "\n  " + "\n  ".join(f"{m} imports {sorted(graph[m] & set(c))}" for m in c)
+        for c in circles)
+    assert circles == [], f"import circles:\n{report}"
+
+
+def test_the_circle_finder_finds_circles() -> None:
+    # Without this, a finder that never reports anything would let the check above pass.
+    graph = {"a": {"b"}, "b": {"c", "d"}, "c": {"a"}, "d": set(), "e": {"a", "f"}, "f": {"e"}, "g": {"g"}}
+    assert import_cycles(graph) == [["a", "b", "c"], ["e", "f"]]
+    assert shortest_circle(graph, ["a", "b", "c"]) == ["a", "b", "c", "a"]
+    real = import_graph()
+    assert "extension.store.redis_coordination" in real["extension.store.redis"]
+    assert "extension.testing.emulator.app" in real["extension.testing.emulator"]  # a package's relative import
+    assert "extension.store" not in real["extension.store.redis"]  # no edge to the parent package

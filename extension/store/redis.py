@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,11 +20,11 @@ from redis.exceptions import LockError, RedisError
 from ..repeating import RepeatedFailure
 from .base import JsonDict, Store, StoreError
 from .coordination import Coordination
+from .redis_coordination import RedisCoordination
+from .redis_errors import translated
 from .redis_url import RedisUrl
 
 log = logging.getLogger("extension.store.redis")
-P = ParamSpec("P")
-T = TypeVar("T")
 
 # How often a replica waiting for a session lock held elsewhere asks again (one waiter per process).
 LOCK_POLL_SECONDS = 0.005
@@ -71,19 +70,6 @@ return first
 
 def _dump(doc: Any) -> str:
     return json.dumps(doc, separators=(",", ":"))
-
-
-def translated(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Redis and network failures surface as StoreError, like every backend's."""
-
-    @functools.wraps(method)
-    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except (RedisError, OSError) as exc:
-            raise StoreError(f"Redis failed: {exc.__class__.__name__}: {exc}") from exc
-
-    return call
 
 
 LISTENER_STOP_SECONDS = 2.0
@@ -189,8 +175,6 @@ class RedisStore(Store):
 
     def coordination(self) -> Coordination:
         if self._coordination is None:
-            from .redis_coordination import RedisCoordination
-
             self._coordination = RedisCoordination(self)
         return self._coordination
 

@@ -5,21 +5,28 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import redis.asyncio as aioredis
 from redis.exceptions import LockError
 
 from .coordination import Coordination
-from .redis import translated
+from .redis_errors import translated
 
-if TYPE_CHECKING:
-    from .redis import RedisStore
+
+class LeaseStore(Protocol):
+    """What the coordination uses of the Redis store: its control client and its key names."""
+
+    @property
+    def control(self) -> aioredis.Redis: ...
+
+    def k(self, kind: str, name: str) -> str: ...
 
 
 class RedisCoordination(Coordination):
     """A lease is a redis-py lock whose token names the replica: `SET NX PX`, extended while held."""
 
-    def __init__(self, store: RedisStore) -> None:
+    def __init__(self, store: LeaseStore) -> None:
         # Host and pid say who holds what (operators read it with GET); the suffix keeps a restarted
         # process with a recycled pid from inheriting its predecessor's leases.
         super().__init__(f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")

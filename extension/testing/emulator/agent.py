@@ -7,9 +7,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import messages
 from .config import EmulatorConfig
 from .errors import EmulatorError
+from .messages import Attachment, QuickReply, agent_message, typing_event
 from .routing import Router
 from .state import ACTIVE, WAITING, Conversation, ConversationStore, Participant, TranscriptEntry
 from .webhooks import WebhookDelivery
@@ -70,8 +70,8 @@ class Agent:
         conversation_id: str,
         text: str | None = None,
         *,
-        attachments: Sequence[messages.Attachment] = (),
-        quick_replies: Sequence[messages.QuickReply] = (),
+        attachments: Sequence[Attachment] = (),
+        quick_replies: Sequence[QuickReply] = (),
         wait: bool = True,
     ) -> WebhookDelivery:
         """Send a message as the connected agent (Structured when it has quick replies)."""
@@ -81,7 +81,7 @@ class Agent:
             raise EmulatorError(f"conversation {conversation_id} has no connected agent")
         if not text and not attachments:
             raise EmulatorError("a reply needs text or an attachment")
-        body = messages.agent_message(
+        body = agent_message(
             self._router.integration_of(conversation),
             conversation,
             self._clock(),
@@ -97,7 +97,7 @@ class Agent:
         agent = conversation.agent
         if agent is None:
             raise EmulatorError(f"conversation {conversation_id} has no connected agent")
-        body = messages.typing_event(
+        body = typing_event(
             self._router.integration_of(conversation), conversation, self._clock()
         )
         return await self._send(conversation, body, "agent", agent.name, wait, record=False)
@@ -107,7 +107,7 @@ class Agent:
     ) -> WebhookDelivery:
         """A message from the Architect flow (originatingEntity Bot), such as "Connected"."""
         conversation = self._router.open_conversation(conversation_id)
-        body = messages.agent_message(
+        body = agent_message(
             self._router.integration_of(conversation),
             conversation,
             self._clock(),

@@ -12,19 +12,31 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import auth, console, control, conversations, discovery, inbound, integration_update, notifications, ui
 from .addresses import http_url
 from .agent import Agent
-from .auth import TokenStore
+from .auth import bearer_auth, token_endpoint
 from .channels import NotificationHub, PublishedEvent
 from .config import CREATE_STATUSES, EmulatorConfig, IntegrationConfig, QueueConfig
+from .console import add_routes as add_console_routes
+from .control import add_routes as add_control_routes
+from .conversations import add_routes as add_conversation_routes
+from .discovery import add_routes as add_discovery_routes
 from .errors import CORRELATION_HEADER, SDK_CORRELATION_HEADER, correlation_id, error_response
-from .faults import Faults, fault_middleware, is_control
+from .faults import Faults, is_control
+from .inbound import add_routes as add_inbound_routes
+from .integration_update import add_routes as add_integration_update_routes
 from .keys import EMULATOR
+from .notifications import add_routes as add_notification_routes
 from .records import RequestLog, RequestRecord
 from .routing import Router
 from .state import ConversationStore, TranscriptEntry
+from .tokens import TokenStore
+from .ui import add_routes as add_ui_routes
 from .webhooks import WebhookDelivery, WebhookSender
+
+# The routes of each handler module, added in this order.
+ROUTES = (add_discovery_routes, add_integration_update_routes, add_inbound_routes, add_conversation_routes,
+          add_notification_routes, add_console_routes, add_control_routes, add_ui_routes)
 
 
 class Emulator:
@@ -195,6 +207,15 @@ async def record_middleware(request: web.Request, handler: Handler) -> web.Strea
     return response
 
 
+@web.middleware
+async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Apply `emulator.faults` before the request reaches its handler."""
+    answer = await request.app[EMULATOR].faults.apply(request)
+    if answer is not None:
+        return answer
+    return await handler(request)
+
+
 async def _record(request: web.Request, context_id: str) -> RequestRecord:
     emulator = request.app[EMULATOR]
     raw = await request.read() if request.can_read_body else b""
@@ -218,11 +239,11 @@ async def _record(request: web.Request, context_id: str) -> RequestRecord:
 
 def create_app(emulator: Emulator) -> web.Application:
     """The aiohttp application serving the emulator."""
-    app = web.Application(middlewares=[record_middleware, fault_middleware, auth.bearer_auth])
+    app = web.Application(middlewares=[record_middleware, fault_middleware, bearer_auth])
     app[EMULATOR] = emulator
-    app.router.add_post("/oauth/token", auth.token_endpoint)
-    for module in (discovery, integration_update, inbound, conversations, notifications, console, control, ui):
-        module.add_routes(app)
+    app.router.add_post("/oauth/token", token_endpoint)
+    for add_routes in ROUTES:
+        add_routes(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await emulator.webhooks.start()

@@ -1,67 +1,17 @@
-"""OAuth client credentials: the token endpoint, issued tokens, and the bearer check on the API."""
+"""OAuth client credentials: the token endpoint and the bearer check on the API (tokens: tokens.py)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from .errors import error_response, oauth_error
-from .ids import token as new_token
-from .keys import CLIENT_ID, EMULATOR
-
-
-@dataclass
-class IssuedToken:
-    """A bearer token and whom it was issued to."""
-
-    value: str
-    client_id: str
-    expires_at: float
-    revoked: bool = False
-
-
-class TokenStore:
-    """Issued tokens; expiry is read from the injected clock."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._tokens: dict[str, IssuedToken] = {}
-
-    def issue(self, client_id: str, lifetime: int) -> IssuedToken:
-        """A fresh token for this client."""
-        issued = IssuedToken(new_token(), client_id, self._clock() + lifetime)
-        self._tokens[issued.value] = issued
-        return issued
-
-    def check(self, value: str) -> IssuedToken | None:
-        """The token when it is known, unrevoked and unexpired; None otherwise."""
-        issued = self._tokens.get(value)
-        if issued is None or issued.revoked or issued.expires_at <= self._clock():
-            return None
-        return issued
-
-    def revoke(self, value: str | None = None, client_id: str | None = None) -> int:
-        """Revoke one token, a client's tokens, or (no argument) all; returns how many."""
-        count = 0
-        for issued in self._tokens.values():
-            if value is not None and issued.value != value:
-                continue
-            if client_id is not None and issued.client_id != client_id:
-                continue
-            if not issued.revoked:
-                issued.revoked = True
-                count += 1
-        return count
-
-    def valid(self) -> list[IssuedToken]:
-        """Tokens that would be accepted now."""
-        return [t for t in self._tokens.values() if self.check(t.value) is not None]
+from .keys import EMULATOR
+from .request_keys import CLIENT_ID
 
 
 def _basic_credentials(header: str | None) -> tuple[str, str] | None:

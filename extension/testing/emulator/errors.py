@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .keys import CORRELATION_ID
+from .request_keys import CORRELATION_ID
 
 CORRELATION_HEADER = "Genesys-Correlation-Id"
 # The header the official SDK reads the correlation id from; sent too, with the same value.

@@ -6,17 +6,15 @@ import asyncio
 import fnmatch
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
+from .channels import NotificationHub
+from .config import EmulatorConfig
 from .errors import EmulatorError, error_response
-from .keys import EMULATOR
-from .webhooks import WebhookDelivery
-
-if TYPE_CHECKING:
-    from .app import Emulator
+from .tokens import TokenStore
+from .webhooks import WebhookDelivery, WebhookSender
 
 CONTROL_PREFIX = "/emulator"
 
@@ -47,10 +45,19 @@ class Rule:
         return fnmatch.fnmatchcase(request.path, self.path)
 
 
+class FaultTargets(Protocol):
+    """What faults act on: the emulator's config, notifications, webhooks and tokens."""
+
+    config: EmulatorConfig
+    notifications: NotificationHub
+    webhooks: WebhookSender
+    tokens: TokenStore
+
+
 class Faults:
     """What can go wrong, switched on by tests (`emulator.faults`)."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: FaultTargets) -> None:
         self._emulator = emulator
         self.rules: list[Rule] = []
         self.latency = emulator.config.latency  # seconds added to every API answer
@@ -175,11 +182,3 @@ def _fault_answer(request: web.Request, rule: Rule) -> web.Response:
         return web.json_response(body, status=status)
     return error_response(request, status, "The service is currently unavailable")
 
-
-@web.middleware
-async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Apply `emulator.faults` before the request reaches its handler."""
-    answer = await request.app[EMULATOR].faults.apply(request)
-    if answer is not None:
-        return answer
-    return await handler(request)

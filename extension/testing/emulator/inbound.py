@@ -8,11 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
-from . import messages
 from .config import IntegrationConfig
 from .errors import InvalidState, error_response
 from .ids import message_id
 from .keys import EMULATOR
+from .messages import receipt
 from .validation import BodyError, validate_event, validate_message, validate_receipt, validate_structured_response
 
 BASE = "/api/v2/conversations/messages/{integrationId}/inbound/open"
@@ -66,8 +66,8 @@ async def inbound_message(request: web.Request) -> web.Response:
     emulator = request.app[EMULATOR]
     conversation, entry = emulator.router.receive_message(integration, body)
     if emulator.config.inbound_receipts:
-        receipt = messages.receipt(integration, conversation, emulator.clock(), entry.id)
-        emulator.router.send(conversation, receipt, "system", "receipt", record=False)
+        event = receipt(integration, conversation, emulator.clock(), entry.id)
+        emulator.router.send(conversation, event, "system", "receipt", record=False)
     emulator.agent.on_inbound(conversation, entry)
     answer: dict[str, Any] = {
         "id": entry.id,

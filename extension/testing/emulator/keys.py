@@ -1,22 +1,38 @@
-"""The one typed place where the aiohttp app keeps the emulator, and per-request values."""
+"""The one typed place where the aiohttp app keeps the emulator: `EMULATOR`, typed by what handlers use."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from .app import Emulator
+from .agent import Agent
+from .channels import NotificationHub
+from .config import EmulatorConfig, IntegrationConfig
+from .faults import Faults
+from .records import RequestLog
+from .routing import Router
+from .state import ConversationStore
+from .tokens import TokenStore
+from .webhooks import WebhookSender
 
-EMULATOR: web.AppKey[Emulator] = web.AppKey("genesys_emulator")
+
+class EmulatorParts(Protocol):
+    """The parts of the emulator (app.py's `Emulator`) that request handlers reach through the app."""
+
+    config: EmulatorConfig
+    clock: Callable[[], float]
+    tokens: TokenStore
+    conversations: ConversationStore
+    notifications: NotificationHub
+    webhooks: WebhookSender
+    router: Router
+    agent: Agent
+    faults: Faults
+    requests: RequestLog
+
+    def update_integration(self, integration_id: str, **changes: Any) -> IntegrationConfig: ...
 
 
-def _request_key(name: str) -> Any:
-    # web.RequestKey exists from aiohttp 3.14 (plain strings warn there); older versions take str.
-    factory = getattr(web, "RequestKey", None)
-    return factory(name, str) if factory is not None else name
-
-
-CORRELATION_ID = _request_key("genesys_correlation_id")
-CLIENT_ID = _request_key("genesys_client_id")
+EMULATOR: web.AppKey[EmulatorParts] = web.AppKey("genesys_emulator")

@@ -11,7 +11,8 @@ from aiohttp import WSMsgType, web
 from .channels import HEARTBEAT_TOPIC, Channel, LimitError, missing_for
 from .errors import CORRELATION_HEADER, correlation_id, error_response
 from .ids import iso
-from .keys import CLIENT_ID, EMULATOR
+from .keys import EMULATOR
+from .request_keys import CLIENT_ID
 
 CHANNELS_PATH = "/api/v2/notifications/channels"
 SUBSCRIPTIONS_PATH = CHANNELS_PATH + "/{channelId}/subscriptions"
