@@ -98,19 +98,10 @@ def test_the_generic_runtime_imports_no_vendor_code_beyond_the_known_few() -> No
     assert aware == STILL_VENDOR_AWARE
 
 
-# Circles someone is removing now; the modules under these prefixes are left out until then. Delete
-# this (and its use below) once the genesys_om provider's circles are gone.
-CYCLES_BEING_REMOVED = ("extension.providers.genesys_om",)
-
-
-def _being_removed(component: list[str]) -> bool:
-    return all(m == p or m.startswith(p + ".") for m in component for p in CYCLES_BEING_REMOVED)
-
-
 def test_no_module_imports_itself_back_through_others() -> None:
     # Lazy and TYPE_CHECKING imports count: a circle hidden in a function is still a circle.
     graph = import_graph()
-    circles = [c for c in import_cycles(graph) if not _being_removed(c)]
+    circles = import_cycles(graph)
     report = "\n".join(
         " -> ".join(shortest_circle(graph, c))
         + "\n  " + "\n  ".join(f"{m} imports {sorted(graph[m] & set(c))}" for m in c)
