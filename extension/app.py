@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from . import keys, texts
 from .channels import health, pages, rest, socket
-from .channels.access import SESSION_ACCESS, SessionAccess, warn_open_endpoints
+from .channels.access import SessionAccess, warn_open_endpoints
 from .config import Config
 from .conversations import Conversations, InputLimits
 from .expiry import SessionExpiry
@@ -20,7 +19,8 @@ from .handover import install_providers
 from .manifest import Manifest
 from .metrics import Metrics
 from .refusals import STORE_RETRY_AFTER
-from .request_bodies import BODY_READING, MAX_BODY, BadInput, BodyReading, BodyRefused, json_error
+from .repeating import StoreFailures
+from .request_bodies import MAX_BODY, BadInput, BodyReading, BodyRefused, json_error
 from .store import Store, StoreError, store_from_url
 
 log = logging.getLogger("extension.app")
@@ -30,16 +30,6 @@ STORE_LOG_EVERY = 10.0
 # long-polls answer at once, so the whole stop stays within about 5 s.
 SHUTDOWN_GRACE_SECONDS = 2.0
 
-
-@dataclass
-class StoreFailures:
-    """The store failures this app answered with 503 since it last logged one."""
-
-    count: int = 0
-    logged: float | None = None
-
-
-STORE_FAILURES: web.AppKey[StoreFailures] = web.AppKey("store_failures", StoreFailures)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -95,7 +85,7 @@ async def _answer_and_close(request: web.Request, answer: web.Response) -> web.R
 
 def _log_store_failure(request: web.Request, route: str, exc: StoreError) -> None:
     """The real error, once, then once per STORE_LOG_EVERY seconds with how many requests failed."""
-    failures = request.app[STORE_FAILURES]
+    failures = request.app[keys.STORE_FAILURES]
     failures.count += 1
     now = time.monotonic()
     if failures.logged is not None and now - failures.logged < STORE_LOG_EVERY:
@@ -148,11 +138,11 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
     app[keys.MANIFEST] = manifest
     app[keys.METRICS] = metrics
     app[keys.STORE] = the_store
-    app[STORE_FAILURES] = StoreFailures()
-    app[BODY_READING] = BodyReading(config.server.body_timeout_seconds, config.server.max_pending_requests)
+    app[keys.STORE_FAILURES] = StoreFailures()
+    app[keys.BODY_READING] = BodyReading(config.server.body_timeout_seconds, config.server.max_pending_requests)
     limits = InputLimits(config.server.max_text_chars, config.server.max_data_bytes)
     app[keys.CONVERSATIONS] = Conversations(the_store, endpoints_from(config), metrics=metrics, limits=limits)
-    access = app[SESSION_ACCESS] = SessionAccess.from_config(config)
+    access = app[keys.SESSION_ACCESS] = SessionAccess.from_config(config)
 
     async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
         the_store.stopping = False  # a store given to a new app after the last one stopped waits again

@@ -1,13 +1,16 @@
-"""Typed keys for everything the aiohttp application holds."""
+"""Typed keys for everything the runtime's aiohttp application holds (a provider keeps its own)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from .channels.access import SessionAccess
 from .config import Config
 from .conversations import Conversations
+from .limits import BodyReading
 from .manifest import Manifest
 from .metrics import Metrics
+from .repeating import StoreFailures
 from .store import Store
 
 CONFIG = web.AppKey("config", Config)
@@ -15,3 +18,8 @@ MANIFEST = web.AppKey("manifest", Manifest)
 STORE = web.AppKey("store", Store)
 CONVERSATIONS = web.AppKey("conversations", Conversations)
 METRICS = web.AppKey("metrics", Metrics)
+SESSION_ACCESS = web.AppKey("session_access", SessionAccess)
+# How long a body may take to arrive and how many may be arriving (request_bodies.read_body).
+BODY_READING = web.AppKey("body_reading", BodyReading)
+STORE_FAILURES = web.AppKey("store_failures", StoreFailures)
+OPEN_SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_sockets")

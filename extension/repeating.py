@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 REMIND_SECONDS = 60.0
 
@@ -56,3 +57,11 @@ class RepeatedFailure:
 def _said(exc: BaseException) -> str:
     text = str(exc)
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
+@dataclass
+class StoreFailures:
+    """The store failures the app answered with 503 since it last logged one (app.py)."""
+
+    count: int = 0
+    logged: float | None = None

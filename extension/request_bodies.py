@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 
-from . import bounded_json, texts
+from . import bounded_json, keys, texts
+from .limits import MAX_BODY, BodyReading
 from .refusals import BadInput
 
-__all__ = ["MAX_BODY", "BODY_READING", "BadInput", "BodyReading", "BodyRefused", "json_error", "parse_json_object",
+__all__ = ["MAX_BODY", "BadInput", "BodyReading", "BodyRefused", "json_error", "parse_json_object",
            "read_body"]
-
-MAX_BODY = 1024 * 1024
-
-
-@dataclass
-class BodyReading:
-    """How long a body may take to arrive, and how many may be arriving at once."""
-
-    timeout_seconds: float = 30.0
-    max_pending: int = 256
-    pending: int = field(default=0)
-
-
-BODY_READING: web.AppKey[BodyReading] = web.AppKey("body_reading", BodyReading)
 
 
 class BodyRefused(BadInput):
@@ -54,7 +40,7 @@ async def read_body(request: web.Request, limit: int = MAX_BODY) -> bytes:
     """
     if request.content_length is not None and request.content_length > limit:
         raise BadInput(texts.BODY_TOO_LARGE.format(limit=limit), 413)
-    reading = request.app.get(BODY_READING) or BodyReading()
+    reading = request.app.get(keys.BODY_READING) or BodyReading()
     if request.content.is_eof():
         return await _read(request, limit)
     if reading.pending >= reading.max_pending:

@@ -118,3 +118,13 @@ def test_the_circle_finder_finds_circles() -> None:
     assert "extension.store.redis_coordination" in real["extension.store.redis"]
     assert "extension.testing.emulator.app" in real["extension.testing.emulator"]  # a package's relative import
     assert "extension.store" not in real["extension.store.redis"]  # no edge to the parent package
+
+
+def test_every_app_key_of_the_generic_runtime_is_in_keys_py() -> None:
+    # A provider keeps its own (the generic keys module may not name it), the emulator is another app.
+    generic = [p for p in sorted(EXTENSION.rglob("*.py"))
+               if not str(p.relative_to(REPO)).startswith(MAY_NAME_VENDORS)]
+    elsewhere = sorted(str(p.relative_to(REPO)) for p in generic
+                       if p != EXTENSION / "keys.py" and "web.AppKey(" in p.read_text(encoding="utf-8"))
+    assert elsewhere == []
+    assert "web.AppKey(" in (EXTENSION / "keys.py").read_text(encoding="utf-8")

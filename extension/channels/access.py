@@ -144,4 +144,3 @@ def warn_open_endpoints(endpoints: tuple[EndpointConfig, ...]) -> list[str]:
     return lines
 
 
-SESSION_ACCESS: web.AppKey[SessionAccess] = web.AppKey("session_access", SessionAccess)

@@ -10,7 +10,6 @@ from ..flows.engine import Endpoint
 from ..flows.events import as_output_stack_item
 from ..flows.session import SessionKey
 from ..request_bodies import BadInput, parse_json_object, read_body
-from .access import SESSION_ACCESS
 from .inputs import parse_after, parse_session_query, parse_user_input, parse_wait
 
 
@@ -25,7 +24,7 @@ async def post_input(request: web.Request) -> web.Response:
     endpoint = endpoint_of(request)
     user_input = parse_user_input(parse_json_object(await read_body(request)))
     key = SessionKey(endpoint.url_token, user_input.user_id, user_input.session_id)
-    access = request.app[SESSION_ACCESS]
+    access = request.app[keys.SESSION_ACCESS]
     grant = access.check(request, key, creating=True)
     try:
         events = await request.app[keys.CONVERSATIONS].handle_input(endpoint, user_input,
@@ -47,7 +46,7 @@ async def get_events(request: web.Request) -> web.Response:
     after = parse_after(request.query)
     wait = parse_wait(request.query)
     key = SessionKey(endpoint.url_token, user_id, session_id)
-    request.app[SESSION_ACCESS].check(request, key, creating=False, in_query=True)
+    request.app[keys.SESSION_ACCESS].check(request, key, creating=False, in_query=True)
     events = await request.app[keys.STORE].read_events(key.id, after, wait=wait)
     return web.json_response({"events": events, "next": events[-1]["seq"] if events else after})
 
@@ -57,7 +56,7 @@ async def delete_session(request: web.Request) -> web.Response:
     endpoint = endpoint_of(request)
     user_id, session_id = parse_session_query(request.query)
     key = SessionKey(endpoint.url_token, user_id, session_id)
-    request.app[SESSION_ACCESS].check(request, key, creating=False, in_query=True)
+    request.app[keys.SESSION_ACCESS].check(request, key, creating=False, in_query=True)
     try:
         deleted = await request.app[keys.CONVERSATIONS].delete_session(key)
     except SessionKept as exc:

@@ -17,7 +17,6 @@ from ..flows.engine import Endpoint, FlowRuntimeError, Turn
 from ..flows.session import SessionKey
 from ..request_bodies import MAX_BODY, BadInput
 from ..store import StoreError
-from .access import SESSION_ACCESS
 from .inputs import MAX_ID, parse_after, parse_content, parse_session_query
 from .rest import endpoint_of
 
@@ -31,7 +30,6 @@ FEED_GIVE_UP_SECONDS = 30.0
 CLOSE_UNAUTHORIZED = 4401
 # On shutdown, how long the sockets' closing handshakes are waited for, all together.
 CLOSE_WAIT_SECONDS = 1.0
-OPEN_SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_sockets")
 # The ids of the last message frames a session took, kept in its context so that the check and
 # the input are stored in the same commit: a frame resent after a dropped socket is applied once.
 SEEN_FRAMES = "_socketFrames"
@@ -43,7 +41,7 @@ _FRAME_ID: ContextVar[str | None] = ContextVar("socket_frame_id", default=None)
 def install(app: web.Application) -> None:
     """Close open sockets on shutdown, and take each message frame id at most once per session."""
     sockets: set[web.WebSocketResponse] = set()
-    app[OPEN_SOCKETS] = sockets
+    app[keys.OPEN_SOCKETS] = sockets
 
     async def close_all(app: web.Application) -> None:
         # Clients reconnect at once instead of holding the stop; one that does not answer the close
@@ -140,7 +138,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
     after = parse_after(request.query)
     key = SessionKey(endpoint.url_token, user_id, session_id)
     conversations = request.app[keys.CONVERSATIONS]
-    access = request.app[SESSION_ACCESS]
+    access = request.app[keys.SESSION_ACCESS]
     # Without its token, a socket may only start a new session: its first message creates it, and
     # only then does the socket get the token and the session's events.
     new_only = access.check(request, key, creating=True, in_query=True).new_only
@@ -152,7 +150,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
         await conversations.store.read_events(key.id, after, limit=1)
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_BODY)
     await ws.prepare(request)
-    open_sockets = request.app[OPEN_SOCKETS] if OPEN_SOCKETS in request.app else set()
+    open_sockets = request.app[keys.OPEN_SOCKETS] if keys.OPEN_SOCKETS in request.app else set()
     open_sockets.add(ws)
     pusher: asyncio.Task[None] | None = None
     if not new_only:

@@ -233,7 +233,7 @@ async def test_bodies_that_never_finish_do_not_lock_out_the_webhook(make_stack: 
                                                                     ledger: Ledger) -> None:
     stack = await make_stack(server_extra=f"max_pending_requests = {MAX_PENDING}\n"
                                           f"body_timeout_seconds = {BODY_TIMEOUT}")
-    from extension.request_bodies import BODY_READING  # here, so the other tests run where it is missing
+    from extension.keys import BODY_READING  # here, so the other tests run where it is missing
 
     port = port_of(stack)
     reading = stack.client.app[BODY_READING]
