@@ -58,6 +58,21 @@ class UserInput:
     session_id: str
     text: str | None = None
     data: dict[str, Any] | None = None
+    # Set by the client (a socket frame's `id`, REST's Idempotency-Key): the session applies
+    # each key once, so a message resent after a dropped connection is not run twice.
+    idempotency_key: str | None = None
+
+
+# The last idempotency keys a session took, kept in its context: the check and the input are
+# stored in the same commit.
+TAKEN_KEYS = "_inputKeys"
+TAKEN_KEYS_KEPT = 100
+
+
+def _taken_keys(context: Mapping[str, Any]) -> list[str]:
+    # Sessions stored before the keys moved here kept the socket's frame ids under `_socketFrames`.
+    keys = context.get(TAKEN_KEYS, context.get("_socketFrames"))
+    return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
 
 
 class SessionExists(Exception):
@@ -88,18 +103,27 @@ class Conversations:
 
     @asynccontextmanager
     async def turn(self, endpoint: Endpoint, key: SessionKey,
-                   input_extra: Mapping[str, Any] | None = None, *, must_be_new: bool = False) -> AsyncIterator[Turn]:
+                   input_extra: Mapping[str, Any] | None = None, *, must_be_new: bool = False,
+                   idempotency_key: str | None = None) -> AsyncIterator[Turn]:
         """Lock the session, yield a turn to change it, then store session and events together.
 
         `must_be_new`: SessionExists (and nothing changes) when the session, or an event log of
-        its ids, is already stored.
+        its ids, is already stored; a repeat too, so that a key never stands in for a session token.
+        `idempotency_key`: a key the session took already yields a discarded turn; a new one is
+        kept with the turn.
         """
         async with self.store.lock(key.id):
             doc = await self.store.get_session(key.id)
             if must_be_new and (doc is not None or await self.store.read_events(key.id, 0, limit=1)):
                 raise SessionExists(key.url_token)
             session = Session.from_doc(doc) if doc else Session(key)
+            taken = _taken_keys(session.context)
+            repeat = idempotency_key is not None and idempotency_key in taken
             turn = Turn(session, endpoint, {**self.blank_input(session), **(input_extra or {})})
+            if repeat:
+                turn.discard()
+            elif idempotency_key is not None:
+                session.context[TAKEN_KEYS] = [*taken, idempotency_key][-TAKEN_KEYS_KEPT:]
             yield turn
             if turn.discarded:
                 return
@@ -126,7 +150,12 @@ class Conversations:
         """
         self.limits.check(user_input.text, user_input.data)
         key = SessionKey(endpoint.url_token, user_input.user_id, user_input.session_id)
-        async with self.turn(endpoint, key, must_be_new=must_be_new) as turn:
+        async with self.turn(endpoint, key, must_be_new=must_be_new,
+                             idempotency_key=user_input.idempotency_key) as turn:
+            if turn.discarded:
+                # Taken before (the client did not hear so): nothing runs or is stored again.
+                self.metrics.user_inputs.inc(endpoint=endpoint.url_token, outcome="repeat")
+                return []
             turn.session.update_profile(user_input.data)
             turn.session.record("user", user_input.text)
             taken = await self.apply_input(turn, user_input.text, user_input.data)

@@ -270,3 +270,49 @@ async def test_an_unexpected_failure_is_answered_in_json(
     resp = await client.get("/broken")
     assert resp.status == 500 and resp.content_type == "application/json"
     assert set(await resp.json()) == {"error"}
+
+
+async def _bot_texts(client: TestClient[Any, Any], **headers: str) -> list[str]:
+    resp = await client.get(f"{URL}/events", params=Q, headers=headers)
+    return [e["text"] for e in (await resp.json())["events"] if e["type"] == "output"]
+
+
+async def test_a_post_resent_with_its_idempotency_key_is_applied_once(client: TestClient[Any, Any]) -> None:
+    await post(client, {**Q, "text": "hi"})
+    for _ in range(2):
+        resp = await client.post(URL, json={**Q, "text": "once"}, headers={"Idempotency-Key": "k-1"})
+        assert resp.status == 200
+    # The repeat runs nothing: its answer has no outputs, and the log holds one answer.
+    assert (await resp.json())["outputStack"] == []
+    resp = await client.post(URL, json={**Q, "text": "twice"}, headers={"Idempotency-Key": "k-2"})
+    assert (await resp.json())["outputStack"] == [{"text": "You said: twice", "data": None, "source": "bot"}]
+    assert await _bot_texts(client) == ["Hello", "You said: once", "You said: twice"]
+    # The key space is the session's, whichever route: a socket frame with the same id is a repeat too.
+    ws = await client.ws_connect(f"{URL}/socket", params={**Q, "after": "3"})
+    await ws.send_json({"type": "message", "id": "k-2", "text": "twice"})
+    while (frame := await asyncio.wait_for(ws.receive_json(), 10))["type"] != "ack":
+        pass
+    await ws.close()
+    assert await _bot_texts(client) == ["Hello", "You said: once", "You said: twice"]
+
+
+@pytest.mark.parametrize("key", ["", "x" * 257, "tab\there"])
+async def test_a_bad_idempotency_key_is_refused_and_nothing_is_stored(client: TestClient[Any, Any], key: str) -> None:
+    resp = await client.post(URL, json={**Q, "text": "hi"}, headers={"Idempotency-Key": key})
+    assert resp.status == 400
+    assert "Idempotency-Key" in (await resp.json())["error"]
+    assert await _bot_texts(client) == []
+
+
+async def test_a_repeat_never_hands_out_the_session_token(
+        aiohttp_client: Client, make_config: Callable[..., Config], manifest: Manifest) -> None:
+    client = await aiohttp_client(build_app(make_config(session_access="token"), manifest))
+    resp = await client.post(URL, json={**Q, "text": "hi"}, headers={"Idempotency-Key": "first"})
+    token = (await resp.json())["sessionToken"]
+    # Knowing the ids and the key of the first input is not knowing the token: 401, nothing applied.
+    resp = await client.post(URL, json={**Q, "text": "hi"}, headers={"Idempotency-Key": "first"})
+    assert resp.status == 401 and "sessionToken" not in await resp.json()
+    resp = await client.post(URL, json={**Q, "text": "hi"},
+                             headers={"Idempotency-Key": "first", "X-Session-Token": token})
+    assert resp.status == 200 and (await resp.json())["outputStack"] == []
+    assert await _bot_texts(client, **{"X-Session-Token": token}) == ["Hello"]

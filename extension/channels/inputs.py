@@ -11,6 +11,7 @@ from ..conversations import UserInput
 from ..request_bodies import BadInput
 
 MAX_ID = 256
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_WAIT = 30.0
 
 
@@ -18,6 +19,15 @@ def _identifier(body: Mapping[str, Any], field: str) -> str:
     value = body.get(field)
     if value is None:
         raise BadInput(texts.FIELD_REQUIRED.format(field=field))
+    return _checked_id(value, field)
+
+
+def parse_idempotency_key(value: Any, field: str) -> str | None:
+    """An optional key the client sets so that a resent input is applied once (None when absent)."""
+    return None if value is None else _checked_id(value, field)
+
+
+def _checked_id(value: Any, field: str) -> str:
     if (not isinstance(value, str) or not value or len(value) > MAX_ID
             or any(ord(c) < 32 or ord(c) == 127 for c in value)):
         raise BadInput(texts.FIELD_STRING.format(field=field, limit=MAX_ID))
@@ -46,12 +56,12 @@ def parse_content(body: Mapping[str, Any]) -> tuple[str | None, dict[str, Any] |
     return text, data
 
 
-def parse_user_input(body: Mapping[str, Any]) -> UserInput:
-    """A REST body `{"userId", "sessionId", "text"?, "data"?}`."""
+def parse_user_input(body: Mapping[str, Any], idempotency_key: str | None = None) -> UserInput:
+    """A REST body `{"userId", "sessionId", "text"?, "data"?}` (and its Idempotency-Key header)."""
     user_id = _identifier(body, "userId")
     session_id = _identifier(body, "sessionId")
     text, data = parse_content(body)
-    return UserInput(user_id, session_id, text, data)
+    return UserInput(user_id, session_id, text, data, parse_idempotency_key(idempotency_key, IDEMPOTENCY_HEADER))
 
 
 def parse_session_query(query: Mapping[str, str]) -> tuple[str, str]:

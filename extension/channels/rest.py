@@ -10,7 +10,7 @@ from ..flows.engine import Endpoint
 from ..flows.events import as_output_stack_item
 from ..flows.session import SessionKey
 from ..request_bodies import BadInput, parse_json_object, read_body
-from .inputs import parse_after, parse_session_query, parse_user_input, parse_wait
+from .inputs import IDEMPOTENCY_HEADER, parse_after, parse_session_query, parse_user_input, parse_wait
 
 
 def endpoint_of(request: web.Request) -> Endpoint:
@@ -22,7 +22,8 @@ def endpoint_of(request: web.Request) -> Endpoint:
 
 async def post_input(request: web.Request) -> web.Response:
     endpoint = endpoint_of(request)
-    user_input = parse_user_input(parse_json_object(await read_body(request)))
+    user_input = parse_user_input(parse_json_object(await read_body(request)),
+                                  request.headers.get(IDEMPOTENCY_HEADER))
     key = SessionKey(endpoint.url_token, user_input.user_id, user_input.session_id)
     access = request.app[keys.SESSION_ACCESS]
     grant = access.check(request, key, creating=True)

@@ -6,18 +6,17 @@ import asyncio
 import contextlib
 import json
 import logging
-from contextvars import ContextVar
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import bounded_json, keys, texts
 from ..conversations import Conversations, SessionExists, UserInput
-from ..flows.engine import Endpoint, FlowRuntimeError, Turn
+from ..flows.engine import Endpoint, FlowRuntimeError
 from ..flows.session import SessionKey
 from ..request_bodies import MAX_BODY, BadInput
 from ..store import StoreError
-from .inputs import MAX_ID, parse_after, parse_content, parse_session_query
+from .inputs import parse_after, parse_content, parse_idempotency_key, parse_session_query
 from .rest import endpoint_of
 
 log = logging.getLogger("extension.channels.socket")
@@ -30,16 +29,10 @@ FEED_GIVE_UP_SECONDS = 30.0
 CLOSE_UNAUTHORIZED = 4401
 # On shutdown, how long the sockets' closing handshakes are waited for, all together.
 CLOSE_WAIT_SECONDS = 1.0
-# The ids of the last message frames a session took, kept in its context so that the check and
-# the input are stored in the same commit: a frame resent after a dropped socket is applied once.
-SEEN_FRAMES = "_socketFrames"
-SEEN_LIMIT = 100
-# The id of the frame being handled, read by the input hook inside the session's turn.
-_FRAME_ID: ContextVar[str | None] = ContextVar("socket_frame_id", default=None)
 
 
 def install(app: web.Application) -> None:
-    """Close open sockets on shutdown, and take each message frame id at most once per session."""
+    """Close open sockets on shutdown."""
     sockets: set[web.WebSocketResponse] = set()
     app[keys.OPEN_SOCKETS] = sockets
 
@@ -51,36 +44,10 @@ def install(app: web.Application) -> None:
             await asyncio.wait([asyncio.ensure_future(c) for c in closing], timeout=CLOSE_WAIT_SECONDS)
 
     app.on_shutdown.append(close_all)
-    # First: a repeated frame must not reach the handover (or the flow) a second time.
-    app[keys.CONVERSATIONS].input_hooks.insert(0, _once_per_frame)
-
-
-async def _once_per_frame(turn: Turn) -> bool:
-    """Discard a turn whose frame id the session already took; otherwise remember the id."""
-    frame_id = _FRAME_ID.get()
-    if frame_id is None:
-        return False
-    seen = _seen(turn.session.context)
-    if frame_id in seen:
-        turn.discard()
-        return True
-    turn.session.context[SEEN_FRAMES] = [*seen, frame_id][-SEEN_LIMIT:]
-    return False
-
-
-def _seen(context: dict[str, Any]) -> list[str]:
-    seen = context.get(SEEN_FRAMES)
-    return [s for s in seen if isinstance(s, str)] if isinstance(seen, list) else []
 
 
 def _frame_id(frame: dict[str, Any]) -> str | None:
-    value = frame.get("id")
-    if value is None:
-        return None
-    if (not isinstance(value, str) or not value or len(value) > MAX_ID
-            or any(ord(c) < 32 or ord(c) == 127 for c in value)):
-        raise BadInput(texts.FIELD_STRING.format(field="id", limit=MAX_ID))
-    return value
+    return parse_idempotency_key(frame.get("id"), "id")
 
 
 async def _push_events(ws: web.WebSocketResponse, request: web.Request, key: SessionKey, after: int) -> None:
@@ -118,18 +85,11 @@ async def _push_events(ws: web.WebSocketResponse, request: web.Request, key: Ses
 
 async def _message(conversations: Conversations, endpoint: Endpoint, key: SessionKey,
                    frame: dict[str, Any], frame_id: str | None, *, must_be_new: bool = False) -> None:
-    """Apply a message frame once; a frame with an id is acknowledged only after its commit."""
+    """Apply a message frame; one with an id is applied once per session (its idempotency key) and
+    acknowledged only after its commit, again when it is resent after a dropped socket."""
     text, data = parse_content(frame)
-    if frame_id is not None:
-        doc = await conversations.store.get_session(key.id)
-        if doc is not None and frame_id in _seen(doc.get("context") or {}):
-            return  # Taken before the socket dropped: acknowledge again, apply nothing.
-    token = _FRAME_ID.set(frame_id)
-    try:
-        await conversations.handle_input(endpoint, UserInput(key.user_id, key.session_id, text, data),
-                                         must_be_new=must_be_new)
-    finally:
-        _FRAME_ID.reset(token)
+    await conversations.handle_input(endpoint, UserInput(key.user_id, key.session_id, text, data, frame_id),
+                                     must_be_new=must_be_new)
 
 
 async def socket(request: web.Request) -> web.StreamResponse:
