@@ -290,7 +290,7 @@ async def test_a_post_resent_with_its_idempotency_key_is_applied_once(client: Te
     # The key space is the session's, whichever route: a socket frame with the same id is a repeat too.
     ws = await client.ws_connect(f"{URL}/socket", params={**Q, "after": "3"})
     await ws.send_json({"type": "message", "id": "k-2", "text": "twice"})
-    while (frame := await asyncio.wait_for(ws.receive_json(), 10))["type"] != "ack":
+    while (await asyncio.wait_for(ws.receive_json(), 10))["type"] != "ack":
         pass
     await ws.close()
     assert await _bot_texts(client) == ["Hello", "You said: once", "You said: twice"]
