@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from extension.flows.session import SessionKey
-from extension.providers.genesys_om.starting import StartIntent
+from extension.providers.genesys_om.start_intents import StartIntent
 from extension.providers.genesys_om.state import BY_USER, STARTING
 from extension.testing.emulator.state import Conversation
 from handover.helpers import INBOUND, LONG, when_created

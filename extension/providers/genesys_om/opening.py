@@ -12,7 +12,7 @@ from ...flows.session import SessionKey
 from ...genesys import GenesysError
 from ...genesys.messages import inbound_text
 from ...store import Store
-from . import starting
+from . import start_intents
 from .connection import GenesysConnection
 from .disconnects import disconnect_customer
 from .settings import HandoverSettings
@@ -43,8 +43,8 @@ async def open_conversation(handover: Opener, api: NodeApi, conn: GenesysConnect
     integration = await conn.integration()
     queue = await conn.queue()
     # A start of this session that never committed may have created a conversation: its user id
-    # continues that conversation instead of leaving it to an agent with nobody (starting.py).
-    user_id = await starting.reusable_user_id(handover.store, api.key.id) or f"h-{uuid.uuid4().hex}"
+    # continues that conversation instead of leaving it to an agent with nobody (start_intents.py).
+    user_id = await start_intents.reusable_user_id(handover.store, api.key.id) or f"h-{uuid.uuid4().hex}"
     state = HandoverState(
         connection=conn.name, genesys_user_id=user_id, conversation_id="",
         integration_id=integration.id, queue_id=queue.id, queue_name=queue.name,
@@ -70,7 +70,7 @@ async def open_conversation(handover: Opener, api: NodeApi, conn: GenesysConnect
         email=profile.get("email"), nickname=profile.get("nickname"),
     )
     store = handover.store
-    intent = await starting.begin(store, user_id, conn.name, api.key.id)
+    intent = await start_intents.begin(store, user_id, conn.name, api.key.id)
     try:
         answer = await conn.client.send_inbound_message(integration.id, first, prefetch_conversation_id=True)
         conversation_id = answer.get("conversationId")
@@ -78,13 +78,13 @@ async def open_conversation(handover: Opener, api: NodeApi, conn: GenesysConnect
             raise GenesysError("the inbound message answer carried no conversationId")
     except Exception as exc:
         # A send that timed out or failed in Genesys may still have created the conversation, whose id
-        # is unknown then: the record stays so that the next handover continues it (starting.py).
+        # is unknown then: the record stays so that the next handover continues it (start_intents.py).
         if _refused(exc):
-            await starting.abandon(store, user_id, None)
+            await start_intents.abandon(store, user_id, None)
         raise
     state.conversation_id = conversation_id
     try:
-        await starting.opened(store, user_id, intent, conversation_id)
+        await start_intents.opened(store, user_id, intent, conversation_id)
         for text in texts[1:]:
             body = inbound_text(state.new_message_id(), user_id, text)
             await conn.client.send_inbound_message(integration.id, body, prefetch_conversation_id=False)
@@ -104,7 +104,7 @@ async def _undo(handover: Opener, conn: GenesysConnection, state: HandoverState)
     """The conversation exists but the start failed: end it, so no agent takes it for nobody."""
     try:
         await disconnect_customer(handover.store, conn, state.conversation_id, "failed handover start")
-        await starting.abandon(handover.store, state.genesys_user_id, state.conversation_id)
+        await start_intents.abandon(handover.store, state.genesys_user_id, state.conversation_id)
     except Exception as exc:  # the intent stays; recovery disconnects the conversation later
         log.warning("failed handover start of conversation %s not cleaned up yet: %s", state.conversation_id, exc)
 

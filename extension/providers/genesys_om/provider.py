@@ -20,7 +20,7 @@ from ...genesys.messages import inbound_typing
 from ...handover import transitions
 from ...metrics import Metrics
 from ...refusals import BadInput
-from . import starting
+from . import start_intents
 from .attachments import user_attachments
 from .budget import OverBudget, SendBudgets
 from .connection import GenesysConnection
@@ -90,7 +90,7 @@ class GenesysHandover:
         api.set_handover_state(state.to_doc())
         await self.store.index_set(BY_CONVERSATION, state.conversation_id, api.key.id)
         store, user_id = self.store, state.genesys_user_id
-        api.after_commit(lambda: starting.committed(store, user_id))
+        api.after_commit(lambda: start_intents.committed(store, user_id))
         key_id = api.key.id
         api.after_commit(lambda: self._typing_to(key_id, state))
         quick = None

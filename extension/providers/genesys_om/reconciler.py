@@ -10,7 +10,7 @@ from typing import Any
 
 from ...genesys import GenesysError, GenesysNotFound
 from ...repeating import RepeatedFailure
-from . import starting
+from . import start_intents
 from .answering import agent_is_connected
 from .disconnects import retry_pending
 from .ending import EndDetector
@@ -114,7 +114,7 @@ class Reconciler:
         store = self.handover.store
         await retry_pending(store, self.handover.connections)
         # A start older than the idle time and not committed is dead (the session lock tells for sure).
-        await starting.recover(store, self.handover.connections, self.idle)
+        await start_intents.recover(store, self.handover.connections, self.idle)
         await self.prune_users()
 
     async def check_once(self, *, everything: bool = False) -> int:

@@ -28,7 +28,7 @@ from .connection import GenesysConnection
 from .disconnects import disconnect_customer
 from .state import BY_CONVERSATION, BY_USER, STARTING, HandoverState
 
-log = logging.getLogger("extension.providers.genesys_om.starting")
+log = logging.getLogger("extension.providers.genesys_om.start_intents")
 
 # How long an interrupted start whose conversation Genesys never named waits for its session's
 # next handover to reuse its user id (and so its conversation, if one was created).
