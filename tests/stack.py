@@ -11,10 +11,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from extension import keys
 from extension.app import build_app
 from extension.config import load_config
 from extension.genesys.signature import sign
 from extension.manifest import Manifest
+from extension.providers.genesys_om.runtime import HANDOVER_RUNTIME, HandoverRuntime
+from extension.store import Store
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.config import (
     DEFAULT_CLIENT_ID,
@@ -169,10 +172,14 @@ class Stack:
             await asyncio.sleep(0.01)
 
     @property
-    def runtime(self) -> Any:
-        from extension.providers.genesys_om.runtime import HANDOVER_RUNTIME
-
+    def runtime(self) -> HandoverRuntime:
+        """The Genesys provider's running parts."""
         return self.client.app[HANDOVER_RUNTIME]
+
+    @property
+    def store(self) -> Store:
+        """The store the runtime uses (its public AppKey)."""
+        return self.client.app[keys.STORE]
 
 
 def texts(events: list[dict[str, Any]], source: str | None = None) -> list[str | None]:

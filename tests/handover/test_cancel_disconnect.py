@@ -14,7 +14,7 @@ async def wait_disconnected(stack: Stack, cid: str, within: float = 10.0) -> Non
     """Until Genesys has the customer disconnected and the runtime has nothing pending for it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
-    store = stack.runtime.handover.store
+    store = stack.store
     while stack.emu.agent.get(cid).customer.state != "disconnected" or await store.index_items(PENDING_DISCONNECT):
         if loop.time() > deadline:
             raise AssertionError(f"the customer of {cid} is still {stack.emu.agent.get(cid).customer.state}")
@@ -30,7 +30,7 @@ async def test_cancel_while_genesys_fails_the_disconnect(make_stack: StackFactor
     assert answer["outputStack"][-1]["text"] == "Handover cancelled."
     assert await stack.handover_statuses() == ["queue", "cancelled"]
     assert (await stack.say("hi"))["outputStack"][0]["text"] == "echo: hi"
-    store = stack.runtime.handover.store
+    store = stack.store
     assert stack.emu.agent.get(cid).customer.state == "connected"
     assert await store.index_items(PENDING_DISCONNECT) == {cid: "support"}
 
@@ -47,7 +47,7 @@ async def test_a_disconnect_genesys_no_longer_knows_is_done(make_stack: StackFac
     cid = await start_handover(stack)
     stack.emu.faults.server_error(PARTICIPANT, method="PATCH", times=None)
     await stack.say(None, {"payload": "cancel"})
-    store = stack.runtime.handover.store
+    store = stack.store
     assert await store.index_items(PENDING_DISCONNECT) == {cid: "support"}
     stack.emu.faults.clear()
     stack.emu.faults.not_found(f"/api/v2/conversations/messages/{cid}", times=None)

@@ -35,7 +35,7 @@ async def test_a_refused_cancel_is_not_retried_and_logged_once(
 
     assert answer["outputStack"][-1]["text"] == "Handover cancelled."
     assert await stack.handover_statuses() == ["queue", "cancelled"]
-    store = stack.runtime.handover.store
+    store = stack.store
     assert await store.index_items(PENDING_DISCONNECT) == {}
     await stack.runtime.reconciler.upkeep()
     await stack.runtime.reconciler.upkeep()
@@ -61,7 +61,7 @@ async def test_a_disconnect_refused_after_transient_failures_stops_being_retried
     cid = await start_handover(stack)
     stack.emu.faults.server_error(PARTICIPANT, method="PATCH", times=None)
     await stack.say(None, {"payload": "cancel"})
-    store = stack.runtime.handover.store
+    store = stack.store
     assert await store.index_items(PENDING_DISCONNECT) == {cid: "support"}
     assert refusals(caplog) == []
 
@@ -86,7 +86,7 @@ async def test_close_handover_completes_though_genesys_refuses(
     events = await stack.wait_for(lambda ev: "closed: completed" in texts(ev, "bot"))
 
     assert [e["status"] for e in events if e["type"] == "handover"] == ["queue", "active", "completed"]
-    assert await stack.runtime.handover.store.index_items(PENDING_DISCONNECT) == {}
+    assert await stack.store.index_items(PENDING_DISCONNECT) == {}
     assert len(refusals(caplog)) == 1
     # The agent still has the conversation, and ends it when they will.
     assert stack.emu.agent.get(cid).state != "ended"
@@ -100,6 +100,6 @@ async def test_a_session_deleted_in_handover_goes_though_genesys_refuses(
 
     assert await delete(stack) == (204, None)
 
-    assert await stack.runtime.handover.store.index_items(BY_CONVERSATION) == {}
+    assert await stack.store.index_items(BY_CONVERSATION) == {}
     assert len(refusals(caplog)) == 1
     assert stack.emu.agent.get(cid).customer.state == "connected"

@@ -221,7 +221,7 @@ async def test_the_reconciler_prunes_user_ids_of_ended_handovers(make_stack: Sta
     from extension.providers.genesys_om.state import BY_CONVERSATION, BY_USER
 
     stack = await make_stack()
-    store = stack.runtime.handover.store
+    store = stack.store
     old_cid = await start_handover(stack)
     [old_user] = await store.index_items(BY_USER)
     await stack.say(None, {"payload": "cancel"})
@@ -266,5 +266,5 @@ async def test_pruning_leaves_a_start_in_progress_alone(make_stack: StackFactory
     await stack.say(LONG)
     await stack.say("agent please")
     assert await pruning[0] == 0
-    assert len(await stack.runtime.handover.store.index_items(BY_USER)) == 1
+    assert len(await stack.store.index_items(BY_USER)) == 1
     assert await stack.handover_statuses() == ["queue"]

@@ -80,7 +80,7 @@ async def test_a_message_while_the_transcript_is_sent_reaches_the_user(make_stac
 
 async def test_the_start_is_on_record_while_genesys_is_called(make_stack: StackFactory) -> None:
     stack = await make_stack()
-    store = stack.runtime.handover.store
+    store = stack.store
     seen: dict[str, Any] = {}
 
     def created(conversation: Conversation) -> None:

@@ -20,7 +20,7 @@ def fail_transcript(stack: Stack, created: list[Conversation]) -> None:
 
 
 async def records(stack: Stack) -> dict[str, dict[str, str]]:
-    store = stack.runtime.handover.store
+    store = stack.store
     return {name: await store.index_items(name) for name in (BY_USER, BY_CONVERSATION, STARTING)}
 
 
@@ -47,7 +47,7 @@ async def test_a_failed_disconnect_after_a_failed_start_is_retried(make_stack: S
     assert [o["text"] for o in answer["outputStack"]] == ["No agent: error"]
     [conversation] = created
     assert conversation.customer.state == "connected"
-    store = stack.runtime.handover.store
+    store = stack.store
     assert await store.index_items(PENDING_DISCONNECT) == {conversation.id: "support"}
     assert await records(stack) == {BY_USER: {}, BY_CONVERSATION: {}, STARTING: {}}
 

@@ -29,7 +29,7 @@ async def test_the_next_handover_continues_the_unnamed_conversation(make_stack: 
     answer = await stack.say("agent please")
     assert [o["text"] for o in answer["outputStack"]] == ["No agent: error"]
     [orphan] = created
-    store = stack.runtime.handover.store
+    store = stack.store
     assert list(await store.index_items(STARTING)) == [orphan.customer_id]
     # Recovery cannot name the conversation, so it keeps the record for the next handover.
     await stack.runtime.reconciler.upkeep()
@@ -52,5 +52,5 @@ async def test_a_refused_first_message_leaves_no_record(make_stack: StackFactory
     await stack.say("hello")
     answer = await stack.say("agent please")
     assert [o["text"] for o in answer["outputStack"]] == ["No agent: error"]
-    assert await stack.runtime.handover.store.index_items(STARTING) == {}
+    assert await stack.store.index_items(STARTING) == {}
     assert stack.emu.agent.conversations() == []

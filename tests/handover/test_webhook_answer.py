@@ -137,7 +137,7 @@ KEY = SessionKey("support-bot", "u1", "s1").id
 
 
 async def inbox(stack: Stack) -> dict[str, str]:
-    return dict(await stack.runtime.handover.store.index_items(INBOX))
+    return dict(await stack.store.index_items(INBOX))
 
 
 async def inbox_empties(stack: Stack) -> None:
@@ -180,7 +180,7 @@ async def test_a_message_for_a_busy_session_is_stored_then_delivered_once(make_s
     stack = await make_stack(extra="webhook_wait_seconds = 0.1\n")
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
-    async with stack.runtime.handover.store.lock(KEY):
+    async with stack.store.lock(KEY):
         reply = await stack.emu.agent.reply(cid, "while busy")
         assert await asyncio.wait_for(reply.wait(), timeout=30) == "delivered"
         assert [a.status for a in reply.attempts] == [200]
@@ -198,7 +198,7 @@ async def test_a_stored_message_survives_a_restart(make_stack: StackFactory) -> 
     first = await make_stack(store="sqlite:///state.db", extra="webhook_wait_seconds = 0.1\n")
     cid = await start_handover(first)
     await first.emu.agent.accept(cid)
-    async with first.runtime.handover.store.lock(KEY):
+    async with first.store.lock(KEY):
         reply = await first.emu.agent.reply(cid, "answered, then the process died")
         assert await asyncio.wait_for(reply.wait(), timeout=30) == "delivered"
         assert [a.status for a in reply.attempts] == [200]

@@ -58,7 +58,7 @@ async def test_a_free_session_is_delivered_without_a_delivery_task(
     assert texts(await stack.events(), "agent") == ["inline"]
     [receipt] = await delivered_receipts(stack, "m-inline")
     assert receipt.json["channel"]["to"]["id"] == to_id
-    assert await stack.runtime.handover.store.index_items(INBOX) == {}
+    assert await stack.store.index_items(INBOX) == {}
     # The dedup holds on the inline path too.
     assert await post_signed(stack, agent_message(to_id, "inline", message_id="m-inline")) == (
         200, {"status": "duplicate"})
@@ -95,11 +95,11 @@ async def test_a_held_session_still_gets_the_waited_then_stored_path(
     await stack.emu.agent.accept(cid)
     to_id = await genesys_user_id(stack)
     spawned = record_spawns(stack, monkeypatch)
-    async with stack.runtime.handover.store.lock(KEY):
+    async with stack.store.lock(KEY):
         assert await post_signed(stack, agent_message(to_id, "busy", message_id="m-busy")) == (
             200, {"status": "accepted"})
         assert "webhook-delivery" in spawned
-        stored = await stack.runtime.handover.store.index_items(INBOX)
+        stored = await stack.store.index_items(INBOX)
         assert json.loads(stored["support:m-busy"])["body"]["text"] == "busy"
     await stack.wait_for(lambda ev: "busy" in texts(ev, "agent"))
     await delivered_receipts(stack, "m-busy")
@@ -110,7 +110,7 @@ async def test_a_session_freed_within_the_wait_is_delivered_not_stored(make_stac
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     to_id = await genesys_user_id(stack)
-    store = stack.runtime.handover.store
+    store = stack.store
     held = asyncio.Event()
 
     async def hold_briefly() -> None:

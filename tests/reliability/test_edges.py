@@ -61,7 +61,7 @@ async def end_pending(stack: Stack) -> None:
 
 
 async def handover_state(stack: Stack, user: str = "u1") -> HandoverState | None:
-    doc = await stack.runtime.handover.store.get_session(SessionKey(stack.token, user, "s1").id)
+    doc = await stack.store.get_session(SessionKey(stack.token, user, "s1").id)
     return HandoverState.from_doc(doc.get("handover") if doc else None)
 
 
