@@ -81,9 +81,9 @@ def test_the_app_and_the_provider_seam_name_no_vendor_code() -> None:
 
 
 # The generic modules that still import vendor code, to be given seams of their own: the config
-# loader (the [handover] table, regions), the Copilot page (the Genesys handover state) and the
-# background tasks (which Genesys errors need no traceback). The list may only shrink.
-STILL_VENDOR_AWARE = {"extension/config.py", "extension/channels/copilot.py", "extension/tasks.py"}
+# loader (the [handover] table, regions) and the Copilot page (the Genesys handover state). The
+# list may only shrink.
+STILL_VENDOR_AWARE = {"extension/config.py", "extension/channels/copilot.py"}
 # Allowed to know the vendor: the CLI and demo, the doctor, the test tools, the vendor code itself.
 MAY_NAME_VENDORS = ("extension/cli.py", "extension/demo.py", "extension/doctor/", "extension/testing/",
                     "extension/genesys/", "extension/providers/")

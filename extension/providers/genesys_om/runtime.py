@@ -55,7 +55,7 @@ class HandoverRuntime:
             name: GenesysConnection.build(conn, http, settings, on_response)
             for name, conn in config.connections.items() if conn.type == PROVIDER_TYPE
         }
-        self.background = BackgroundTasks("handover")
+        self.background = BackgroundTasks("handover", quiet=(GenesysError,))
         self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics)
         self.delivery = AgentDelivery(self.handover, self.background)
         self.inbox = WebhookInbox(self, conversations.store, self.background)
@@ -65,7 +65,7 @@ class HandoverRuntime:
         # Replicas sharing a store share the cluster-wide jobs through its coordination.
         coordination = conversations.store.coordination()
         # Senders stop at once on shutdown: what they hold is in the stored outbox.
-        self.senders = BackgroundTasks("outbox")
+        self.senders = BackgroundTasks("outbox", quiet=(GenesysError,))
         self.outbox = OutboxSender(self.handover, self.senders, coordination)
         self.agents = AgentWatch(self.handover, self.connections, settings.agent_check_seconds)
         self.ending = EndDetector(self.handover, settings.acw_timeout_seconds, self.agents)
