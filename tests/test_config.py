@@ -15,7 +15,7 @@ from extension.config import Config, ConfigError, load_config, mask_url, parse_c
 from extension.flags import FeatureFlags, Whitelist
 from extension.interpolation import MALFORMED
 from extension.manifest import Manifest
-from extension.providers.genesys_om.settings import ACW_TIMEOUT_ENV
+from extension.providers.genesys_om.settings import ACW_TIMEOUT_ENV, HandoverSchema, HandoverSettings
 from extension.secrets import Secret
 
 from support import CLIENT_SECRET, ECHO_FLOW, SECRET, config_text
@@ -386,8 +386,6 @@ HANDOVER_CASES = (
 
 
 def test_every_handover_key_is_covered() -> None:
-    from extension.config import HandoverSchema
-
     assert set(HandoverSchema().fields) == set(INT_KEYS) | set(FLOAT_KEYS)
 
 
@@ -402,7 +400,7 @@ def test_handover_range_and_type_errors_name_the_key(
 def test_handover_values_in_range_are_used(write_config: Callable[..., Path], manifest: Manifest) -> None:
     path = write_config(extra="[handover]\nretry_attempts = 20\nreconcile_batch = 1\nlease_seconds = 0.1\n"
                               "retry_total_seconds = 0\nchannel_renew_seconds = 172800\n")
-    settings = load_config(path, manifest, env={}).handover
+    settings = load_config(path, manifest, env={}).settings_for("genesysCloudOM", HandoverSettings)
     assert (settings.retry_attempts, settings.reconcile_batch, settings.lease_seconds) == (20, 1, 0.1)
     assert (settings.retry_total_seconds, settings.channel_renew_seconds) == (0, 172800)
 
@@ -411,7 +409,7 @@ def test_handover_values_in_range_are_used(write_config: Callable[..., Path], ma
 def test_acw_timeout_from_the_environment(make_config: Callable[..., Config], value: str | None,
                                           seconds: float) -> None:
     env = {} if value is None else {ACW_TIMEOUT_ENV: value}
-    assert make_config(env=env).handover.acw_timeout_seconds == seconds
+    assert make_config(env=env).settings_for("genesysCloudOM", HandoverSettings).acw_timeout_seconds == seconds
 
 
 @pytest.mark.parametrize(("value", "expected"), [

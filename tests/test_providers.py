@@ -5,16 +5,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from marshmallow import RAISE, Schema, fields
 
 from extension.app import build_app
-from extension.config import Config, ConfigError
+from extension.config import Config, ConfigError, config_warnings, load_config
 from extension.flows.engine import NodeApi
 from extension.handover import ProviderDeclaration, service_key
 from extension.manifest import DeclarationError, Manifest, load_manifest
@@ -97,18 +98,123 @@ async def test_without_a_provider_for_its_connection_type_the_node_ends_unsuppor
         await client.close()
 
 
-def test_a_factory_that_cannot_be_imported_is_refused_naming_the_field(tmp_path: Path) -> None:
+def _manifest_errors(tmp_path: Path, *more: dict[str, Any], **provider: Any) -> str:
+    """What load_manifest says of the repository's declarations with the provider changed (and `more` added)."""
     root = tmp_path / "decl"
     root.mkdir()
     shutil.copy(REPO / "manifest.json", root)
     shutil.copytree(REPO / "nodes", root / "nodes")
     shutil.copytree(REPO / "connections", root / "connections")
     data = json.loads((root / "manifest.json").read_text())
-    data["handoverProviders"][0]["factory"] = "extension.nowhere:install"
+    data["handoverProviders"][0].update(provider)
+    data["handoverProviders"] += more
     (root / "manifest.json").write_text(json.dumps(data))
     with pytest.raises(DeclarationError) as caught:
         load_manifest(root)
-    assert "manifest.json: handoverProviders[0].factory: cannot import module 'extension.nowhere'" in str(caught.value)
+    return str(caught.value)
+
+
+def test_a_factory_that_cannot_be_imported_is_refused_naming_the_field(tmp_path: Path) -> None:
+    assert ("manifest.json: handoverProviders[0].factory: cannot import module 'extension.nowhere'"
+            in _manifest_errors(tmp_path, factory="extension.nowhere:install"))
+
+
+@pytest.mark.parametrize(("dotted", "expected"), [
+    ("extension.nowhere:SETTINGS", "settings: cannot import module 'extension.nowhere'"),
+    ("extension.providers.genesys_om.settings:NOTHING",
+     "settings: module 'extension.providers.genesys_om.settings' has no 'NOTHING'"),
+    ("extension.providers.genesys_om.settings:HandoverSettings",
+     "settings: extension.providers.genesys_om.settings:HandoverSettings is not provider settings"),
+    ("test_providers:SERVER_SETTINGS", "settings: section 'server' belongs to the runtime"),
+    ("not a path", "settings: Must be a dotted path"),
+])
+def test_settings_that_are_not_usable_are_refused_naming_the_field(tmp_path: Path, dotted: str,
+                                                                   expected: str) -> None:
+    assert f"manifest.json: handoverProviders[0].{expected}" in _manifest_errors(tmp_path, settings=dotted)
+
+
+def test_two_providers_cannot_own_one_section(tmp_path: Path) -> None:
+    second = {"type": "second", "label": "Second", "connectionType": "genesysCloudOM", "webhookPath": "/h/second",
+              "settings": "extension.providers.genesys_om.settings:SETTINGS"}
+    assert ("manifest.json: handoverProviders[1].settings: section 'handover' is owned by handoverProviders[0]"
+            in _manifest_errors(tmp_path, second))
+
+
+class RecordingSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    greeting = fields.String(load_default="hello")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    greeting: str = "hello"
+    flag: str = ""
+
+
+class RecordingSettings:
+    """Provider settings owning a [recording] table, as a manifest names them."""
+
+    section = "recording"
+    schema = RecordingSchema
+
+    def build(self, values: dict[str, Any], env: Mapping[str, str]) -> Recorded:
+        if env.get("RECORDING_FLAG") == "bad":
+            raise ValueError("RECORDING_FLAG must not be bad")
+        return Recorded(**values, flag=env.get("RECORDING_FLAG", ""))
+
+    def check_connection(self, values: Mapping[str, Any]) -> dict[str, str]:
+        return {"host": "not a recording host"} if values["host"] == "nowhere" else {}
+
+    def warnings(self, connections: Sequence[str], public_url: str | None) -> list[str]:
+        return [f"recording: {', '.join(connections)} at {public_url}"]
+
+
+class ServerSettings(RecordingSettings):
+    """Settings that would take a table of the runtime."""
+
+    section = "server"
+
+
+RECORDING_SETTINGS = RecordingSettings()
+SERVER_SETTINGS = ServerSettings()
+
+
+def test_the_config_section_is_the_one_the_provider_settings_own(
+        write_config: Callable[..., Path], manifest: Manifest) -> None:
+    recording = _with_provider(manifest, settings=RECORDING_SETTINGS)
+    config = load_config(write_config(extra='[recording]\ngreeting = "hi"'), recording, env={"RECORDING_FLAG": "on"})
+    assert config.settings_for("genesysCloudOM", Recorded) == Recorded("hi", "on")
+    assert config_warnings(config) == ["recording: support at https://bot.example.com"]
+    with pytest.raises(TypeError):
+        config.settings_for("genesysCloudOM", Config)
+    # The defaults when the section is left out; a connection type with no settings gets its kind's defaults.
+    assert load_config(write_config(), recording, env={}).settings_for("genesysCloudOM", Recorded) == Recorded()
+    assert config.settings_for("otherType", Recorded) == Recorded()
+
+    def errors(text: str, env: dict[str, str] | None = None) -> list[str]:
+        path = write_config(extra=text)
+        path.write_text(path.read_text().replace('host = "mypurecloud.de"', 'host = "nowhere"'))
+        with pytest.raises(ConfigError) as caught:
+            load_config(path, recording, env=env or {})
+        return caught.value.errors
+
+    assert errors("[recording]\ngreting = 1", {"RECORDING_FLAG": "bad"}) == [
+        "connections.support.host: not a recording host",
+        "recording.greting: unknown key; did you mean 'greeting'?",
+        "environment: RECORDING_FLAG must not be bad",
+    ]
+    assert errors("[handover]\nretry_attempts = 2")[0].startswith("handover: unknown section")
+
+
+def test_a_section_no_provider_owns_is_an_unknown_section(write_config: Callable[..., Path],
+                                                          manifest: Manifest) -> None:
+    path = write_config(extra="[handover]\nretry_attempts = 2")
+    assert load_config(path, manifest, env={})  # the Genesys provider owns [handover]
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, _with_provider(manifest, settings=None), env={})
+    assert caught.value.errors == ["handover: unknown section (known: connections, endpoints, server, store)"]
 
 
 def test_an_endpoint_type_other_than_webchat_is_refused(make_config: Callable[..., Config]) -> None:

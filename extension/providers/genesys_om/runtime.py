@@ -27,6 +27,7 @@ from .keys import HANDOVER_RUNTIME
 from .outbox import OutboxSender
 from .provider import GenesysHandover
 from .reconciler import Reconciler
+from .settings import HandoverSettings
 from .signature_alarm import SignatureAlarm
 from .state import PROVIDER as PROVIDER_TYPE
 from .unwatched import Unwatched
@@ -45,7 +46,7 @@ class HandoverRuntime:
     def __init__(self, app: web.Application, config: Config, http: aiohttp.ClientSession) -> None:
         metrics = app[keys.METRICS]
         conversations = app[keys.CONVERSATIONS]
-        settings = config.handover
+        settings = config.settings_for(PROVIDER_TYPE, HandoverSettings)
 
         def on_response(method: str, template: str, status: int, seconds: float) -> None:
             metrics.genesys_calls.inc(status=str(status))
