@@ -240,7 +240,7 @@ def resolve_settings(dotted: str) -> ProviderSettings:
         raise ValueError(f"module {module_name!r} has no {attr!r}")
     if not isinstance(found, ProviderSettings):
         raise ValueError(f"{dotted} is not provider settings (it needs section, schema, build, "
-                         "check_connection and warnings)")
+                         "check_connection, warnings and disabled_reason)")
     return found
 
 

@@ -1,4 +1,4 @@
-"""The config seam of a handover provider: the TOML section it owns, its connection checks and warnings.
+"""The config seam of a handover provider: the TOML section it owns, its checks, warnings and flags.
 
 The manifest's `handoverProviders[].settings` names an object implementing `ProviderSettings`
 (`package.module:NAME`), checked when the manifest loads. The config loader validates the
@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from marshmallow import Schema
+
+from .flags import FeatureFlags
 
 # The tables the runtime itself owns: no provider may claim one.
 RUNTIME_SECTIONS = ("server", "store", "connections", "endpoints")
@@ -34,3 +36,6 @@ class ProviderSettings(Protocol):
 
     def warnings(self, connections: Sequence[str], public_url: str | None) -> list[str]:
         """What `validate` points out without refusing, given the provider's connections by name."""
+
+    def disabled_reason(self, flags: FeatureFlags, organisation: str) -> str | None:
+        """Why the feature flags keep the provider off for this organisation (what to set); None when on."""

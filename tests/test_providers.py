@@ -14,8 +14,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from marshmallow import RAISE, Schema, fields
 
-from extension.app import build_app
+from extension.app import build_app, warn_disabled_handovers
 from extension.config import Config, ConfigError, config_warnings, load_config
+from extension.flags import FeatureFlags
 from extension.flows.engine import NodeApi
 from extension.handover import ProviderDeclaration, service_key
 from extension.manifest import DeclarationError, Manifest, load_manifest
@@ -170,6 +171,9 @@ class RecordingSettings:
     def warnings(self, connections: Sequence[str], public_url: str | None) -> list[str]:
         return [f"recording: {', '.join(connections)} at {public_url}"]
 
+    def disabled_reason(self, flags: FeatureFlags, organisation: str) -> str | None:
+        return None if flags.whitelist("FEATURE_RECORDING").allows(organisation) else "add it to FEATURE_RECORDING"
+
 
 class ServerSettings(RecordingSettings):
     """Settings that would take a table of the runtime."""
@@ -222,3 +226,25 @@ def test_an_endpoint_type_other_than_webchat_is_refused(make_config: Callable[..
         make_config(endpoint_extra='type = "telegram"')
     assert any(line.startswith("endpoints[0].type: Must be one of: webchat") for line in caught.value.errors)
     assert make_config().endpoints[0].type == "webchat"
+
+
+def test_a_handover_its_provider_switches_off_is_one_warning_in_the_provider_s_terms(
+        make_config: Callable[..., Config], manifest: Manifest, caplog: pytest.LogCaptureFixture) -> None:
+    config = make_config(flow=HANDOVER_FLOW)
+    with caplog.at_level("WARNING", logger="extension.app"):
+        warnings = warn_disabled_handovers(config, manifest)
+    assert warnings == [
+        "endpoint 'support-bot' (organisation 'acme'): Genesys Cloud Open Messaging handover is off, "
+        "handoverToAgent will end with status error/unsupported; to enable it, set FEATURE_ENABLE_GENESYS_CLOUD_OM=true"
+    ]
+    assert warnings[0] in caplog.text
+    on = make_config(flow=HANDOVER_FLOW, env={"FEATURE_ENABLE_GENESYS_CLOUD_OM": "true",
+                                             "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "acme"})
+    assert warn_disabled_handovers(on, manifest) == []
+    # Another provider's flags, label and reason; an endpoint without a handover has no warning.
+    recording = _with_provider(manifest, settings=RECORDING_SETTINGS, label="Recording")
+    assert warn_disabled_handovers(on, recording) == [
+        "endpoint 'support-bot' (organisation 'acme'): Recording handover is off, "
+        "handoverToAgent will end with status error/unsupported; to enable it, add it to FEATURE_RECORDING"
+    ]
+    assert warn_disabled_handovers(make_config(handover=False), manifest) == []

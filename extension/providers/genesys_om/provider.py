@@ -20,6 +20,7 @@ from ...genesys.messages import inbound_typing
 from ...handover import transitions
 from ...metrics import Metrics
 from ...refusals import BadInput
+from ..genesys_flags import om_disabled_reason
 from . import starting
 from .attachments import user_attachments
 from .budget import OverBudget, SendBudgets
@@ -72,7 +73,7 @@ class GenesysHandover:
     # The handoverToAgent node ----------------------------------------------------------------
     async def start(self, api: NodeApi, config: dict[str, Any]) -> None:
         endpoint = api.endpoint
-        if self.flags.om_disabled_reason(endpoint.organisation) or endpoint.handover not in self.connections:
+        if om_disabled_reason(self.flags, endpoint.organisation) or endpoint.handover not in self.connections:
             return self._fail(api, "unsupported", endpoint.handover)
         if HandoverState.from_doc(api.handover_state) is not None:
             log.warning("handoverToAgent reached while a handover is active; ignored")

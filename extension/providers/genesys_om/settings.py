@@ -9,8 +9,10 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from ...flags import FeatureFlags
 from ...flows.session import TRANSCRIPT_CHARS, TRANSCRIPT_LIMIT
 from ...genesys.regions import resolve_region
+from ..genesys_flags import om_disabled_reason
 
 ACW_TIMEOUT_ENV = "GENESYS_OM_HANDOVER_ACW_AFTER_TRANSFER_TIMEOUT_IN_MS"
 
@@ -134,6 +136,9 @@ class OpenMessagingSettings:
                     f"connection(s) {', '.join(connections)}; set it to the https address at which Genesys Cloud "
                     "reaches this runtime"]
         return []
+
+    def disabled_reason(self, flags: FeatureFlags, organisation: str) -> str | None:
+        return om_disabled_reason(flags, organisation)
 
 
 SETTINGS = OpenMessagingSettings()
