@@ -186,8 +186,8 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
         the_store.stop_waiting()
 
     app.on_shutdown.append(answer_waiting_reads)
-    # The web chat and Copilot pages: after the handover (its runtime gets the Copilot hook) and
-    # before the `/{urlToken}` routes, which would otherwise match `/webchat/...` first.
+    # The web chat and Copilot pages: before the `/{urlToken}` routes, which would otherwise match
+    # `/webchat/...` first.
     pages.install(app)
     socket.install(app)
     app.router.add_routes([

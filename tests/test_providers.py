@@ -16,8 +16,10 @@ from marshmallow import RAISE, Schema, fields
 
 from extension.app import build_app, warn_disabled_handovers
 from extension.config import Config, ConfigError, config_warnings, load_config
+from extension.copilot import CopilotView, issue_token
 from extension.flags import FeatureFlags
 from extension.flows.engine import NodeApi
+from extension.flows.session import Session, SessionKey
 from extension.handover import ProviderDeclaration, service_key
 from extension.manifest import DeclarationError, Manifest, load_manifest
 
@@ -36,6 +38,10 @@ class RecordingProvider:
 
     async def close(self, api: NodeApi, config: dict[str, Any]) -> None:
         CALLS.append(("close", api.endpoint.handover))
+
+    def copilot_view(self, session: Session, handover: str) -> CopilotView:
+        CALLS.append(("copilot", handover))
+        return CopilotView("queue", "Recorded & waiting", "rec-1", session.transcript[:1])
 
 
 def install_recording(app: web.Application, config: Config, declaration: ProviderDeclaration) -> None:
@@ -72,6 +78,27 @@ async def test_the_handover_node_calls_the_provider_the_manifest_names_for_its_c
         # The declared path is the one route; the old one is not served by anyone.
         assert await (await client.post("/hooks/om", json={})).json() == {"provider": "recording"}
         assert (await client.post("/handover/genesysCloudOM", json={})).status in (404, 405)
+    finally:
+        await client.close()
+
+
+async def test_the_copilot_page_shows_what_the_provider_of_the_endpoint_says(
+        make_config: Callable[..., Config], manifest: Manifest) -> None:
+    CALLS.clear()
+    secret = "copilot-secret-for-tests-0123456789"
+    config = make_config(flow=HANDOVER_FLOW, server_extra=f'copilot_secret = "{secret}"')
+    recording = _with_provider(manifest, factory="test_providers:install_recording")
+    client = await _serve(build_app(config, recording))
+    try:
+        resp = await client.post("/support-bot", json={"userId": "u1", "sessionId": "s1", "text": "first words"})
+        assert resp.status == 200
+        assert config.server.copilot_secret is not None
+        auth = issue_token(config.server.copilot_secret, SessionKey("support-bot", "u1", "s1"), handover="h-7")
+        page = await client.get("/copilot", params={"URLToken": "support-bot", "auth": auth})
+        body = await page.text()
+        assert page.status == 200 and CALLS[-1] == ("copilot", "h-7")
+        assert 'data-state="queue">Recorded &amp; waiting<' in body and ">rec-1<" in body
+        assert "first words" in body
     finally:
         await client.close()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from ... import texts
 from ...conversations import AfterEnd, Conversations, SessionKept
+from ...copilot import CopilotView, LinkMaker
 from ...flags import FeatureFlags
 from ...flows.engine import Endpoint, NodeApi, Turn
 from ...flows.events import handover_event, output_event
@@ -25,6 +26,7 @@ from . import starting
 from .attachments import user_attachments
 from .budget import OverBudget, SendBudgets
 from .connection import GenesysConnection
+from .copilot_view import copilot_view
 from .disconnects import disconnect_customer, try_disconnect
 from .opening import open_conversation
 from .settings import HandoverSettings
@@ -54,7 +56,8 @@ class GenesysHandover:
     """Starts, feeds and ends handovers; the outbox, webhook and end detection call into it."""
 
     def __init__(self, conversations: Conversations, connections: Mapping[str, GenesysConnection],
-                 flags: FeatureFlags, settings: HandoverSettings, metrics: Metrics) -> None:
+                 flags: FeatureFlags, settings: HandoverSettings, metrics: Metrics,
+                 copilot_link: LinkMaker | None = None) -> None:
         self.conversations = conversations
         self.store = conversations.store
         self.connections = dict(connections)
@@ -64,11 +67,11 @@ class GenesysHandover:
         self.budgets = SendBudgets(settings.session_messages_per_minute, settings.connection_messages_per_minute)
         self._last_typing: dict[str, float] = {}
         self._typing: dict[str, asyncio.Task[None]] = {}
-        # Set by the runtime wiring: the outbox sender, notifications, copilot links.
+        # Set by the runtime wiring: the outbox sender, notifications.
         self.outbox: Any = None
         self.watcher: Any = None
         self.ending: Any = None
-        self.copilot_link: Any = None
+        self.copilot_link = copilot_link
 
     # The handoverToAgent node ----------------------------------------------------------------
     async def start(self, api: NodeApi, config: dict[str, Any]) -> None:
@@ -134,6 +137,10 @@ class GenesysHandover:
         key_id, key = api.key.id, api.key
         api.after_commit(lambda: _logged(transitions.ENDED, key, state, "closeHandover"))
         api.after_commit(lambda: self.forget(key_id, state, keep_user=True))
+
+    def copilot_view(self, session: Session, handover: str) -> CopilotView:
+        """What the Copilot page shows of the session (copilot_view.py)."""
+        return copilot_view(session, handover)
 
     # The session itself ends -----------------------------------------------------------------
     async def on_session_end(self, session: Session) -> AfterEnd | None:

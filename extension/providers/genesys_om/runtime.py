@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ... import keys
 from ...config import Config
+from ...copilot import link_maker
 from ...genesys import GenesysError
 from ...genesys.signature import verify
 from ...handover import ProviderDeclaration, service_key
@@ -57,7 +58,8 @@ class HandoverRuntime:
             for name, conn in config.connections.items() if conn.type == PROVIDER_TYPE
         }
         self.background = BackgroundTasks("handover", quiet=(GenesysError,))
-        self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics)
+        self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics,
+                                        link_maker(config.server.copilot_secret))
         self.delivery = AgentDelivery(self.handover, self.background)
         self.inbox = WebhookInbox(self, conversations.store, self.background)
         self.signature_alarm = SignatureAlarm(self.connections, self.handover, metrics.signature_failures,
