@@ -59,7 +59,7 @@ class HandoverRuntime:
         }
         self.background = BackgroundTasks("handover", quiet=(GenesysError,))
         self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics,
-                                        link_maker(config.server.copilot_secret))
+                                        copilot_link=link_maker(config.server.copilot_secret))
         self.delivery = AgentDelivery(self.handover, self.background)
         self.inbox = WebhookInbox(self, conversations.store, self.background)
         self.signature_alarm = SignatureAlarm(self.connections, self.handover, metrics.signature_failures,
