@@ -108,17 +108,18 @@ def _connection_type(config: Config, name: str | None) -> str | None:
     return connection.type if connection is not None else None
 
 
-def warn_disabled_handovers(config: Config) -> list[str]:
-    """One warning per endpoint whose handover is switched off by the feature flags."""
+def warn_disabled_handovers(config: Config, manifest: Manifest) -> list[str]:
+    """One warning per endpoint whose handover its provider's feature flags switch off."""
     warnings = []
     for e in config.endpoints:
-        if e.handover is None:
+        provider = manifest.provider_of(_connection_type(config, e.handover) or "")
+        if provider is None or provider.settings is None:
             continue
-        reason = config.flags.om_disabled_reason(e.organisation)
+        reason = provider.settings.disabled_reason(config.flags, e.organisation)
         if reason:
             warnings.append(
-                f"endpoint {e.url_token!r} (organisation {e.organisation!r}): Genesys Cloud Open "
-                f"Messaging handover is off, handoverToAgent will end with status error/unsupported; "
+                f"endpoint {e.url_token!r} (organisation {e.organisation!r}): {provider.label} "
+                f"handover is off, handoverToAgent will end with status error/unsupported; "
                 f"to enable it, {reason}"
             )
     for line in warnings:
@@ -148,7 +149,7 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
         the_store.stopping = False  # a store given to a new app after the last one stopped waits again
         await the_store.open()
         await access.open(the_store, config.server.session_secret)
-        warn_disabled_handovers(config)
+        warn_disabled_handovers(config, manifest)
         warn_open_endpoints(config.endpoints)
         yield
         await the_store.close()
@@ -175,8 +176,8 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
         the_store.stop_waiting()
 
     app.on_shutdown.append(answer_waiting_reads)
-    # The web chat and Copilot pages: after the handover (its runtime gets the Copilot hook) and
-    # before the `/{urlToken}` routes, which would otherwise match `/webchat/...` first.
+    # The web chat and Copilot pages: before the `/{urlToken}` routes, which would otherwise match
+    # `/webchat/...` first.
     pages.install(app)
     socket.install(app)
     app.router.add_routes([

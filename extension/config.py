@@ -8,30 +8,27 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .flags import FeatureFlags
 from .flows.flow import Flow, load_flow
-from .flows.session import TRANSCRIPT_CHARS, TRANSCRIPT_LIMIT
-from .genesys.regions import resolve_region
 from .interpolation import interpolate, without_field_errors
 from .manifest import Manifest
-from .providers.genesys_om.settings import HandoverSettings
-from .providers.genesys_om.state import PROVIDER
+from .provider_settings import RUNTIME_SECTIONS, ProviderSettings
 from .schemas import SecretField, SecretLength, StrictBoolean
 from .secrets import MASK, Secret
 from .store import check_store_url
 from .validation import DeclarationError, flatten_errors, unknown_keys
 
 ConfigError = DeclarationError
+T = TypeVar("T")
 
 # URL tokens that would shadow the runtime's own routes.
 SESSION_ACCESS_MODES = ("token", "apiKey", "open")
 ENDPOINT_TYPES = ("webchat",)
 RESERVED_TOKENS = frozenset({"healthz", "readyz", "metrics", "webchat", "handover", "copilot", "emulator"})
-SECTIONS = ("server", "store", "connections", "endpoints", "handover")
 HANDOVER_NODE_TYPES = frozenset({"handoverToAgent", "closeHandover"})
 _HTTP_URL = validate.URL(schemes={"http", "https"}, require_tld=False, error="Not a valid http(s) URL.")
 # The user-info part of a URL (`scheme://user:password@`), which may hold a password.
@@ -109,41 +106,6 @@ class EndpointSchema(_Strict):
     apiKey = SecretField(load_default=None, validate=SecretLength(1, None))
 
 
-def _seconds(**kw: Any) -> fields.Float:
-    return fields.Float(validate=validate.Range(min=0, max=86400 * 2), allow_nan=False, **kw)
-
-
-class HandoverSchema(_Strict):
-    """Optional [handover] tuning; every key has a production default."""
-
-    retry_attempts = fields.Integer(strict=True, validate=validate.Range(min=1, max=20))
-    retry_total_seconds = _seconds()
-    request_timeout_seconds = _seconds()
-    acw_timeout_seconds = _seconds()
-    agent_check_seconds = fields.Float(validate=validate.Range(min=0.05, max=600), allow_nan=False)
-    reconcile_interval_seconds = _seconds()
-    reconcile_idle_seconds = _seconds()
-    reconcile_batch = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
-    # Checks Genesys in a loop: 0 would never pause.
-    reconcile_unwatched_interval_seconds = fields.Float(validate=validate.Range(min=0.1, max=86400 * 2),
-                                                        allow_nan=False)
-    heartbeat_timeout_seconds = _seconds()
-    channel_renew_seconds = _seconds()
-    reconnect_max_seconds = _seconds()
-    delivery_notice_seconds = _seconds()
-    outbox_retry_max_seconds = _seconds()
-    # Well under Genesys' 10 s webhook timeout.
-    webhook_wait_seconds = fields.Float(validate=validate.Range(min=0, max=9), allow_nan=False)
-    # Leases of cluster-wide jobs (several replicas on Redis); 0 would expire them at once.
-    lease_seconds = fields.Float(validate=validate.Range(min=0.1, max=3600), allow_nan=False)
-    # A session keeps its last TRANSCRIPT_LIMIT messages and TRANSCRIPT_CHARS characters: a
-    # budget beyond those would never bind.
-    transcript_max_messages = fields.Integer(strict=True, validate=validate.Range(min=1, max=TRANSCRIPT_LIMIT))
-    transcript_max_chars = fields.Integer(strict=True, validate=validate.Range(min=100, max=TRANSCRIPT_CHARS))
-    session_messages_per_minute = fields.Integer(strict=True, validate=validate.Range(min=1, max=10000))
-    connection_messages_per_minute = fields.Integer(strict=True, validate=validate.Range(min=1, max=100000))
-
-
 @dataclass(frozen=True)
 class ServerConfig:
     host: str = "127.0.0.1"
@@ -199,8 +161,11 @@ class Config:
     endpoints: tuple[EndpointConfig, ...]
     flows: Mapping[str, Flow]
     flags: FeatureFlags = field(default_factory=FeatureFlags)
-    handover: HandoverSettings = field(default_factory=HandoverSettings)
+    # What each provider's settings built from its section (provider_settings.py), by connection type.
+    provider_settings: Mapping[str, object] = field(default_factory=dict)
     session_idle_seconds: float = SESSION_IDLE_SECONDS
+    # What `validate` points out without refusing the file.
+    warnings: tuple[str, ...] = ()
     store: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -209,6 +174,15 @@ class Config:
     @property
     def base_dir(self) -> Path:
         return self.source.parent
+
+    def settings_for(self, connection_type: str, kind: type[T]) -> T:
+        """The settings of the provider of this connection type; `kind()` (its defaults) when it has none."""
+        found = self.provider_settings.get(connection_type)
+        if found is None:
+            return kind()
+        if not isinstance(found, kind):
+            raise TypeError(f"the settings of {connection_type} are a {type(found).__name__}, not {kind.__name__}")
+        return found
 
 
 def _load_section(schema: Schema, raw: Any, path: str, errors: list[str]) -> dict[str, Any] | None:
@@ -252,13 +226,11 @@ def _connections(raw: Any, manifest: Manifest, errors: list[str]) -> dict[str, C
         loaded = _load_section(conn_type.schema(), values, path, errors)
         if loaded is None:
             continue
-        if conn_type.type == PROVIDER:
-            # Resolved here so that a host `serve` could not use fails validation, not start-up.
-            try:
-                resolve_region(loaded["host"])
-            except ValueError as exc:
-                errors.append(f"{path}.host: {exc}")
-                continue
+        provider = manifest.provider_of(conn_type.type)
+        problems = provider.settings.check_connection(loaded) if provider and provider.settings else {}
+        if problems:
+            errors.extend(f"{path}.{key}: {problem}" for key, problem in problems.items())
+            continue
         out[name] = ConnectionConfig(name, conn_type.type, loaded)
     return out
 
@@ -270,20 +242,14 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
     errors: list[str] = []
     unreadable: dict[str, str] = {}
     raw = interpolate(raw, env, "", unreadable)
-    errors.extend(_unknown_sections(raw))
+    seams = _provider_settings(manifest)
+    errors.extend(_unknown_sections(raw, [*RUNTIME_SECTIONS, *(s.section for s in seams.values())]))
     server = _load_section(ServerSchema(), raw.get("server"), "server", errors)
     store = _load_section(StoreSchema(), raw.get("store"), "store", errors)
     if store is not None and (problem := check_store_url(store["url"])):
         errors.append(f"store.url: {problem}")
     connections = _connections(raw.get("connections"), manifest, errors)
-    handover = _load_section(HandoverSchema(), raw.get("handover"), "handover", errors) or {}
-    try:
-        acw = HandoverSettings.acw_from_env(env)
-    except ValueError as exc:
-        errors.append(f"environment: {exc}")
-        acw = None
-    if acw is not None:
-        handover.setdefault("acw_timeout_seconds", acw)
+    provider_settings = _build_provider_settings(seams, raw, env, errors)
     endpoints: list[EndpointConfig] = []
     flows: dict[str, Flow] = {}
     raw_endpoints = raw.get("endpoints", [])
@@ -333,24 +299,45 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
     return Config(
         source=source, server=ServerConfig(**server), store_url=store["url"],
         connections=connections, endpoints=tuple(endpoints), flows=flows,
-        flags=FeatureFlags.from_env(env), handover=HandoverSettings(**handover),
+        flags=FeatureFlags.from_env(env), provider_settings=provider_settings,
         session_idle_seconds=store["session_idle_seconds"],
+        warnings=tuple(_warnings(seams, connections, server["public_url"])),
     )
 
 
-def _unknown_sections(raw: Mapping[str, Any]) -> list[str]:
-    misspelt, _ = unknown_keys(raw, SECTIONS, "")
+def _provider_settings(manifest: Manifest) -> dict[str, ProviderSettings]:
+    """The config seams of the declared providers, by the connection type each serves."""
+    return {p.connection_type: p.settings for p in manifest.providers.values() if p.settings is not None}
+
+
+def _build_provider_settings(seams: Mapping[str, ProviderSettings], raw: Mapping[str, Any], env: Mapping[str, str],
+                             errors: list[str]) -> dict[str, object]:
+    """Each provider's section (absent is empty), validated by its schema, then built with the environment."""
+    built: dict[str, object] = {}
+    for connection_type, seam in seams.items():
+        values = _load_section(seam.schema(), raw.get(seam.section), seam.section, errors) or {}
+        try:
+            built[connection_type] = seam.build(values, env)
+        except ValueError as exc:
+            errors.append(f"environment: {exc}")
+    return built
+
+
+def _warnings(seams: Mapping[str, ProviderSettings], connections: Mapping[str, ConnectionConfig],
+              public_url: str | None) -> list[str]:
+    return [line for connection_type, seam in seams.items()
+            for line in seam.warnings(sorted(n for n, c in connections.items() if c.type == connection_type),
+                                      public_url)]
+
+
+def _unknown_sections(raw: Mapping[str, Any], known: list[str]) -> list[str]:
+    misspelt, _ = unknown_keys(raw, known, "")
     return [line.replace(": unknown key", ": unknown section", 1) for line in misspelt]
 
 
 def config_warnings(config: Config) -> list[str]:
     """What `validate` points out without refusing the file."""
-    handover = sorted(name for name, c in config.connections.items() if c.type == PROVIDER)
-    if handover and config.server.public_url is None:
-        return [f"server.public_url: not set, so Genesys Cloud cannot be told where to send the webhooks of "
-                f"connection(s) {', '.join(handover)}; set it to the https address at which Genesys Cloud "
-                "reaches this runtime"]
-    return []
+    return list(config.warnings)
 
 
 def _access_errors(ep: Mapping[str, Any], path: str) -> list[str]:

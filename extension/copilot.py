@@ -15,8 +15,9 @@ import hmac
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import jwt
@@ -29,6 +30,8 @@ ALGORITHM = "HS256"
 LIFETIME_SECONDS = 24 * 3600
 CLAIMS = ("ref", "urlToken")
 NONCE_BYTES = 16
+# The provider's hook that makes a handover's link: (endpoint, session key, handover id) -> link.
+LinkMaker = Callable[[Endpoint, SessionKey, str], str]
 
 
 class CopilotAuthError(Exception):
@@ -41,6 +44,20 @@ class CopilotGrant:
 
     key: SessionKey
     handover: str
+
+
+@dataclass(frozen=True)
+class CopilotView:
+    """What the Copilot page shows of a session, as the provider of its handover decides."""
+
+    state: str  # the page's `data-state`: queue, active, bot or ended
+    text: str
+    conversation_id: str
+    transcript: Sequence[dict[str, Any]]
+
+
+# A session no provider knows of: its link's handover is over, and what came after is not shown.
+NO_HANDOVER = CopilotView("ended", "This handover has ended", "none", ())
 
 
 def _sealing_key(secret: Secret) -> bytes:
@@ -91,8 +108,10 @@ def copilot_link(copilot_url: str, key: SessionKey, secret: Secret, *, handover:
     return f"{copilot_url.rstrip('/')}/?{query}"
 
 
-def link_maker(secret: Secret) -> Callable[[Endpoint, SessionKey, str], str]:
-    """The provider's `copilot_link` hook: (endpoint, session key, handover id) -> link."""
+def link_maker(secret: Secret | None) -> LinkMaker | None:
+    """The provider's `copilot_link` hook signing with `[server] copilot_secret`; None without a secret."""
+    if secret is None:
+        return None
 
     def make(endpoint: Endpoint, key: SessionKey, handover: str) -> str:
         return copilot_link(str(endpoint.settings["copilotUrl"]), key, secret, handover=handover)

@@ -22,8 +22,8 @@ from aiohttp import web
 from .app import build_app
 from .config import Config, ConfigError, ConnectionConfig, load_config
 from .declarations import example_config
-from .flags import ENABLE_OM, OM_WHITELIST
 from .manifest import load_manifest
+from .providers.genesys_flags import ENABLE_OM, OM_WHITELIST
 from .providers.genesys_om.state import PROVIDER as PROVIDER_TYPE
 from .providers.genesys_om.webhook import webhook_path
 from .secrets import Secret

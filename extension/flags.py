@@ -1,15 +1,13 @@
-"""Feature flags from the environment (docs/CONTRACT.md section 3.1)."""
+"""Feature flags from the environment (docs/CONTRACT.md section 3.1): read once, named by the providers."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-ENABLE_OM = "FEATURE_ENABLE_GENESYS_CLOUD_OM"
-OM_WHITELIST = "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST"
-BOT_CONNECTOR_WHITELIST = "FEATURE_USE_GENESYS_BOT_CONNECTOR_ENDPOINT_WHITELIST"
-
+# Only these variables are kept: the flags, never a credential that happens to be in the environment.
+PREFIX = "FEATURE_"
 _TRUE = {"true", "1", "yes", "on"}
 
 
@@ -34,32 +32,19 @@ class Whitelist:
 
 @dataclass(frozen=True)
 class FeatureFlags:
-    """The flags that gate the Genesys Cloud providers per organisation."""
+    """The FEATURE_* variables as the runtime started with them; each provider reads its own by name."""
 
-    genesys_om_enabled: bool = False
-    genesys_om_whitelist: Whitelist = Whitelist()
-    bot_connector_whitelist: Whitelist = Whitelist()
+    values: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FeatureFlags:
         env = os.environ if env is None else env
-        return cls(
-            genesys_om_enabled=env.get(ENABLE_OM, "").strip().lower() in _TRUE,
-            genesys_om_whitelist=Whitelist.parse(env.get(OM_WHITELIST)),
-            bot_connector_whitelist=Whitelist.parse(env.get(BOT_CONNECTOR_WHITELIST)),
-        )
+        return cls({name: value for name, value in env.items() if name.startswith(PREFIX)})
 
-    def genesys_om_for(self, organisation: str) -> bool:
-        """Is the Open Messaging handover on for this organisation?"""
-        return self.genesys_om_enabled and self.genesys_om_whitelist.allows(organisation)
+    def is_on(self, name: str) -> bool:
+        """A flag set to true (or 1, yes, on)."""
+        return self.values.get(name, "").strip().lower() in _TRUE
 
-    def bot_connector_for(self, organisation: str) -> bool:
-        return self.bot_connector_whitelist.allows(organisation)
-
-    def om_disabled_reason(self, organisation: str) -> str | None:
-        """Why the handover is off for this organisation, naming the flag to set; None when on."""
-        if not self.genesys_om_enabled:
-            return f"set {ENABLE_OM}=true"
-        if not self.genesys_om_whitelist.allows(organisation):
-            return f"add {organisation!r} (or *) to {OM_WHITELIST} (now: {self.genesys_om_whitelist})"
-        return None
+    def whitelist(self, name: str) -> Whitelist:
+        """A flag listing organisations; an unset flag allows none."""
+        return Whitelist.parse(self.values.get(name))

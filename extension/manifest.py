@@ -13,6 +13,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .declarations import declarations_root
+from .provider_settings import RUNTIME_SECTIONS, ProviderSettings
 from .schemas import FIELD_TYPES, FieldSpec, build_schema
 from .validation import DeclarationError, flatten_errors
 
@@ -79,6 +80,8 @@ class ProviderSchema(_Strict):
     webhookPath = fields.String(required=True, validate=validate.Regexp(r"^/[A-Za-z0-9/_-]+$"))
     # `package.module:callable` that installs the provider in the runtime (extension.providers).
     factory = fields.String(load_default=None, validate=_FUNCTION)
+    # `package.module:NAME` of its ProviderSettings: the config section it owns and its checks.
+    settings = fields.String(load_default=None, validate=_FUNCTION)
 
 
 class ManifestSchema(_Strict):
@@ -130,6 +133,7 @@ class HandoverProvider:
     connection_type: str
     webhook_path: str
     factory: str | None = None
+    settings: ProviderSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -212,17 +216,32 @@ def _check_defaults(schema: type[Schema], specs: list[FieldSpec], rel: str, erro
         errors.extend(f"{rel}: default of {line}" for line in flatten_errors(exc.messages))
 
 
-def resolve_function(dotted: str) -> NodeFunction:
-    """Import `package.module:callable`; raises ValueError saying what is missing."""
+def _resolve(dotted: str) -> tuple[str, str, Any]:
     module_name, _, attr = dotted.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ValueError(f"cannot import module {module_name!r} ({exc})") from None
-    fn = getattr(module, attr, None)
+    return module_name, attr, getattr(module, attr, None)
+
+
+def resolve_function(dotted: str) -> NodeFunction:
+    """Import `package.module:callable`; raises ValueError saying what is missing."""
+    module_name, attr, fn = _resolve(dotted)
     if not callable(fn):
         raise ValueError(f"module {module_name!r} has no callable {attr!r}")
     return fn  # type: ignore[no-any-return]
+
+
+def resolve_settings(dotted: str) -> ProviderSettings:
+    """Import `package.module:NAME`, a ProviderSettings; raises ValueError saying what is wrong."""
+    module_name, attr, found = _resolve(dotted)
+    if found is None:
+        raise ValueError(f"module {module_name!r} has no {attr!r}")
+    if not isinstance(found, ProviderSettings):
+        raise ValueError(f"{dotted} is not provider settings (it needs section, schema, build, "
+                         "check_connection, warnings and disabled_reason)")
+    return found
 
 
 def _load_node(root: Path, name: str, errors: list[str]) -> NodeType | None:
@@ -259,6 +278,25 @@ def _load_connection(root: Path, name: str, errors: list[str]) -> ConnectionType
     return ConnectionType(data["type"], data["label"], rel, tuple(specs), schema)
 
 
+def _provider_settings(dotted: str | None, index: int, owners: dict[str, int],
+                       errors: list[str]) -> ProviderSettings | None:
+    """The provider's settings, if it declares any, owning a section no other part of the config has."""
+    if dotted is None:
+        return None
+    where = f"manifest.json: handoverProviders[{index}].settings"
+    try:
+        settings = resolve_settings(dotted)
+    except ValueError as exc:
+        errors.append(f"{where}: {exc}")
+        return None
+    owner = owners.setdefault(settings.section, index)
+    if settings.section in RUNTIME_SECTIONS:
+        errors.append(f"{where}: section {settings.section!r} belongs to the runtime")
+    elif owner != index:
+        errors.append(f"{where}: section {settings.section!r} is owned by handoverProviders[{owner}]")
+    return settings
+
+
 def load_manifest(root: Path | None = None) -> Manifest:
     """Load and validate the extension; raises DeclarationError listing every problem."""
     root = root or declarations_root()
@@ -284,6 +322,7 @@ def load_manifest(root: Path | None = None) -> Manifest:
             errors.append(f"{conn.file}: type: {conn.type!r} is already declared")
         connections[conn.type] = conn
     providers: dict[str, HandoverProvider] = {}
+    owners: dict[str, int] = {}
     for i, p in enumerate(data["handoverProviders"]):
         if p["connectionType"] not in connections and not errors:
             errors.append(
@@ -295,8 +334,9 @@ def load_manifest(root: Path | None = None) -> Manifest:
                 resolve_function(p["factory"])
             except ValueError as exc:
                 errors.append(f"manifest.json: handoverProviders[{i}].factory: {exc}")
+        settings = _provider_settings(p["settings"], i, owners, errors)
         providers[p["type"]] = HandoverProvider(p["type"], p["label"], p["connectionType"], p["webhookPath"],
-                                                p["factory"])
+                                                p["factory"], settings)
     if errors:
         raise DeclarationError(errors)
     return Manifest(data["name"], data["label"], data["version"], root, nodes, connections, providers)

@@ -7,17 +7,21 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from .genesys import GenesysError
 from .store import StoreError
 
 log = logging.getLogger("extension.tasks")
 
 
 class BackgroundTasks:
-    """Fire-and-forget work that still ends cleanly with the application."""
+    """Fire-and-forget work that still ends cleanly with the application.
 
-    def __init__(self, name: str) -> None:
+    A failure is logged with its traceback, unless it is a StoreError or one of `quiet` (errors
+    whose message says it all, such as a third party's refusal): those are logged in one line.
+    """
+
+    def __init__(self, name: str, quiet: tuple[type[Exception], ...] = ()) -> None:
         self.name = name
+        self._quiet: tuple[type[Exception], ...] = (StoreError, *quiet)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
@@ -29,8 +33,8 @@ class BackgroundTasks:
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         exc = None if task.cancelled() else task.exception()
-        if isinstance(exc, StoreError | GenesysError):
-            # Said by the store or Genesys: the reason is the message, a traceback adds nothing.
+        if isinstance(exc, self._quiet):
+            # Said by the store or a third party: the reason is the message, a traceback adds nothing.
             log.error("%s task %s failed: %s", self.name, task.get_name(), exc)
         elif exc is not None:
             log.error("%s task %s failed", self.name, task.get_name(), exc_info=exc)

@@ -15,7 +15,8 @@ from extension.config import Config, ConfigError, load_config, mask_url, parse_c
 from extension.flags import FeatureFlags, Whitelist
 from extension.interpolation import MALFORMED
 from extension.manifest import Manifest
-from extension.providers.genesys_om.settings import ACW_TIMEOUT_ENV
+from extension.providers.genesys_flags import bot_connector_for, genesys_om_for, om_disabled_reason
+from extension.providers.genesys_om.settings import ACW_TIMEOUT_ENV, HandoverSchema, HandoverSettings
 from extension.secrets import Secret
 
 from support import CLIENT_SECRET, ECHO_FLOW, SECRET, config_text
@@ -200,24 +201,33 @@ def test_feature_flags_parsing() -> None:
         "FEATURE_ENABLE_GENESYS_CLOUD_OM": "TRUE",
         "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": " acme , beta ",
         "FEATURE_USE_GENESYS_BOT_CONNECTOR_ENDPOINT_WHITELIST": "*",
+        "GENESYS_CLIENT_SECRET": CLIENT_SECRET,
     })
-    assert flags.genesys_om_for("acme") and flags.genesys_om_for("beta")
-    assert not flags.genesys_om_for("other")
-    assert flags.bot_connector_for("anyone")
-    assert "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST" in (flags.om_disabled_reason("other") or "")
+    assert genesys_om_for(flags, "acme") and genesys_om_for(flags, "beta")
+    assert not genesys_om_for(flags, "other")
+    assert bot_connector_for(flags, "anyone")
+    assert flags.whitelist("FEATURE_USE_GENESYS_BOT_CONNECTOR_ENDPOINT_WHITELIST") == Whitelist(everyone=True)
+    assert "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST" in (om_disabled_reason(flags, "other") or "")
+    # Only the flags are kept: nothing else of the environment reaches a repr.
+    assert CLIENT_SECRET not in repr(flags) and set(flags.values) == {
+        "FEATURE_ENABLE_GENESYS_CLOUD_OM", "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST",
+        "FEATURE_USE_GENESYS_BOT_CONNECTOR_ENDPOINT_WHITELIST"}
     star = FeatureFlags.from_env({"FEATURE_ENABLE_GENESYS_CLOUD_OM": "true",
                                   "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "*"})
-    assert star.genesys_om_for("whoever") and star.om_disabled_reason("whoever") is None
+    assert genesys_om_for(star, "whoever") and om_disabled_reason(star, "whoever") is None
+    assert not bot_connector_for(star, "whoever")
     off = FeatureFlags.from_env({"FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "*"})
-    assert not off.genesys_om_for("acme")
-    assert off.om_disabled_reason("acme") == "set FEATURE_ENABLE_GENESYS_CLOUD_OM=true"
+    assert not genesys_om_for(off, "acme")
+    assert om_disabled_reason(off, "acme") == "set FEATURE_ENABLE_GENESYS_CLOUD_OM=true"
+    assert om_disabled_reason(FeatureFlags.from_env({"FEATURE_ENABLE_GENESYS_CLOUD_OM": "on"}), "acme") == (
+        "add 'acme' (or *) to FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST (now: (empty))")
     assert Whitelist.parse("") == Whitelist()
 
 
 def test_flags_come_from_the_given_environment(make_config: Callable[..., Config]) -> None:
     config = make_config(env={"FEATURE_ENABLE_GENESYS_CLOUD_OM": "true",
                               "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "acme"})
-    assert config.flags.genesys_om_for("acme")
+    assert genesys_om_for(config.flags, "acme") and not genesys_om_for(config.flags, "beta")
 
 
 def test_config_text_helper_is_valid_toml() -> None:
@@ -386,8 +396,6 @@ HANDOVER_CASES = (
 
 
 def test_every_handover_key_is_covered() -> None:
-    from extension.config import HandoverSchema
-
     assert set(HandoverSchema().fields) == set(INT_KEYS) | set(FLOAT_KEYS)
 
 
@@ -402,7 +410,7 @@ def test_handover_range_and_type_errors_name_the_key(
 def test_handover_values_in_range_are_used(write_config: Callable[..., Path], manifest: Manifest) -> None:
     path = write_config(extra="[handover]\nretry_attempts = 20\nreconcile_batch = 1\nlease_seconds = 0.1\n"
                               "retry_total_seconds = 0\nchannel_renew_seconds = 172800\n")
-    settings = load_config(path, manifest, env={}).handover
+    settings = load_config(path, manifest, env={}).settings_for("genesysCloudOM", HandoverSettings)
     assert (settings.retry_attempts, settings.reconcile_batch, settings.lease_seconds) == (20, 1, 0.1)
     assert (settings.retry_total_seconds, settings.channel_renew_seconds) == (0, 172800)
 
@@ -411,7 +419,7 @@ def test_handover_values_in_range_are_used(write_config: Callable[..., Path], ma
 def test_acw_timeout_from_the_environment(make_config: Callable[..., Config], value: str | None,
                                           seconds: float) -> None:
     env = {} if value is None else {ACW_TIMEOUT_ENV: value}
-    assert make_config(env=env).handover.acw_timeout_seconds == seconds
+    assert make_config(env=env).settings_for("genesysCloudOM", HandoverSettings).acw_timeout_seconds == seconds
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -6,14 +6,14 @@ from aiohttp import web
 
 from .. import keys
 from .copilot import PATHS as COPILOT_PATHS
-from .copilot import copilot_page, install_link_hook
+from .copilot import copilot_page
 from .static import ASSET_PATH, asset, copilot_asset
 from .webchat import PATH as WEBCHAT_PATH
 from .webchat import webchat_page
 
 
 def install(app: web.Application) -> None:
-    """Add the page routes; call after the handover is installed and before `/{urlToken}` routes.
+    """Add the page routes; call before the `/{urlToken}` routes.
 
     With `[server] webchat = false` no web chat page or file is served (404); Copilot stays.
     """
@@ -23,4 +23,3 @@ def install(app: web.Application) -> None:
         app.router.add_get(WEBCHAT_PATH, webchat_page)
     for path in COPILOT_PATHS:
         app.router.add_get(path, copilot_page)
-    install_link_hook(app)

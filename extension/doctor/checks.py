@@ -24,6 +24,7 @@ from ..genesys import (
 from ..genesys.errors import closest_names
 from ..genesys.notifications_topics import conversation_topic
 from ..genesys.regions import KNOWN_DOMAINS
+from ..providers.genesys_flags import om_disabled_reason
 from ..providers.genesys_om.webhook import webhook_path
 from .loading import DoctorConfig
 
@@ -269,7 +270,7 @@ def check_flags(run: Checklist, config: DoctorConfig, name: str) -> None:
     if not organisations:
         run.add("flags", title, True, "no endpoint hands over through this connection")
         return
-    reasons = [r for org in organisations if (r := config.flags.om_disabled_reason(org))]
+    reasons = [r for org in organisations if (r := om_disabled_reason(config.flags, org))]
     shown = ", ".join(repr(o) for o in organisations)
     run.add("flags", title, not reasons,
             f"the handover is on for {shown}" if not reasons else f"the handover is off for {shown}",

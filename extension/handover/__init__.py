@@ -16,7 +16,9 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from ..config import Config
+from ..copilot import CopilotView
 from ..flows.engine import NodeApi
+from ..flows.session import Session
 from ..manifest import HandoverProvider as ProviderDeclaration
 from ..manifest import Manifest, resolve_function
 
@@ -31,6 +33,9 @@ class HandoverProvider(Protocol):
 
     async def close(self, api: NodeApi, config: dict[str, Any]) -> None:
         """End the session's handover from the bot side (the closeHandover node)."""
+
+    def copilot_view(self, session: Session, handover: str) -> CopilotView:
+        """What the Copilot page shows of the session to a link made for `handover` (its id, or "")."""
 
 
 ProviderFactory = Callable[[web.Application, Config, ProviderDeclaration], None]

@@ -9,6 +9,7 @@ import pytest
 
 from extension.config import ConfigError, load_config
 from extension.manifest import Manifest
+from extension.providers.genesys_om.settings import HandoverSettings
 
 WriteConfig = Callable[..., Path]
 
@@ -24,8 +25,9 @@ def test_a_redis_store_and_a_lease_duration_are_accepted(write_config: WriteConf
                         extra="[handover]\nlease_seconds = 2.5")
     config = load_config(path, manifest, env={})
     assert config.store_url.startswith("redis://10.0.0.5:6379/2")
-    assert config.handover.lease_seconds == 2.5
-    assert load_config(write_config(), manifest, env={}).handover.lease_seconds == 10.0
+    assert config.settings_for("genesysCloudOM", HandoverSettings).lease_seconds == 2.5
+    default = load_config(write_config(), manifest, env={})
+    assert default.settings_for("genesysCloudOM", HandoverSettings).lease_seconds == 10.0
 
 
 @pytest.mark.parametrize(("url", "problem"), [

@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from extension.demo import Demo, default_config, start_demo
+from extension.providers.genesys_flags import genesys_om_for
 from extension.providers.genesys_om.webhook import webhook_path
 
 from .conftest import eventually
@@ -35,7 +36,7 @@ async def test_the_demo_is_wired_end_to_end(demo: Demo, tmp_path: Path) -> None:
     integration = demo.emulator.integration
     assert integration.webhook_url == demo.runtime_url + webhook_path()
     assert demo.config.connections["demo"]["host"] == demo.emulator_url
-    assert demo.config.flags.genesys_om_for("demo")
+    assert genesys_om_for(demo.config.flags, "demo")
     assert demo.config.store_url == f"sqlite:///{tmp_path / 'demo.db'}"
     assert demo.config.endpoints[0].copilot_url == f"{demo.runtime_url}/copilot"
     assert demo.runtime_url.startswith("http://127.0.0.1:") and demo.emulator_url.startswith("http://127.0.0.1:")

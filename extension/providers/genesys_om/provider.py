@@ -11,6 +11,7 @@ from typing import Any
 
 from ... import texts
 from ...conversations import AfterEnd, Conversations, SessionKept
+from ...copilot import CopilotView, LinkMaker
 from ...flags import FeatureFlags
 from ...flows.engine import Endpoint, NodeApi, Turn
 from ...flows.events import handover_event, output_event
@@ -20,10 +21,12 @@ from ...genesys.messages import inbound_typing
 from ...handover import transitions
 from ...metrics import Metrics
 from ...refusals import BadInput
+from ..genesys_flags import om_disabled_reason
 from . import start_intents
 from .attachments import user_attachments
 from .budget import OverBudget, SendBudgets
 from .connection import GenesysConnection
+from .copilot_view import copilot_view
 from .disconnects import disconnect_customer, try_disconnect
 from .followers import Followers
 from .opening import open_conversation
@@ -55,7 +58,7 @@ class GenesysHandover:
 
     def __init__(self, conversations: Conversations, connections: Mapping[str, GenesysConnection],
                  flags: FeatureFlags, settings: HandoverSettings, metrics: Metrics, *,
-                 followers: Followers | None = None) -> None:
+                 copilot_link: LinkMaker | None = None, followers: Followers | None = None) -> None:
         self.conversations = conversations
         self.store = conversations.store
         self.connections = dict(connections)
@@ -67,12 +70,12 @@ class GenesysHandover:
         self._typing: dict[str, asyncio.Task[None]] = {}
         # The outbox sender, the end detector and the notifications follow each handover through these.
         self.followers = followers or Followers()
-        self.copilot_link: Any = None
+        self.copilot_link = copilot_link
 
     # The handoverToAgent node ----------------------------------------------------------------
     async def start(self, api: NodeApi, config: dict[str, Any]) -> None:
         endpoint = api.endpoint
-        if self.flags.om_disabled_reason(endpoint.organisation) or endpoint.handover not in self.connections:
+        if om_disabled_reason(self.flags, endpoint.organisation) or endpoint.handover not in self.connections:
             return self._fail(api, "unsupported", endpoint.handover)
         if HandoverState.from_doc(api.handover_state) is not None:
             log.warning("handoverToAgent reached while a handover is active; ignored")
@@ -132,6 +135,10 @@ class GenesysHandover:
         key_id, key = api.key.id, api.key
         api.after_commit(lambda: _logged(transitions.ENDED, key, state, "closeHandover"))
         api.after_commit(lambda: self.forget(key_id, state, keep_user=True))
+
+    def copilot_view(self, session: Session, handover: str) -> CopilotView:
+        """What the Copilot page shows of the session (copilot_view.py)."""
+        return copilot_view(session, handover)
 
     # The session itself ends -----------------------------------------------------------------
     async def on_session_end(self, session: Session) -> AfterEnd | None:

@@ -11,6 +11,8 @@ from aiohttp import web
 
 from ... import keys
 from ...config import Config
+from ...copilot import link_maker
+from ...genesys import GenesysError
 from ...handover import ProviderDeclaration, service_key
 from ...refusals import BadInput
 from ...tasks import BackgroundTasks
@@ -24,6 +26,7 @@ from .followers import Followers
 from .outbox import OutboxSender
 from .provider import GenesysHandover
 from .reconciler import Reconciler
+from .settings import HandoverSettings
 from .signature_alarm import SignatureAlarm
 from .signers import WebhookSigners
 from .state import PROVIDER as PROVIDER_TYPE
@@ -41,7 +44,7 @@ class HandoverRuntime:
     def __init__(self, app: web.Application, config: Config, http: aiohttp.ClientSession) -> None:
         metrics = app[keys.METRICS]
         conversations = app[keys.CONVERSATIONS]
-        settings = config.handover
+        settings = config.settings_for(PROVIDER_TYPE, HandoverSettings)
 
         def on_response(method: str, template: str, status: int, seconds: float) -> None:
             metrics.genesys_calls.inc(status=str(status))
@@ -51,10 +54,11 @@ class HandoverRuntime:
             name: GenesysConnection.build(conn, http, settings, on_response)
             for name, conn in config.connections.items() if conn.type == PROVIDER_TYPE
         }
-        self.background = BackgroundTasks("handover")
+        self.background = BackgroundTasks("handover", quiet=(GenesysError,))
         # The parts below follow each handover through these callbacks, added as each is built.
         followers = Followers()
         self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics,
+                                        copilot_link=link_maker(config.server.copilot_secret),
                                         followers=followers)
         self.delivery = AgentDelivery(self.handover, self.background)
         self.signers = WebhookSigners(self.connections, self.background)
@@ -63,7 +67,7 @@ class HandoverRuntime:
         # Replicas sharing a store share the cluster-wide jobs through its coordination.
         coordination = conversations.store.coordination()
         # Senders stop at once on shutdown: what they hold is in the stored outbox.
-        self.senders = BackgroundTasks("outbox")
+        self.senders = BackgroundTasks("outbox", quiet=(GenesysError,))
         self.outbox = OutboxSender(self.handover, self.senders, coordination)
         self.agents = AgentWatch(self.handover, self.connections, settings.agent_check_seconds)
         self.ending = EndDetector(self.handover, settings.acw_timeout_seconds, self.agents)

@@ -1,10 +1,18 @@
-"""Tuning of the Genesys handover: retries, end detection, reconciler, delivery notices."""
+"""Tuning of the Genesys handover (the [handover] table): retries, end detection, reconciler, delivery notices."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from ...flags import FeatureFlags
+from ...flows.session import TRANSCRIPT_CHARS, TRANSCRIPT_LIMIT
+from ...genesys.regions import resolve_region
+from ..genesys_flags import om_disabled_reason
 
 ACW_TIMEOUT_ENV = "GENESYS_OM_HANDOVER_ACW_AFTER_TRANSFER_TIMEOUT_IN_MS"
 
@@ -61,3 +69,76 @@ class HandoverSettings:
         if value < 0:
             raise ValueError(f"{ACW_TIMEOUT_ENV} must not be negative")
         return value / 1000.0
+
+
+def _seconds(**kw: Any) -> fields.Float:
+    return fields.Float(validate=validate.Range(min=0, max=86400 * 2), allow_nan=False, **kw)
+
+
+class HandoverSchema(Schema):
+    """Optional [handover] tuning; every key has a production default."""
+
+    class Meta:
+        unknown = RAISE
+
+    retry_attempts = fields.Integer(strict=True, validate=validate.Range(min=1, max=20))
+    retry_total_seconds = _seconds()
+    request_timeout_seconds = _seconds()
+    acw_timeout_seconds = _seconds()
+    agent_check_seconds = fields.Float(validate=validate.Range(min=0.05, max=600), allow_nan=False)
+    reconcile_interval_seconds = _seconds()
+    reconcile_idle_seconds = _seconds()
+    reconcile_batch = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
+    # Checks Genesys in a loop: 0 would never pause.
+    reconcile_unwatched_interval_seconds = fields.Float(validate=validate.Range(min=0.1, max=86400 * 2),
+                                                        allow_nan=False)
+    heartbeat_timeout_seconds = _seconds()
+    channel_renew_seconds = _seconds()
+    reconnect_max_seconds = _seconds()
+    delivery_notice_seconds = _seconds()
+    outbox_retry_max_seconds = _seconds()
+    # Well under Genesys' 10 s webhook timeout.
+    webhook_wait_seconds = fields.Float(validate=validate.Range(min=0, max=9), allow_nan=False)
+    # Leases of cluster-wide jobs (several replicas on Redis); 0 would expire them at once.
+    lease_seconds = fields.Float(validate=validate.Range(min=0.1, max=3600), allow_nan=False)
+    # A session keeps its last TRANSCRIPT_LIMIT messages and TRANSCRIPT_CHARS characters: a
+    # budget beyond those would never bind.
+    transcript_max_messages = fields.Integer(strict=True, validate=validate.Range(min=1, max=TRANSCRIPT_LIMIT))
+    transcript_max_chars = fields.Integer(strict=True, validate=validate.Range(min=100, max=TRANSCRIPT_CHARS))
+    session_messages_per_minute = fields.Integer(strict=True, validate=validate.Range(min=1, max=10000))
+    connection_messages_per_minute = fields.Integer(strict=True, validate=validate.Range(min=1, max=100000))
+
+
+class OpenMessagingSettings:
+    """The provider's config seam (manifest.json `handoverProviders[].settings`, a ProviderSettings)."""
+
+    section = "handover"
+    schema = HandoverSchema
+
+    def build(self, values: dict[str, Any], env: Mapping[str, str]) -> HandoverSettings:
+        """The [handover] table; the ACW variable gives the debounce when the table does not."""
+        acw = HandoverSettings.acw_from_env(env)
+        if acw is not None:
+            values = {"acw_timeout_seconds": acw, **values}
+        return HandoverSettings(**values)
+
+    def check_connection(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """A host `serve` could not use fails validation, not start-up."""
+        try:
+            resolve_region(values["host"])
+        except ValueError as exc:
+            return {"host": str(exc)}
+        return {}
+
+    def warnings(self, connections: Sequence[str], public_url: str | None) -> list[str]:
+        if connections and public_url is None:
+            return [f"server.public_url: not set, so Genesys Cloud cannot be told where to send the webhooks of "
+                    f"connection(s) {', '.join(connections)}; set it to the https address at which Genesys Cloud "
+                    "reaches this runtime"]
+        return []
+
+    def disabled_reason(self, flags: FeatureFlags, organisation: str) -> str | None:
+        return om_disabled_reason(flags, organisation)
+
+
+SETTINGS = OpenMessagingSettings()
