@@ -170,8 +170,8 @@ def test_the_app_serves_the_declared_webhook_path_and_provider_type(
     make_config: Callable[..., Config], manifest: Manifest
 ) -> None:
     from extension.app import build_app
-    from extension.providers.genesys_om.state import PROVIDER
     from extension.providers.genesys_om.runtime import genesys_webhook
+    from extension.providers.genesys_om.state import PROVIDER
 
     # The code binds the provider by this constant; the manifest must declare the same one.
     assert list(manifest.providers) == [PROVIDER]

@@ -16,11 +16,12 @@ from marshmallow import RAISE, Schema, fields
 
 from extension.app import build_app, warn_disabled_handovers
 from extension.config import Config, ConfigError, config_warnings, load_config
+from extension.conversations import AfterEnd
 from extension.copilot import CopilotView, issue_token
 from extension.flags import FeatureFlags
-from extension.flows.engine import NodeApi
+from extension.flows.engine import Endpoint, NodeApi, Turn
 from extension.flows.session import Session, SessionKey
-from extension.handover import ProviderDeclaration, service_key
+from extension.handover import ProviderDeclaration, register_provider
 from extension.manifest import DeclarationError, Manifest, load_manifest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +44,19 @@ class RecordingProvider:
         CALLS.append(("copilot", handover))
         return CopilotView("queue", "Recorded & waiting", "rec-1", session.transcript[:1])
 
+    async def on_input(self, turn: Turn) -> bool:
+        # Every input after the start is the agent's: the flow does not run for it.
+        started = ("start", turn.endpoint.handover) in CALLS
+        CALLS.append(("input", turn.input.get("text")))
+        return started
+
+    async def on_typing(self, endpoint: Endpoint, key: SessionKey) -> None:
+        CALLS.append(("typing", key.user_id))
+
+    async def on_session_end(self, session: Session) -> AfterEnd | None:
+        CALLS.append(("end", session.key.user_id))
+        return None
+
 
 def install_recording(app: web.Application, config: Config, declaration: ProviderDeclaration) -> None:
     """A provider factory, as a manifest names it."""
@@ -51,7 +65,7 @@ def install_recording(app: web.Application, config: Config, declaration: Provide
     async def webhook(request: web.Request) -> web.Response:
         return web.json_response({"provider": "recording"})
 
-    app[keys.CONVERSATIONS].services[service_key(declaration.connection_type)] = RecordingProvider()
+    register_provider(app[keys.CONVERSATIONS], declaration.connection_type, RecordingProvider())
     app.router.add_post(declaration.webhook_path, webhook)
 
 
@@ -74,7 +88,16 @@ async def test_the_handover_node_calls_the_provider_the_manifest_names_for_its_c
     try:
         resp = await client.post("/support-bot", json={"userId": "u1", "sessionId": "s1", "text": "hi"})
         assert resp.status == 200
-        assert CALLS == [("start", "support")]
+        assert CALLS == [("input", "hi"), ("start", "support")]
+        # While the provider holds the session, inputs, typing and the session's end reach it.
+        resp = await client.post("/support-bot", json={"userId": "u1", "sessionId": "s1", "text": "agent?"})
+        assert resp.status == 200 and resp.ok and (await resp.json())["outputStack"] == []
+        ws = await client.ws_connect("/support-bot/socket", params={"userId": "u1", "sessionId": "s1"})
+        await ws.send_json({"type": "typing"})
+        await ws.close()
+        assert (await client.delete("/support-bot/session", params={"userId": "u1", "sessionId": "s1"})).status \
+            in (200, 204)
+        assert CALLS[2:] == [("input", "agent?"), ("typing", "u1"), ("end", "u1")]
         # The declared path is the one route; the old one is not served by anyone.
         assert await (await client.post("/hooks/om", json={})).json() == {"provider": "recording"}
         assert (await client.post("/handover/genesysCloudOM", json={})).status in (404, 405)

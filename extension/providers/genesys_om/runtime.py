@@ -13,7 +13,7 @@ from ... import keys
 from ...config import Config
 from ...copilot import link_maker
 from ...genesys import GenesysError
-from ...handover import ProviderDeclaration, service_key
+from ...handover import ProviderDeclaration, register_provider
 from ...refusals import BadInput
 from ...tasks import BackgroundTasks
 from .answering import AgentWatch
@@ -94,10 +94,7 @@ class HandoverRuntime:
                                      unwatched_interval=settings.reconcile_unwatched_interval_seconds,
                                      leader=self.cluster.leads_reconciler, sweep=self._sweep)
         self._loops: list[asyncio.Task[None]] = []
-        conversations.services[service_key(PROVIDER_TYPE)] = self.handover
-        conversations.input_hooks.append(self.handover.on_input)
-        conversations.typing_hooks.append(self.handover.on_typing)
-        conversations.end_hooks.append(self.handover.on_session_end)
+        register_provider(conversations, PROVIDER_TYPE, self.handover)
 
     async def start(self) -> None:
         self.signers.start()
