@@ -13,6 +13,8 @@ from .channels import health, pages, rest, socket
 from .channels.access import SessionAccess, warn_open_endpoints
 from .config import Config
 from .conversations import Conversations, InputLimits
+from .endpoint_settings import WEBCHAT
+from .endpoint_types import install_endpoint_types
 from .expiry import SessionExpiry
 from .flows.engine import Endpoint, FlowRuntimeError
 from .handover import install_providers
@@ -98,7 +100,7 @@ def endpoints_from(config: Config) -> dict[str, Endpoint]:
     return {
         e.url_token: Endpoint(e.url_token, config.flows[e.url_token], e.organisation, e.handover,
                               {"copilotUrl": e.copilot_url} if e.copilot_url else {},
-                              _connection_type(config, e.handover))
+                              _connection_type(config, e.handover) if e.type == WEBCHAT else e.type, e.type)
         for e in config.endpoints
     }
 
@@ -161,6 +163,7 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
         web.get("/metrics", health.metrics),
     ])
     install_providers(app, config, manifest)
+    install_endpoint_types(app, config, manifest)
     expiry = SessionExpiry(app[keys.CONVERSATIONS], config.session_idle_seconds)
 
     async def expiry_lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from .channels.access import SessionAccess
 from .config import Config
 from .conversations import Conversations
+from .flows.engine import Endpoint
 from .limits import BodyReading
 from .manifest import Manifest
 from .metrics import Metrics
@@ -23,3 +26,6 @@ SESSION_ACCESS = web.AppKey("session_access", SessionAccess)
 BODY_READING = web.AppKey("body_reading", BodyReading)
 STORE_FAILURES = web.AppKey("store_failures", StoreFailures)
 OPEN_SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_sockets")
+# `POST /{urlToken}` of an endpoint whose type is not webchat, by type (endpoint_types.py).
+TYPE_INPUTS: web.AppKey[dict[str, Callable[[web.Request, Endpoint], Awaitable[web.StreamResponse]]]] = \
+    web.AppKey("type_inputs")
