@@ -13,6 +13,7 @@ from . import keys, texts
 from .channels import health, pages, rest, socket
 from .channels.access import SESSION_ACCESS, SessionAccess, warn_open_endpoints
 from .channels.http import BODY_READING, MAX_BODY, BadInput, BodyReading, BodyRefused, json_error
+from .clock import SYSTEM_CLOCK, Clock
 from .config import Config
 from .conversations import Conversations, InputLimits
 from .expiry import SessionExpiry
@@ -136,8 +137,9 @@ def warn_disabled_handovers(config: Config) -> list[str]:
     return warnings
 
 
-def build_app(config: Config, manifest: Manifest, *, store: Store | None = None) -> web.Application:
-    """Create the runtime application for a validated config."""
+def build_app(config: Config, manifest: Manifest, *, store: Store | None = None,
+              clock: Clock = SYSTEM_CLOCK) -> web.Application:
+    """Create the runtime application for a validated config (`clock`: the one its timers use)."""
     # A connection must send a whole request head within header_timeout_seconds of opening (or of
     # its last answer): aiohttp's keep-alive timer covers both, for every runner (serve and tests).
     app = web.Application(middlewares=[errors_and_timing], client_max_size=MAX_BODY,
@@ -147,6 +149,7 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
     app[keys.CONFIG] = config
     app[keys.MANIFEST] = manifest
     app[keys.METRICS] = metrics
+    app[keys.CLOCK] = clock
     app[keys.STORE] = the_store
     app[STORE_FAILURES] = StoreFailures()
     app[BODY_READING] = BodyReading(config.server.body_timeout_seconds, config.server.max_pending_requests)
@@ -170,7 +173,7 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
         web.get("/metrics", health.metrics),
     ])
     install_providers(app, config, manifest)
-    expiry = SessionExpiry(app[keys.CONVERSATIONS], config.session_idle_seconds)
+    expiry = SessionExpiry(app[keys.CONVERSATIONS], config.session_idle_seconds, clock=clock)
 
     async def expiry_lifecycle(app: web.Application) -> AsyncIterator[None]:
         # After the handover starts and before it stops: ending a session may end its handover.

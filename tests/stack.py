@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from extension.app import build_app
+from extension.clock import SYSTEM_CLOCK, Clock
 from extension.config import load_config
 from extension.genesys.signature import sign
 from extension.manifest import Manifest
@@ -104,9 +105,12 @@ sessionAccess = "{session_access}"
 class Stack:
     """The emulator, the runtime behind a real port, and helpers to talk as the user."""
 
-    def __init__(self, emulator: Emulator, client: TestClient[Any, Any], token: str = "support-bot") -> None:
+    def __init__(self, emulator: Emulator, client: TestClient[Any, Any], token: str = "support-bot",
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.emu = emulator
         self.client = client
+        # The runtime's clock: a test that gave a ManualClock advances it instead of sleeping.
+        self.clock = clock
         self.token = token
         # Each user's session token (docs/CONTRACT.md 5.1), from the answer to the session's first input.
         self.session_tokens: dict[str, str] = {}
@@ -191,7 +195,7 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
                    env: dict[str, str] | None = None, emulator: Emulator | None = None,
                    emulator_config: EmulatorConfig | None = None, connection_extra: str = "",
                    server_extra: str = "", reconcile_interval: float = 3600, watchdog: float = 5,
-                   session_access: str = "open") -> Stack:
+                   session_access: str = "open", clock: Clock = SYSTEM_CLOCK) -> Stack:
         emu = emulator or Emulator(emulator_config or EmulatorConfig(webhook_retry_delay=0.05,
                                                                      heartbeat_interval=0.5))
         if emu.base_url is None:
@@ -203,13 +207,13 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
             server_extra=server_extra, session_access=session_access,
             settings=HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog) + extra))
         config = load_config(config_path, manifest, env={**FLAGS, **(env or {})})
-        server = TestServer(build_app(config, manifest), host="127.0.0.1")
+        server = TestServer(build_app(config, manifest, clock=clock), host="127.0.0.1")
         client: TestClient[Any, Any] = TestClient(server)
         await client.start_server()
         for integration in emu.config.integrations:
             integration.webhook_url = str(server.make_url("/handover/genesysCloudOM"))
         started.append((emu, client))
-        return Stack(emu, client)
+        return Stack(emu, client, clock=clock)
 
     yield make
     for emu, client in reversed(started):

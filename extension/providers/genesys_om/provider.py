@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from ... import texts
+from ...clock import SYSTEM_CLOCK, Clock
 from ...conversations import AfterEnd, Conversations, SessionKept
 from ...flags import FeatureFlags
 from ...flows.engine import Endpoint, NodeApi, Turn
@@ -53,14 +53,17 @@ class GenesysHandover:
     """Starts, feeds and ends handovers; the outbox, webhook and end detection call into it."""
 
     def __init__(self, conversations: Conversations, connections: Mapping[str, GenesysConnection],
-                 flags: FeatureFlags, settings: HandoverSettings, metrics: Metrics) -> None:
+                 flags: FeatureFlags, settings: HandoverSettings, metrics: Metrics, *,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.conversations = conversations
+        self.clock = clock
         self.store = conversations.store
         self.connections = dict(connections)
         self.flags = flags
         self.settings = settings
         self.metrics = metrics
-        self.budgets = SendBudgets(settings.session_messages_per_minute, settings.connection_messages_per_minute)
+        self.budgets = SendBudgets(settings.session_messages_per_minute, settings.connection_messages_per_minute,
+                                   clock.time)
         self._last_typing: dict[str, float] = {}
         self._typing: dict[str, asyncio.Task[None]] = {}
         # Set by the runtime wiring: the outbox sender, notifications, copilot links.
@@ -167,7 +170,7 @@ class GenesysHandover:
         attachments = user_attachments(data)
         if not text and not attachments:
             return True
-        items = outbox_items(state, text or "", attachments, time.time())
+        items = outbox_items(state, text or "", attachments, self.clock.time())
         choice = chosen_quick_reply(text, data, session.context.get(QUICK_REPLY_OFFERS))
         if choice is not None and len(items) == 1 and not items[0].get("attachments"):
             # A quick reply the agent offered goes back as the choice it is, payload and all.
@@ -232,7 +235,7 @@ class GenesysHandover:
         if conn is None or await self.store.index_get(BY_CONVERSATION, to.get("conversationId", "")) != key.id:
             await self.store.index_delete(TYPING_TO, key.id)
             return
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if now - self._last_typing.get(key.id, -TYPING_INTERVAL) < TYPING_INTERVAL:
             return
         if len(self._last_typing) >= TYPING_TIMES_KEPT:
@@ -335,7 +338,7 @@ class GenesysHandover:
                     connection is not None and state.connection != connection):
                 turn.discard()
                 return
-            state.pending_end_at = time.time()
+            state.pending_end_at = self.clock.time()
             turn.session.handover = state.to_doc()
             # Nothing goes to Genesys for the handover meanwhile, typing included.
             key_id = turn.session.key.id

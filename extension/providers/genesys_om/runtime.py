@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
 
 from ... import keys
+from ...clock import SYSTEM_CLOCK
 from ...config import Config
 from ...genesys import GenesysError
 from ...genesys.signature import verify
@@ -46,6 +46,7 @@ class HandoverRuntime:
         metrics = app[keys.METRICS]
         conversations = app[keys.CONVERSATIONS]
         settings = config.handover
+        clock = self.clock = app.get(keys.CLOCK, SYSTEM_CLOCK)
 
         def on_response(method: str, template: str, status: int, seconds: float) -> None:
             metrics.genesys_calls.inc(status=str(status))
@@ -56,28 +57,30 @@ class HandoverRuntime:
             for name, conn in config.connections.items() if conn.type == PROVIDER_TYPE
         }
         self.background = BackgroundTasks("handover")
-        self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics)
+        self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics,
+                                        clock=clock)
         self.delivery = AgentDelivery(self.handover, self.background)
-        self.inbox = WebhookInbox(self, conversations.store, self.background)
+        self.inbox = WebhookInbox(self, conversations.store, self.background, clock=clock)
         self.signature_alarm = SignatureAlarm(self.connections, self.handover, metrics.signature_failures,
-                                              self.background)
+                                              self.background, clock=clock.monotonic)
         self.webhook_wait_seconds = settings.webhook_wait_seconds
         # Replicas sharing a store share the cluster-wide jobs through its coordination.
         coordination = conversations.store.coordination()
         # Senders stop at once on shutdown: what they hold is in the stored outbox.
         self.senders = BackgroundTasks("outbox")
-        self.outbox = OutboxSender(self.handover, self.senders, coordination)
-        self.agents = AgentWatch(self.handover, self.connections, settings.agent_check_seconds)
-        self.ending = EndDetector(self.handover, settings.acw_timeout_seconds, self.agents)
+        self.outbox = OutboxSender(self.handover, self.senders, coordination, clock=clock)
+        self.agents = AgentWatch(self.handover, self.connections, settings.agent_check_seconds, clock=clock)
+        self.ending = EndDetector(self.handover, settings.acw_timeout_seconds, self.agents, clock=clock)
         self.reconciler = Reconciler(self.handover, self.ending, interval=settings.reconcile_interval_seconds,
                                      idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch,
-                                     unwatched_interval=settings.reconcile_unwatched_interval_seconds)
+                                     unwatched_interval=settings.reconcile_unwatched_interval_seconds,
+                                     clock=clock)
         self.unwatched = Unwatched(conversations.store, metrics.unwatched)
         # One set of channel slots per OAuth client: connections sharing a client share its 20 channels.
         self.slots: dict[str, ChannelSlots] = {}
         for conn in self.connections.values():
             key = client_key(conn.client.region.api_base, conn.client.client_id)
-            self.slots.setdefault(key, ChannelSlots(coordination, key, settings.lease_seconds))
+            self.slots.setdefault(key, ChannelSlots(coordination, key, settings.lease_seconds, clock=clock))
         self.watcher = NotificationsWatcher({
             name: ConnectionNotifications(
                 name, conn.client, http, settings, self.ending.on_event, self._reconnected, self.unwatched,
@@ -85,7 +88,7 @@ class HandoverRuntime:
             for name, conn in self.connections.items()
         })
         self.cluster = ClusterDuties(self.watcher, coordination, conversations.store, settings.lease_seconds,
-                                     self.background)
+                                     self.background, clock=clock)
         self.reconciler.leader = self.cluster.leads_reconciler
         self.cluster.on_reconciler = self.outbox.resume_all
         self.reconciler.sweep = self._sweep
@@ -137,7 +140,7 @@ class HandoverRuntime:
             self.background.spawn(self.reconciler.check_once(everything=True), name="reconcile-after-reconnect")
 
     async def _resolve(self, conn: GenesysConnection) -> None:
-        self._resolved_at[conn.name] = time.monotonic()
+        self._resolved_at[conn.name] = self.clock.monotonic()
         try:
             await conn.integration()
         except GenesysError as exc:
@@ -184,7 +187,7 @@ class HandoverRuntime:
         if task is not None and not task.done():
             return
         # Unknown ids must not make every request a Genesys lookup: one try per interval.
-        if time.monotonic() - self._resolved_at.get(conn.name, -1e9) < RESOLVE_RETRY_SECONDS:
+        if self.clock.monotonic() - self._resolved_at.get(conn.name, -1e9) < RESOLVE_RETRY_SECONDS:
             return
         self._resolving[conn.name] = self.background.spawn(self._resolve(conn), name=f"resolve-{conn.name}")
 

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ... import bounded_json, texts
 from ...channels.http import BadInput, json_error, read_body
+from ...clock import SYSTEM_CLOCK, Clock
 from ...genesys import MalformedMessage
 from ...genesys.notifications_topics import parse_http_end_event
 from ...genesys.outbound import OutboundMessage, parse_outbound
@@ -132,8 +133,10 @@ class WebhookInbox:
     frees; the dedup on `id` inside the delivery makes a replay of the stored copy harmless.
     """
 
-    def __init__(self, runtime: HandoverRuntime, store: Store, background: BackgroundTasks) -> None:
+    def __init__(self, runtime: HandoverRuntime, store: Store, background: BackgroundTasks, *,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.runtime = runtime
+        self.clock = clock
         self.store = store
         self.background = background
 
@@ -156,7 +159,7 @@ class WebhookInbox:
             return str(task.result())
         entry = f"{candidates[0].name}:{message.id}"
         names = [conn.name for conn in candidates]
-        await self.store.index_set(INBOX, entry, json.dumps({"connections": names, "at": time.time(),
+        await self.store.index_set(INBOX, entry, json.dumps({"connections": names, "at": self.clock.time(),
                                                              "body": body}))
         self.background.spawn(self._forget_when_done(task, entry), name="webhook-inbox")
         return "accepted"
@@ -180,7 +183,7 @@ class WebhookInbox:
                 log.warning("stored webhook %s dropped: its connection is no longer configured", entry)
                 await self.store.index_delete(INBOX, entry)
                 continue
-            if time.time() - received < older_than:
+            if self.clock.time() - received < older_than:
                 continue
             task = self.background.spawn(self._replay(candidates, message), name="webhook-replay")
             self.background.spawn(self._forget_when_done(task, entry), name="webhook-inbox")
