@@ -16,6 +16,7 @@ from extension.clock import SYSTEM_CLOCK, Clock
 from extension.config import load_config
 from extension.genesys.signature import sign
 from extension.manifest import Manifest
+from extension.testing.clock import ManualClock
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.config import (
     DEFAULT_CLIENT_ID,
@@ -177,6 +178,24 @@ class Stack:
         from extension.providers.genesys_om.keys import HANDOVER_RUNTIME
 
         return self.client.app[HANDOVER_RUNTIME]
+
+
+def manual_clock(stack: Stack) -> ManualClock:
+    """The stack's clock, which the test gave as a ManualClock (`make_stack(clock=ManualClock())`)."""
+    assert isinstance(stack.clock, ManualClock), "this stack runs on the system clock"
+    return stack.clock
+
+
+async def debounce_armed(stack: Stack, cid: str) -> None:
+    """Wait until the end debounce of `cid` sleeps on the stack's ManualClock: advancing past it fires it."""
+    clock = manual_clock(stack)
+    await eventually(lambda: clock.asleep(stack.runtime.ending._pending.get(cid)), "the end debounce armed")
+
+
+async def past_the_debounce(stack: Stack, cid: str) -> None:
+    """Fire the armed end debounce of `cid`: time moves on by the runtime's acw_timeout_seconds."""
+    await debounce_armed(stack, cid)
+    await manual_clock(stack).advance(stack.runtime.ending.acw_timeout)
 
 
 def texts(events: list[dict[str, Any]], source: str | None = None) -> list[str | None]:

@@ -53,3 +53,42 @@ async def test_the_system_clock_sleeps_for_real() -> None:
     await SYSTEM_CLOCK.sleep(0.01)
     assert SYSTEM_CLOCK.monotonic() - before >= 0.01
     assert abs(SYSTEM_CLOCK.time() - time.time()) < 1
+
+
+async def test_advance_returns_once_each_woken_task_ended_or_sleeps_on_the_clock_again() -> None:
+    clock = ManualClock()
+    done: list[str] = []
+
+    async def timer() -> None:
+        await clock.sleep(1.0)
+        await asyncio.sleep(0.05)  # real waiting, as for a store or an HTTP call
+        done.append("timer")
+
+    async def loop() -> None:
+        while True:
+            await clock.sleep(1.0)
+            await asyncio.sleep(0.05)
+            done.append("loop")
+
+    tasks = [asyncio.create_task(timer()), asyncio.create_task(loop())]
+    await asyncio.sleep(0)
+    await clock.advance(1.0)
+    assert done == ["timer", "loop"] and tasks[0].done() and clock.deadlines() == [1.0]
+    tasks[1].cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_woken_task_that_waits_for_something_else_holds_advance_at_most_settle_seconds() -> None:
+    clock = ManualClock(settle=0.05)
+    never = asyncio.Event()
+
+    async def stuck() -> None:
+        await clock.sleep(1.0)
+        await never.wait()
+
+    task = asyncio.create_task(stuck())
+    await asyncio.sleep(0)
+    await clock.advance(2.0)
+    assert clock.monotonic() == 2.0 and not task.done()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

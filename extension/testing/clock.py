@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
-# Event loop rounds given to woken sleepers after each wake-up (they run up to their next await
-# of real I/O; a test waits for the rest with `eventually`).
-ROUNDS = 20
+
+@dataclass(order=True)
+class _Sleeper:
+    deadline: float
+    order: int
+    woken: asyncio.Future[None] = field(compare=False)
+    task: asyncio.Task[Any] | None = field(compare=False)
 
 
 class ManualClock:
-    """Monotonic time starts at 0 and wall time at `wall`; both move only in `advance`."""
+    """Monotonic time starts at 0 and wall time at `wall` (now by default); both move only in `advance`.
 
-    def __init__(self, wall: float | None = None) -> None:
+    `advance` wakes the sleepers it passes one at a time, in deadline order (those due together in
+    the order they slept), and lets each woken task run until it ends or sleeps on this clock again
+    (at most `settle` real seconds: a task waiting for something else is left to run on its own).
+    """
+
+    def __init__(self, wall: float | None = None, settle: float = 5.0) -> None:
         self._now = 0.0
         self._wall = time.time() if wall is None else wall
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self.settle = settle
+        self._sleepers: list[_Sleeper] = []
         self._order = itertools.count()
+        self._settling: dict[asyncio.Task[Any], asyncio.Future[None]] = {}
 
     def monotonic(self) -> float:
         return self._now
@@ -28,38 +42,54 @@ class ManualClock:
         return self._wall + self._now
 
     async def sleep(self, seconds: float) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            _resolve(self._settling.pop(task, None))  # back asleep: the advance that woke it goes on
         if seconds <= 0:
             await asyncio.sleep(0)
             return
         woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), woken))
+        sleeper = _Sleeper(self._now + seconds, next(self._order), woken, task)
+        heapq.heappush(self._sleepers, sleeper)
         try:
             await woken
         finally:
-            if not woken.done():  # cancelled: forget the sleeper
-                woken.cancel()
-            self._sleepers = [s for s in self._sleepers if s[2] is not woken]
-            heapq.heapify(self._sleepers)
+            if sleeper in self._sleepers:  # cancelled before its time
+                self._sleepers.remove(sleeper)
+                heapq.heapify(self._sleepers)
+
+    def asleep(self, task: asyncio.Task[Any] | None) -> bool:
+        """True while `task` sleeps on this clock."""
+        return task is not None and any(s.task is task for s in self._sleepers)
 
     def deadlines(self) -> list[float]:
         """The remaining seconds of every sleeper, soonest first."""
-        return sorted(deadline - self._now for deadline, _, woken in self._sleepers if not woken.done())
+        return sorted(s.deadline - self._now for s in self._sleepers)
 
     async def advance(self, seconds: float) -> None:
-        """Move time on by `seconds`, waking the sleepers due by then in deadline order (those due at
-        the same moment in the order they slept); each wake-up lets the loop run a few rounds."""
+        """Move time on by `seconds`, waking and settling each sleeper due by then (see the class)."""
         target = self._now + seconds
-        while self._sleepers and self._sleepers[0][0] <= target:
-            deadline, _, woken = heapq.heappop(self._sleepers)
-            if woken.done():
+        while self._sleepers and self._sleepers[0].deadline <= target:
+            sleeper = heapq.heappop(self._sleepers)
+            self._now = max(self._now, sleeper.deadline)
+            if sleeper.woken.done():
                 continue
-            self._now = max(self._now, deadline)
-            woken.set_result(None)
-            await _rounds()
+            task = sleeper.task
+            settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if task is not None:
+                self._settling[task] = settled
+                task.add_done_callback(lambda _, done=settled: _resolve(done))
+            sleeper.woken.set_result(None)
+            if task is None:
+                _resolve(settled)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(settled), self.settle)
+            if task is not None and self._settling.get(task) is settled:
+                del self._settling[task]
         self._now = target
-        await _rounds()
-
-
-async def _rounds() -> None:
-    for _ in range(ROUNDS):
         await asyncio.sleep(0)
+
+
+def _resolve(future: asyncio.Future[None] | None) -> None:
+    if future is not None and not future.done():
+        future.set_result(None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -182,16 +183,30 @@ async def test_typing_does_not_hold_the_next_message(make_stack: StackFactory, l
     stack = await make_stack()
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
+    test_over = asyncio.Event()
+
+    async def hang(seconds: float) -> None:
+        """Up to `seconds`, and no longer than the test: the stack then stops without waiting it out."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(test_over.wait(), seconds)
+
+    stack.emu.faults.sleep = hang
     stack.emu.faults.slow(f"/api/v2/conversations/messages/{DEFAULT_INTEGRATION_ID}/inbound/open/event",
                           seconds=30, method="POST")
     ws = await stack.client.ws_connect("/support-bot/socket", params={"userId": "u1", "sessionId": "s1"})
-    await ws.send_json({"type": "typing"})
-    await ws.send_json({"type": "message", "text": "right after typing", "id": "f-1"})
-    while True:
-        frame = await ws.receive_json(timeout=10)  # far under the 30 s the typing event hangs
-        if frame.get("type") == "ack":
-            assert frame["id"] == "f-1"
-            break
+    try:
+        await ws.send_json({"type": "typing"})
+        await ws.send_json({"type": "message", "text": "right after typing", "id": "f-1"})
+        while True:
+            frame = await ws.receive_json(timeout=10)  # far under the 30 s the typing event hangs
+            if frame.get("type") == "ack":
+                assert frame["id"] == "f-1"
+                break
+        typing = await eventually(lambda: [r for r in stack.emu.requests if r.path.endswith("/inbound/open/event")],
+                                  "the typing event sent")
+        assert typing[0].status is None  # still hanging in Genesys
+    finally:
+        test_over.set()
     await ws.close()
     ledger.record("edges: Genesys hangs on typing events", "typing event answered after 30 s: the socket's next "
                   "message acknowledged at once", user=(1, 0, 0))
