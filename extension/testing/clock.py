@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import itertools
 import time
@@ -78,7 +79,7 @@ class ManualClock:
             settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             if task is not None:
                 self._settling[task] = settled
-                task.add_done_callback(lambda _, done=settled: _resolve(done))
+                task.add_done_callback(functools.partial(_ended, settled))
             sleeper.woken.set_result(None)
             if task is None:
                 _resolve(settled)
@@ -93,3 +94,7 @@ class ManualClock:
 def _resolve(future: asyncio.Future[None] | None) -> None:
     if future is not None and not future.done():
         future.set_result(None)
+
+
+def _ended(settled: asyncio.Future[None], task: asyncio.Task[Any]) -> None:
+    _resolve(settled)
