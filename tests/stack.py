@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -190,6 +191,15 @@ async def debounce_armed(stack: Stack, cid: str) -> None:
     """Wait until the end debounce of `cid` sleeps on the stack's ManualClock: advancing past it fires it."""
     clock = manual_clock(stack)
     await eventually(lambda: clock.asleep(stack.runtime.ending._pending.get(cid)), "the end debounce armed")
+
+
+@contextlib.asynccontextmanager
+async def read_by_the_runtime(stack: Stack, cid: str) -> AsyncIterator[None]:
+    """Around what makes Genesys notify about `cid`: on exit, the runtime has read an event of it."""
+    signals = stack.runtime.ending.last_signal  # every event read records the conversation's last signal
+    signals.pop(cid, None)
+    yield
+    await eventually(lambda: cid in signals, f"an event of conversation {cid} read")
 
 
 async def past_the_debounce(stack: Stack, cid: str) -> None:

@@ -23,7 +23,7 @@ class _Sleeper:
 class ManualClock:
     """Monotonic time starts at 0 and wall time at `wall` (now by default); both move only in `advance`.
 
-    `advance` wakes the sleepers it passes one at a time, in deadline order (those due together in
+    `advance` lets the tasks already scheduled run first, then wakes the sleepers it passes one at a time, in deadline order (those due together in
     the order they slept), and lets each woken task run until it ends or sleeps on this clock again
     (at most `settle` real seconds: a task waiting for something else is left to run on its own).
     """
@@ -70,6 +70,7 @@ class ManualClock:
     async def advance(self, seconds: float) -> None:
         """Move time on by `seconds`, waking and settling each sleeper due by then (see the class)."""
         target = self._now + seconds
+        await asyncio.sleep(0)  # tasks already scheduled reach their first sleep
         while self._sleepers and self._sleepers[0].deadline <= target:
             sleeper = heapq.heappop(self._sleepers)
             self._now = max(self._now, sleeper.deadline)

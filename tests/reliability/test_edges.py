@@ -10,6 +10,7 @@ import pytest
 
 from extension.flows.session import SessionKey
 from extension.providers.genesys_om.state import HandoverState
+from extension.testing.clock import ManualClock
 from extension.testing.emulator import EmulatorConfig
 from extension.testing.emulator.config import (
     DEFAULT_CLIENT_ID,
@@ -20,7 +21,16 @@ from extension.testing.emulator.config import (
 )
 
 from .ledger import Ledger
-from stack import Stack, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
+from stack import (
+    Stack,
+    StackFactory,
+    agent_message,
+    genesys_user_id,
+    past_the_debounce,
+    post_signed,
+    start_handover,
+    texts,
+)
 from support import eventually
 
 INBOUND_MESSAGE = f"/api/v2/conversations/messages/{DEFAULT_INTEGRATION_ID}/inbound/open/message"
@@ -118,7 +128,8 @@ async def test_messages_queued_when_a_handover_ends_are_reported_and_never_sent(
 async def test_a_message_during_the_end_debounce_goes_to_the_bot(make_stack: StackFactory, ledger: Ledger) -> None:
     """Finding 3: a user message while the agent's end is being confirmed is held, then answered by the
     bot once the end holds; no second Genesys conversation is opened."""
-    stack = await make_stack()
+    clock = ManualClock()
+    stack = await make_stack(clock=clock)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     await stack.emu.agent.reply(cid, "bye")
@@ -127,6 +138,8 @@ async def test_a_message_during_the_end_debounce_goes_to_the_bot(make_stack: Sta
     await stack.emu.agent.end(cid)
     await end_pending(stack)
     await stack.say("are you still there?")
+    assert "echo: are you still there?" not in texts(await stack.events(), "bot")  # held
+    await past_the_debounce(stack, cid)
     events = await stack.wait_for(lambda ev: "echo: are you still there?" in texts(ev, "bot"))
     bot = texts(events, "bot")
     assert bot.index("Back with the bot.") < bot.index("echo: are you still there?")
@@ -217,7 +230,8 @@ async def test_a_message_during_the_end_debounce_goes_to_a_new_agent_who_joins(m
     """Finding 3, the other way: the agent leaves, a second agent joins the same conversation while
     the end is being confirmed; the held message reaches Genesys there, once, and the flow never
     resumes (no "Back with the bot", no second conversation)."""
-    stack = await make_stack()
+    clock = ManualClock()
+    stack = await make_stack(clock=clock)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     await stack.wait_status("active")
@@ -234,7 +248,7 @@ async def test_a_message_during_the_end_debounce_goes_to_a_new_agent_who_joins(m
     await router.emit(conversation, "user.start", bob)
     await eventually(lambda: "hello, anyone?" in [m.text for m in stack.emu.inbound_messages(cid)],
                      "the held message sent")
-    await asyncio.sleep(3.5)  # past the debounce: the end must not hold now
+    await clock.advance(3.5)  # past the debounce: the end must not hold now
     state = await handover_state(stack)
     assert state is not None and state.pending_end_at is None
     events = await stack.events()
