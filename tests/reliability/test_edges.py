@@ -105,18 +105,21 @@ async def test_messages_queued_when_a_handover_ends_are_reported_and_never_sent(
                                                                              ledger: Ledger) -> None:
     """Finding 2: with Genesys refusing inbound messages, the agent ends: the user is told which ones
     never reached the agent, and nothing is sent for the ended handover (no new conversation)."""
-    stack = await make_stack()
+    clock = ManualClock()
+    stack = await make_stack(clock=clock)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     stack.emu.faults.server_error(INBOUND_MESSAGE, method="POST", times=None, status=503)
     for text in ("first", "second", "third"):
         await stack.say(text)
+    await clock.advance(0.1)  # the agent leaves after the messages were queued
     await stack.emu.agent.end(cid)
+    await past_the_debounce(stack, cid)
     events = await stack.wait_status("completed")
     notices = [t for t in texts(events, "system") if t and "ended before this message reached them" in t]
     assert [n.split("\u201c")[1].rstrip("\u201d") for n in notices] == ["first", "second", "third"]
     stack.emu.faults.clear()
-    await asyncio.sleep(1.0)  # a sender that kept retrying would send now that Genesys answers
+    await clock.advance(1.0)  # a sender that kept retrying would send now that Genesys answers
     assert len(stack.emu.conversations) == 1
     assert not {"first", "second", "third"} & {m.text for m in stack.emu.inbound_messages()}
     # Not lost unseen: each of the three is named to the user as undelivered, and none sent later.
