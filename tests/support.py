@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from extension.testing.clock import ManualClock
+
 SECRET = "test-webhook-secret-0123456789"
 CLIENT_SECRET = "test-client-secret-abcdef"
 
@@ -91,6 +93,18 @@ async def eventually(check: Callable[[], Any], what: str = "the condition", with
         if loop.time() > deadline:
             raise AssertionError(f"not reached within {within:g} s: {what}")
         await asyncio.sleep(every)
+
+
+async def eventually_advancing(clock: ManualClock, check: Callable[[], Any], what: str = "the condition",
+                               step: float = 0.1, within: float = 15.0) -> Any:
+    """`eventually`, moving `clock` on by `step` before each look: the timers due meanwhile fire."""
+
+    async def stepped() -> Any:
+        await clock.advance(step)
+        result = check()
+        return await result if inspect.isawaitable(result) else result
+
+    return await eventually(stepped, what, within)
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -23,9 +23,11 @@ class _Sleeper:
 class ManualClock:
     """Monotonic time starts at 0 and wall time at `wall` (now by default); both move only in `advance`.
 
-    `advance` lets the tasks already scheduled run first, then wakes the sleepers it passes one at a time, in deadline order (those due together in
-    the order they slept), and lets each woken task run until it ends or sleeps on this clock again
-    (at most `settle` real seconds: a task waiting for something else is left to run on its own).
+    `advance` lets the tasks already scheduled run first, then wakes the sleepers it passes one at a
+    time, in deadline order (those due together in the order they slept), and lets each woken task
+    run until it ends or it (or a task it waits for) sleeps on this clock again: any sleep that
+    starts meanwhile counts. A task waiting for anything else is left to run on its own after
+    `settle` real seconds.
     """
 
     def __init__(self, wall: float | None = None, settle: float = 5.0) -> None:
@@ -34,7 +36,7 @@ class ManualClock:
         self.settle = settle
         self._sleepers: list[_Sleeper] = []
         self._order = itertools.count()
-        self._settling: dict[asyncio.Task[Any], asyncio.Future[None]] = {}
+        self._settled: asyncio.Future[None] | None = None  # of the task `advance` woke last
 
     def monotonic(self) -> float:
         return self._now
@@ -44,8 +46,7 @@ class ManualClock:
 
     async def sleep(self, seconds: float) -> None:
         task = asyncio.current_task()
-        if task is not None:
-            _resolve(self._settling.pop(task, None))  # back asleep: the advance that woke it goes on
+        _resolve(self._settled)  # back asleep: the advance that woke a task goes on
         if seconds <= 0:
             await asyncio.sleep(0)
             return
@@ -77,17 +78,15 @@ class ManualClock:
             if sleeper.woken.done():
                 continue
             task = sleeper.task
-            settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            settled = self._settled = asyncio.get_running_loop().create_future()
             if task is not None:
-                self._settling[task] = settled
                 task.add_done_callback(functools.partial(_ended, settled))
             sleeper.woken.set_result(None)
             if task is None:
                 _resolve(settled)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(settled), self.settle)
-            if task is not None and self._settling.get(task) is settled:
-                del self._settling[task]
+            self._settled = None
         self._now = target
         await asyncio.sleep(0)
 

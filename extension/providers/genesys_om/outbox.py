@@ -167,8 +167,12 @@ class OutboxSender:
             waited = self.clock.time() - float(item.get("queuedAt", self.clock.time()))
             remaining = self.settings.delivery_notice_seconds - waited
             if remaining > 0:
-                done, _ = await asyncio.wait({task}, timeout=remaining)
-                if done:
+                notice_time = asyncio.ensure_future(self.clock.sleep(remaining))
+                try:
+                    await asyncio.wait({task, notice_time}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    notice_time.cancel()
+                if task.done():
                     task.result()
                     return
             await self._notice_delay(endpoint, key, item)

@@ -53,7 +53,7 @@ class HandoverRuntime:
             metrics.genesys_latency.observe(seconds, call=f"{method} {template}")
 
         self.connections = {
-            name: GenesysConnection.build(conn, http, settings, on_response)
+            name: GenesysConnection.build(conn, http, settings, on_response, clock=clock)
             for name, conn in config.connections.items() if conn.type == PROVIDER_TYPE
         }
         self.background = BackgroundTasks("handover")
