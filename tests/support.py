@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from extension.testing.clock import ManualClock
 
+T = TypeVar("T")
 SECRET = "test-webhook-secret-0123456789"
 CLIENT_SECRET = "test-client-secret-abcdef"
 
@@ -105,6 +106,13 @@ async def eventually_advancing(clock: ManualClock, check: Callable[[], Any], wha
         return await result if inspect.isawaitable(result) else result
 
     return await eventually(stepped, what, within)
+
+
+async def while_advancing(clock: ManualClock, awaitable: Awaitable[T], step: float = 0.1, within: float = 15.0) -> T:
+    """Await `awaitable`, moving `clock` on by `step` at each look: the pauses it sleeps on the clock pass."""
+    task = asyncio.ensure_future(awaitable)
+    await eventually_advancing(clock, task.done, "the call to finish", step, within)
+    return task.result()
 
 
 REPO = Path(__file__).resolve().parents[1]
