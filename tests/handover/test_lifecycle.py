@@ -9,6 +9,7 @@ from extension.testing.clock import ManualClock
 from handover.helpers import with_handover_config
 
 from stack import Stack, StackFactory, past_the_debounce, read_by_the_runtime, start_handover, texts
+from support import while_advancing
 
 
 async def test_completed_by_the_agent(make_stack: StackFactory) -> None:
@@ -165,10 +166,11 @@ async def test_eventbridge_envelope(make_stack: StackFactory) -> None:
 
 
 async def test_genesys_down_at_start_resumes_with_error(make_stack: StackFactory) -> None:
-    stack = await make_stack()
+    clock = ManualClock()  # the client's retry pauses pass as the test advances it
+    stack = await make_stack(clock=clock)
     await stack.say("hello")
     stack.emu.faults.server_error(path="/api/v2/conversations/messages/*", status=503, times=None)
-    answer = await stack.say("agent")
+    answer = await while_advancing(clock, stack.say("agent"))
     assert [o["text"] for o in answer["outputStack"]] == ["No agent: error"]
     assert await stack.handover_statuses() == ["error"]
     stack.emu.faults.clear()
