@@ -79,14 +79,17 @@ class ManualClock:
                 continue
             task = sleeper.task
             settled = self._settled = asyncio.get_running_loop().create_future()
+            ended = functools.partial(_ended, settled)
             if task is not None:
-                task.add_done_callback(functools.partial(_ended, settled))
+                task.add_done_callback(ended)
             sleeper.woken.set_result(None)
             if task is None:
                 _resolve(settled)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(settled), self.settle)
             self._settled = None
+            if task is not None:
+                task.remove_done_callback(ended)
         self._now = target
         await asyncio.sleep(0)
 
