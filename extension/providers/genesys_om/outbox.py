@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable
 from typing import Any
 
+from ...clock import SYSTEM_CLOCK, Clock
 from ...flows.events import output_event
 from ...flows.session import SessionKey
 from ...genesys import CallAbandoned, GenesysError, GenesysRateLimited
@@ -37,8 +37,9 @@ class OutboxSender:
     """Drains each session's outbox in order; the items live in the stored handover state."""
 
     def __init__(self, handover: GenesysHandover, background: BackgroundTasks,
-                 coordination: Coordination | None = None) -> None:
+                 coordination: Coordination | None = None, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.handover = handover
+        self.clock = clock
         self.background = background
         self.settings = handover.settings
         self.coordination = coordination or LocalCoordination()
@@ -87,7 +88,7 @@ class OutboxSender:
                 paused.failed(exc)
                 sending_here = False
             if not sending_here:
-                await asyncio.sleep(ttl / 2)
+                await self.clock.sleep(ttl / 2)
 
     async def _waiting(self, key_id: str) -> HandoverState | None:
         """The handover state when it has messages to send on a known connection, else None."""
@@ -137,7 +138,7 @@ class OutboxSender:
                     await self._notice_delay(endpoint, key, item)
                     # A rate limit says how long to stay away; never come back before it expires.
                     retry_after = exc.retry_after if isinstance(exc, GenesysRateLimited) else None
-                    await asyncio.sleep(max(delay, retry_after or 0.0))
+                    await self.clock.sleep(max(delay, retry_after or 0.0))
                     delay = min(delay * 2, self.settings.outbox_retry_max_seconds)
                     continue
                 # A 4xx is a refusal we know of; "could not be delivered" is said only then.
@@ -162,11 +163,15 @@ class OutboxSender:
         """Await the send; if it is still retrying when the notice time passes, tell the user then."""
         task = asyncio.ensure_future(send)
         try:
-            waited = time.time() - float(item.get("queuedAt", time.time()))
+            waited = self.clock.time() - float(item.get("queuedAt", self.clock.time()))
             remaining = self.settings.delivery_notice_seconds - waited
             if remaining > 0:
-                done, _ = await asyncio.wait({task}, timeout=remaining)
-                if done:
+                notice_time = asyncio.ensure_future(self.clock.sleep(remaining))
+                try:
+                    await asyncio.wait({task, notice_time}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    notice_time.cancel()
+                if task.done():
                     task.result()
                     return
             await self._notice_delay(endpoint, key, item)
@@ -176,7 +181,7 @@ class OutboxSender:
 
     async def _notice_delay(self, endpoint: Any, key: SessionKey, item: dict[str, Any]) -> None:
         """Tell the user once when a message has waited longer than delivery_notice_seconds."""
-        if time.time() - float(item.get("queuedAt", time.time())) < self.settings.delivery_notice_seconds:
+        if self.clock.time() - float(item.get("queuedAt", self.clock.time())) < self.settings.delivery_notice_seconds:
             return
         async with self.handover.conversations.turn(endpoint, key) as turn:
             state = HandoverState.from_doc(turn.session.handover)
