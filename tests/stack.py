@@ -68,6 +68,8 @@ reconcile_idle_seconds = 0
 heartbeat_timeout_seconds = {watchdog}
 delivery_notice_seconds = 0.5
 outbox_retry_max_seconds = 0.3
+# Off unless a test turns it on: an estimate is one more event after every start.
+wait_estimate_seconds = {wait_estimate}
 """
 
 
@@ -231,7 +233,7 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
                    env: dict[str, str] | None = None, emulator: Emulator | None = None,
                    emulator_config: EmulatorConfig | None = None, connection_extra: str = "",
                    server_extra: str = "", reconcile_interval: float = 3600, watchdog: float = 5,
-                   session_access: str = "open", clock: Clock = SYSTEM_CLOCK) -> Stack:
+                   session_access: str = "open", clock: Clock = SYSTEM_CLOCK, wait_estimate: float = 0) -> Stack:
         emu = emulator or Emulator(emulator_config or EmulatorConfig(webhook_retry_delay=0.05,
                                                                      heartbeat_interval=0.5))
         if emu.base_url is None:
@@ -241,7 +243,8 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
         config_path.write_text(runtime_config_text(
             emu.base_url, store=store, store_extra=store_extra, connection_extra=connection_extra,
             server_extra=server_extra, session_access=session_access,
-            settings=HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog) + extra))
+            settings=HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog,
+                                              wait_estimate=wait_estimate) + extra))
         config = load_config(config_path, manifest, env={**FLAGS, **(env or {})})
         server = TestServer(build_app(config, manifest, clock=clock), host="127.0.0.1")
         client: TestClient[Any, Any] = TestClient(server)

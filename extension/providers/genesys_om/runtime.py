@@ -32,6 +32,7 @@ from .signature_alarm import SignatureAlarm
 from .signers import WebhookSigners
 from .state import PROVIDER as PROVIDER_TYPE
 from .unwatched import Unwatched
+from .wait_estimates import WaitEstimates
 from .watching import ConnectionNotifications, NotificationsWatcher
 from .webhook import WebhookInbox, WebhookReceiver, receive
 
@@ -78,6 +79,7 @@ class HandoverRuntime:
                                   clock=clock)
         self.webhook = WebhookReceiver(self.signers, self.inbox, self.signature_alarm, metrics, self.ending.on_event)
         self.unwatched = Unwatched(conversations.store, metrics.unwatched)
+        self.wait_estimates = WaitEstimates(self.handover, settings.wait_estimate_seconds, clock=clock)
         # One set of channel slots per OAuth client: connections sharing a client share its 20 channels.
         self.slots: dict[str, ChannelSlots] = {}
         for conn in self.connections.values():
@@ -122,6 +124,7 @@ class HandoverRuntime:
         for slots in self.slots.values():
             await slots.stop()
         await self.ending.close()
+        await self.wait_estimates.close()
         await self.handover.close_typing()
         # Receipts in flight get a moment to finish; lookups and senders are simply stopped.
         await self.background.drain(grace=2.0)

@@ -108,6 +108,9 @@ class EmulatorConfig:
     refuse_customer_disconnect: int | None = None
     # Added to every API answer (benchmarks use about 10 ms to look like a real network).
     latency: float = 0.0
+    # The handle time behind the queues' estimated waits (a waiting conversation's place times
+    # this); None: Genesys has no estimate.
+    estimated_handle_seconds: float | None = 90.0
 
     def __post_init__(self) -> None:
         if self.user_start_on not in USER_START_MOMENTS:
