@@ -150,19 +150,24 @@ class GenesysClient:
         self, integration_id: str, body: Mapping[str, Any], *, prefetch_conversation_id: bool = True,
         proceed: Proceed | None = None,
     ) -> dict[str, Any]:
-        """Post a customer message; the answer has `id` and, when prefetched, `conversationId`.
-
-        Without `prefetch_conversation_id` nothing of the answer is needed, so it is not decoded:
-        a 2xx means Genesys took the message, whatever the body says. `proceed` is asked before
-        each retry; when it answers False the call stops with CallAbandoned.
+        """Post a customer message; the answer has `id` (which a receipt about the message names) and,
+        when prefetched, `conversationId`. `proceed` is asked before each retry; when it answers
+        False the call stops with CallAbandoned.
         """
         # No Genesys document says whether a resend with the same channel.messageId is dropped, so a
         # retry after a timeout may show the agent the message twice.
         params = {"prefetchConversationId": "true"} if prefetch_conversation_id else None
-        return _object(await self._call(
-            "POST", INBOUND, {"integration_id": integration_id, "kind": "message"},
-            params=params, json_body=body, parse=prefetch_conversation_id, proceed=proceed,
-        ))
+        try:
+            return _object(await self._call(
+                "POST", INBOUND, {"integration_id": integration_id, "kind": "message"},
+                params=params, json_body=body, proceed=proceed,
+            ))
+        except GenesysBadResponse:
+            if prefetch_conversation_id:
+                raise
+            # Without the conversation id asked for, a 2xx means Genesys took the message whatever
+            # the body says; only a later receipt about it goes unnamed.
+            return {}
 
     async def send_inbound_structured_response(
         self, integration_id: str, body: Mapping[str, Any], *, proceed: Proceed | None = None,

@@ -25,6 +25,7 @@ from ...tasks import BackgroundTasks
 from .attachments import to_attachment
 from .connection import GenesysConnection
 from .provider import GenesysHandover
+from .receipts import failed_notice, remember_sent, unpark_failure
 from .state import BY_USER, HandoverState
 
 log = logging.getLogger("extension.providers.genesys_om.outbox")
@@ -123,8 +124,9 @@ class OutboxSender:
             item = state.outbox[0]
             failed: GenesysError | None = None
             proceed = self._still_wanted(key.id, state.genesys_user_id, item["messageId"])
+            answer: Any = None
             try:
-                await self._send_watching_delay(_send(conn, state, item, proceed), endpoint, key, item)
+                answer = await self._send_watching_delay(_send(conn, state, item, proceed), endpoint, key, item)
                 self.sent += 1
                 delay = 0.2
                 waits.succeeded()
@@ -144,23 +146,31 @@ class OutboxSender:
                 # A 4xx is a refusal we know of; "could not be delivered" is said only then.
                 log.error("user message %s refused by Genesys: %s", item["messageId"], exc)
                 failed = exc
-            await self._remove(endpoint, key, item["messageId"], failed)
+            genesys_id = answer.get("id") if isinstance(answer, dict) else None
+            await self._remove(endpoint, key, item["messageId"], failed, genesys_id)
 
-    async def _remove(self, endpoint: Any, key: SessionKey, message_id: str, failed: GenesysError | None) -> None:
+    async def _remove(self, endpoint: Any, key: SessionKey, message_id: str, failed: GenesysError | None,
+                      genesys_id: Any = None) -> None:
         async with self.handover.conversations.turn(endpoint, key) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or not state.outbox or state.outbox[0]["messageId"] != message_id:
                 turn.discard()
                 return
-            state.outbox.pop(0)
+            sent = state.outbox.pop(0)
             if not state.outbox:
                 state.delay_notified = False
             turn.session.handover = state.to_doc()
             if failed is not None:
                 turn.events.append(output_event(NOT_DELIVERED, None, "system"))
+            elif isinstance(genesys_id, str) and genesys_id:
+                remember_sent(turn.session.context, genesys_id, sent)
+                reasons = unpark_failure(turn.session.context, genesys_id)
+                if reasons is not None:
+                    turn.events.append(output_event(failed_notice(turn.session.context, genesys_id, reasons),
+                                                    None, "system"))
 
-    async def _send_watching_delay(self, send: Any, endpoint: Any, key: SessionKey, item: dict[str, Any]) -> None:
-        """Await the send; if it is still retrying when the notice time passes, tell the user then."""
+    async def _send_watching_delay(self, send: Any, endpoint: Any, key: SessionKey, item: dict[str, Any]) -> Any:
+        """Await the send (its answer); if it is still retrying when the notice time passes, tell the user then."""
         task = asyncio.ensure_future(send)
         try:
             waited = self.clock.time() - float(item.get("queuedAt", self.clock.time()))
@@ -172,10 +182,9 @@ class OutboxSender:
                 finally:
                     notice_time.cancel()
                 if task.done():
-                    task.result()
-                    return
+                    return task.result()
             await self._notice_delay(endpoint, key, item)
-            await task
+            return await task
         finally:
             task.cancel()
 

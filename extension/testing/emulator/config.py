@@ -95,6 +95,9 @@ class EmulatorConfig:
     # (docs/GENESYS_NOTES.md section 9). Off by default; on, each accepted inbound message gets a
     # `Receipt` webhook with status `Delivered`.
     inbound_receipts: bool = False
+    # A reason ({"code", "message"}, codes of the SDK's ConversationReason) makes each accepted
+    # inbound message get a `Failed` receipt with it instead, as when Genesys cannot deliver it.
+    inbound_receipt_failure: dict[str, str] | None = None
     # Auto-reply agent: accepts every routed conversation and echoes each customer text.
     auto_reply: bool = False
     auto_reply_agent: str = "Echo"
