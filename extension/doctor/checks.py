@@ -325,16 +325,3 @@ async def check_connection(config: DoctorConfig, name: str, session: aiohttp.Cli
     check_flags(run, config, name)
     check_secret(run, values)
     return run.checks
-
-
-async def diagnose(config: DoctorConfig, session: aiohttp.ClientSession) -> list[Check]:
-    """The whole checklist: the configuration, then each Genesys connection."""
-    run = Checklist(None)
-    problems = config.problems
-    run.add("config", "configuration is valid", not problems,
-            "genesys-om validate accepts it" if not problems else "; ".join(problems),
-            "Fix the lines above; `genesys-om validate --config FILE` lists them too.")
-    checks = list(run.checks)
-    for name in config.connections:
-        checks.extend(await check_connection(config, name, session))
-    return checks

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,6 +21,8 @@ import aiohttp
 from ..genesys import GenesysClient, GenesysError, Integration, resolve_region
 from ..manifest import Manifest, load_manifest
 from ..providers.genesys_om.webhook import webhook_path
+from .bot_connector import plan_bot_lists
+from .changes import Change, Fix
 from .checks import MIN_SECRET, RETRY, TIMEOUT, Check, Checklist, check_webhook_url
 from .loading import DoctorConfig, load_for_doctor
 
@@ -33,32 +34,6 @@ Ask = Callable[[str], bool | None]
 QUESTION = "Apply these changes to the integration in Genesys Cloud? [y/N] "
 NOT_ASKED = ("not changed: the doctor asks before it changes anything, and stdin is not a terminal; "
              "run it again with --fix --yes to apply these changes")
-
-
-@dataclass(frozen=True)
-class Change:
-    """One field to set; `value` is never printed (`shown` says what a person may read)."""
-
-    name: str  # the OpenIntegrationUpdateRequest field
-    label: str
-    shown: str
-    value: str = field(repr=False)
-
-
-@dataclass
-class Fix:
-    """The changes one connection's integration needs, and what became of them."""
-
-    connection: str
-    integration: Integration
-    changes: list[Change]
-    client: GenesysClient = field(repr=False)
-    notes: list[str] = field(default_factory=list)
-    public_url: str | None = None
-    # The integration as Genesys answered the PATCH.
-    updated: Integration | None = None
-    outcome: str = "pending"  # pending | nothing to do | applied | declined | not asked | failed
-    error: str | None = None
 
 
 def _masked(value: Any) -> bool:
@@ -115,6 +90,8 @@ async def plan(config: DoctorConfig, session: aiohttp.ClientSession) -> list[Fix
 def describe(fix: Fix) -> list[str]:
     """What `--fix` will change on one integration (no secret in it)."""
     head = f"connection {fix.connection!r}: integration {fix.integration.name!r} ({fix.integration.id})"
+    if fix.connection.startswith("endpoint "):
+        head = f"{fix.connection}: Bot Connector integration {fix.integration.id}"
     if not fix.changes:
         return [f"{head}: nothing to change"] + [f"  note: {n}" for n in fix.notes]
     return ([f"{head}: will set"] + [f"  - {c.label}: {c.shown}" for c in fix.changes]
@@ -122,13 +99,18 @@ def describe(fix: Fix) -> list[str]:
 
 
 async def apply(fix: Fix) -> None:
-    """PATCH the integration with the changes; the outcome is recorded on the Fix."""
+    """PATCH the integration with the changes (or PUT its bot list); the outcome is recorded on the Fix."""
     try:
-        fix.updated = await fix.client.update_integration(fix.integration.id, {c.name: c.value for c in fix.changes})
+        if fix.bots is not None:
+            await fix.client.put_bot_list(fix.integration.id, fix.bots)
+        else:
+            fix.updated = await fix.client.update_integration(fix.integration.id,
+                                                              {c.name: c.value for c in fix.changes})
     except GenesysError as exc:
         error = str(exc)
         for change in fix.changes:  # defensive: an answer might echo what it refused
-            error = error.replace(change.value, "***")
+            if change.value:
+                error = error.replace(change.value, "***")
         fix.outcome, fix.error = "failed", error
         return
     fix.outcome = "applied"
@@ -157,7 +139,7 @@ async def run_fixes(path: Path, ask: Ask, say: Callable[[str], None], *, connect
     """Plan, show, ask, then apply the fixes of each connection; ConfigError as for the checks."""
     config = load_for_doctor(path, manifest or load_manifest(), env, connection)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as session:
-        fixes = await plan(config, session)
+        fixes = await plan(config, session) + await plan_bot_lists(config, session)
         for fix in fixes:
             for line in describe(fix):
                 say(line)

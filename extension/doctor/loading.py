@@ -12,6 +12,7 @@ from ..config import ConfigError, parse_config, read_toml
 from ..flags import FeatureFlags
 from ..interpolation import interpolate
 from ..manifest import Manifest
+from ..providers.genesys_bot_connector.settings import ENDPOINT_TYPE as BOT_CONNECTOR_TYPE
 from ..providers.genesys_om.state import PROVIDER as PROVIDER_TYPE
 
 
@@ -49,10 +50,11 @@ def load_for_doctor(path: Path, manifest: Manifest, env: Mapping[str, str] | Non
             raise ConfigError([f"--connection: no {PROVIDER_TYPE} connection named {connection!r} "
                                f"(the config has: {known})"])
         connections = {connection: connections[connection]}
-    if not connections:
-        raise ConfigError([f"{path}: no [connections.NAME] table of type {PROVIDER_TYPE!r} to check"])
     raw_endpoints = data.get("endpoints") if isinstance(data.get("endpoints"), list) else []
     endpoints = [e for e in raw_endpoints if isinstance(e, dict)]
+    if not connections and not any(e.get("type") == BOT_CONNECTOR_TYPE for e in endpoints):
+        raise ConfigError([f"{path}: no [connections.NAME] table of type {PROVIDER_TYPE!r} and no "
+                           f"{BOT_CONNECTOR_TYPE} endpoint to check"])
     problems: list[str] = []
     try:
         parse_config(raw, path.resolve(), manifest, env)

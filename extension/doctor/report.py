@@ -9,7 +9,8 @@ from pathlib import Path
 import aiohttp
 
 from ..manifest import Manifest, load_manifest
-from .checks import FAIL, PASS, SKIP, Check, diagnose
+from .checks import FAIL, PASS, SKIP, Check
+from .diagnosis import diagnose
 from .loading import load_for_doctor
 
 MARKS = {PASS: "ok  ", FAIL: "FAIL", SKIP: "skip"}

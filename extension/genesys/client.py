@@ -32,6 +32,7 @@ INTEGRATION = INTEGRATIONS + "/{integration_id}"
 QUEUES = "/api/v2/routing/queues"
 RECIPIENT = "/api/v2/routing/message/recipients/{recipient_id}"
 ESTIMATED_WAIT = "/api/v2/routing/queues/{queue_id}/estimatedwaittime"
+BOT_LIST = "/api/v2/integrations/botconnectors/{integration_id}/bots"
 INBOUND = "/api/v2/conversations/messages/{integration_id}/inbound/open/{kind}"
 STRUCTURED_RESPONSE = "/api/v2/conversations/messages/{integration_id}/inbound/open/structured/response"
 CONVERSATION = "/api/v2/conversations/messages/{conversation_id}"
@@ -201,6 +202,18 @@ class GenesysClient:
         answer = _object(await self._call("GET", ESTIMATED_WAIT, {"queue_id": queue_id},
                                           params={"conversationId": conversation_id}))
         return estimated_wait(answer)
+
+    # Bot Connector integrations
+
+    async def get_bot_list(self, integration_id: str) -> list[dict[str, Any]]:
+        """The `chatBots` of the Bot Connector integration's BotList (SDK BotConnectorBot objects)."""
+        answer = _object(await self._call("GET", BOT_LIST, {"integration_id": integration_id}))
+        return [b for b in answer.get("chatBots") or [] if isinstance(b, dict)]
+
+    async def put_bot_list(self, integration_id: str, bots: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the integration's bot list (a BotList of BotConnectorBot objects)."""
+        await self._call("PUT", BOT_LIST, {"integration_id": integration_id},
+                         json_body={"chatBots": [dict(b) for b in bots]}, parse=False)
 
     # Conversations
 

@@ -87,7 +87,8 @@ class Script:
         return answered
 
     async def statuses(self) -> list[str]:
-        return [e["status"] for e in await events(self.http, self.rt) if e.get("type") == "handover"]
+        return [e["status"] for e in await events(self.http, self.rt)
+                if e.get("type") == "handover" and "estimatedWaitSeconds" not in e]
 
     async def start_handover(self) -> str:
         before = len([s for s in await self.statuses() if s == "queue"])

@@ -149,3 +149,13 @@ def bot_description(bot: BotConnectorSettings) -> dict[str, Any]:
     return {"id": bot.bot_id, "name": bot.bot_name, "description": bot.description,
             "versions": [{"version": BOT_VERSION, "supportedLanguages": list(bot.languages),
                           "intents": [{"name": name, "entities": []} for name in bot.intents]}]}
+
+
+def genesys_bot(bot: BotConnectorSettings) -> dict[str, Any]:
+    """The bot as Genesys' bot list holds it (the SDK's BotConnectorBot, intents as BotIntent)."""
+    listed: dict[str, Any] = {"id": bot.bot_id, "name": bot.bot_name}
+    if bot.description.strip():
+        listed["description"] = bot.description.strip()[:256]
+    listed["versions"] = [{"version": BOT_VERSION, "supportedLanguages": list(bot.languages),
+                           "intents": [{"name": name, "slots": {}} for name in bot.intents]}]
+    return listed

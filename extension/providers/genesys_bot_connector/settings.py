@@ -48,6 +48,10 @@ class BotConnectorSchema(Schema):
     escalationIntent = fields.String(load_default=None, validate=_NAME)
     deadline_seconds = fields.Float(load_default=DEADLINE_SECONDS, allow_nan=False,
                                     validate=validate.Range(min=1, max=29))
+    # The Genesys Bot Connector integration's id: only `genesys-om doctor` reads it, to check (and
+    # with --fix, set) the bot list Genesys holds for it.
+    integrationId = fields.String(load_default=None, validate=validate.Regexp(
+        r"^[A-Za-z0-9-]{1,64}$", error="Must be the integration's id (letters, digits, '-')."))
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class BotConnectorSettings:
     intents: tuple[str, ...] = ()
     escalation_intent: str | None = None
     deadline_seconds: float = DEADLINE_SECONDS
+    integration_id: str | None = None
 
 
 class BotConnectorEndpoint:
@@ -76,7 +81,7 @@ class BotConnectorEndpoint:
         return BotConnectorSettings(
             values["credentialHeader"], values["credential"], values["botId"], values["botName"],
             values["description"], tuple(values["languages"]), tuple(values["intents"]),
-            values["escalationIntent"], values["deadline_seconds"])
+            values["escalationIntent"], values["deadline_seconds"], values["integrationId"])
 
     def check(self, values: Mapping[str, Any], nodes: Sequence[FlowNode]) -> list[str]:
         intents = list(values["intents"])
