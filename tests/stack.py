@@ -199,7 +199,7 @@ def manual_clock(stack: Stack) -> ManualClock:
 async def debounce_armed(stack: Stack, cid: str) -> None:
     """Wait until the end debounce of `cid` sleeps on the stack's ManualClock: advancing past it fires it."""
     clock = manual_clock(stack)
-    await eventually(lambda: clock.asleep(stack.runtime.ending._pending.get(cid)), "the end debounce armed")
+    await eventually(lambda: clock.asleep(stack.runtime.ending.pending(cid)), "the end debounce armed")
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -95,7 +94,7 @@ async def barrier(ws: Any, n: int, stack: Stack | None = None) -> None:
         if frame.get("type") == "ack" and frame.get("id") == frame_id:
             break
     if stack is not None:
-        await asyncio.gather(*stack.runtime.handover._typing.values(), return_exceptions=True)
+        await stack.runtime.handover.typing_sent()
 
 
 def with_handover_config(**changes: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ async def ring(stack: Stack, cid: str, agent: str) -> None:
     async with read_by_the_runtime(stack, cid):
         await stack.emu.agent.ring(cid, agent)
     clock = manual_clock(stack)
-    await eventually(lambda: clock.asleep(stack.runtime.agents._tasks.get(cid)), "the agent watch waiting")
+    await eventually(lambda: clock.asleep(stack.runtime.agents.check(cid)), "the agent watch waiting")
 
 
 async def test_a_ringing_agent_is_not_active_until_they_answer(make_stack: StackFactory) -> None:

@@ -57,7 +57,7 @@ async def test_transfer_end_without_a_new_agent_does_not_end_the_handover(
         make_stack: StackFactory, disconnect_type: str) -> None:
     stack, cid = await active_handover(make_stack)
     await inject(stack, cid, ("user.end", disconnect_type))
-    assert cid not in stack.runtime.ending._pending, "a transfer started the end debounce"
+    assert stack.runtime.ending.pending(cid) is None, "a transfer started the end debounce"
     await manual_clock(stack).advance(PAST_THE_DEBOUNCE)  # no user.start follows
     assert "completed" not in await stack.handover_statuses()
     # The handover still carries messages both ways, and a real end still ends it.
@@ -73,7 +73,7 @@ async def test_client_end_followed_by_a_start_within_the_debounce_does_not_end(m
     await inject(stack, cid, ("user.end", "CLIENT"), ("user.start", None))
     await manual_clock(stack).advance(PAST_THE_DEBOUNCE)
     assert "completed" not in await stack.handover_statuses()
-    assert cid not in stack.runtime.ending._pending
+    assert stack.runtime.ending.pending(cid) is None
     await stack.emu.agent.reply(cid, "the next agent")
     await stack.wait_for(lambda ev: "the next agent" in texts(ev, "agent"))
 
@@ -83,12 +83,12 @@ async def test_client_end_without_a_start_ends_after_the_debounce(make_stack: St
     await inject(stack, cid, ("user.end", "CLIENT"))
     await debounce_armed(stack, cid)
     await manual_clock(stack).advance(stack.runtime.ending.acw_timeout - 0.01)
-    assert cid in stack.runtime.ending._pending
+    assert stack.runtime.ending.pending(cid) is not None
     assert "completed" not in await stack.handover_statuses()
     await manual_clock(stack).advance(0.01)
     events = await stack.wait_status("completed")
     assert texts(events)[-1] == "Back with the bot."
-    assert cid not in stack.runtime.ending._pending
+    assert stack.runtime.ending.pending(cid) is None
 
 
 async def test_http_transfer_end_event_goes_through_the_same_debounce(make_stack: StackFactory) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -57,7 +56,7 @@ async def type_once(stack: Stack) -> None:
 
 async def barrier_typing(stack: Stack) -> None:
     """The typing events started are done (they run on their own, not in the input)."""
-    await asyncio.gather(*stack.runtime.handover._typing.values(), return_exceptions=True)
+    await stack.runtime.handover.typing_sent()
 
 
 async def test_typing_does_not_read_the_session(make_stack: StackFactory,

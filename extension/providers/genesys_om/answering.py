@@ -66,6 +66,10 @@ class AgentWatch:
             self._tasks[conversation_id] = asyncio.create_task(
                 self._run(conn, conversation_id), name=f"agent-{conversation_id}")
 
+    def check(self, conversation_id: str) -> asyncio.Task[None] | None:
+        """The task checking whether this conversation's agent answered, while one runs."""
+        return self._tasks.get(conversation_id)
+
     def watching(self, conversation_id: str) -> bool:
         return conversation_id in self._tasks
 

@@ -27,6 +27,10 @@ class EndDetector:
         self.last_signal: dict[str, float] = {}
         handover.followers.follow(ended=self._ended)
 
+    def pending(self, conversation_id: str) -> asyncio.Task[None] | None:
+        """The wait that confirms this conversation's end, while one runs (for tests and metrics)."""
+        return self._pending.get(conversation_id)
+
     def signal(self, conversation_id: str | None) -> None:
         if conversation_id:
             self.last_signal[conversation_id] = self.clock.monotonic()

@@ -274,6 +274,10 @@ class GenesysHandover:
         finally:
             self._typing.pop(key_id, None)
 
+    async def typing_sent(self) -> None:
+        """Wait for the typing events in flight to Genesys (their answers or failures)."""
+        await asyncio.gather(*list(self._typing.values()), return_exceptions=True)
+
     async def close_typing(self) -> None:
         """Stop the typing events still in flight (on shutdown)."""
         tasks = list(self._typing.values())
