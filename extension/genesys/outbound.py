@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MalformedMessage
+from .rich_content import RichContent, rich_content
 
 KNOWN_TYPES = ("Text", "Structured", "Event", "Receipt")
 
@@ -56,6 +57,8 @@ class OutboundMessage:
     receipt_status: str | None = None
     receipt_reasons: tuple[tuple[str, str], ...] = ()
     is_final_receipt: bool | None = None
+    # Cards, carousels, pickers, notifications, and the content types not understood.
+    rich: RichContent = field(default_factory=RichContent)
 
 
 def parse_outbound(payload: Any) -> OutboundMessage:
@@ -99,6 +102,7 @@ def parse_outbound(payload: Any) -> OutboundMessage:
         receipt_status=_str(payload, "status", "") if kind == "Receipt" else None,
         receipt_reasons=tuple(_reasons(_list(payload, "reasons", ""))),
         is_final_receipt=is_final,
+        rich=rich_content(content),
     )
 
 

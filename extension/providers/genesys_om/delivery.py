@@ -34,6 +34,10 @@ log = logging.getLogger("extension.providers.genesys_om.delivery")
 WEBHOOK_CLAIM = "om:webhook"
 WEBHOOK_CLAIM_SECONDS = 24 * 3600.0
 
+# Said to the user for an agent message whose only content is of a type this runtime cannot show.
+UNSUPPORTED = "The agent sent a message that this chat cannot show."
+_UNKNOWN_LOGGED: set[str] = set()
+
 # Where an agent message goes: the session of its recipient.
 Found = tuple[Endpoint, SessionKey]
 
@@ -115,18 +119,22 @@ class AgentDelivery:
                 # never reaches a session of another. Typing after the end means nothing.
                 turn.discard()
                 outcome = "ignored" if owner is not None else "failed"
+            elif msg.type != "Event" and not _shows_anything(msg):
+                # Nothing the user could be shown: not delivered, and never receipted as such.
+                turn.discard()
+                outcome = "ignored"
             else:
                 seen.append(msg.id)
                 del seen[: -self.handover.settings.dedup_window]
                 outcome = "typing" if msg.type == "Event" else "delivered"
                 if msg.type == "Event":
                     turn.events.append(typing_event("agent"))
-                else:
-                    await self._agent_output(turn, None if late else state, msg)
+                elif not await self._agent_output(turn, None if late else state, msg):
+                    outcome = "unsupported"
         if late and outcome == "delivered":
             # Genesys retried it after an outage: it was written before the agent ended.
             log.info("agent message %s of ended conversation %s delivered late", msg.id, msg.conversation_id)
-        if outcome in ("delivered", "typing") or (outcome == "receipt" and not turn.discarded):
+        if outcome in ("delivered", "typing", "unsupported") or (outcome == "receipt" and not turn.discarded):
             # Claimed only once stored: a process dying before the commit leaves no claim, so
             # Genesys' redelivery is delivered; dying after it, the recent ids still catch it.
             try:
@@ -136,13 +144,21 @@ class AgentDelivery:
                             msg.id, exc)
         if outcome == "failed":
             self._receipt(conn, msg, "Failed", ("InvalidDestination", "the handover of this recipient has ended"))
+        elif outcome == "unsupported":
+            self._receipt(conn, msg, "Failed", ("UnsupportedMessage", "the user's chat cannot show this content"))
         elif outcome == "delivered":
             self._receipt(conn, msg, "Delivered")
         return outcome
 
-    async def _agent_output(self, turn: Any, state: HandoverState | None, msg: OutboundMessage) -> None:
+    async def _agent_output(self, turn: Any, state: HandoverState | None, msg: OutboundMessage) -> bool:
+        """Add the agent's message to the user's events; False when only a line saying it cannot be
+        shown was added (content of a type this runtime does not know)."""
         human = (msg.originating_entity or "Human") != "Bot"
-        data: dict[str, Any] = {}
+        data: dict[str, Any] = dict(msg.rich.data)
+        for kind in msg.rich.unknown:
+            if kind not in _UNKNOWN_LOGGED:
+                _UNKNOWN_LOGGED.add(kind)
+                log.warning("agent content of type %r is not supported; the user gets its text or a notice", kind)
         if msg.attachments:
             data["attachments"] = [
                 {"url": a.url, "mime": a.mime, "filename": a.filename, "mediaType": a.media_type}
@@ -150,11 +166,18 @@ class AgentDelivery:
             ]
         if msg.quick_replies:
             data["quickReplies"] = [{"title": q.text, "payload": q.payload} for q in msg.quick_replies]
+        if msg.quick_replies or msg.rich.interactive:
             offers = [o for o in turn.session.context.get(QUICK_REPLY_OFFERS) or [] if isinstance(o, str)]
             turn.session.context[QUICK_REPLY_OFFERS] = [*offers, msg.id][-QUICK_REPLY_OFFERS_KEPT:]
-        turn.events.append(output_event(msg.text, data or None, "agent" if human else "system", event_id=msg.id))
+        text = msg.text or msg.rich.fallback or None
+        shown = bool(text or data)
+        if shown:
+            turn.events.append(output_event(text, data or None, "agent" if human else "system", event_id=msg.id))
+        else:
+            turn.events.append(output_event(UNSUPPORTED, None, "system", event_id=msg.id))
         if human and state is not None and state.status == "queue":
             await self.handover.activate(turn, state)
+        return shown
 
     def _receipt(self, conn: GenesysConnection, msg: OutboundMessage, status: str, *reason: tuple[str, str]) -> None:
         integration_id = msg.integration_id or conn.integration_id
@@ -181,3 +204,8 @@ def _owner(candidates: list[GenesysConnection], state: HandoverState | None, end
     if recent is not None and recent in by_name:
         return by_name[recent], True
     return None, False
+
+
+def _shows_anything(msg: OutboundMessage) -> bool:
+    """Whether an agent message has anything for the user: text, files, choices, rich or unknown content."""
+    return bool(msg.text or msg.attachments or msg.quick_replies or msg.rich.data or msg.rich.unknown)

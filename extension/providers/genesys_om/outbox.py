@@ -208,7 +208,8 @@ def _send(conn: GenesysConnection, state: HandoverState, item: dict[str, Any], p
     choice = item.get("quickReply")
     if isinstance(choice, dict):
         body = inbound_structured_response(item["messageId"], state.genesys_user_id, item.get("text") or "",
-                                           choice["payload"], choice["messageId"])
+                                           choice["payload"], choice["messageId"],
+                                           response_type=str(choice.get("type") or "QuickReply"))
         return conn.client.send_inbound_structured_response(state.integration_id, body, proceed=proceed)
     body = inbound_text(item["messageId"], state.genesys_user_id, item.get("text") or "",
                         attachment=to_attachment(item.get("attachments") or []))

@@ -435,17 +435,27 @@ def _remember_end(context: dict[str, Any], state: HandoverState, status: str) ->
     context[ENDED_HISTORY] = ended_history(context.get(ENDED_HISTORY), state, status)
 
 
+# A choice of the user's (data.buttonResponse.type) and the ContentButtonResponse type Genesys takes
+# for it: the SDK's OpenInboundStructuredResponseMessage allows Button, QuickReply and DatePicker
+# only, so a list picker selection goes as a Button (assumed, docs/GENESYS_NOTES.md section 10).
+RESPONSE_TYPES = {"QuickReply": "QuickReply", "Button": "Button", "DatePicker": "DatePicker", "ListPicker": "Button"}
+
+
 def chosen_quick_reply(text: Any, data: dict[str, Any], offers: Any) -> dict[str, str] | None:
-    """`data.quickReply` {payload, messageId} of an input that chose a quick reply one of the
-    agent messages in `offers` offered (messageId: that message's event id, its Genesys message
-    id), with its title as the text; None for anything else (a bot's quick reply, a choice with
-    no id), which then goes to Genesys as plain text."""
-    choice = data.get("quickReply")
-    if not isinstance(choice, dict) or not isinstance(text, str) or not text.strip():
+    """`data.quickReply` {payload, messageId} (or `data.buttonResponse` {type, payload, messageId}:
+    a card's button, a list picker's or date picker's choice) of an input that answers one of the
+    agent messages in `offers` (messageId: that message's event id, its Genesys message id), with
+    its title as the text; None for anything else (a bot's quick reply, a choice with no id),
+    which then goes to Genesys as plain text."""
+    choice, kind = data.get("quickReply"), "QuickReply"
+    if not isinstance(choice, dict):
+        choice = data.get("buttonResponse")
+        kind = str(choice.get("type")) if isinstance(choice, dict) else ""
+    if not isinstance(choice, dict) or kind not in RESPONSE_TYPES or not isinstance(text, str) or not text.strip():
         return None
     payload, message_id = choice.get("payload"), choice.get("messageId")
     if not (isinstance(payload, str) and payload and isinstance(message_id, str) and message_id):
         return None
     if not isinstance(offers, list) or message_id not in offers:
         return None
-    return {"payload": payload[:1000], "messageId": message_id[:256]}
+    return {"payload": payload[:1000], "messageId": message_id[:256], "type": RESPONSE_TYPES[kind]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .config import EmulatorConfig
@@ -72,15 +72,16 @@ class Agent:
         *,
         attachments: Sequence[Attachment] = (),
         quick_replies: Sequence[QuickReply] = (),
+        rich: Sequence[Mapping[str, Any]] = (),
         wait: bool = True,
     ) -> WebhookDelivery:
-        """Send a message as the connected agent (Structured when it has quick replies)."""
+        """Send a message as the connected agent (Structured when it has quick replies or rich content)."""
         conversation = self._router.open_conversation(conversation_id)
         agent = conversation.agent
         if agent is None:
             raise EmulatorError(f"conversation {conversation_id} has no connected agent")
-        if not text and not attachments:
-            raise EmulatorError("a reply needs text or an attachment")
+        if not text and not attachments and not rich:
+            raise EmulatorError("a reply needs text, an attachment or rich content")
         body = agent_message(
             self._router.integration_of(conversation),
             conversation,
@@ -88,6 +89,7 @@ class Agent:
             text,
             attachments=attachments,
             quick_replies=quick_replies,
+            rich=rich,
         )
         return await self._send(conversation, body, "agent", agent.name, wait)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .config import IntegrationConfig
@@ -81,19 +81,23 @@ def agent_message(
     *,
     attachments: Sequence[Attachment] = (),
     quick_replies: Sequence[QuickReply] = (),
+    rich: Sequence[Mapping[str, Any]] = (),
     originating_entity: str = "Human",
 ) -> dict[str, Any]:
-    """A Text message (Structured when it carries quick replies) from an agent or a flow."""
+    """A Text message (Structured when it carries quick replies or `rich` content: entries of the
+    SDK's ConversationMessageContent such as Card, Carousel, ListPicker, DatePicker, Notification)
+    from an agent or a flow."""
     msg_id = message_id()
     body: dict[str, Any] = {
         "id": msg_id,
         "channel": channel(integration, conversation, msg_id, now),
-        "type": "Structured" if quick_replies else "Text",
+        "type": "Structured" if quick_replies or rich else "Text",
     }
     if text:
         body["text"] = text
     content = [attachment_content(a) for a in attachments]
     content += [quick_reply_content(q) for q in quick_replies]
+    content += [dict(entry) for entry in rich]
     if content:
         body["content"] = content
     body["originatingEntity"] = originating_entity
