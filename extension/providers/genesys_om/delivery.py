@@ -170,6 +170,9 @@ class AgentDelivery:
             offers = [o for o in turn.session.context.get(QUICK_REPLY_OFFERS) or [] if isinstance(o, str)]
             turn.session.context[QUICK_REPLY_OFFERS] = [*offers, msg.id][-QUICK_REPLY_OFFERS_KEPT:]
         text = msg.text or msg.rich.fallback or None
+        if not msg.text and msg.rich.fallback:
+            # A page that draws the content shows it instead of this text.
+            data["textFromContent"] = True
         shown = bool(text or data)
         if shown:
             turn.events.append(output_event(text, data or None, "agent" if human else "system", event_id=msg.id))
