@@ -16,7 +16,7 @@ from .state import Conversation, TranscriptEntry
 from .webhooks import WebhookDelivery
 
 BASE = "/emulator/conversations"
-STATES = ("unrouted", "waiting", "active", "ended")
+STATES = ("bot", "unrouted", "waiting", "active", "ended")
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -89,7 +89,7 @@ def detail_json(request: web.Request, conversation: Conversation) -> dict[str, A
 
 
 async def list_conversations(request: web.Request) -> web.Response:
-    """GET conversations, optionally `?state=waiting|active|ended|unrouted`."""
+    """GET conversations, optionally `?state=waiting|active|ended|unrouted|bot`."""
     wanted = request.query.get("state")
     if wanted is not None and wanted not in STATES:
         return _error(400, f"state must be one of {', '.join(STATES)}")

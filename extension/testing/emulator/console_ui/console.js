@@ -7,8 +7,11 @@
   const POLL_MS = 1000;
   const TYPING_EVERY_MS = 3000;
   const CUSTOMER_TYPING_MS = 6000;
-  const STATES = ["waiting", "active", "unrouted", "ended"];
-  const STATE_TEXT = { waiting: "Waiting in queue", active: "Active", unrouted: "Not routed (no flow linked)", ended: "Ended" };
+  const STATES = ["waiting", "active", "bot", "unrouted", "ended"];
+  const STATE_TEXT = {
+    waiting: "Waiting in queue", active: "Active", bot: "With the bot (Architect flow)",
+    unrouted: "Not routed (no flow linked)", ended: "Ended",
+  };
   const $ = (id) => document.getElementById(id);
   const agentName = $("agent-name");
   const replyText = $("reply-text");
