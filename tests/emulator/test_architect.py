@@ -139,6 +139,7 @@ async def test_complete_with_a_declared_intent_transfers_to_the_queue(api: Api, 
     assert detail["customAttributes"] == {"botState": "Complete", "botIntent": "Escalate", "reason": "billing question",
                                           "botEntity.topic": "invoice", "botConfidence": "0.9"}  # fmt: skip
     assert {p["purpose"] for p in detail["participants"]} == {"customer", "acd"}
+    assert detail["channel"] == "messenger" and detail["transcript"][1]["delivery"] == "delivered"
 
     # After the transfer the customer talks to the agent: the bot is not called again.
     async with api.client.post(f"/emulator/conversations/{cid}/accept", json={"agent": "Anna"}) as response:
@@ -151,6 +152,24 @@ async def test_complete_with_a_declared_intent_transfers_to_the_queue(api: Api, 
     assert [(m["sender"], m["text"]) for m in feed["messages"][-2:]] == [("agent", "Hi, Anna here"),
                                                                         ("customer", "Thanks Anna")]  # fmt: skip
     assert feed["state"] == "active" and feed["agent"] == "Anna"
+
+
+async def test_turns_run_one_at_a_time_and_a_message_after_complete_waits_for_the_agent(
+    api: Api, stub: StubBot
+) -> None:
+    stub.delay = 0.2
+    stub.script = [complete("Escalate", "Bye from the bot")]
+    for message in ("Agent please", "Are you there?"):
+        body = {"customerId": "c-1", "text": message}
+        async with api.client.post("/emulator/messenger/messages", json=body) as response:
+            assert response.status == 200
+    await api.emulator.settle()
+    assert len(stub.calls) == 1
+    cid = stub.calls[0].body["genesysConversationId"]
+    detail = await console(api, cid)
+    assert [(e["sender"], e["text"]) for e in detail["transcript"]] == [
+        ("customer", "Agent please"), ("customer", "Are you there?"), ("bot", "Bye from the bot")]
+    assert detail["state"] == "waiting"
 
 
 async def test_the_queue_parameter_names_the_queue(api: Api, stub: StubBot) -> None:

@@ -14,6 +14,7 @@ from PureCloudPlatformClientV2 import (
 )
 
 from extension.testing.emulator import BotConnectorConfig, EmulatorConfig, bot
+from extension.testing.emulator.__main__ import config_from, parse_args
 
 from .conftest import Api, FakeMiddleware, make_config
 from .sdk import deserialize
@@ -164,3 +165,16 @@ async def test_oauth_is_required(api: Api, method: str) -> None:
 def test_a_bad_configured_bot_list_fails_at_construction() -> None:
     with pytest.raises(Exception, match="versions is required"):
         BotConnectorConfig(id="x", name="x", bot_uri="http://127.0.0.1:9", bots=[{"id": "b"}])
+
+
+def test_the_command_line_configures_one_bot_connector() -> None:
+    assert config_from(parse_args([])).bot_connectors == []
+    args = parse_args(["--bot-uri", "http://127.0.0.1:8080/genesys-bot", "--bot-credential", "verify-token=a=b",
+                       "--bot-id", "my-bot", "--bot-intent", "Escalate", "--bot-intent", "Resolved"])  # fmt: skip
+    [connector] = config_from(args).bot_connectors
+    assert connector.bot_uri == "http://127.0.0.1:8080/genesys-bot"
+    assert connector.credentials == {"verify-token": "a=b"}
+    assert connector.bots == [bot("my-bot", ["Escalate", "Resolved"])]
+    with pytest.raises(SystemExit, match="HEADER=VALUE") as refused:
+        config_from(parse_args(["--bot-uri", "http://x", "--bot-credential", "secret-without-header"]))
+    assert "secret-without-header" not in str(refused.value)

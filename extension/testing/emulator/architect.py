@@ -132,7 +132,7 @@ class Architect:
         self._router.changed(conversation)
         if conversation.with_bot:
             session = self._sessions.setdefault(conversation.id, _Session())
-            turn = self._turn(connector, conversation, session, _Input(text, button))
+            turn = self._turn(connector, conversation, session, _Input(text, button), entry)
             task = asyncio.get_running_loop().create_task(turn)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -141,11 +141,13 @@ class Architect:
         return conversation, entry
 
     async def _turn(self, connector: BotConnectorConfig, conversation: Conversation, session: _Session,
-                    given: _Input) -> None:  # fmt: skip
+                    given: _Input, entry: TranscriptEntry) -> None:  # fmt: skip
         async with session.lock:
-            if not conversation.with_bot or conversation.ended is not None:
-                # An earlier turn ended the bot's part: this message waits for the agent.
-                self._agent.on_inbound(conversation, conversation.transcript[-1])
+            if conversation.ended is not None:
+                return
+            if not conversation.with_bot:
+                # A turn before this one ended the bot's part: this message waits for the agent.
+                self._agent.on_inbound(conversation, entry)
                 return
             turn = BotTurn(time=self._clock(), integration_id=connector.id, conversation_id=conversation.id,
                            url=connector.bot_uri.rstrip("/") + MESSAGES_PATH, request={},

@@ -17,6 +17,8 @@ DEFAULT_WEBHOOK_SECRET = "emulator-webhook-secret-0123456789"  # noqa: S105 - te
 DEFAULT_FLOW_ID = "9a1e4d2c-77b0-4f3e-8c6a-5b2d1e0f9a22"
 DEFAULT_QUEUE_ID = "1c9d3b5a-2e4f-4a6b-8d0c-7e1f2a3b4c33"
 DEFAULT_QUEUE_NAME = "Support"
+DEFAULT_BOT_CONNECTOR_ID = "3e5c8a71-4b2d-4f6e-a0c9-8d7b6e5f4a55"
+DEFAULT_BOT_CONNECTOR_NAME = "BotConnector"
 DEFAULT_DIVISION_ID = "0d8e7f6a-5b4c-4d3e-9f2a-1b0c9d8e7f44"
 
 CREATE_STATUSES = ("Initiated", "Completed", "Error")

@@ -58,6 +58,7 @@ def summary_json(request: web.Request, conversation: Conversation) -> dict[str, 
         "id": conversation.id,
         "state": conversation.state,
         "integrationId": conversation.integration_id,
+        "channel": conversation.channel,
         "customer": {
             "id": conversation.customer_id,
             "idType": conversation.customer_id_type,
@@ -76,7 +77,8 @@ def summary_json(request: web.Request, conversation: Conversation) -> dict[str, 
 def detail_json(request: web.Request, conversation: Conversation) -> dict[str, Any]:
     """A conversation with its transcript, participants and participant data."""
     emulator = request.app[EMULATOR]
-    deliveries = {d.id: d for d in emulator.webhooks.sent if not d.redelivery}
+    sent = [*emulator.webhooks.sent, *emulator.messenger.delivered]
+    deliveries = {d.id: d for d in sent if not d.redelivery}
     typing = [e["time"] for e in conversation.events]
     return {
         **summary_json(request, conversation),
