@@ -204,7 +204,8 @@ async def test_the_queue_parameter_names_the_queue(api: Api, stub: StubBot) -> N
         (complete("Escalate") | {"confidence": 3}, "reply.confidence must be a number from 0 to 1"),
         (more_data("x") | {"botSessionId": "another"}, "reply.botSessionId 'another' is not the request's"),
         ((500, '{"error": "boom"}'), "HTTP 500; a bot answers 200"),
-        ((200, "<html>oops</html>"), "HTTP 200 with a body that is not JSON"),
+        ((200, "<html>oops</html>"), "the body is not JSON"),
+        ((307, ""), "HTTP 307; a bot answers 200"),
     ],
 )  # fmt: skip
 async def test_an_invalid_reply_takes_the_failed_path(api: Api, stub: StubBot, reply: Any, problem: str) -> None:
@@ -267,6 +268,18 @@ async def test_a_quick_reply_must_answer_a_message_of_the_conversation(api: Api,
     body = {"customerId": "c-1", "quickReply": {"text": "A", "payload": "a"}, "originatingMessageId": "nope"}
     async with api.client.post("/emulator/messenger/messages", json=body) as response:
         assert response.status == 409
+    assert len(stub.calls) == 1
+
+
+async def test_a_click_must_be_a_quick_reply_the_message_offered(api: Api, stub: StubBot) -> None:
+    offer = {"contentType": "QuickReply", "quickReply": {"text": "Yes", "payload": "yes", "action": "Message"}}
+    question = {"type": "Structured", "text": "OK?", "content": [offer]}
+    stub.script = [{"botState": "MoreData", "replyMessages": [question]}]
+    await say(api, "Hello")
+    offered = (await events(api))["messages"][-1]
+    body = {"customerId": "c-1", "quickReply": {"text": "No", "payload": "no"}, "originatingMessageId": offered["id"]}
+    async with api.client.post("/emulator/messenger/messages", json=body) as response:
+        assert response.status == 409 and "offers no quick reply" in (await response.json())["error"]
     assert len(stub.calls) == 1
 
 

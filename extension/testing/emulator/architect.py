@@ -115,10 +115,14 @@ class Architect:
         store = self._router.store
         conversation = store.open_for(connector.id, customer_id)
         if button is not None:
-            if conversation is None or not any(
-                e.direction == "outbound" and e.id == originating_id for e in conversation.transcript
-            ):
+            offered = next((e for e in conversation.transcript if e.direction == "outbound" and e.id == originating_id),
+                           None) if conversation is not None else None  # fmt: skip
+            if offered is None:
                 raise EmulatorError("a quick reply answers a message of the customer's open conversation")
+            choices = [{"text": c["quickReply"]["text"], "payload": c["quickReply"]["payload"]}
+                       for c in offered.content if c.get("contentType") == "QuickReply"]  # fmt: skip
+            if button not in choices:
+                raise EmulatorError(f"message {originating_id} offers no quick reply {button}")
         if conversation is None:
             conversation = self._router.open_messenger(connector.id, customer_id, name)
         content = []
@@ -186,8 +190,9 @@ class Architect:
         headers = {"Content-Type": "application/json", **connector.credentials}
         timeout = aiohttp.ClientTimeout(total=connector.response_timeout)
         try:
+            # Redirects are not followed: the credential headers go to the configured URI only.
             async with self._http.post(turn.url, data=json.dumps(turn.request), headers=headers,
-                                       timeout=timeout) as response:  # fmt: skip
+                                       timeout=timeout, allow_redirects=False) as response:  # fmt: skip
                 turn.status = response.status
                 raw = await response.read()
         except TimeoutError:
@@ -202,10 +207,10 @@ class Architect:
             turn.reply = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
             turn.reply = raw[:MAX_KEPT].decode("utf-8", "replace")
-            turn.problem = f"HTTP {turn.status} with a body that is not JSON"
-            return None
+            turn.problem = "the body is not JSON"
         if turn.status != 200:
             turn.problem = f"HTTP {turn.status}; a bot answers 200"
+        if turn.problem is not None:
             return None
         try:
             return check_reply(turn.reply, turn.request, declared_intents(version))
