@@ -38,6 +38,21 @@ class StubBot:
     calls: list[Call] = field(default_factory=list)
     script: list[Any] = field(default_factory=list)
     delay: float = 0.0  # seconds before answering, for the timeout case
+    listing: list[dict[str, Any]] = field(default_factory=list)  # the bots its GET routes serve
+    by_id: dict[str, Any] = field(default_factory=dict)  # what GET /bots/{botId} answers instead
+    reads: list[Call] = field(default_factory=list)
+
+    async def bots(self, request: web.Request) -> web.Response:
+        self.reads.append(Call(request.path, dict(request.headers), {}))
+        if request.headers.get(CREDENTIAL_HEADER) != CREDENTIAL:
+            return web.json_response({"error": "forbidden"}, status=403)
+        bot_id = request.match_info.get("botId")
+        if bot_id is None:
+            return web.json_response({"entities": self.listing})
+        if bot_id in self.by_id:
+            return web.json_response(self.by_id[bot_id])
+        found = next((b for b in self.listing if b["id"] == bot_id), None)
+        return web.json_response(found) if found else web.json_response({"error": "no such bot"}, status=404)
 
     async def handle(self, request: web.Request) -> web.Response:
         self.calls.append(Call(request.path, dict(request.headers), json.loads(await request.read())))
@@ -75,6 +90,8 @@ async def start_stub(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> St
     stub = StubBot()
     app = web.Application()
     app.router.add_post(f"/{URL_TOKEN}/botconnector/messages", stub.handle)
+    app.router.add_get(f"/{URL_TOKEN}/botconnector/bots", stub.bots)
+    app.router.add_get(f"/{URL_TOKEN}/botconnector/bots/{{botId}}", stub.bots)
     server = await aiohttp_server(app)
     stub.base = str(server.make_url(f"/{URL_TOKEN}"))
     return stub

@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from .agent import Agent
+from .bot_fetch import fetch_bot_list
 from .bot_list import declared_intents, find_version
 from .bot_reply import BotReply, ReplyError, check_reply
 from .config import BotConnectorConfig, EmulatorConfig, QueueConfig
@@ -101,6 +102,13 @@ class Architect:
         """Wait until every bot turn has finished."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def fetch_bots(self, connector: BotConnectorConfig) -> list[dict[str, Any]]:
+        """Replace the integration's bot list by the bot's own (BotListError when it cannot be read)."""
+        if self._http is None:
+            raise EmulatorError("the emulator is not started")
+        connector.bots = await fetch_bot_list(self._http, connector)
+        return connector.bots
 
     def receive(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .bot_fetch import BotListError
 from .ids import iso
 from .keys import EMULATOR
 
@@ -33,7 +34,21 @@ async def list_turns(request: web.Request) -> web.Response:
     return web.json_response({"turns": turns})
 
 
+async def fetch_bots(request: web.Request) -> web.Response:
+    """POST: read the bot list from the bot (`GET {botUri}/botconnector/bots`) and make it the integration's."""
+    emulator = request.app[EMULATOR]
+    connector = emulator.config.bot_connector(request.match_info["id"])
+    if connector is None:
+        return web.json_response({"error": "bot connector not found"}, status=404)
+    try:
+        bots = await emulator.architect.fetch_bots(connector)
+    except BotListError as exc:
+        return web.json_response({"error": str(exc)}, status=502)
+    return web.json_response({"chatBots": bots})
+
+
 def add_routes(app: web.Application) -> None:
     """Declare the Architect control routes."""
     app.router.add_get("/emulator/bot-connectors", list_bot_connectors)
     app.router.add_get("/emulator/architect/turns", list_turns)
+    app.router.add_post("/emulator/bot-connectors/{id}/fetch-bots", fetch_bots)
