@@ -11,8 +11,11 @@ from aiohttp import web
 from . import keys, texts
 from .channels import health, pages, rest, socket
 from .channels.access import SessionAccess, warn_open_endpoints
+from .clock import SYSTEM_CLOCK, Clock
 from .config import Config
 from .conversations import Conversations, InputLimits
+from .endpoint_settings import WEBCHAT
+from .endpoint_types import install_endpoint_types
 from .expiry import SessionExpiry
 from .flows.engine import Endpoint, FlowRuntimeError
 from .handover import install_providers
@@ -98,7 +101,7 @@ def endpoints_from(config: Config) -> dict[str, Endpoint]:
     return {
         e.url_token: Endpoint(e.url_token, config.flows[e.url_token], e.organisation, e.handover,
                               {"copilotUrl": e.copilot_url} if e.copilot_url else {},
-                              _connection_type(config, e.handover))
+                              _connection_type(config, e.handover) if e.type == WEBCHAT else e.type, e.type)
         for e in config.endpoints
     }
 
@@ -127,8 +130,9 @@ def warn_disabled_handovers(config: Config, manifest: Manifest) -> list[str]:
     return warnings
 
 
-def build_app(config: Config, manifest: Manifest, *, store: Store | None = None) -> web.Application:
-    """Create the runtime application for a validated config."""
+def build_app(config: Config, manifest: Manifest, *, store: Store | None = None,
+              clock: Clock = SYSTEM_CLOCK) -> web.Application:
+    """Create the runtime application for a validated config (`clock`: the one its timers use)."""
     # A connection must send a whole request head within header_timeout_seconds of opening (or of
     # its last answer): aiohttp's keep-alive timer covers both, for every runner (serve and tests).
     app = web.Application(middlewares=[errors_and_timing], client_max_size=MAX_BODY,
@@ -138,6 +142,7 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
     app[keys.CONFIG] = config
     app[keys.MANIFEST] = manifest
     app[keys.METRICS] = metrics
+    app[keys.CLOCK] = clock
     app[keys.STORE] = the_store
     app[keys.STORE_FAILURES] = StoreFailures()
     app[keys.BODY_READING] = BodyReading(config.server.body_timeout_seconds, config.server.max_pending_requests)
@@ -161,7 +166,8 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None)
         web.get("/metrics", health.metrics),
     ])
     install_providers(app, config, manifest)
-    expiry = SessionExpiry(app[keys.CONVERSATIONS], config.session_idle_seconds)
+    install_endpoint_types(app, config, manifest)
+    expiry = SessionExpiry(app[keys.CONVERSATIONS], config.session_idle_seconds, clock=clock)
 
     async def expiry_lifecycle(app: web.Application) -> AsyncIterator[None]:
         # After the handover starts and before it stops: ending a session may end its handover.

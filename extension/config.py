@@ -12,10 +12,11 @@ from typing import Any, TypeVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from .endpoint_settings import WEBCHAT, FlowNode
 from .flags import FeatureFlags
 from .flows.flow import Flow, load_flow
 from .interpolation import interpolate, without_field_errors
-from .manifest import Manifest
+from .manifest import EndpointType, Manifest
 from .provider_settings import RUNTIME_SECTIONS, ProviderSettings
 from .schemas import SecretField, SecretLength, StrictBoolean
 from .secrets import MASK, Secret
@@ -27,7 +28,8 @@ T = TypeVar("T")
 
 # URL tokens that would shadow the runtime's own routes.
 SESSION_ACCESS_MODES = ("token", "apiKey", "open")
-ENDPOINT_TYPES = ("webchat",)
+# The settings of an endpoint's user routes (docs/CONTRACT.md 5), which only a webchat endpoint has.
+USER_ROUTE_KEYS = ("handover", "copilotUrl", "sessionAccess", "apiKey")
 RESERVED_TOKENS = frozenset({"healthz", "readyz", "metrics", "webchat", "handover", "copilot", "emulator"})
 HANDOVER_NODE_TYPES = frozenset({"handoverToAgent", "closeHandover"})
 _HTTP_URL = validate.URL(schemes={"http", "https"}, require_tld=False, error="Not a valid http(s) URL.")
@@ -96,9 +98,9 @@ class EndpointSchema(_Strict):
         ],
     )
     organisation = fields.String(load_default="")
-    # What talks to the endpoint's flow: the user routes and web chat (`webchat`).
-    type = fields.String(load_default="webchat", validate=validate.OneOf(
-        ENDPOINT_TYPES, error="Must be one of: {choices} (this version has no other endpoint type)."))
+    # What talks to the endpoint's flow: the user routes and web chat (`webchat`), or a type the
+    # manifest declares (`endpointTypes`), checked against it by the loader.
+    type = fields.String(load_default=WEBCHAT, validate=validate.Length(min=1))
     flow = fields.String(required=True, validate=validate.Length(min=1))
     handover = fields.String(load_default=None)
     copilotUrl = fields.String(load_default=None, validate=_HTTP_URL)
@@ -146,7 +148,9 @@ class EndpointConfig:
     copilot_url: str | None = None
     session_access: str = "token"
     api_key: Secret | None = field(default=None, repr=False)
-    type: str = "webchat"
+    type: str = WEBCHAT
+    # What the endpoint type's `build` made of its table (`[endpoints.botConnector]`); None for webchat.
+    type_settings: object | None = None
 
 
 @dataclass(frozen=True)
@@ -260,9 +264,15 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
         errors.append("endpoints: at least one [[endpoints]] table is needed")
     for i, body in enumerate(raw_endpoints):
         path = f"endpoints[{i}]"
+        body, tables = _type_tables(body, manifest)
         ep = _load_section(EndpointSchema(), body, path, errors)
         if ep is None:
             continue
+        endpoint_type = manifest.endpoint_types.get(ep["type"])
+        if ep["type"] != WEBCHAT and endpoint_type is None:
+            errors.append(f"{path}.type: Must be one of: {', '.join([WEBCHAT, *manifest.endpoint_types])}.")
+            continue
+        type_values = _type_table(endpoint_type, tables, body, path, errors)
         if ep["urlToken"] in flows or any(e.url_token == ep["urlToken"] for e in endpoints):
             errors.append(f"{path}.urlToken: {ep['urlToken']!r} is used by another endpoint")
         if ep["handover"] is not None and ep["handover"] not in connections:
@@ -281,13 +291,21 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
             errors.extend(f"{path}.flow: {line}" for line in exc.errors)
             continue
         uses_handover = [n.id for n in flow.nodes if n.type in HANDOVER_NODE_TYPES]
-        if uses_handover and ep["handover"] is None:
+        # An endpoint of a declared type is its own handover provider's (its handover nodes go there).
+        if uses_handover and ep["handover"] is None and endpoint_type is None:
             errors.append(
                 f"{path}.handover: flow {ep['flow']} has handover node(s) {', '.join(uses_handover)} "
                 "but the endpoint names no connection"
             )
+        errors.extend(_node_type_errors(flow, ep["type"], manifest, path))
+        built = None
+        if endpoint_type is not None and type_values is not None:
+            nodes = [FlowNode(n.id, n.type, n.config) for n in flow.nodes]
+            problems = endpoint_type.settings.check(type_values, nodes)
+            errors.extend(f"{path}.{line}" for line in problems)
+            built = endpoint_type.settings.build(type_values) if not problems else None
         endpoint = EndpointConfig(ep["urlToken"], ep["organisation"], flow_path, ep["handover"], ep["copilotUrl"],
-                                  ep["sessionAccess"], ep["apiKey"], ep["type"])
+                                  ep["sessionAccess"], ep["apiKey"], ep["type"], built)
         endpoints.append(endpoint)
         flows[endpoint.url_token] = flow
     if unreadable or errors or server is None or store is None:
@@ -328,6 +346,48 @@ def _warnings(seams: Mapping[str, ProviderSettings], connections: Mapping[str, C
     return [line for connection_type, seam in seams.items()
             for line in seam.warnings(sorted(n for n, c in connections.items() if c.type == connection_type),
                                       public_url)]
+
+
+def _type_tables(body: Any, manifest: Manifest) -> tuple[Any, dict[str, Any]]:
+    """The endpoint body without the tables endpoint types own, and those tables by name."""
+    if not isinstance(body, dict):
+        return body, {}
+    owned = {t.settings.table for t in manifest.endpoint_types.values()}
+    return ({k: v for k, v in body.items() if k not in owned},
+            {k: v for k, v in body.items() if k in owned})
+
+
+def _type_table(endpoint_type: EndpointType | None, tables: Mapping[str, Any], body: Mapping[str, Any],
+                path: str, errors: list[str]) -> dict[str, Any] | None:
+    """The loaded table of the endpoint's type; errors for a table of another type and user route keys."""
+    name = WEBCHAT if endpoint_type is None else endpoint_type.type
+    for table in tables:
+        if endpoint_type is None or table != endpoint_type.settings.table:
+            errors.append(f"{path}.{table}: only used on an endpoint of the type that owns it, not type = {name!r}")
+    if endpoint_type is None:
+        return None
+    for key in USER_ROUTE_KEYS:
+        if key in body:
+            errors.append(f"{path}.{key}: not used with type = {name!r} (an endpoint of that type has no user "
+                          "routes, docs/CONTRACT.md 5)")
+    table = endpoint_type.settings.table
+    if table not in tables:
+        errors.append(f"{path}.{table}: required with type = {name!r}")
+        return None
+    return _load_section(endpoint_type.settings.schema(), tables[table], f"{path}.{table}", errors)
+
+
+def _node_type_errors(flow: Flow, endpoint_type: str, manifest: Manifest, path: str) -> list[str]:
+    """Nodes that only run on an endpoint of another type."""
+    errors = []
+    for declared in manifest.endpoint_types.values():
+        if declared.type == endpoint_type:
+            continue
+        for node in flow.nodes:
+            if node.type in declared.settings.node_types:
+                errors.append(f"{path}.flow: node {node.id!r} ({node.type}) only runs on an endpoint of type "
+                              f"{declared.type!r}")
+    return errors
 
 
 def _unknown_sections(raw: Mapping[str, Any], known: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from .clock import SYSTEM_CLOCK, Clock
 from .conversations import Conversations
 from .repeating import RepeatedFailure
 
@@ -18,8 +19,9 @@ BATCH = 100
 class SessionExpiry:
     """A loop that deletes idle sessions; with several replicas, the lease holder does it."""
 
-    def __init__(self, conversations: Conversations, idle_seconds: float) -> None:
+    def __init__(self, conversations: Conversations, idle_seconds: float, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.conversations = conversations
+        self.clock = clock
         self.idle_seconds = idle_seconds
         # Often enough that a session outlives its idle time by a quarter at most (and a minute).
         self.interval = min(60.0, max(0.05, idle_seconds / 4))
@@ -42,7 +44,7 @@ class SessionExpiry:
     async def _run(self) -> None:
         coordination = self.conversations.store.coordination()
         while True:
-            await asyncio.sleep(self.interval)
+            await self.clock.sleep(self.interval)
             try:
                 # The lease outlives the pass, so that two replicas never sweep at once.
                 if await coordination.acquire(DUTY, max(10.0, self.interval * 3)):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from .channels.access import SessionAccess
+from .clock import Clock
 from .config import Config
 from .conversations import Conversations
+from .flows.engine import Endpoint
 from .limits import BodyReading
 from .manifest import Manifest
 from .metrics import Metrics
@@ -23,3 +27,8 @@ SESSION_ACCESS = web.AppKey("session_access", SessionAccess)
 BODY_READING = web.AppKey("body_reading", BodyReading)
 STORE_FAILURES = web.AppKey("store_failures", StoreFailures)
 OPEN_SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("open_sockets")
+# `POST /{urlToken}` of an endpoint whose type is not webchat, by type (endpoint_types.py).
+TYPE_INPUTS: web.AppKey[dict[str, Callable[[web.Request, Endpoint], Awaitable[web.StreamResponse]]]] = \
+    web.AppKey("type_inputs")
+# The clock of every timer the runtime arms (extension.clock); tests give a manual one.
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")

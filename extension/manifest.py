@@ -6,13 +6,14 @@ import importlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .declarations import declarations_root
+from .endpoint_settings import WEBCHAT, EndpointSettings
 from .provider_settings import RUNTIME_SECTIONS, ProviderSettings
 from .schemas import FIELD_TYPES, FieldSpec, build_schema
 from .validation import DeclarationError, flatten_errors
@@ -84,6 +85,15 @@ class ProviderSchema(_Strict):
     settings = fields.String(load_default=None, validate=_FUNCTION)
 
 
+class EndpointTypeSchema(_Strict):
+    type = fields.String(required=True, validate=[_IDENT, validate.NoneOf([WEBCHAT], error="Built in.")])
+    label = fields.String(required=True)
+    # `package.module:callable` that installs the endpoint type's routes in the runtime.
+    factory = fields.String(required=True, validate=_FUNCTION)
+    # `package.module:NAME` of its EndpointSettings: the endpoint table it owns and its checks.
+    settings = fields.String(required=True, validate=_FUNCTION)
+
+
 class ManifestSchema(_Strict):
     name = fields.String(required=True, validate=validate.Length(min=1))
     label = fields.String(required=True, validate=validate.Length(min=1))
@@ -92,6 +102,7 @@ class ManifestSchema(_Strict):
     connections = fields.List(fields.String(validate=_FILE), required=True)
     nodes = fields.List(fields.String(validate=_FILE), required=True)
     handoverProviders = fields.List(fields.Nested(ProviderSchema), required=True)
+    endpointTypes = fields.List(fields.Nested(EndpointTypeSchema), load_default=list)
 
 
 NodeFunction = Callable[..., Any]
@@ -137,6 +148,16 @@ class HandoverProvider:
 
 
 @dataclass(frozen=True)
+class EndpointType:
+    """An endpoint type the extension declares besides the built-in `webchat`."""
+
+    type: str
+    label: str
+    factory: str
+    settings: EndpointSettings
+
+
+@dataclass(frozen=True)
 class Manifest:
     """The validated extension: everything the runtime binds at start-up."""
 
@@ -147,6 +168,7 @@ class Manifest:
     nodes: dict[str, NodeType]
     connections: dict[str, ConnectionType]
     providers: dict[str, HandoverProvider]
+    endpoint_types: dict[str, EndpointType] = field(default_factory=dict)
 
     def provider_of(self, connection_type: str) -> HandoverProvider | None:
         """The declared provider that serves connections of this type, if any."""
@@ -337,6 +359,33 @@ def load_manifest(root: Path | None = None) -> Manifest:
         settings = _provider_settings(p["settings"], i, owners, errors)
         providers[p["type"]] = HandoverProvider(p["type"], p["label"], p["connectionType"], p["webhookPath"],
                                                 p["factory"], settings)
+    endpoint_types = _endpoint_types(data["endpointTypes"], errors)
     if errors:
         raise DeclarationError(errors)
-    return Manifest(data["name"], data["label"], data["version"], root, nodes, connections, providers)
+    return Manifest(data["name"], data["label"], data["version"], root, nodes, connections, providers,
+                    endpoint_types)
+
+
+def _endpoint_types(declared: list[dict[str, Any]], errors: list[str]) -> dict[str, EndpointType]:
+    types: dict[str, EndpointType] = {}
+    for i, d in enumerate(declared):
+        where = f"manifest.json: endpointTypes[{i}]"
+        if d["type"] in types:
+            errors.append(f"{where}.type: {d['type']!r} is declared twice")
+            continue
+        try:
+            resolve_function(d["factory"])
+        except ValueError as exc:
+            errors.append(f"{where}.factory: {exc}")
+            continue
+        try:
+            found = _resolve(d["settings"])[2]
+        except ValueError as exc:
+            errors.append(f"{where}.settings: {exc}")
+            continue
+        if not isinstance(found, EndpointSettings):
+            errors.append(f"{where}.settings: {d['settings']} is not endpoint settings (it needs table, schema, "
+                          "node_types, build, check and disabled_reason)")
+            continue
+        types[d["type"]] = EndpointType(d["type"], d["label"], d["factory"], found)
+    return types

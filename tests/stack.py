@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -13,11 +14,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from extension import keys
 from extension.app import build_app
+from extension.clock import SYSTEM_CLOCK, Clock
 from extension.config import load_config
 from extension.genesys.signature import sign
 from extension.manifest import Manifest
 from extension.providers.genesys_om.runtime import HANDOVER_RUNTIME, HandoverRuntime
 from extension.store import Store
+from extension.testing.clock import ManualClock
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.config import (
     DEFAULT_CLIENT_ID,
@@ -65,6 +68,8 @@ reconcile_idle_seconds = 0
 heartbeat_timeout_seconds = {watchdog}
 delivery_notice_seconds = 0.5
 outbox_retry_max_seconds = 0.3
+# Off unless a test turns it on: an estimate is one more event after every start.
+wait_estimate_seconds = {wait_estimate}
 """
 
 
@@ -107,9 +112,12 @@ sessionAccess = "{session_access}"
 class Stack:
     """The emulator, the runtime behind a real port, and helpers to talk as the user."""
 
-    def __init__(self, emulator: Emulator, client: TestClient[Any, Any], token: str = "support-bot") -> None:
+    def __init__(self, emulator: Emulator, client: TestClient[Any, Any], token: str = "support-bot",
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.emu = emulator
         self.client = client
+        # The runtime's clock: a test that gave a ManualClock advances it instead of sleeping.
+        self.clock = clock
         self.token = token
         # Each user's session token (docs/CONTRACT.md 5.1), from the answer to the session's first input.
         self.session_tokens: dict[str, str] = {}
@@ -182,6 +190,33 @@ class Stack:
         return self.client.app[keys.STORE]
 
 
+def manual_clock(stack: Stack) -> ManualClock:
+    """The stack's clock, which the test gave as a ManualClock (`make_stack(clock=ManualClock())`)."""
+    assert isinstance(stack.clock, ManualClock), "this stack runs on the system clock"
+    return stack.clock
+
+
+async def debounce_armed(stack: Stack, cid: str) -> None:
+    """Wait until the end debounce of `cid` sleeps on the stack's ManualClock: advancing past it fires it."""
+    clock = manual_clock(stack)
+    await eventually(lambda: clock.asleep(stack.runtime.ending._pending.get(cid)), "the end debounce armed")
+
+
+@contextlib.asynccontextmanager
+async def read_by_the_runtime(stack: Stack, cid: str) -> AsyncIterator[None]:
+    """Around what makes Genesys notify about `cid`: on exit, the runtime has read an event of it."""
+    signals = stack.runtime.ending.last_signal  # every event read records the conversation's last signal
+    signals.pop(cid, None)
+    yield
+    await eventually(lambda: cid in signals, f"an event of conversation {cid} read")
+
+
+async def past_the_debounce(stack: Stack, cid: str) -> None:
+    """Fire the armed end debounce of `cid`: time moves on by the runtime's acw_timeout_seconds."""
+    await debounce_armed(stack, cid)
+    await manual_clock(stack).advance(stack.runtime.ending.acw_timeout)
+
+
 def texts(events: list[dict[str, Any]], source: str | None = None) -> list[str | None]:
     return [e["text"] for e in events if e["type"] == "output" and (source is None or e["source"] == source)]
 
@@ -198,7 +233,7 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
                    env: dict[str, str] | None = None, emulator: Emulator | None = None,
                    emulator_config: EmulatorConfig | None = None, connection_extra: str = "",
                    server_extra: str = "", reconcile_interval: float = 3600, watchdog: float = 5,
-                   session_access: str = "open") -> Stack:
+                   session_access: str = "open", clock: Clock = SYSTEM_CLOCK, wait_estimate: float = 0) -> Stack:
         emu = emulator or Emulator(emulator_config or EmulatorConfig(webhook_retry_delay=0.05,
                                                                      heartbeat_interval=0.5))
         if emu.base_url is None:
@@ -208,15 +243,16 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
         config_path.write_text(runtime_config_text(
             emu.base_url, store=store, store_extra=store_extra, connection_extra=connection_extra,
             server_extra=server_extra, session_access=session_access,
-            settings=HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog) + extra))
+            settings=HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog,
+                                              wait_estimate=wait_estimate) + extra))
         config = load_config(config_path, manifest, env={**FLAGS, **(env or {})})
-        server = TestServer(build_app(config, manifest), host="127.0.0.1")
+        server = TestServer(build_app(config, manifest, clock=clock), host="127.0.0.1")
         client: TestClient[Any, Any] = TestClient(server)
         await client.start_server()
         for integration in emu.config.integrations:
             integration.webhook_url = str(server.make_url("/handover/genesysCloudOM"))
         started.append((emu, client))
-        return Stack(emu, client)
+        return Stack(emu, client, clock=clock)
 
     yield make
     for emu, client in reversed(started):

@@ -5,10 +5,13 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from extension.testing.clock import ManualClock
+
+T = TypeVar("T")
 SECRET = "test-webhook-secret-0123456789"
 CLIENT_SECRET = "test-client-secret-abcdef"
 
@@ -91,6 +94,25 @@ async def eventually(check: Callable[[], Any], what: str = "the condition", with
         if loop.time() > deadline:
             raise AssertionError(f"not reached within {within:g} s: {what}")
         await asyncio.sleep(every)
+
+
+async def eventually_advancing(clock: ManualClock, check: Callable[[], Any], what: str = "the condition",
+                               step: float = 0.1, within: float = 15.0) -> Any:
+    """`eventually`, moving `clock` on by `step` before each look: the timers due meanwhile fire."""
+
+    async def stepped() -> Any:
+        await clock.advance(step)
+        result = check()
+        return await result if inspect.isawaitable(result) else result
+
+    return await eventually(stepped, what, within)
+
+
+async def while_advancing(clock: ManualClock, awaitable: Awaitable[T], step: float = 0.1, within: float = 15.0) -> T:
+    """Await `awaitable`, moving `clock` on by `step` at each look: the pauses it sleeps on the clock pass."""
+    task = asyncio.ensure_future(awaitable)
+    await eventually_advancing(clock, task.done, "the call to finish", step, within)
+    return task.result()
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -396,7 +396,20 @@ HANDOVER_CASES = (
 
 
 def test_every_handover_key_is_covered() -> None:
-    assert set(HandoverSchema().fields) == set(INT_KEYS) | set(FLOAT_KEYS)
+    assert set(HandoverSchema().fields) == set(INT_KEYS) | set(FLOAT_KEYS) | {"wait_estimate_seconds"}
+
+
+@pytest.mark.parametrize(("value", "accepted"), [(0, True), (30, True), (3600, True), (29.9, False), (10, False),
+                                                 (-1, False), (3601, False)])
+def test_the_wait_estimate_is_off_or_at_least_30_seconds_apart(
+        write_config: Callable[..., Path], manifest: Manifest, value: float, accepted: bool) -> None:
+    path = write_config(extra=f"[handover]\nwait_estimate_seconds = {value}\n")
+    if accepted:
+        settings = load_config(path, manifest, env={}).settings_for("genesysCloudOM", HandoverSettings)
+        assert settings.wait_estimate_seconds == value
+    else:
+        errors = parse_errors(write_config, manifest, at("handover.wait_estimate_seconds", value))
+        assert errors == ["handover.wait_estimate_seconds: Must be 0 (off) or between 30 and 3600."]
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), HANDOVER_CASES)

@@ -31,7 +31,9 @@ def test_every_declaration_file_is_named_by_the_manifest_and_back() -> None:
 
 
 def test_required_node_types_and_provider(manifest: Manifest) -> None:
-    assert set(manifest.nodes) == {"say", "waitForInput", "switch", "goTo", "handoverToAgent", "closeHandover"}
+    assert set(manifest.nodes) == {"say", "waitForInput", "switch", "goTo", "handoverToAgent", "closeHandover",
+                                   "completeBotSession"}
+    assert set(manifest.endpoint_types) == {"genesysBotConnector"}
     provider = manifest.providers["genesysCloudOM"]
     assert provider.connection_type == "genesysCloudOM"
     assert provider.webhook_path == "/handover/genesysCloudOM"

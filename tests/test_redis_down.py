@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from extension.genesys.signature import sign
+from extension.testing.clock import ManualClock
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
 from stack import Stack, StackFactory, agent_message, genesys_user_id, start_handover
@@ -99,13 +100,14 @@ async def every_route_refuses(stack: Stack, cid: str, to_id: str) -> None:
 async def test_every_route_answers_503_while_redis_is_down(make_stack: StackFactory, own_redis: OwnRedis,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    stack = await make_stack(store=own_redis.url(), connection_extra=f'endHandoverApiKey = "{END_KEY}"')
+    clock = ManualClock()
+    stack = await make_stack(store=own_redis.url(), connection_extra=f'endHandoverApiKey = "{END_KEY}"', clock=clock)
     cid = await start_handover(stack)
     to_id = await genesys_user_id(stack)
     own_redis.stop()
     await every_route_refuses(stack, cid, to_id)
     # The background loops keep failing each second: each says so once, without a traceback.
-    await asyncio.sleep(3.0)
+    await clock.advance(3.0)
     duties = [r for r in caplog.records if r.getMessage().startswith("cluster duties pass")]
     assert len(duties) == 1, [r.getMessage() for r in duties]
     assert not [r for r in caplog.records if r.levelno >= logging.INFO and r.exc_info], \
@@ -113,7 +115,12 @@ async def test_every_route_answers_503_while_redis_is_down(make_stack: StackFact
 
     await own_redis.start()  # empty: what was stored is gone, but the runtime answers again
     await eventually(lambda: _answers(stack), "the runtime is ready again", within=20)
-    await eventually(lambda: _logged(caplog, "cluster duties pass recovered after"), "the recovery line", within=20)
+
+    async def recovered() -> bool:
+        await clock.advance(1.0)  # the next cluster duties pass
+        return _logged(caplog, "cluster duties pass recovered after")
+
+    await eventually(recovered, "the recovery line", within=20)
 
 
 async def _answers(stack: Stack) -> bool:

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from .. import keys, texts
 from ..conversations import SessionExists, SessionKept
+from ..endpoint_settings import WEBCHAT
 from ..flows.engine import Endpoint
 from ..flows.events import as_output_stack_item
 from ..flows.session import SessionKey
@@ -13,15 +14,23 @@ from ..request_bodies import BadInput, parse_json_object, read_body
 from .inputs import IDEMPOTENCY_HEADER, parse_after, parse_session_query, parse_user_input, parse_wait
 
 
-def endpoint_of(request: web.Request) -> Endpoint:
+def endpoint_of(request: web.Request, *, any_type: bool = False) -> Endpoint:
+    """The endpoint of the URL token; 404 for none, and (unless `any_type`) for one whose type has
+    no user routes."""
     endpoint = request.app[keys.CONVERSATIONS].endpoint(request.match_info["urlToken"])
-    if endpoint is None:
+    if endpoint is None or (endpoint.type != WEBCHAT and not any_type):
         raise BadInput(texts.UNKNOWN_ENDPOINT, 404)
     return endpoint
 
 
-async def post_input(request: web.Request) -> web.Response:
-    endpoint = endpoint_of(request)
+async def post_input(request: web.Request) -> web.StreamResponse:
+    endpoint = endpoint_of(request, any_type=True)
+    if endpoint.type != WEBCHAT:
+        # The endpoint type's own single-URL route (the Bot Connector's legacy one).
+        handler = request.app.get(keys.TYPE_INPUTS, {}).get(endpoint.type)
+        if handler is None:
+            raise BadInput(texts.UNKNOWN_ENDPOINT, 404)
+        return await handler(request, endpoint)
     user_input = parse_user_input(parse_json_object(await read_body(request)),
                                   request.headers.get(IDEMPOTENCY_HEADER))
     key = SessionKey(endpoint.url_token, user_input.user_id, user_input.session_id)

@@ -31,8 +31,11 @@ class Endpoint:
     organisation: str = ""
     handover: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
-    # The type of the `handover` connection: which provider its handover nodes call.
+    # Which provider its handover nodes call: the type of the `handover` connection, or the
+    # endpoint's own type when that is not `webchat` (the type is its handover provider).
     handover_type: str | None = None
+    # `webchat` (the user routes) or a type the manifest declares.
+    type: str = "webchat"
 
 
 @dataclass

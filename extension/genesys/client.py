@@ -31,6 +31,7 @@ INTEGRATIONS = "/api/v2/conversations/messaging/integrations/open"
 INTEGRATION = INTEGRATIONS + "/{integration_id}"
 QUEUES = "/api/v2/routing/queues"
 RECIPIENT = "/api/v2/routing/message/recipients/{recipient_id}"
+ESTIMATED_WAIT = "/api/v2/routing/queues/{queue_id}/estimatedwaittime"
 INBOUND = "/api/v2/conversations/messages/{integration_id}/inbound/open/{kind}"
 STRUCTURED_RESPONSE = "/api/v2/conversations/messages/{integration_id}/inbound/open/structured/response"
 CONVERSATION = "/api/v2/conversations/messages/{conversation_id}"
@@ -149,19 +150,24 @@ class GenesysClient:
         self, integration_id: str, body: Mapping[str, Any], *, prefetch_conversation_id: bool = True,
         proceed: Proceed | None = None,
     ) -> dict[str, Any]:
-        """Post a customer message; the answer has `id` and, when prefetched, `conversationId`.
-
-        Without `prefetch_conversation_id` nothing of the answer is needed, so it is not decoded:
-        a 2xx means Genesys took the message, whatever the body says. `proceed` is asked before
-        each retry; when it answers False the call stops with CallAbandoned.
+        """Post a customer message; the answer has `id` (which a receipt about the message names) and,
+        when prefetched, `conversationId`. `proceed` is asked before each retry; when it answers
+        False the call stops with CallAbandoned.
         """
         # No Genesys document says whether a resend with the same channel.messageId is dropped, so a
         # retry after a timeout may show the agent the message twice.
         params = {"prefetchConversationId": "true"} if prefetch_conversation_id else None
-        return _object(await self._call(
-            "POST", INBOUND, {"integration_id": integration_id, "kind": "message"},
-            params=params, json_body=body, parse=prefetch_conversation_id, proceed=proceed,
-        ))
+        try:
+            return _object(await self._call(
+                "POST", INBOUND, {"integration_id": integration_id, "kind": "message"},
+                params=params, json_body=body, proceed=proceed,
+            ))
+        except GenesysBadResponse:
+            if prefetch_conversation_id:
+                raise
+            # Without the conversation id asked for, a 2xx means Genesys took the message whatever
+            # the body says; only a later receipt about it goes unnamed.
+            return {}
 
     async def send_inbound_structured_response(
         self, integration_id: str, body: Mapping[str, Any], *, proceed: Proceed | None = None,
@@ -188,6 +194,13 @@ class GenesysClient:
             "POST", INBOUND, {"integration_id": integration_id, "kind": "receipt"},
             data=json.dumps(body).encode(), parse=False, lean=True,
         )
+
+    async def estimated_wait_seconds(self, queue_id: str, conversation_id: str) -> int | None:
+        """The queue's estimated wait for this conversation (the SDK's EstimatedWaitTimePredictions);
+        None when Genesys gives no estimate."""
+        answer = _object(await self._call("GET", ESTIMATED_WAIT, {"queue_id": queue_id},
+                                          params={"conversationId": conversation_id}))
+        return estimated_wait(answer)
 
     # Conversations
 
@@ -375,3 +388,15 @@ def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise GenesysBadResponse("answer is not a JSON object")
     return value
+
+
+def estimated_wait(answer: Mapping[str, Any]) -> int | None:
+    """The seconds of the messaging (or all-media) prediction of an EstimatedWaitTimePredictions."""
+    results = [r for r in answer.get("results") or [] if isinstance(r, dict)]
+    for intent in ("MESSAGE", "ALL"):
+        for result in results:
+            seconds = result.get("estimatedWaitTimeSeconds")
+            if (str(result.get("intent", "")).upper() == intent and isinstance(seconds, int)
+                    and not isinstance(seconds, bool) and seconds >= 0):
+                return seconds
+    return None

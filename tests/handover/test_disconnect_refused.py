@@ -7,9 +7,11 @@ import logging
 import pytest
 
 from extension.providers.genesys_om.state import BY_CONVERSATION, PENDING_DISCONNECT
+from extension.testing.clock import ManualClock
 from handover.helpers import NO_SWEEPER, PARTICIPANT, close_on_active_flow, delete
 
 from stack import Stack, StackFactory, start_handover, texts
+from support import while_advancing
 
 REFUSED = "Genesys refused to disconnect the customer"
 
@@ -57,10 +59,11 @@ async def test_a_refused_cancel_is_not_retried_and_logged_once(
 async def test_a_disconnect_refused_after_transient_failures_stops_being_retried(
         make_stack: StackFactory, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="extension.handover")
-    stack = await make_stack()
+    clock = ManualClock()  # the client's retry pauses pass as the test advances it
+    stack = await make_stack(clock=clock)
     cid = await start_handover(stack)
     stack.emu.faults.server_error(PARTICIPANT, method="PATCH", times=None)
-    await stack.say(None, {"payload": "cancel"})
+    await while_advancing(clock, stack.say(None, {"payload": "cancel"}))
     store = stack.store
     assert await store.index_items(PENDING_DISCONNECT) == {cid: "support"}
     assert refusals(caplog) == []

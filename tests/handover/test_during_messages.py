@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from extension.testing.clock import ManualClock
+
 from stack import Stack, StackFactory, start_handover, texts, wait_inbound
+from support import eventually_advancing
 
 INBOUND_MESSAGE = "/api/v2/conversations/messages/*/inbound/open/message"
 TIME_PREFIX = re.compile(r"^\[\d\d:\d\d\] ")
@@ -26,12 +29,14 @@ def requests_for(stack: Stack, text: str) -> list[tuple[str, int | None]]:
 # outbox sends the same message again later.
 @pytest.mark.parametrize("failures", [2, 5])
 async def test_message_id_is_stable_across_retries(make_stack: StackFactory, failures: int) -> None:
-    stack = await make_stack()
+    clock = ManualClock()  # the retries' pauses pass as the test advances it
+    stack = await make_stack(clock=clock)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     stack.emu.faults.server_error(path=INBOUND_MESSAGE, status=503, times=failures)
     await stack.say("please retry me")
-    await wait_inbound(stack, cid, ["please retry me"])
+    await eventually_advancing(clock, lambda: "please retry me" in [m.text for m in stack.emu.inbound_messages(cid)],
+                               "the message accepted after its retries")
     await stack.say("and then me")
     await wait_inbound(stack, cid, ["please retry me", "and then me"])
 

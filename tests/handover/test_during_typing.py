@@ -7,43 +7,25 @@ from types import SimpleNamespace
 
 import pytest
 
+from extension.testing.clock import ManualClock
 from handover.helpers import barrier, typing_requests
 
 from stack import StackFactory, start_handover
 
 
-class Clock:
-    """Real time plus an offset the test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def monotonic(self) -> float:
-        return time.monotonic() + self.offset
-
-    def time(self) -> float:
-        return time.time() + self.offset
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The clocks of the provider's typing limit and of the store's claims, both movable."""
-    from extension.providers.genesys_om import provider
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """The runtime's clock (the provider's typing limit), with the memory store's claims moved along."""
     from extension.store import memory
 
-    moved = Clock()
-    # Only these modules' view of time moves: the event loop and everything else keep real time.
-    monkeypatch.setattr(provider, "time", SimpleNamespace(monotonic=moved.monotonic, time=time.time))
-    monkeypatch.setattr(memory, "time", SimpleNamespace(time=moved.time))
-    return moved
+    clock = ManualClock()
+    # The store keeps real time plus what the test advanced: the event loop keeps real time.
+    monkeypatch.setattr(memory, "time", SimpleNamespace(time=lambda: time.time() + clock.monotonic()))
+    return clock
 
 
-
-
-
-
-async def test_typing_is_forwarded_again_after_the_interval(make_stack: StackFactory, clock: Clock) -> None:
-    stack = await make_stack()
+async def test_typing_is_forwarded_again_after_the_interval(make_stack: StackFactory, clock: ManualClock) -> None:
+    stack = await make_stack(clock=clock)
     await start_handover(stack)
     ws = await stack.client.ws_connect("/support-bot/socket", params={"userId": "u1", "sessionId": "s1"})
     for _ in range(3):
@@ -51,12 +33,12 @@ async def test_typing_is_forwarded_again_after_the_interval(make_stack: StackFac
     await barrier(ws, 1, stack)
     assert len(typing_requests(stack)) == 1
 
-    clock.offset += 4.9  # still inside the 5 s interval
+    await clock.advance(4.9)  # still inside the 5 s interval
     await ws.send_json({"type": "typing"})
     await barrier(ws, 2, stack)
     assert len(typing_requests(stack)) == 1
 
-    clock.offset += 0.2  # past it
+    await clock.advance(0.2)  # past it
     await ws.send_json({"type": "typing"})
     await ws.send_json({"type": "typing"})
     await barrier(ws, 3, stack)

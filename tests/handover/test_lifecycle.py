@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from extension.flows.session import SessionKey
+from extension.testing.clock import ManualClock
 from handover.helpers import with_handover_config
 
-from stack import Stack, StackFactory, start_handover, texts
+from stack import Stack, StackFactory, past_the_debounce, read_by_the_runtime, start_handover, texts
+from support import while_advancing
 
 
 async def test_completed_by_the_agent(make_stack: StackFactory) -> None:
@@ -95,15 +97,18 @@ async def test_queue_event_resumes_the_flow_at_once(make_stack: StackFactory) ->
 
 
 async def test_transfer_does_not_end_the_handover(make_stack: StackFactory) -> None:
-    stack = await make_stack()
+    clock = ManualClock()
+    stack = await make_stack(clock=clock)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid, "Anna")
-    await stack.emu.agent.transfer(cid, "Bob")
-    await asyncio.sleep(0.6)  # longer than the compressed ACW debounce
+    async with read_by_the_runtime(stack, cid):
+        await stack.emu.agent.transfer(cid, "Bob")
+    await clock.advance(0.6)  # longer than the compressed ACW debounce
     assert "completed" not in await stack.handover_statuses()
     await stack.emu.agent.reply(cid, "Bob here")
     await stack.wait_for(lambda ev: "Bob here" in texts(ev, "agent"))
     await stack.emu.agent.end(cid)
+    await past_the_debounce(stack, cid)
     await stack.wait_status("completed")
 
 
@@ -131,7 +136,8 @@ async def test_missed_user_end_is_ended_by_the_reconciler(make_stack: StackFacto
 
 async def test_http_end_event_with_key(make_stack: StackFactory) -> None:
     key = "end-handover-key-0123456789"
-    stack = await make_stack(connection_extra=f'endHandoverApiKey = "{key}"')
+    clock = ManualClock()
+    stack = await make_stack(connection_extra=f'endHandoverApiKey = "{key}"', clock=clock)
     cid = await start_handover(stack)
     body = {"conversationId": cid, "topic": f"v2.detail.events.conversation.{cid}.user.end",
             "disconnectType": "CLIENT"}
@@ -140,10 +146,11 @@ async def test_http_end_event_with_key(make_stack: StackFactory) -> None:
     assert resp.status == 401
     resp = await stack.client.post("/handover/genesysCloudOM", json=body)
     assert resp.status == 401  # neither key nor signature
-    await asyncio.sleep(0.5)
+    await clock.advance(0.5)  # past the debounce that an accepted event would have started
     assert "completed" not in await stack.handover_statuses()
     resp = await stack.client.post("/handover/genesysCloudOM", json=body, headers={"Authorization": f"Bearer {key}"})
     assert resp.status == 200
+    await past_the_debounce(stack, cid)
     await stack.wait_status("completed")
 
 
@@ -159,10 +166,11 @@ async def test_eventbridge_envelope(make_stack: StackFactory) -> None:
 
 
 async def test_genesys_down_at_start_resumes_with_error(make_stack: StackFactory) -> None:
-    stack = await make_stack()
+    clock = ManualClock()  # the client's retry pauses pass as the test advances it
+    stack = await make_stack(clock=clock)
     await stack.say("hello")
     stack.emu.faults.server_error(path="/api/v2/conversations/messages/*", status=503, times=None)
-    answer = await stack.say("agent")
+    answer = await while_advancing(clock, stack.say("agent"))
     assert [o["text"] for o in answer["outputStack"]] == ["No agent: error"]
     assert await stack.handover_statuses() == ["error"]
     stack.emu.faults.clear()

@@ -7,9 +7,11 @@ from typing import Any
 
 from extension import keys
 from extension.providers.genesys_om.state import BY_CONVERSATION, BY_USER
+from extension.testing.clock import ManualClock
 from handover.helpers import NO_SWEEPER, delete
 
 from stack import Stack, StackFactory, start_handover
+from support import while_advancing
 
 
 def patches(stack: Stack, cid: str) -> list[Any]:
@@ -57,12 +59,13 @@ async def test_a_session_without_handover_is_deleted_without_calling_genesys(mak
 
 
 async def test_genesys_refusing_the_disconnect_keeps_the_session_whole(make_stack: StackFactory) -> None:
-    stack = await make_stack(store_extra=NO_SWEEPER)
+    clock = ManualClock()  # the client's retry pauses pass as the test advances it
+    stack = await make_stack(store_extra=NO_SWEEPER, clock=clock)
     cid = await start_handover(stack)
     events_before = await stack.events()
     stack.emu.faults.server_error(path="/api/v2/conversations/messages/*", status=503, times=None)
 
-    status, body = await delete(stack)
+    status, body = await while_advancing(clock, delete(stack))
 
     assert status == 502
     assert body is not None and "could not be ended" in body["error"] and "503" in body["error"]

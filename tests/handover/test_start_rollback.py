@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from extension.providers.genesys_om.state import BY_CONVERSATION, BY_USER, PENDING_DISCONNECT, STARTING
+from extension.testing.clock import ManualClock
 from extension.testing.emulator.state import Conversation
 from handover.helpers import INBOUND, LONG, PARTICIPANT, when_created
 
 from stack import Stack, StackFactory
+from support import while_advancing
 
 
 def fail_transcript(stack: Stack, created: list[Conversation]) -> None:
@@ -25,11 +27,12 @@ async def records(stack: Stack) -> dict[str, dict[str, str]]:
 
 
 async def test_a_failed_transcript_disconnects_the_new_conversation(make_stack: StackFactory) -> None:
-    stack = await make_stack()
+    clock = ManualClock()  # the client's retry pauses pass as the test advances it
+    stack = await make_stack(clock=clock)
     created: list[Conversation] = []
     fail_transcript(stack, created)
     await stack.say(LONG)
-    answer = await stack.say("agent please")
+    answer = await while_advancing(clock, stack.say("agent please"))
     assert [o["text"] for o in answer["outputStack"]] == ["No agent: error"]
     assert await stack.handover_statuses() == ["error"]
     [conversation] = created
@@ -38,12 +41,13 @@ async def test_a_failed_transcript_disconnects_the_new_conversation(make_stack: 
 
 
 async def test_a_failed_disconnect_after_a_failed_start_is_retried(make_stack: StackFactory) -> None:
-    stack = await make_stack()
+    clock = ManualClock()
+    stack = await make_stack(clock=clock)
     created: list[Conversation] = []
     fail_transcript(stack, created)
     stack.emu.faults.server_error(PARTICIPANT, method="PATCH", times=None)
     await stack.say(LONG)
-    answer = await stack.say("agent please")
+    answer = await while_advancing(clock, stack.say("agent please"))
     assert [o["text"] for o in answer["outputStack"]] == ["No agent: error"]
     [conversation] = created
     assert conversation.customer.state == "connected"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from extension.flows.session import SessionKey
 from extension.providers.genesys_om.state import STARTING
+from extension.testing.clock import ManualClock
 from extension.testing.emulator.state import Conversation
 from handover.helpers import INBOUND, when_created
 
 from stack import Stack, StackFactory
+from support import while_advancing
 
 
 def lose_the_answer(stack: Stack, created: list[Conversation]) -> None:
@@ -22,11 +24,12 @@ def lose_the_answer(stack: Stack, created: list[Conversation]) -> None:
 
 
 async def test_the_next_handover_continues_the_unnamed_conversation(make_stack: StackFactory) -> None:
-    stack = await make_stack()
+    clock = ManualClock()  # the client's retry pauses pass as the test advances it
+    stack = await make_stack(clock=clock)
     created: list[Conversation] = []
     lose_the_answer(stack, created)
     await stack.say("hello")
-    answer = await stack.say("agent please")
+    answer = await while_advancing(clock, stack.say("agent please"))
     assert [o["text"] for o in answer["outputStack"]] == ["No agent: error"]
     [orphan] = created
     store = stack.store

@@ -6,10 +6,11 @@ import logging
 
 import pytest
 
+from extension.testing.clock import ManualClock
 from extension.testing.emulator.config import DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
 
 from stack import Stack, StackFactory, texts
-from support import eventually
+from support import eventually, while_advancing
 
 LOGGER = "extension.handover.transitions"
 
@@ -70,13 +71,14 @@ async def test_a_handover_from_start_to_end_is_one_line_per_transition(
 async def test_a_cancel_and_a_failed_start_are_logged(make_stack: StackFactory,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger=LOGGER)
-    stack = await make_stack()
+    clock = ManualClock()  # the client's retry pauses pass as the test advances it
+    stack = await make_stack(clock=clock)
     cid = await start(stack)
     await stack.say("cancel")
     assert_names(await until_logged(caplog, "cancelled"), cid)
 
     stack.emu.faults.server_error(path="/api/v2/conversations/messages/*", status=503, times=None)
-    await stack.say("agent")
+    await while_advancing(clock, stack.say("agent"))
     error = await until_logged(caplog, "error")
     assert_names(error, None)
     assert "(error)" in error.getMessage()

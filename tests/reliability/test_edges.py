@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
 
 from extension.flows.session import SessionKey
 from extension.providers.genesys_om.state import HandoverState
+from extension.testing.clock import ManualClock
 from extension.testing.emulator import EmulatorConfig
 from extension.testing.emulator.config import (
     DEFAULT_CLIENT_ID,
@@ -19,7 +21,16 @@ from extension.testing.emulator.config import (
 )
 
 from .ledger import Ledger
-from stack import Stack, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
+from stack import (
+    Stack,
+    StackFactory,
+    agent_message,
+    genesys_user_id,
+    past_the_debounce,
+    post_signed,
+    start_handover,
+    texts,
+)
 from support import eventually
 
 INBOUND_MESSAGE = f"/api/v2/conversations/messages/{DEFAULT_INTEGRATION_ID}/inbound/open/message"
@@ -94,18 +105,21 @@ async def test_messages_queued_when_a_handover_ends_are_reported_and_never_sent(
                                                                              ledger: Ledger) -> None:
     """Finding 2: with Genesys refusing inbound messages, the agent ends: the user is told which ones
     never reached the agent, and nothing is sent for the ended handover (no new conversation)."""
-    stack = await make_stack()
+    clock = ManualClock()
+    stack = await make_stack(clock=clock)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     stack.emu.faults.server_error(INBOUND_MESSAGE, method="POST", times=None, status=503)
     for text in ("first", "second", "third"):
         await stack.say(text)
+    await clock.advance(0.1)  # the agent leaves after the messages were queued
     await stack.emu.agent.end(cid)
+    await past_the_debounce(stack, cid)
     events = await stack.wait_status("completed")
     notices = [t for t in texts(events, "system") if t and "ended before this message reached them" in t]
     assert [n.split("\u201c")[1].rstrip("\u201d") for n in notices] == ["first", "second", "third"]
     stack.emu.faults.clear()
-    await asyncio.sleep(1.0)  # a sender that kept retrying would send now that Genesys answers
+    await clock.advance(1.0)  # a sender that kept retrying would send now that Genesys answers
     assert len(stack.emu.conversations) == 1
     assert not {"first", "second", "third"} & {m.text for m in stack.emu.inbound_messages()}
     # Not lost unseen: each of the three is named to the user as undelivered, and none sent later.
@@ -117,7 +131,8 @@ async def test_messages_queued_when_a_handover_ends_are_reported_and_never_sent(
 async def test_a_message_during_the_end_debounce_goes_to_the_bot(make_stack: StackFactory, ledger: Ledger) -> None:
     """Finding 3: a user message while the agent's end is being confirmed is held, then answered by the
     bot once the end holds; no second Genesys conversation is opened."""
-    stack = await make_stack()
+    clock = ManualClock()
+    stack = await make_stack(clock=clock)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     await stack.emu.agent.reply(cid, "bye")
@@ -126,6 +141,8 @@ async def test_a_message_during_the_end_debounce_goes_to_the_bot(make_stack: Sta
     await stack.emu.agent.end(cid)
     await end_pending(stack)
     await stack.say("are you still there?")
+    assert "echo: are you still there?" not in texts(await stack.events(), "bot")  # held
+    await past_the_debounce(stack, cid)
     events = await stack.wait_for(lambda ev: "echo: are you still there?" in texts(ev, "bot"))
     bot = texts(events, "bot")
     assert bot.index("Back with the bot.") < bot.index("echo: are you still there?")
@@ -182,16 +199,30 @@ async def test_typing_does_not_hold_the_next_message(make_stack: StackFactory, l
     stack = await make_stack()
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
+    test_over = asyncio.Event()
+
+    async def hang(seconds: float) -> None:
+        """Up to `seconds`, and no longer than the test: the stack then stops without waiting it out."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(test_over.wait(), seconds)
+
+    stack.emu.faults.sleep = hang
     stack.emu.faults.slow(f"/api/v2/conversations/messages/{DEFAULT_INTEGRATION_ID}/inbound/open/event",
                           seconds=30, method="POST")
     ws = await stack.client.ws_connect("/support-bot/socket", params={"userId": "u1", "sessionId": "s1"})
-    await ws.send_json({"type": "typing"})
-    await ws.send_json({"type": "message", "text": "right after typing", "id": "f-1"})
-    while True:
-        frame = await ws.receive_json(timeout=10)  # far under the 30 s the typing event hangs
-        if frame.get("type") == "ack":
-            assert frame["id"] == "f-1"
-            break
+    try:
+        await ws.send_json({"type": "typing"})
+        await ws.send_json({"type": "message", "text": "right after typing", "id": "f-1"})
+        while True:
+            frame = await ws.receive_json(timeout=10)  # far under the 30 s the typing event hangs
+            if frame.get("type") == "ack":
+                assert frame["id"] == "f-1"
+                break
+        typing = await eventually(lambda: [r for r in stack.emu.requests if r.path.endswith("/inbound/open/event")],
+                                  "the typing event sent")
+        assert typing[0].status is None  # still hanging in Genesys
+    finally:
+        test_over.set()
     await ws.close()
     ledger.record("edges: Genesys hangs on typing events", "typing event answered after 30 s: the socket's next "
                   "message acknowledged at once", user=(1, 0, 0))
@@ -202,7 +233,8 @@ async def test_a_message_during_the_end_debounce_goes_to_a_new_agent_who_joins(m
     """Finding 3, the other way: the agent leaves, a second agent joins the same conversation while
     the end is being confirmed; the held message reaches Genesys there, once, and the flow never
     resumes (no "Back with the bot", no second conversation)."""
-    stack = await make_stack()
+    clock = ManualClock()
+    stack = await make_stack(clock=clock)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     await stack.wait_status("active")
@@ -219,7 +251,7 @@ async def test_a_message_during_the_end_debounce_goes_to_a_new_agent_who_joins(m
     await router.emit(conversation, "user.start", bob)
     await eventually(lambda: "hello, anyone?" in [m.text for m in stack.emu.inbound_messages(cid)],
                      "the held message sent")
-    await asyncio.sleep(3.5)  # past the debounce: the end must not hold now
+    await clock.advance(3.5)  # past the debounce: the end must not hold now
     state = await handover_state(stack)
     assert state is not None and state.pending_end_at is None
     events = await stack.events()

@@ -26,6 +26,7 @@ from extension.providers.genesys_om.state import HandoverState
 from extension.secrets import Secret
 
 from .ledger import Ledger
+from stack import StackFactory
 from support import config_text
 
 URL = "/support-bot"
@@ -254,13 +255,16 @@ async def test_a_lone_surrogate_is_refused_with_a_clear_error(started: Started, 
                   "nothing stored", user=(1, 0, 0))
 
 
-async def test_a_lone_surrogate_in_a_stored_transcript_does_not_break_the_copilot_page(started: Started) -> None:
-    # An agent's text comes from Genesys' JSON, which may carry a lone surrogate too.
+async def test_a_lone_surrogate_in_a_stored_transcript_does_not_break_the_copilot_page(
+        make_stack: StackFactory) -> None:
+    # An agent's text comes from Genesys' JSON, which may carry a lone surrogate too. The page is
+    # the Genesys provider's view, so the stack runs it.
     secret = Secret("copilot-secret-for-tests-0123456789")
-    client = await started(server_extra=f'copilot_secret = "{secret.reveal()}"')
-    await _post(client, "hello")
+    stack = await make_stack(server_extra=f'copilot_secret = "{secret.reveal()}"')
+    client = stack.client
+    await stack.say("hello")
     key = SessionKey("support-bot", "u1", "s1")
-    store = client.server.app[keys.STORE]
+    store = stack.store
     doc = await store.get_session(key.id)
     doc["handover"] = HandoverState("support", "g-1", "c-1", "i-1", "q-1", "Support", status="active").to_doc()
     doc["transcript"].append({"role": "agent", "text": "odd \ud800 text", "time": time.time()})

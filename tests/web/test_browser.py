@@ -38,6 +38,8 @@ async def test_the_whole_story(demo: Demo, browser: Any) -> None:
     chat, chat_errors = await open_chat(context, demo.webchat_url)
     await ask_for_an_agent(chat)
     await expect(chat.locator(".quick button")).to_have_text(["Cancel"])
+    # Genesys' estimated wait (the emulator's: first in the queue, 90 s) shows in the banner.
+    await expect(chat.locator("#handover")).to_contain_text("Estimated wait: about 2 min.")
 
     console = await context.new_page()
     await console.set_viewport_size({"width": 1280, "height": 800})

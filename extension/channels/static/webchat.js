@@ -174,9 +174,18 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
     bubble(source, LABELS[source], event.text, event.time, event.seq, extras);
   }
 
+  function waitText(seconds) {
+    return seconds < 60 ? "under a minute" : `about ${Math.round(seconds / 60)} min`;
+  }
+
   function renderHandover(event) {
     const entry = HANDOVER[event.status];
     if (!entry) return;
+    if (event.status === "queue" && typeof event.estimatedWaitSeconds === "number") {
+      // A refreshed estimate while queued: the banner says it, the log stays as it was.
+      if (handoverState === "queue") setBanner("queue", `${entry[1]} Estimated wait: ${waitText(event.estimatedWaitSeconds)}.`);
+      return;
+    }
     handoverState = event.status === "queue" || event.status === "active" ? event.status : "bot";
     setBanner(entry[0], entry[1]);
     if (event.status !== "queue") clearQuick();

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from typing import Any, Protocol
 
+from ...clock import SYSTEM_CLOCK, Clock
 from ...genesys import GenesysError, GenesysNotFound
 from .connection import GenesysConnection
 
@@ -49,8 +50,10 @@ class Activation(Protocol):
 class AgentWatch:
     """Reads a conversation every `interval` seconds after a `user.start` until its agent is connected."""
 
-    def __init__(self, handover: Activation, connections: dict[str, GenesysConnection], interval: float) -> None:
+    def __init__(self, handover: Activation, connections: dict[str, GenesysConnection], interval: float, *,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.handover = handover
+        self.clock = clock
         self.connections = connections
         self.interval = interval
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -82,7 +85,7 @@ class AgentWatch:
         try:
             for check in range(MAX_CHECKS):
                 if check:
-                    await asyncio.sleep(self.interval)
+                    await self.clock.sleep(self.interval)
                 if await self._check(conn, cid, first=check == 0):
                     return
             log.info("conversation %s: no agent answered after %d checks; left to the reconciler", cid, MAX_CHECKS)

@@ -15,8 +15,8 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import time
 
+from ...clock import SYSTEM_CLOCK, Clock
 from ...repeating import RepeatedFailure
 from ...store import Coordination
 
@@ -36,8 +36,10 @@ def client_key(api_base: str, client_id: str) -> str:
 class ChannelSlots:
     """Leases `channels:<client>:<n>`; each live channel of this replica holds one."""
 
-    def __init__(self, coordination: Coordination, key: str, lease_seconds: float, limit: int | None = None) -> None:
+    def __init__(self, coordination: Coordination, key: str, lease_seconds: float, limit: int | None = None, *,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.coordination = coordination
+        self.clock = clock
         self.key = key
         self.lease_seconds = lease_seconds
         self.limit = MAX_CHANNELS if limit is None else limit
@@ -52,7 +54,7 @@ class ChannelSlots:
 
     async def take(self) -> str | None:
         """A free slot (now held by this replica), or None when all are in use."""
-        if self._full_at is not None and time.monotonic() - self._full_at < FULL_RECHECK_SECONDS:
+        if self._full_at is not None and self.clock.monotonic() - self._full_at < FULL_RECHECK_SECONDS:
             return None
         for number in range(self.limit):
             name = f"channels:{self.key}:{number}"
@@ -68,7 +70,7 @@ class ChannelSlots:
                 self._full_at = None
                 self._keep_renewing()
                 return name
-        self._full_at = time.monotonic()
+        self._full_at = self.clock.monotonic()
         return None
 
     async def give(self, name: str | None) -> None:
@@ -97,7 +99,7 @@ class ChannelSlots:
 
     async def _renew(self) -> None:
         while self._held:
-            await asyncio.sleep(self.lease_seconds / 3)
+            await self.clock.sleep(self.lease_seconds / 3)
             for name in list(self._held):
                 try:
                     # Taken again if it lapsed and nobody else took it meanwhile.

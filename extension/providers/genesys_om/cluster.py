@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from ...clock import SYSTEM_CLOCK, Clock
 from ...repeating import RepeatedFailure
 from ...store import Coordination, Store
 from ...tasks import BackgroundTasks
@@ -36,8 +36,10 @@ class ClusterDuties:
 
     def __init__(self, watcher: NotificationsWatcher, coordination: Coordination, store: Store,
                  lease_seconds: float, background: BackgroundTasks, *, followers: Followers | None = None,
-                 on_reconciler: Callable[[], Coroutine[Any, Any, Any]] | None = None) -> None:
+                 on_reconciler: Callable[[], Coroutine[Any, Any, Any]] | None = None,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.watcher = watcher
+        self.clock = clock
         self.coordination = coordination
         self.store = store
         self.lease_seconds = lease_seconds
@@ -60,7 +62,7 @@ class ClusterDuties:
 
     def leads(self, duty: str) -> bool:
         """True while this replica holds the lease of `duty` (by its own, conservative clock)."""
-        return self._until.get(duty, 0.0) > time.monotonic()
+        return self._until.get(duty, 0.0) > self.clock.monotonic()
 
     def leads_reconciler(self) -> bool:
         return self.leads(RECONCILER)
@@ -86,7 +88,7 @@ class ClusterDuties:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.tick)
+            await self.clock.sleep(self.tick)
             await self._pass()
 
     async def _pass(self) -> None:
@@ -118,7 +120,7 @@ class ClusterDuties:
 
     async def _lease(self, duty: str) -> tuple[bool, bool]:
         """Take or renew one lease; returns (gained, lost) against the jobs this replica runs."""
-        asked_at = time.monotonic()
+        asked_at = self.clock.monotonic()
         renewal = self._renewals.get(duty)
         if renewal is None:
             renewal = self._renewals[duty] = RepeatedFailure(log, f"renewing lease {duty}", level=logging.WARNING)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from ...clock import SYSTEM_CLOCK, Clock
 from ...config import ConnectionConfig
 from ...genesys import GenesysClient, Integration, Queue, RetryPolicy, resolve_region
 from ...genesys.transport import ResponseHook
@@ -28,8 +29,9 @@ class GenesysConnection:
 
     @classmethod
     def build(cls, config: ConnectionConfig, session: aiohttp.ClientSession, settings: HandoverSettings,
-              on_response: ResponseHook | None = None) -> GenesysConnection:
-        retry = RetryPolicy(max_attempts=settings.retry_attempts, max_total_seconds=settings.retry_total_seconds)
+              on_response: ResponseHook | None = None, *, clock: Clock = SYSTEM_CLOCK) -> GenesysConnection:
+        retry = RetryPolicy(max_attempts=settings.retry_attempts, max_total_seconds=settings.retry_total_seconds,
+                            sleep=clock.sleep, clock=clock.monotonic)
         client = GenesysClient(
             session, resolve_region(config["host"]), config["clientId"], config["clientSecret"].reveal(),
             retry=retry, request_timeout=settings.request_timeout_seconds, on_response=on_response,

@@ -15,6 +15,7 @@ from ...store import StoreError
 from ...tasks import BackgroundTasks
 from .connection import GenesysConnection
 from .provider import GenesysHandover
+from .receipts import failed_notice, is_sent, park_failure
 from .state import (
     BY_USER,
     ENDED,
@@ -55,7 +56,9 @@ class AgentDelivery:
         """The outcome of a message no session takes (receipt, ignored), else None."""
         if msg.type == "Receipt":
             if msg.receipt_status == "Failed":
+                # The user is told (deliver_to): their message never reached the agent.
                 log.warning("Genesys reports a user message failed: %s", msg.receipt_reasons)
+                return None
             return "receipt"
         if msg.type not in ("Text", "Structured", "Event") or (msg.type == "Event" and not msg.typing):
             log.debug("ignored webhook message of type %s", msg.raw_type or msg.type)
@@ -74,6 +77,8 @@ class AgentDelivery:
         integration, so the one that owns the recipient's handover (or its just-ended one) takes it.
         """
         if found is None:
+            if msg.type == "Receipt":
+                return "receipt"  # about a message of a session gone since: nobody to tell
             self._receipt(candidates[0], msg, "Failed", ("InvalidDestination", "no active handover for this recipient"))
             return "failed"
         endpoint, key = found
@@ -92,6 +97,19 @@ class AgentDelivery:
             if msg.id in seen or await store.claimed(WEBHOOK_CLAIM, claim):
                 turn.discard()
                 outcome = "duplicate"
+            elif msg.type == "Receipt":
+                if owner is None:
+                    turn.discard()
+                    outcome = "receipt"
+                else:
+                    seen.append(msg.id)
+                    del seen[: -self.handover.settings.dedup_window]
+                    if is_sent(session.context, msg.id):
+                        turn.events.append(output_event(
+                            failed_notice(session.context, msg.id, msg.receipt_reasons), None, "system"))
+                    else:
+                        park_failure(session.context, msg.id, msg.receipt_reasons)
+                    outcome = "receipt"
             elif owner is None or (late and msg.type == "Event"):
                 # Ended long ago, or another tenant's handover: a message signed for one connection
                 # never reaches a session of another. Typing after the end means nothing.
@@ -108,7 +126,7 @@ class AgentDelivery:
         if late and outcome == "delivered":
             # Genesys retried it after an outage: it was written before the agent ended.
             log.info("agent message %s of ended conversation %s delivered late", msg.id, msg.conversation_id)
-        if outcome in ("delivered", "typing"):
+        if outcome in ("delivered", "typing") or (outcome == "receipt" and not turn.discarded):
             # Claimed only once stored: a process dying before the commit leaves no claim, so
             # Genesys' redelivery is delivered; dying after it, the recent ids still catch it.
             try:

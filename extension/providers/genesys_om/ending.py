@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
+from ...clock import SYSTEM_CLOCK, Clock
 from ...genesys.notifications_topics import ConversationEvent
 from ...handover import transitions
 from .answering import AgentWatch
@@ -15,8 +15,10 @@ from .state import BY_CONVERSATION, HandoverState
 class EndDetector:
     """A `user.end` that is not a transfer ends the handover unless a `user.start` follows in time."""
 
-    def __init__(self, handover: GenesysHandover, acw_timeout: float, agents: AgentWatch) -> None:
+    def __init__(self, handover: GenesysHandover, acw_timeout: float, agents: AgentWatch, *,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.handover = handover
+        self.clock = clock
         self.acw_timeout = acw_timeout
         # After a `user.start`: is the agent connected, or is the conversation only ringing?
         self.agents = agents
@@ -27,7 +29,7 @@ class EndDetector:
 
     def signal(self, conversation_id: str | None) -> None:
         if conversation_id:
-            self.last_signal[conversation_id] = time.monotonic()
+            self.last_signal[conversation_id] = self.clock.monotonic()
 
     async def on_event(self, connection: str, event: ConversationEvent) -> None:
         cid = event.conversation_id
@@ -56,7 +58,7 @@ class EndDetector:
 
     async def _end_later(self, cid: str, connection: str) -> None:
         try:
-            await asyncio.sleep(self.acw_timeout)
+            await self.clock.sleep(self.acw_timeout)
         except asyncio.CancelledError:
             return
         self._pending.pop(cid, None)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable
 from typing import Any
 
+from ...clock import SYSTEM_CLOCK, Clock
 from ...flows.events import output_event
 from ...flows.session import SessionKey
 from ...genesys import CallAbandoned, GenesysError, GenesysRateLimited
@@ -25,6 +25,7 @@ from ...tasks import BackgroundTasks
 from .attachments import to_attachment
 from .connection import GenesysConnection
 from .provider import GenesysHandover
+from .receipts import failed_notice, remember_sent, unpark_failure
 from .state import BY_USER, HandoverState
 
 log = logging.getLogger("extension.providers.genesys_om.outbox")
@@ -37,8 +38,9 @@ class OutboxSender:
     """Drains each session's outbox in order; the items live in the stored handover state."""
 
     def __init__(self, handover: GenesysHandover, background: BackgroundTasks,
-                 coordination: Coordination | None = None) -> None:
+                 coordination: Coordination | None = None, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.handover = handover
+        self.clock = clock
         self.background = background
         self.settings = handover.settings
         self.coordination = coordination or LocalCoordination()
@@ -87,7 +89,7 @@ class OutboxSender:
                 paused.failed(exc)
                 sending_here = False
             if not sending_here:
-                await asyncio.sleep(ttl / 2)
+                await self.clock.sleep(ttl / 2)
 
     async def _waiting(self, key_id: str) -> HandoverState | None:
         """The handover state when it has messages to send on a known connection, else None."""
@@ -122,8 +124,9 @@ class OutboxSender:
             item = state.outbox[0]
             failed: GenesysError | None = None
             proceed = self._still_wanted(key.id, state.genesys_user_id, item["messageId"])
+            answer: Any = None
             try:
-                await self._send_watching_delay(_send(conn, state, item, proceed), endpoint, key, item)
+                answer = await self._send_watching_delay(_send(conn, state, item, proceed), endpoint, key, item)
                 self.sent += 1
                 delay = 0.2
                 waits.succeeded()
@@ -137,46 +140,57 @@ class OutboxSender:
                     await self._notice_delay(endpoint, key, item)
                     # A rate limit says how long to stay away; never come back before it expires.
                     retry_after = exc.retry_after if isinstance(exc, GenesysRateLimited) else None
-                    await asyncio.sleep(max(delay, retry_after or 0.0))
+                    await self.clock.sleep(max(delay, retry_after or 0.0))
                     delay = min(delay * 2, self.settings.outbox_retry_max_seconds)
                     continue
                 # A 4xx is a refusal we know of; "could not be delivered" is said only then.
                 log.error("user message %s refused by Genesys: %s", item["messageId"], exc)
                 failed = exc
-            await self._remove(endpoint, key, item["messageId"], failed)
+            genesys_id = answer.get("id") if isinstance(answer, dict) else None
+            await self._remove(endpoint, key, item["messageId"], failed, genesys_id)
 
-    async def _remove(self, endpoint: Any, key: SessionKey, message_id: str, failed: GenesysError | None) -> None:
+    async def _remove(self, endpoint: Any, key: SessionKey, message_id: str, failed: GenesysError | None,
+                      genesys_id: Any = None) -> None:
         async with self.handover.conversations.turn(endpoint, key) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or not state.outbox or state.outbox[0]["messageId"] != message_id:
                 turn.discard()
                 return
-            state.outbox.pop(0)
+            sent = state.outbox.pop(0)
             if not state.outbox:
                 state.delay_notified = False
             turn.session.handover = state.to_doc()
             if failed is not None:
                 turn.events.append(output_event(NOT_DELIVERED, None, "system"))
+            elif isinstance(genesys_id, str) and genesys_id:
+                remember_sent(turn.session.context, genesys_id, sent)
+                reasons = unpark_failure(turn.session.context, genesys_id)
+                if reasons is not None:
+                    turn.events.append(output_event(failed_notice(turn.session.context, genesys_id, reasons),
+                                                    None, "system"))
 
-    async def _send_watching_delay(self, send: Any, endpoint: Any, key: SessionKey, item: dict[str, Any]) -> None:
-        """Await the send; if it is still retrying when the notice time passes, tell the user then."""
+    async def _send_watching_delay(self, send: Any, endpoint: Any, key: SessionKey, item: dict[str, Any]) -> Any:
+        """Await the send (its answer); if it is still retrying when the notice time passes, tell the user then."""
         task = asyncio.ensure_future(send)
         try:
-            waited = time.time() - float(item.get("queuedAt", time.time()))
+            waited = self.clock.time() - float(item.get("queuedAt", self.clock.time()))
             remaining = self.settings.delivery_notice_seconds - waited
             if remaining > 0:
-                done, _ = await asyncio.wait({task}, timeout=remaining)
-                if done:
-                    task.result()
-                    return
+                notice_time = asyncio.ensure_future(self.clock.sleep(remaining))
+                try:
+                    await asyncio.wait({task, notice_time}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    notice_time.cancel()
+                if task.done():
+                    return task.result()
             await self._notice_delay(endpoint, key, item)
-            await task
+            return await task
         finally:
             task.cancel()
 
     async def _notice_delay(self, endpoint: Any, key: SessionKey, item: dict[str, Any]) -> None:
         """Tell the user once when a message has waited longer than delivery_notice_seconds."""
-        if time.time() - float(item.get("queuedAt", time.time())) < self.settings.delivery_notice_seconds:
+        if self.clock.time() - float(item.get("queuedAt", self.clock.time())) < self.settings.delivery_notice_seconds:
             return
         async with self.handover.conversations.turn(endpoint, key) as turn:
             state = HandoverState.from_doc(turn.session.handover)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from ... import texts
+from ...clock import SYSTEM_CLOCK, Clock
 from ...conversations import AfterEnd, Conversations, SessionKept
 from ...copilot import CopilotView, LinkMaker
 from ...flags import FeatureFlags
@@ -58,14 +58,17 @@ class GenesysHandover:
 
     def __init__(self, conversations: Conversations, connections: Mapping[str, GenesysConnection],
                  flags: FeatureFlags, settings: HandoverSettings, metrics: Metrics, *,
-                 copilot_link: LinkMaker | None = None, followers: Followers | None = None) -> None:
+                 copilot_link: LinkMaker | None = None, followers: Followers | None = None,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.conversations = conversations
+        self.clock = clock
         self.store = conversations.store
         self.connections = dict(connections)
         self.flags = flags
         self.settings = settings
         self.metrics = metrics
-        self.budgets = SendBudgets(settings.session_messages_per_minute, settings.connection_messages_per_minute)
+        self.budgets = SendBudgets(settings.session_messages_per_minute, settings.connection_messages_per_minute,
+                                   clock.time)
         self._last_typing: dict[str, float] = {}
         self._typing: dict[str, asyncio.Task[None]] = {}
         # The outbox sender, the end detector and the notifications follow each handover through these.
@@ -173,7 +176,7 @@ class GenesysHandover:
         attachments = user_attachments(data)
         if not text and not attachments:
             return True
-        items = outbox_items(state, text or "", attachments, time.time())
+        items = outbox_items(state, text or "", attachments, self.clock.time())
         choice = chosen_quick_reply(text, data, session.context.get(QUICK_REPLY_OFFERS))
         if choice is not None and len(items) == 1 and not items[0].get("attachments"):
             # A quick reply the agent offered goes back as the choice it is, payload and all.
@@ -237,7 +240,7 @@ class GenesysHandover:
         if conn is None or await self.store.index_get(BY_CONVERSATION, to.get("conversationId", "")) != key.id:
             await self.store.index_delete(TYPING_TO, key.id)
             return
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if now - self._last_typing.get(key.id, -TYPING_INTERVAL) < TYPING_INTERVAL:
             return
         if len(self._last_typing) >= TYPING_TIMES_KEPT:
@@ -340,7 +343,7 @@ class GenesysHandover:
                     connection is not None and state.connection != connection):
                 turn.discard()
                 return
-            state.pending_end_at = time.time()
+            state.pending_end_at = self.clock.time()
             turn.session.handover = state.to_doc()
             # Nothing goes to Genesys for the handover meanwhile, typing included.
             key_id = turn.session.key.id

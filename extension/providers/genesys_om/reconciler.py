@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ...clock import SYSTEM_CLOCK, Clock
 from ...genesys import GenesysError, GenesysNotFound
 from ...repeating import RepeatedFailure
 from . import start_intents
@@ -41,8 +40,10 @@ class Reconciler:
 
     def __init__(self, handover: GenesysHandover, ending: EndDetector, *, interval: float,
                  idle: float, batch: int, unwatched_interval: float | None = None,
-                 leader: Callable[[], bool] | None = None, sweep: Callable[[], Awaitable[Any]] | None = None) -> None:
+                 leader: Callable[[], bool] | None = None, sweep: Callable[[], Awaitable[Any]] | None = None,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.handover = handover
+        self.clock = clock
         self.ending = ending
         self.interval = interval
         self.unwatched_interval = interval if unwatched_interval is None else unwatched_interval
@@ -61,7 +62,7 @@ class Reconciler:
 
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(self.interval)
+            await self.clock.sleep(self.interval)
             if not self.leader():
                 continue
             failure: Exception | None = None
@@ -79,7 +80,7 @@ class Reconciler:
     async def run_unwatched(self) -> None:
         """The faster pass over handovers that no notification watches."""
         while True:
-            await asyncio.sleep(self.unwatched_interval)
+            await self.clock.sleep(self.unwatched_interval)
             if not self.leader():
                 continue
             try:
@@ -125,11 +126,11 @@ class Reconciler:
             ended = 0
             for start in range(0, len(items), self.batch):
                 if start:
-                    await asyncio.sleep(self.interval)
+                    await self.clock.sleep(self.interval)
                 for cid, key_id in items[start:start + self.batch]:
                     ended += await self._check(cid, key_id)
             return ended
-        now = time.monotonic()
+        now = self.clock.monotonic()
         quiet = [(cid, key) for cid, key in items
                  if now - self.ending.last_signal.get(cid, float("-inf")) >= self.idle]
         if not quiet:
@@ -165,7 +166,7 @@ class Reconciler:
             await self.handover.mark_active(cid)
         if conversation_is_over(conversation) or (
                 not connected and state.pending_end_at is not None
-                and time.time() - state.pending_end_at > self.ending.acw_timeout):
+                and self.clock.time() - state.pending_end_at > self.ending.acw_timeout):
             # The second case: the replica that was confirming the agent's end is gone; no agent came.
             log.info("conversation %s ended without an end event reaching us; ending the handover", cid)
             return 1 if await self.handover.finish(cid, "completed") else 0

@@ -10,6 +10,7 @@ import aiohttp
 from aiohttp import web
 
 from ... import keys
+from ...clock import SYSTEM_CLOCK
 from ...config import Config
 from ...copilot import link_maker
 from ...genesys import GenesysError
@@ -31,6 +32,7 @@ from .signature_alarm import SignatureAlarm
 from .signers import WebhookSigners
 from .state import PROVIDER as PROVIDER_TYPE
 from .unwatched import Unwatched
+from .wait_estimates import WaitEstimates
 from .watching import ConnectionNotifications, NotificationsWatcher
 from .webhook import WebhookInbox, WebhookReceiver, receive
 
@@ -45,13 +47,14 @@ class HandoverRuntime:
         metrics = app[keys.METRICS]
         conversations = app[keys.CONVERSATIONS]
         settings = config.settings_for(PROVIDER_TYPE, HandoverSettings)
+        clock = self.clock = app.get(keys.CLOCK, SYSTEM_CLOCK)
 
         def on_response(method: str, template: str, status: int, seconds: float) -> None:
             metrics.genesys_calls.inc(status=str(status))
             metrics.genesys_latency.observe(seconds, call=f"{method} {template}")
 
         self.connections = {
-            name: GenesysConnection.build(conn, http, settings, on_response)
+            name: GenesysConnection.build(conn, http, settings, on_response, clock=clock)
             for name, conn in config.connections.items() if conn.type == PROVIDER_TYPE
         }
         self.background = BackgroundTasks("handover", quiet=(GenesysError,))
@@ -59,27 +62,29 @@ class HandoverRuntime:
         followers = Followers()
         self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics,
                                         copilot_link=link_maker(config.server.copilot_secret),
-                                        followers=followers)
+                                        followers=followers, clock=clock)
         self.delivery = AgentDelivery(self.handover, self.background)
-        self.signers = WebhookSigners(self.connections, self.background)
+        self.signers = WebhookSigners(self.connections, self.background, clock=clock)
         self.signature_alarm = SignatureAlarm(self.connections, self.handover, metrics.signature_failures,
-                                              self.background)
+                                              self.background, clock=clock.monotonic)
         # Replicas sharing a store share the cluster-wide jobs through its coordination.
         coordination = conversations.store.coordination()
         # Senders stop at once on shutdown: what they hold is in the stored outbox.
         self.senders = BackgroundTasks("outbox", quiet=(GenesysError,))
-        self.outbox = OutboxSender(self.handover, self.senders, coordination)
-        self.agents = AgentWatch(self.handover, self.connections, settings.agent_check_seconds)
-        self.ending = EndDetector(self.handover, settings.acw_timeout_seconds, self.agents)
+        self.outbox = OutboxSender(self.handover, self.senders, coordination, clock=clock)
+        self.agents = AgentWatch(self.handover, self.connections, settings.agent_check_seconds, clock=clock)
+        self.ending = EndDetector(self.handover, settings.acw_timeout_seconds, self.agents, clock=clock)
         self.inbox = WebhookInbox(self.delivery, self.connections, conversations.store, self.background,
-                                  wait_seconds=settings.webhook_wait_seconds, signal=self.ending.signal)
+                                  wait_seconds=settings.webhook_wait_seconds, signal=self.ending.signal,
+                                  clock=clock)
         self.webhook = WebhookReceiver(self.signers, self.inbox, self.signature_alarm, metrics, self.ending.on_event)
         self.unwatched = Unwatched(conversations.store, metrics.unwatched)
+        self.wait_estimates = WaitEstimates(self.handover, settings.wait_estimate_seconds, clock=clock)
         # One set of channel slots per OAuth client: connections sharing a client share its 20 channels.
         self.slots: dict[str, ChannelSlots] = {}
         for conn in self.connections.values():
             key = client_key(conn.client.region.api_base, conn.client.client_id)
-            self.slots.setdefault(key, ChannelSlots(coordination, key, settings.lease_seconds))
+            self.slots.setdefault(key, ChannelSlots(coordination, key, settings.lease_seconds, clock=clock))
         self.watcher = NotificationsWatcher({
             name: ConnectionNotifications(
                 name, conn.client, http, settings, self.ending.on_event, self._reconnected, self.unwatched,
@@ -88,11 +93,12 @@ class HandoverRuntime:
         })
         # The provider watches through the cluster: only the notifications lease holder subscribes.
         self.cluster = ClusterDuties(self.watcher, coordination, conversations.store, settings.lease_seconds,
-                                     self.background, followers=followers, on_reconciler=self.outbox.resume_all)
+                                     self.background, followers=followers, on_reconciler=self.outbox.resume_all,
+                                     clock=clock)
         self.reconciler = Reconciler(self.handover, self.ending, interval=settings.reconcile_interval_seconds,
                                      idle=settings.reconcile_idle_seconds, batch=settings.reconcile_batch,
                                      unwatched_interval=settings.reconcile_unwatched_interval_seconds,
-                                     leader=self.cluster.leads_reconciler, sweep=self._sweep)
+                                     leader=self.cluster.leads_reconciler, sweep=self._sweep, clock=clock)
         self._loops: list[asyncio.Task[None]] = []
         register_provider(conversations, PROVIDER_TYPE, self.handover)
 
@@ -118,6 +124,7 @@ class HandoverRuntime:
         for slots in self.slots.values():
             await slots.stop()
         await self.ending.close()
+        await self.wait_estimates.close()
         await self.handover.close_typing()
         # Receipts in flight get a moment to finish; lookups and senders are simply stopped.
         await self.background.drain(grace=2.0)

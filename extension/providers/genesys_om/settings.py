@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ...flags import FeatureFlags
 from ...flows.session import TRANSCRIPT_CHARS, TRANSCRIPT_LIMIT
@@ -55,6 +55,9 @@ class HandoverSettings:
     # budget is about 300 requests a minute).
     session_messages_per_minute: int = 20
     connection_messages_per_minute: int = 240
+    # While queued, the user is told Genesys' estimated wait, asked at most this often per handover
+    # (never more than once per WAIT_ESTIMATE_MIN_SECONDS); 0 turns it off.
+    wait_estimate_seconds: float = 60.0
 
     @staticmethod
     def acw_from_env(env: Mapping[str, str] | None = None) -> float | None:
@@ -73,6 +76,15 @@ class HandoverSettings:
 
 def _seconds(**kw: Any) -> fields.Float:
     return fields.Float(validate=validate.Range(min=0, max=86400 * 2), allow_nan=False, **kw)
+
+
+# Genesys is asked for a handover's estimated wait at most once per this many seconds.
+WAIT_ESTIMATE_MIN_SECONDS = 30.0
+
+
+def _wait_estimate(value: float) -> None:
+    if value != 0 and not WAIT_ESTIMATE_MIN_SECONDS <= value <= 3600:
+        raise ValidationError(f"Must be 0 (off) or between {WAIT_ESTIMATE_MIN_SECONDS:g} and 3600.")
 
 
 class HandoverSchema(Schema):
@@ -107,6 +119,7 @@ class HandoverSchema(Schema):
     transcript_max_chars = fields.Integer(strict=True, validate=validate.Range(min=100, max=TRANSCRIPT_CHARS))
     session_messages_per_minute = fields.Integer(strict=True, validate=validate.Range(min=1, max=10000))
     connection_messages_per_minute = fields.Integer(strict=True, validate=validate.Range(min=1, max=100000))
+    wait_estimate_seconds = fields.Float(allow_nan=False, validate=lambda v: _wait_estimate(v))
 
 
 class OpenMessagingSettings:

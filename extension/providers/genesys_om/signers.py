@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Mapping
 
+from ...clock import SYSTEM_CLOCK, Clock
 from ...genesys import GenesysError
 from ...genesys.signature import verify
 from ...tasks import BackgroundTasks
@@ -20,9 +20,11 @@ RESOLVE_RETRY_SECONDS = 30.0
 class WebhookSigners:
     """The configured connections as webhook senders; resolves their integration ids in the background."""
 
-    def __init__(self, connections: Mapping[str, GenesysConnection], background: BackgroundTasks) -> None:
+    def __init__(self, connections: Mapping[str, GenesysConnection], background: BackgroundTasks, *,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.connections = connections
         self.background = background
+        self.clock = clock
         self._resolved_at: dict[str, float] = {}
         self._resolving: dict[str, asyncio.Task[None]] = {}
 
@@ -36,7 +38,7 @@ class WebhookSigners:
             task.cancel()
 
     async def _resolve(self, conn: GenesysConnection) -> None:
-        self._resolved_at[conn.name] = time.monotonic()
+        self._resolved_at[conn.name] = self.clock.monotonic()
         try:
             await conn.integration()
         except GenesysError as exc:
@@ -82,7 +84,7 @@ class WebhookSigners:
         if task is not None and not task.done():
             return
         # Unknown ids must not make every request a Genesys lookup: one try per interval.
-        if time.monotonic() - self._resolved_at.get(conn.name, -1e9) < RESOLVE_RETRY_SECONDS:
+        if self.clock.monotonic() - self._resolved_at.get(conn.name, -1e9) < RESOLVE_RETRY_SECONDS:
             return
         self._resolving[conn.name] = self.background.spawn(self._resolve(conn), name=f"resolve-{conn.name}")
 

@@ -29,6 +29,12 @@ ENDED_HISTORY = "genesysOM.endedHandovers"
 # them goes back to Genesys as a structured response.
 QUICK_REPLY_OFFERS = "genesysOM.quickReplyOffers"
 QUICK_REPLY_OFFERS_KEPT = 20
+# The user's last messages Genesys took, by the id it gave each ({id, text}): a Failed receipt
+# about one of them names it to the user.
+SENT_MESSAGES = "genesysOM.sentMessages"
+SENT_MESSAGES_KEPT = 20
+# Failed receipts that came before the outbox stored the id of their message (receipts.py).
+PARKED_FAILURES = "genesysOM.parkedFailures"
 ENDED_HISTORY_LIMIT = 20
 # How long after its end an agent message of a handover is still delivered (Genesys retries a
 # webhook for about 25 s; a message stored in the webhook inbox may be replayed minutes later).

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from ... import bounded_json, texts
+from ...clock import SYSTEM_CLOCK, Clock
 from ...genesys import MalformedMessage
 from ...genesys.notifications_topics import ConversationEvent, parse_http_end_event
 from ...genesys.outbound import OutboundMessage, parse_outbound
@@ -143,9 +144,10 @@ class WebhookInbox:
 
     def __init__(self, delivery: AgentDelivery, connections: Mapping[str, GenesysConnection], store: Store,
                  background: BackgroundTasks, *, wait_seconds: float,
-                 signal: Callable[[str | None], None]) -> None:
+                 signal: Callable[[str | None], None], clock: Clock = SYSTEM_CLOCK) -> None:
         self.delivery = delivery
         self.connections = connections
+        self.clock = clock
         self.store = store
         self.background = background
         self.wait_seconds = wait_seconds
@@ -169,7 +171,7 @@ class WebhookInbox:
             return str(task.result())
         entry = f"{candidates[0].name}:{message.id}"
         names = [conn.name for conn in candidates]
-        await self.store.index_set(INBOX, entry, json.dumps({"connections": names, "at": time.time(),
+        await self.store.index_set(INBOX, entry, json.dumps({"connections": names, "at": self.clock.time(),
                                                              "body": body}))
         self.background.spawn(self._forget_when_done(task, entry), name="webhook-inbox")
         return "accepted"
@@ -193,7 +195,7 @@ class WebhookInbox:
                 log.warning("stored webhook %s dropped: its connection is no longer configured", entry)
                 await self.store.index_delete(INBOX, entry)
                 continue
-            if time.time() - received < older_than:
+            if self.clock.time() - received < older_than:
                 continue
             # Screened and located again: the session may have moved on since it was stored.
             task = self.background.spawn(self.delivery.deliver(candidates, message), name="webhook-replay")

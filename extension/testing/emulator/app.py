@@ -37,12 +37,13 @@ from .routing import Router
 from .state import ConversationStore, TranscriptEntry
 from .tokens import TokenStore
 from .ui import add_routes as add_ui_routes
+from .wait_estimates import add_routes as add_wait_estimate_routes
 from .webhooks import WebhookDelivery, WebhookSender
 
 # The routes of each handler module, added in this order.
 ROUTES = (add_discovery_routes, add_integration_update_routes, add_inbound_routes, add_conversation_routes,
           add_notification_routes, add_console_routes, add_control_routes, add_ui_routes,
-          add_bot_connector_routes, add_messenger_routes, add_architect_routes)
+          add_wait_estimate_routes, add_bot_connector_routes, add_messenger_routes, add_architect_routes)
 
 
 class Emulator:

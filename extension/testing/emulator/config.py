@@ -153,6 +153,9 @@ class EmulatorConfig:
     # (docs/GENESYS_NOTES.md section 9). Off by default; on, each accepted inbound message gets a
     # `Receipt` webhook with status `Delivered`.
     inbound_receipts: bool = False
+    # A reason ({"code", "message"}, codes of the SDK's ConversationReason) makes each accepted
+    # inbound message get a `Failed` receipt with it instead, as when Genesys cannot deliver it.
+    inbound_receipt_failure: dict[str, str] | None = None
     # Auto-reply agent: accepts every routed conversation and echoes each customer text.
     auto_reply: bool = False
     auto_reply_agent: str = "Echo"
@@ -166,6 +169,9 @@ class EmulatorConfig:
     refuse_customer_disconnect: int | None = None
     # Added to every API answer (benchmarks use about 10 ms to look like a real network).
     latency: float = 0.0
+    # The handle time behind the queues' estimated waits (a waiting conversation's place times
+    # this); None: Genesys has no estimate.
+    estimated_handle_seconds: float | None = 90.0
 
     def __post_init__(self) -> None:
         if self.user_start_on not in USER_START_MOMENTS:

@@ -65,8 +65,10 @@ async def inbound_message(request: web.Request) -> web.Response:
     integration, body = checked
     emulator = request.app[EMULATOR]
     conversation, entry = emulator.router.receive_message(integration, body)
-    if emulator.config.inbound_receipts:
-        event = receipt(integration, conversation, emulator.clock(), entry.id)
+    failure = emulator.config.inbound_receipt_failure
+    if emulator.config.inbound_receipts or failure:
+        event = receipt(integration, conversation, emulator.clock(), entry.id, *(
+            ("Failed", [dict(failure)]) if failure else ()))
         emulator.router.send(conversation, event, "system", "receipt", record=False)
     emulator.agent.on_inbound(conversation, entry)
     answer: dict[str, Any] = {

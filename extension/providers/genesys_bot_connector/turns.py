@@ -1,0 +1,99 @@
+"""One Genesys call, one locked turn of the bot session: run the flow once, answer the same for a retry.
+
+The session is (urlToken, genesysConversationId, botSessionId). The answers of its last
+ANSWERS_KEPT messages are stored with the turn that made them, so a retried `messageId` reaching
+any replica gets the same answer and runs nothing. A completion (completeBotSession, or
+handoverToAgent on this endpoint) ends the bot session: the flow starts again from its first node
+if Genesys ever sends that session another message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from ...conversations import Conversations
+from ...flows.engine import Endpoint, FlowRuntimeError
+from ...flows.session import Session, SessionKey
+from ...metrics import Metrics
+from .messages import BotTurn, complete, failed, more_data, reply_messages
+from .settings import BotConnectorSettings
+
+log = logging.getLogger("extension.providers.genesys_bot_connector")
+
+# The session context key of the endpoint's own records; COMPLETION is what a node sets.
+STATE = "_botConnector"
+COMPLETION = "_botConnectorCompletion"
+ANSWERS_KEPT = 20
+
+
+class BotTurns:
+    """Answers the Bot Connector calls of the endpoints of this type."""
+
+    def __init__(self, conversations: Conversations, metrics: Metrics) -> None:
+        self.conversations = conversations
+        self.metrics = metrics
+
+    async def answer(self, endpoint: Endpoint, bot: BotConnectorSettings, call: BotTurn) -> dict[str, Any]:
+        """The answer to one call; a flow that fails or outlasts the deadline answers Failed."""
+        self.conversations.limits.check(call.text, call.data())
+        key = SessionKey(endpoint.url_token, call.conversation_id, call.bot_session_id)
+        try:
+            async with asyncio.timeout(bot.deadline_seconds):
+                answer, outcome = await self._turn(endpoint, key, call)
+        except TimeoutError:
+            log.warning("bot session of endpoint %s: the flow did not answer within %g s", endpoint.url_token,
+                        bot.deadline_seconds)
+            answer, outcome = failed("Timeout", f"the bot did not answer within {bot.deadline_seconds:g} s"), "failed"
+        except FlowRuntimeError as exc:
+            log.error("bot session of endpoint %s: %s", endpoint.url_token, exc)
+            answer, outcome = failed("FlowFailed", str(exc)), "failed"
+        self.metrics.user_inputs.inc(endpoint=endpoint.url_token, outcome=outcome)
+        return answer
+
+    async def _turn(self, endpoint: Endpoint, key: SessionKey, call: BotTurn) -> tuple[dict[str, Any], str]:
+        async with self.conversations.turn(endpoint, key) as turn:
+            session = turn.session
+            found = session.context.get(STATE)
+            state: dict[str, Any] = found if isinstance(found, dict) else {}
+            kept_answers = state.get("answers")
+            answers: dict[str, Any] = kept_answers if isinstance(kept_answers, dict) else {}
+            if call.message_id in answers:
+                turn.discard()
+                return dict(answers[call.message_id]), "repeat"
+            if state.get("completed") or _timed_out(session, call):
+                _start_over(session)
+            session.record("user", call.text)
+            await self.conversations.apply_input(turn, call.text, call.data())
+            replies = reply_messages(turn.events)
+            completion = session.context.pop(COMPLETION, None)
+            if isinstance(completion, dict):
+                answer = complete(replies, str(completion["intent"]), completion.get("parameters") or {})
+                session.pointer = None
+                state["completed"] = True
+            else:
+                answer = more_data(replies)
+                state["completed"] = False
+            kept = {**answers, call.message_id: answer}
+            state["answers"] = dict(list(kept.items())[-ANSWERS_KEPT:])
+            session.context[STATE] = state
+        return answer, "complete" if isinstance(completion, dict) else "flow"
+
+
+def _timed_out(session: Session, call: BotTurn) -> bool:
+    """Genesys' `botSessionTimeout` (minutes) passed since the session's last message."""
+    if call.session_timeout_minutes is None or not session.transcript:
+        return False
+    return time.time() - session.updated > call.session_timeout_minutes * 60
+
+
+def _start_over(session: Session) -> None:
+    """Forget the ended or timed-out bot session (its answers stay, for retries)."""
+    state = session.context.get(STATE)
+    session.pointer = None
+    session.handover = None
+    session.transcript = []
+    session.profile = {}
+    session.context = {STATE: state} if isinstance(state, dict) else {}
