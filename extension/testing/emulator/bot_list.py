@@ -43,12 +43,15 @@ def _fields(obj: Any, allowed: set[str], path: str) -> dict[str, Any]:
     return obj
 
 
-def _text(obj: dict[str, Any], key: str, path: str, *, required: bool, limit: int | None = None) -> None:
+def _text(obj: dict[str, Any], key: str, path: str, *, required: bool, limit: int | None = None,
+          empty: bool = False) -> None:  # fmt: skip
     where = f"{path}.{key}"
     value = obj.get(key)
     if value is None:
         if required:
             raise BodyError(f"{where} is required", where)
+        return
+    if empty and value == "":
         return
     if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise BodyError(f"{where} must be a non-empty string without leading or trailing whitespace",
@@ -86,7 +89,8 @@ def validate_bot(bot: Any, path: str) -> None:
     bot = _fields(bot, _BOT_FIELDS, path)
     _text(bot, "id", path, required=True)
     _text(bot, "name", path, required=False)
-    _text(bot, "description", path, required=False, limit=MAX_DESCRIPTION)
+    # Assumed: an empty description is no description (the SDK does not say).
+    _text(bot, "description", path, required=False, limit=MAX_DESCRIPTION, empty=True)
     names: set[str] = set()
     for index, version in enumerate(_array(bot, "versions", path, MAX_VERSIONS)):
         where = f"{path}.versions[{index}]"
@@ -139,7 +143,7 @@ def bot_json(bot: dict[str, Any], self_uri: str) -> dict[str, Any]:
 def summary_json(bot: dict[str, Any]) -> dict[str, Any]:
     """A `BotSummary`."""
     body = {"id": bot["id"], "name": bot.get("name", bot["id"]), "botCompositeTag": composite_tag(bot)}
-    if "description" in bot:
+    if bot.get("description"):
         body["description"] = bot["description"]
     return body
 
