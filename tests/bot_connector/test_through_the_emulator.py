@@ -107,3 +107,13 @@ async def test_complete_bot_session_completes_with_its_intent(customer: Customer
     assert last.outcome == "Complete" and last.problem is None
     conversation = customer.emulator.conversations.require(last.conversation_id)
     assert conversation.attributes["botIntent"] == "Resolved" and conversation.attributes["summary"] == "said bye"
+
+
+async def test_a_failing_flow_reaches_the_queue_with_its_error(customer: Customer) -> None:
+    await customer.post(f"/emulator/bot-connectors/{CONNECTOR}/fetch-bots", {})
+    await customer.say("hello")
+    await customer.say("fail please")
+    last = customer.emulator.architect.turns[-1]
+    assert last.outcome == "Failed" and last.problem is None  # the runtime's own, well-formed Failed
+    conversation = customer.emulator.conversations.require(last.conversation_id)
+    assert conversation.state == "waiting" and conversation.attributes["botErrorCode"] == "FlowFailed"
