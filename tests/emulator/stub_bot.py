@@ -32,7 +32,7 @@ class Call:
 
 @dataclass
 class StubBot:
-    """Answers each call with the next scripted reply: a JSON body, `(status, raw text)`, or a pause."""
+    """Answers each call with the next scripted reply: a JSON body, or `(status, raw text[, content type])`."""
 
     base: str = ""
     calls: list[Call] = field(default_factory=list)
@@ -60,8 +60,8 @@ class StubBot:
         if self.delay:
             await asyncio.sleep(self.delay)
         if isinstance(reply, tuple):
-            status, text = reply
-            return web.Response(status=status, text=text, content_type="application/json")
+            status, text, kind = (*reply, "application/json")[:3]
+            return web.Response(status=status, text=text, content_type=kind)
         return web.json_response(reply)
 
     def connector(self, **overrides: Any) -> BotConnectorConfig:

@@ -206,6 +206,8 @@ async def test_the_queue_parameter_names_the_queue(api: Api, stub: StubBot) -> N
         ((500, '{"error": "boom"}'), "HTTP 500; a bot answers 200"),
         ((200, "<html>oops</html>"), "the body is not JSON"),
         ((307, ""), "HTTP 307; a bot answers 200"),
+        ((200, '{"botState": "MoreData", "replyMessages": []}', "text/plain"),
+         "the answer's Content-Type is text/plain, not application/json"),
     ],
 )  # fmt: skip
 async def test_an_invalid_reply_takes_the_failed_path(api: Api, stub: StubBot, reply: Any, problem: str) -> None:

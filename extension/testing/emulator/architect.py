@@ -202,6 +202,7 @@ class Architect:
             async with self._http.post(turn.url, data=json.dumps(turn.request), headers=headers,
                                        timeout=timeout, allow_redirects=False) as response:  # fmt: skip
                 turn.status = response.status
+                kind = response.content_type
                 raw = await response.read()
         except TimeoutError:
             turn.problem = f"no answer within the response timeout of {connector.response_timeout:g} s"
@@ -216,6 +217,9 @@ class Architect:
         except (json.JSONDecodeError, UnicodeDecodeError):
             turn.reply = raw[:MAX_KEPT].decode("utf-8", "replace")
             turn.problem = "the body is not JSON"
+        if turn.problem is None and kind != "application/json":
+            # Assumed: Genesys reads the answer as JSON only when it says it is.
+            turn.problem = f"the answer's Content-Type is {kind}, not application/json"
         if turn.status != 200:
             turn.problem = f"HTTP {turn.status}; a bot answers 200"
         if turn.problem is not None:
