@@ -220,6 +220,8 @@ async def test_an_invalid_reply_takes_the_failed_path(api: Api, stub: StubBot, r
     assert [e["sender"] for e in detail["transcript"]] == ["customer"]  # nothing of a bad answer is relayed
     assert detail["customAttributes"]["botState"] == "Failed"
     assert problem in detail["customAttributes"]["botErrorMessage"]
+    [shown] = detail["botTurns"]
+    assert shown["outcome"] == "Failed" and problem in shown["problem"]
 
 
 async def test_a_bot_that_says_failed_transfers_with_its_error(api: Api, stub: StubBot) -> None:

@@ -58,6 +58,8 @@ async def test_bot_quick_reply_transfer_and_agent(
         await console.click("#waiting .conv")
         await expect(console.locator("#transcript")).to_contain_text("Which topic?")
         await expect(console.locator("#attributes")).to_contain_text("Escalate")
+        await expect(console.locator("#bot-turns li")).to_have_count(2)
+        await expect(console.locator("#bot-turns li").last).to_contain_text("Complete (HTTP 200)")
         await console.click("#accept")
         await console.fill("#reply-text", "Hi Jane, Anna here.")
         await console.press("#reply-text", "Enter")

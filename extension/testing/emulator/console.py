@@ -87,6 +87,9 @@ def detail_json(request: web.Request, conversation: Conversation) -> dict[str, A
         "participants": [participant_json(p) for p in conversation.participants],
         "transcript": [entry_json(e, deliveries) for e in conversation.transcript],
         "customerTypingAt": iso(typing[-1]) if typing else None,
+        # The emulated Architect's calls of the bot (messenger conversations): what each answer meant.
+        "botTurns": [{"time": iso(t.time), "status": t.status, "outcome": t.outcome, "problem": t.problem}
+                     for t in emulator.architect.turns if t.conversation_id == conversation.id],  # fmt: skip
     }
 
 

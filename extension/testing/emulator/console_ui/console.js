@@ -180,6 +180,10 @@
       $("attributes").replaceChildren(...attributeRows(detail.customAttributes || {}));
       $("participants").replaceChildren(...(detail.participants || []).map(
         (p) => el("li", "", `${p.purpose}: ${p.name || p.userId || ""} (${p.state})`)));
+      const turns = detail.botTurns || [];
+      $("bot-turns-head").hidden = turns.length === 0;
+      $("bot-turns").replaceChildren(...turns.map((t) => el("li", t.problem ? "problem" : "",
+        `${clock(t.time)} ${t.outcome}${t.status ? ` (HTTP ${t.status})` : ""}${t.problem ? `: ${t.problem}` : ""}`)));
     }
     const typingAt = detail.customerTypingAt ? Date.parse(detail.customerTypingAt) : NaN;
     $("customer-typing").hidden = !(detail.state === "active" && Date.now() - typingAt < CUSTOMER_TYPING_MS);
