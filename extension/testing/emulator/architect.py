@@ -123,14 +123,7 @@ class Architect:
         store = self._router.store
         conversation = store.open_for(connector.id, customer_id)
         if button is not None:
-            offered = next((e for e in conversation.transcript if e.direction == "outbound" and e.id == originating_id),
-                           None) if conversation is not None else None  # fmt: skip
-            if offered is None:
-                raise EmulatorError("a quick reply answers a message of the customer's open conversation")
-            choices = [{"text": c["quickReply"]["text"], "payload": c["quickReply"]["payload"]}
-                       for c in offered.content if c.get("contentType") == "QuickReply"]  # fmt: skip
-            if button not in choices:
-                raise EmulatorError(f"message {originating_id} offers no quick reply {button}")
+            _check_choice(conversation, button, originating_id)
         if conversation is None:
             conversation = self._router.open_messenger(connector.id, customer_id, name)
         content = []
@@ -165,7 +158,12 @@ class Architect:
                            url=connector.bot_uri.rstrip("/") + MESSAGES_PATH, request={},
                            headers=sorted(connector.credentials))  # fmt: skip
             self.turns.append(turn)
-            reply = await self._call(connector, conversation, session, given, turn)
+            try:
+                reply = await self._call(connector, conversation, session, given, turn)
+            except Exception as exc:  # an emulator bug must not leave the conversation with the bot for ever
+                log.exception("bot connector %s: the turn failed", connector.id)
+                turn.problem = f"the emulator failed the turn: {type(exc).__name__}"
+                reply = None
             if conversation.ended is not None:
                 return
             if reply is None:
@@ -255,6 +253,20 @@ class Architect:
     def _queue(self, connector: BotConnectorConfig, name: str | None) -> QueueConfig | None:
         return (self._config.queue_named(name or "") or self._config.queue(connector.queue_id)
                 or (self._config.queues[0] if self._config.queues else None))  # fmt: skip
+
+
+def _check_choice(conversation: Conversation | None, button: dict[str, str], originating_id: str | None) -> None:
+    """A click must be one of the quick replies of an outbound message of the open conversation."""
+    offered = None
+    if conversation is not None:
+        offered = next((e for e in conversation.transcript if e.direction == "outbound" and e.id == originating_id),
+                       None)  # fmt: skip
+    if offered is None:
+        raise EmulatorError("a quick reply answers a message of the customer's open conversation")
+    choices = [{"text": c["quickReply"]["text"], "payload": c["quickReply"]["payload"]}
+               for c in offered.content if c.get("contentType") == "QuickReply"]  # fmt: skip
+    if button not in choices:
+        raise EmulatorError(f"message {originating_id} offers no quick reply {button}")
 
 
 def _request(connector: BotConnectorConfig, conversation: Conversation, session: _Session, bot_id: str,
