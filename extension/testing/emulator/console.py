@@ -12,6 +12,7 @@ from .conversations import participant_json
 from .errors import EmulatorError, UnknownConversation
 from .ids import iso
 from .keys import EMULATOR
+from .rich_samples import SAMPLES
 from .state import Conversation, TranscriptEntry
 from .webhooks import WebhookDelivery
 
@@ -167,6 +168,14 @@ async def _reply(request: web.Request, cid: str, body: dict[str, Any]) -> None:
     )
 
 
+async def _content(request: web.Request, cid: str, body: dict[str, Any]) -> None:
+    """Send one sample of a rich content type (rich_samples.py) as the agent."""
+    kind = body.get("kind")
+    if not isinstance(kind, str) or kind not in SAMPLES:
+        raise ValueError(f"kind must be one of {', '.join(SAMPLES)}")
+    await request.app[EMULATOR].agent.reply(cid, None, rich=[SAMPLES[kind]], wait=False)
+
+
 async def _typing(request: web.Request, cid: str, body: dict[str, Any]) -> None:
     await request.app[EMULATOR].agent.typing(cid, wait=False)
 
@@ -198,6 +207,7 @@ ACTIONS: dict[str, Action] = {
     "accept": _accept,
     "ring-timeout": _ring_timeout,
     "reply": _reply,
+    "content": _content,
     "typing": _typing,
     "end": _end,
     "transfer": _transfer,

@@ -171,7 +171,8 @@
       $("accept").disabled = detail.state !== "waiting";
       $("ring").disabled = detail.state !== "waiting" || Boolean(detail.ringingAgent);
       $("ring-timeout").disabled = !detail.ringingAgent;
-      for (const id of ["transfer", "transfer-to", "end", "send", "typing", "reply-text", "attach", "attach-url", "attach-name"]) {
+      for (const id of ["transfer", "transfer-to", "end", "send", "typing", "reply-text", "attach", "attach-url", "attach-name",
+                        "content-kind", "content-send"]) {
         $(id).disabled = detail.state !== "active";
       }
       const transcript = $("transcript");
@@ -289,6 +290,11 @@
     $("attach-url").value = "";
     $("attach-name").value = "";
     return act("reply", { attachments: [attachment] });
+  });
+
+  $("content-form").addEventListener("submit", (submit) => {
+    submit.preventDefault();
+    return act("content", { kind: $("content-kind").value });
   });
 
   poll();
