@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import json
 import logging
 import time
@@ -25,7 +26,7 @@ from ...request_bodies import json_error, read_body
 from ...store import Store
 from ...tasks import BackgroundTasks
 from .connection import GenesysConnection
-from .delivery import AgentDelivery
+from .delivery import AgentDelivery, Found
 from .signature_alarm import SignatureAlarm
 from .signers import WebhookSigners
 from .state import PROVIDER
@@ -133,13 +134,32 @@ async def _end_event(receiver: WebhookReceiver, raw: bytes, key: str) -> web.Res
     return web.json_response({"status": "accepted"})
 
 
-class WebhookInbox:
-    """Delivers verified agent messages; one whose session stays locked is stored and answered.
+@dataclass
+class _Queued:
+    """An agent message waiting for its session, in arrival order; `entry` names its stored copy."""
 
-    A handover start, cancel or close holds the session across Genesys calls and their retries,
-    which can outlast Genesys' 10 s webhook timeout. After `wait` seconds the message is written
-    to the store (so the answer loses nothing if the process dies) and delivered when the session
-    frees; the dedup on `id` inside the delivery makes a replay of the stored copy harmless.
+    candidates: list[GenesysConnection]
+    message: OutboundMessage
+    done: asyncio.Future[str]
+    # When it came, and its place among those that came at the same time: a replay keeps this order.
+    at: float
+    seq: int
+    entry: str | None = None
+
+
+class WebhookInbox:
+    """Delivers verified agent messages in order per session; a busy session's are stored first.
+
+    A free session takes a message inline. A busy one (a turn holds its lock) starts its backlog:
+    one drainer per session delivers what queued, in arrival order, a batch per turn. The first
+    message of a backlog is waited for up to `wait_seconds` (answered with its real outcome when
+    it is delivered in time); any later one while the backlog runs, and the first after its wait,
+    is written to the store before the answer (`accepted`), so nothing answered is lost if the
+    process dies, and the drainer drops each stored copy once its batch is committed. A handover
+    start, cancel or close holds the session across Genesys calls and their retries, which can
+    outlast Genesys' 10 s webhook timeout; a hot conversation (many agent messages at once) is
+    answered without waiting for the turns before it. The dedup on `id` inside the delivery makes a
+    replay of a stored copy harmless.
     """
 
     def __init__(self, delivery: AgentDelivery, connections: Mapping[str, GenesysConnection], store: Store,
@@ -153,6 +173,10 @@ class WebhookInbox:
         self.wait_seconds = wait_seconds
         # A webhook about a conversation is a sign of life of it (the end detector's reconciler).
         self.signal = signal
+        self._backlogs: dict[str, list[_Queued]] = {}
+        self._seq = itertools.count()
+        # Stored copies a drainer of this process will deliver: the periodic replay leaves them.
+        self._held: set[str] = set()
 
     async def deliver(self, candidates: list[GenesysConnection], message: OutboundMessage, body: Any) -> str:
         """The delivery outcome, or `accepted` when the message was stored to be delivered later."""
@@ -161,28 +185,102 @@ class WebhookInbox:
         if early is not None:
             return early
         found = await self.delivery.locate(message)
+        if found is None:
+            return await self.delivery.deliver_to(candidates, message, found)
+        key_id = found[1].id
+        backlog = self._backlogs.get(key_id)
         # A free session lock is taken at once (nothing between here and the turn waits), so no
         # Genesys call of another turn can hold the answer up: delivered inline, without a task.
-        if found is None or self.store.lock_surely_free(found[1].id):
+        if backlog is None and self.store.lock_surely_free(key_id):
             return await self.delivery.deliver_to(candidates, message, found)
-        task = self.background.spawn(self.delivery.deliver_to(candidates, message, found), name="webhook-delivery")
-        done, _ = await asyncio.wait({task}, timeout=self.wait_seconds)
+        queued = _Queued(candidates, message, asyncio.get_running_loop().create_future(), self.clock.time(),
+                         next(self._seq))
+        if backlog is not None:
+            # Behind others of a busy session: queued at once (its place is its arrival), stored,
+            # answered; the drainer delivers it in turn.
+            backlog.append(queued)
+            await self._store(queued, body)
+            if queued.done.done():  # delivered while it was being stored
+                await self._forget(queued)
+            return "accepted"
+        self._backlogs[key_id] = [queued]
+        self.background.spawn(self._drain(key_id, found), name="webhook-delivery")
+        done, _ = await asyncio.wait({queued.done}, timeout=self.wait_seconds)
         if done:
-            return str(task.result())
-        entry = f"{candidates[0].name}:{message.id}"
-        names = [conn.name for conn in candidates]
-        await self.store.index_set(INBOX, entry, json.dumps({"connections": names, "at": self.clock.time(),
-                                                             "body": body}))
-        self.background.spawn(self._forget_when_done(task, entry), name="webhook-inbox")
+            return str(queued.done.result())
+        await self._store(queued, body)
+        if queued.done.done():  # delivered while it was being stored
+            await self._forget(queued)
         return "accepted"
 
+    def draining(self, key_id: str) -> bool:
+        """Whether this session's agent messages queue behind a busy turn (for tests and metrics)."""
+        return key_id in self._backlogs
+
+    async def _store(self, queued: _Queued, body: Any) -> None:
+        entry = f"{queued.candidates[0].name}:{queued.message.id}"
+        names = [conn.name for conn in queued.candidates]
+        self._held.add(entry)
+        await self.store.index_set(INBOX, entry, json.dumps({"connections": names, "at": queued.at,
+                                                             "seq": queued.seq, "body": body}))
+        queued.entry = entry
+
+    async def _drain(self, key_id: str, found: Found) -> None:
+        """Deliver the session's backlog in arrival order, each batch in one turn, until it is empty."""
+        backlog = self._backlogs[key_id]
+        try:
+            while backlog:
+                batch = list(backlog)
+                del backlog[:]
+                try:
+                    outcomes = await self.delivery.deliver_batch([(q.candidates, q.message) for q in batch], found)
+                except Exception as exc:
+                    # The stored copies stay for the replay; a message not stored yet is answered
+                    # by its waiting webhook with the failure (Genesys redelivers it).
+                    for q in batch:
+                        self._give_up(q, exc)
+                    raise
+                for q, outcome in zip(batch, outcomes, strict=True):
+                    if not q.done.done():
+                        q.done.set_result(outcome)
+                    await self._forget(q)
+        finally:
+            if self._backlogs.get(key_id) is backlog:
+                del self._backlogs[key_id]
+            for q in backlog:  # left by a failure: their stored copies wait for the replay
+                self._give_up(q, None)
+
+    def _give_up(self, queued: _Queued, exc: Exception | None) -> None:
+        """A message the drainer could not deliver: its stored copy is the replay's, and the webhook
+        still waiting for it (one not stored yet) gets the failure."""
+        if queued.entry is not None:
+            self._held.discard(queued.entry)
+        if queued.done.done():
+            return
+        if exc is not None and queued.entry is None:
+            queued.done.set_exception(exc)
+        else:
+            queued.done.cancel()
+
+    async def _forget(self, queued: _Queued) -> None:
+        """Drop the stored copy of a delivered message (none when it was answered inline)."""
+        if queued.entry is None:
+            return
+        entry, queued.entry = queued.entry, None
+        self._held.discard(entry)
+        await self.store.index_delete(INBOX, entry)
+
     async def replay(self, older_than: float = 0.0) -> int:
-        """Deliver the stored messages (received at least `older_than` seconds ago); returns how many."""
-        count = 0
+        """Deliver the stored messages (received at least `older_than` seconds ago) in the order they
+        came; returns how many. Those a drainer of this process still holds are left to it."""
+        stored: list[tuple[float, int, str, list[GenesysConnection], OutboundMessage]] = []
         for entry, value in (await self.store.index_items(INBOX)).items():
+            if entry in self._held:
+                continue
             try:
                 doc = json.loads(value)
                 received = float(doc["at"])
+                seq = int(doc.get("seq", 0))
                 # Entries written before connections were stored as a list name one.
                 names = doc["connections"] if "connections" in doc else [doc["connection"]]
                 candidates = [self.connections[n] for n in names if n in self.connections]
@@ -197,17 +295,20 @@ class WebhookInbox:
                 continue
             if self.clock.time() - received < older_than:
                 continue
-            # Screened and located again: the session may have moved on since it was stored.
-            task = self.background.spawn(self.delivery.deliver(candidates, message), name="webhook-replay")
-            self.background.spawn(self._forget_when_done(task, entry), name="webhook-inbox")
-            count += 1
-        return count
+            stored.append((received, seq, entry, candidates, message))
+        stored.sort(key=lambda s: (s[0], s[1]))
+        if stored:
+            self.background.spawn(self._replay_in_order(stored), name="webhook-replay")
+        return len(stored)
 
-    async def _forget_when_done(self, task: asyncio.Task[Any], entry: str) -> None:
-        """Drop the stored copy once the delivery is committed; a failed one stays for a replay."""
-        try:
-            outcome = await asyncio.shield(task)
-        except Exception:  # logged by the task group; the stored copy is replayed later
-            return
-        log.debug("stored webhook %s: %s", entry, outcome)
-        await self.store.index_delete(INBOX, entry)
+    async def _replay_in_order(self, stored: list[tuple[float, int, str, list[GenesysConnection],
+                                                         OutboundMessage]]) -> None:
+        for _, _, entry, candidates, message in stored:
+            # Screened and located again: the session may have moved on since it was stored.
+            try:
+                outcome = await self.delivery.deliver(candidates, message)
+            except Exception as exc:  # the stored copy stays for the next replay
+                log.warning("stored webhook %s not delivered yet: %s", entry, exc)
+                continue
+            log.debug("stored webhook %s: %s", entry, outcome)
+            await self.store.index_delete(INBOX, entry)
