@@ -20,7 +20,7 @@ EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "i
 # Shown in the browser rather than saved: types a browser renders without running anything of theirs.
 INLINE_TYPES = frozenset(UPLOAD_TYPES)
 MAX_FILENAME = 200
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\"\\/:*?<>|;]")
+_UNSAFE = re.compile(r"[\"\\/:*?<>|;]")
 
 
 def sniff(head: bytes) -> str | None:
@@ -45,6 +45,8 @@ def declared_type(value: str | None) -> str | None:
 def safe_filename(name: str | None, mime: str) -> str:
     """A file name fit for a header: no path, no control or quoting characters, bounded; else `file.<ext>`."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    # Control and format characters (a right-to-left override that disguises `gpj.exe`) go.
+    base = "".join(c for c in base if unicodedata.category(c) not in ("Cc", "Cf"))
     base = unicodedata.normalize("NFC", _UNSAFE.sub("_", base)).strip(" .")[:MAX_FILENAME]
     return base or "file" + EXTENSIONS.get(mime, "")
 
