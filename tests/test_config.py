@@ -376,13 +376,13 @@ def test_hosts_serve_can_resolve_are_valid(
 
 INT_KEYS = {"retry_attempts": (1, 20), "reconcile_batch": (1, 1000), "transcript_max_messages": (1, 100),
             "transcript_max_chars": (100, 100000), "session_messages_per_minute": (1, 10000),
-            "connection_messages_per_minute": (1, 100000)}
+            "connection_messages_per_minute": (1, 100000), "attachment_max_bytes": (1, 1024 ** 3)}
 FLOAT_KEYS = {key: (0, 172800) for key in (
     "retry_total_seconds", "request_timeout_seconds", "acw_timeout_seconds", "reconcile_interval_seconds",
     "reconcile_idle_seconds", "heartbeat_timeout_seconds", "channel_renew_seconds", "reconnect_max_seconds",
     "delivery_notice_seconds", "outbox_retry_max_seconds")} | {
     "lease_seconds": (0.1, 3600), "webhook_wait_seconds": (0, 9), "reconcile_unwatched_interval_seconds": (0.1, 172800),
-    "agent_check_seconds": (0.05, 600)}
+    "agent_check_seconds": (0.05, 600), "attachment_link_seconds": (1, 7 * 86400)}
 HANDOVER_CASES = (
     [(key, low - 1, "Must be greater than or equal to") for key, (low, _) in INT_KEYS.items()]
     + [(key, high + 1, "Must be greater than or equal to") for key, (_, high) in INT_KEYS.items()]
