@@ -493,3 +493,15 @@ def test_end_handover_api_key_has_no_minimum_length(
     path.write_text(path.read_text().replace('clientId = "client-1"', 'clientId = "client-1"\nendHandoverApiKey = "k"'))
     key = load_config(path, manifest, env={}).connections["support"]["endHandoverApiKey"]
     assert isinstance(key, Secret) and key.reveal() == "k"
+
+
+def test_the_upload_settings_have_defaults_and_bounds(write_config: Callable[..., Path], manifest: Manifest) -> None:
+    path = write_config()
+    server = parse_config(tomllib.loads(path.read_text()), path, manifest, env={}).server
+    assert (server.max_upload_bytes, server.upload_link_seconds) == (10 * 1024 * 1024, 86400.0)
+    for key, value in (("max_upload_bytes", 0), ("max_upload_bytes", 2.5), ("upload_link_seconds", 0),
+                       ("upload_link_seconds", 8 * 86400)):
+        errors = parse_errors(write_config, manifest, at(f"server.{key}", value))
+        assert len(errors) == 1 and errors[0].startswith(f"server.{key}: "), errors
+    errors = parse_errors(write_config, manifest, at("endpoints.0.urlToken", "attachments"))
+    assert errors == ["endpoints[0].urlToken: Reserved for the runtime's own routes."]
