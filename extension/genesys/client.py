@@ -217,7 +217,7 @@ class GenesysClient:
         if not self.is_download_url(url):
             raise GenesysBadResponse("not a download URL of this region", method="GET")
         async with open_download(self._session, url, self.tokens.get, self.tokens.invalidate,
-                                 read_seconds=self._timeout) as download:
+                                 read_seconds=self._timeout, on_response=self._on_response) as download:
             yield download
 
     # Bot Connector integrations

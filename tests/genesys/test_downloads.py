@@ -6,12 +6,15 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from aioresponses import aioresponses
 
 from extension.genesys import GenesysBadResponse, GenesysClient, GenesysNotFound, resolve_region
 from extension.genesys.downloads import is_download_url
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from extension.testing.emulator.downloads import SIGNED_URL_SECONDS, host_file
+
+from .conftest import calls, grant_token
 
 DATA = bytes(range(256)) * 1000  # 256 kB: several chunks
 
@@ -33,10 +36,14 @@ async def emulator() -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture
-async def client(emulator: Emulator) -> AsyncIterator[GenesysClient]:
+async def emu_client(emulator: Emulator) -> AsyncIterator[GenesysClient]:
     assert emulator.base_url is not None
     async with aiohttp.ClientSession() as session:
-        yield GenesysClient(session, resolve_region(emulator.base_url), DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+        yield GenesysClient(session, resolve_region(emulator.base_url), DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+                            on_response=lambda method, path, status, _: ANSWERS.append((method, path, status)))
+
+
+ANSWERS: list[tuple[str, str, int]] = []
 
 
 def hosted(emulator: Emulator, data: bytes = DATA) -> str:
@@ -50,32 +57,33 @@ async def read(client: GenesysClient, url: str) -> tuple[bytes, str, str | None,
         return data, download.content_type, download.filename, download.content_length
 
 
-async def test_a_download_follows_the_redirect_without_the_token(emulator: Emulator, client: GenesysClient) -> None:
+async def test_a_download_follows_the_redirect_without_the_token(emulator: Emulator, emu_client: GenesysClient) -> None:
     url = hosted(emulator)
-    assert await read(client, url) == (DATA, "application/pdf", "terms ü.pdf", len(DATA))
+    assert await read(emu_client, url) == (DATA, "application/pdf", "terms ü.pdf", len(DATA))
     calls = [r for r in emulator.requests if "download" in r.path]
     assert [r.path.split("/")[1] for r in calls] == ["api", "signed-downloads"]
     assert calls[0].headers["Authorization"].startswith("Bearer ")
     assert "Authorization" not in calls[1].headers  # the signed URL would refuse it
+    assert ANSWERS[-1] == ("GET", "/api/v2/downloads/{downloadId}", 303)  # the client's metrics hear of it
 
 
-async def test_a_revoked_token_is_refreshed_once(emulator: Emulator, client: GenesysClient) -> None:
+async def test_a_revoked_token_is_refreshed_once(emulator: Emulator, emu_client: GenesysClient) -> None:
     url = hosted(emulator)
-    await read(client, url)
+    await read(emu_client, url)
     emulator.faults.revoke_tokens()
-    assert (await read(client, url))[0] == DATA
+    assert (await read(emu_client, url))[0] == DATA
     statuses = [r.status for r in emulator.requests if r.path.startswith("/api/v2/downloads/")]
     assert statuses == [303, 401, 303]
 
 
-async def test_an_unknown_download_and_a_url_of_elsewhere_fail(emulator: Emulator, client: GenesysClient) -> None:
+async def test_an_unknown_download_and_a_url_of_elsewhere_fail(emulator: Emulator, emu_client: GenesysClient) -> None:
     assert emulator.base_url is not None
     with pytest.raises(GenesysNotFound):
-        await read(client, emulator.base_url + "/api/v2/downloads/nothing-here")
+        await read(emu_client, emulator.base_url + "/api/v2/downloads/nothing-here")
     before = len(emulator.requests)
     for url in ("https://files.example.com/api/v2/downloads/1", emulator.base_url + "/api/v2/conversations"):
         with pytest.raises(GenesysBadResponse):
-            await read(client, url)
+            await read(emu_client, url)
     assert len(emulator.requests) == before  # the token never left for them
 
 
@@ -111,3 +119,23 @@ async def test_the_emulators_download_api_needs_a_token_and_its_signed_url_expir
 ])
 def test_which_urls_are_download_urls(base: str, url: str, expected: bool) -> None:
     assert is_download_url(base, url) is expected
+
+
+async def test_a_redirect_from_https_to_plain_http_is_refused(mocked: aioresponses, client: GenesysClient) -> None:
+    grant_token(mocked)
+    url = "https://api-downloads.mypurecloud.de/api/v2/downloads/abc"
+    mocked.get(url, status=302, headers={"Location": "http://storage.example/abc?sig=secret-signature"})
+    with pytest.raises(GenesysBadResponse) as info:
+        await read(client, url)
+    assert "https" in str(info.value) and "secret-signature" not in str(info.value)
+
+
+async def test_a_redirect_loop_ends(mocked: aioresponses, client: GenesysClient) -> None:
+    grant_token(mocked)
+    url = "https://api-downloads.mypurecloud.de/api/v2/downloads/abc"
+    mocked.get(url, status=302, headers={"Location": "https://storage.example/a"})
+    mocked.get("https://storage.example/a", status=302, headers={"Location": "https://storage.example/a"},
+               repeat=True)
+    with pytest.raises(GenesysBadResponse):
+        await read(client, url)
+    assert len(calls(mocked, "GET", "https://storage.example/a")) == 3
