@@ -31,7 +31,12 @@ async def upload(request: web.Request) -> web.Response:
     store = request.app[keys.STORE]
     if await store.get_session(key.id) is None:
         raise BadInput(texts.NO_SUCH_SESSION, 404)
-    data = await read_body(request, server.max_upload_bytes)
+    try:
+        data = await read_body(request, server.max_upload_bytes)
+    except BadInput as exc:
+        if exc.status != 413 or type(exc) is not BadInput:
+            raise
+        raise BadInput(texts.FILE_TOO_LARGE.format(limit=server.max_upload_bytes), 413) from None
     if not data:
         raise BadInput(texts.FILE_EMPTY)
     mime = sniff(data[:16])

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
+import pytest
+
 from extension import keys
 from extension.flows.session import SessionKey
 from extension.testing.clock import ManualClock
@@ -16,10 +19,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 300  # about 77 kB, more than o
 
 
 async def agent_file_event(stack: Stack, data: bytes = PNG, mime: str = "image/png",
-                           filename: str = "plan \"v2\".png") -> dict[str, Any]:
+                           filename: str = "plan \"v2\".png", chunked: bool = False) -> dict[str, Any]:
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
-    await reply_with_file(stack.emu, cid, data, mime, filename, text="here it is")
+    await reply_with_file(stack.emu, cid, data, mime, filename, text="here it is", chunked=chunked)
     events = await stack.wait_for(lambda ev: any((e.get("data") or {}).get("attachments") for e in ev))
     return next(e for e in events if (e.get("data") or {}).get("attachments"))["data"]["attachments"][0]
 
@@ -104,6 +107,19 @@ async def test_a_file_over_the_limit_is_not_served(make_stack: StackFactory) -> 
     attachment = await agent_file_event(stack)
     resp = await stack.client.get(path_of(attachment["url"]))
     assert resp.status == 502 and "1000 bytes" in (await resp.json())["error"]
+
+
+async def test_a_file_of_unsaid_size_is_cut_off_at_the_limit(make_stack: StackFactory) -> None:
+    stack = await make_stack(extra="attachment_max_bytes = 40000\n")
+    attachment = await agent_file_event(stack, chunked=True)
+    resp = await stack.client.get(path_of(attachment["url"]))
+    assert resp.status == 200  # begun before the size was known
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await resp.read()
+    stack2 = await make_stack(extra="attachment_max_bytes = 100000\n")
+    whole = await agent_file_event(stack2, chunked=True)
+    resp = await stack2.client.get(path_of(whole["url"]))
+    assert resp.status == 200 and await resp.read() == PNG
 
 
 async def test_a_url_not_of_the_download_api_is_passed_as_it_is(make_stack: StackFactory) -> None:

@@ -25,6 +25,7 @@ from .webhooks import WebhookDelivery
 DOWNLOAD_PATH = "/api/v2/downloads/{downloadId}"
 SIGNED_PATH = "/signed-downloads/{downloadId}"
 SIGNED_URL_SECONDS = 60.0
+CHUNK = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class HostedFile:
     data: bytes
     mime: str
     filename: str
+    # Sent in chunks without a Content-Length, as a storage host may.
+    chunked: bool = False
 
     def __repr__(self) -> str:
         return f"HostedFile({self.filename!r}, {self.mime}, {len(self.data)} bytes)"
@@ -44,9 +47,9 @@ class HostedFiles:
     files: dict[str, HostedFile] = field(default_factory=dict)
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
-    def add(self, data: bytes, mime: str, filename: str) -> str:
+    def add(self, data: bytes, mime: str, filename: str, *, chunked: bool = False) -> str:
         download_id = secrets.token_hex(16)
-        self.files[download_id] = HostedFile(bytes(data), mime, filename)
+        self.files[download_id] = HostedFile(bytes(data), mime, filename, chunked)
         return download_id
 
     def signature(self, download_id: str, expires: int) -> str:
@@ -61,17 +64,18 @@ def hosted_files(app: web.Application) -> HostedFiles:
     return app[HOSTED]
 
 
-def host_file(app: web.Application, base_url: str, data: bytes, mime: str, filename: str) -> Attachment:
+def host_file(app: web.Application, base_url: str, data: bytes, mime: str, filename: str, *,
+              chunked: bool = False) -> Attachment:
     """Host a file; the attachment an agent message carries for it (its URL is the download API's)."""
-    download_id = hosted_files(app).add(data, mime, filename)
+    download_id = hosted_files(app).add(data, mime, filename, chunked=chunked)
     return {"url": base_url.rstrip("/") + DOWNLOAD_PATH.format(downloadId=download_id), "mime": mime,
             "filename": filename, "contentSizeBytes": len(data)}
 
 
 async def reply_with_file(emulator: Any, conversation_id: str, data: bytes, mime: str, filename: str,
-                          text: str | None = None, *, wait: bool = True) -> WebhookDelivery:
+                          text: str | None = None, *, chunked: bool = False, wait: bool = True) -> WebhookDelivery:
     """The connected agent sends a file the emulator hosts (`emulator`: a started Emulator)."""
-    attachment = host_file(emulator.app, emulator.base_url, data, mime, filename)
+    attachment = host_file(emulator.app, emulator.base_url, data, mime, filename, chunked=chunked)
     delivery: WebhookDelivery = await emulator.agent.reply(conversation_id, text, attachments=[attachment],
                                                            wait=wait)
     return delivery
@@ -103,8 +107,17 @@ async def signed_download(request: web.Request) -> web.StreamResponse:
             or expires <= _now(request.app[EMULATOR])):
         # A storage host refuses a changed, expired or token-carrying request alike.
         return web.Response(status=403, text="AccessDenied", content_type="text/plain")
-    return web.Response(body=hosted.data, content_type=hosted.mime, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(hosted.filename, safe='')}"})
+    headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(hosted.filename, safe='')}"}
+    if not hosted.chunked:
+        return web.Response(body=hosted.data, content_type=hosted.mime, headers=headers)
+    response = web.StreamResponse(headers=headers)
+    response.content_type = hosted.mime
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for start in range(0, len(hosted.data), CHUNK):
+        await response.write(hosted.data[start:start + CHUNK])
+    await response.write_eof()
+    return response
 
 
 def add_routes(app: web.Application) -> None:
