@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS claims (ns TEXT NOT NULL, key TEXT NOT NULL, expires 
 CREATE TABLE IF NOT EXISTS indexes (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
                                     PRIMARY KEY (ns, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, expires REAL NOT NULL, meta TEXT NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS blobs_by_expiry ON blobs (expires);
 """
 
 
