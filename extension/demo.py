@@ -23,15 +23,17 @@ from .app import build_app
 from .config import Config, ConfigError, ConnectionConfig, load_config
 from .declarations import example_config
 from .manifest import load_manifest
-from .providers.genesys_flags import ENABLE_OM, OM_WHITELIST
+from .providers.genesys_bot_connector.settings import ENDPOINT_TYPE as BOT_CONNECTOR
+from .providers.genesys_bot_connector.settings import BotConnectorSettings
+from .providers.genesys_flags import BOT_CONNECTOR_WHITELIST, ENABLE_OM, OM_WHITELIST
 from .providers.genesys_om.state import PROVIDER as PROVIDER_TYPE
 from .providers.genesys_om.webhook import webhook_path
 from .secrets import Secret
-from .testing.emulator import Emulator, EmulatorConfig
+from .testing.emulator import BotConnectorConfig, Emulator, EmulatorConfig, bot
 from .testing.emulator.addresses import http_url
 from .testing.emulator.config import DEFAULT_INTEGRATION_ID, DEFAULT_QUEUE_ID, IntegrationConfig, QueueConfig
 
-DEMO_FLAGS = {ENABLE_OM: "true", OM_WHITELIST: "*"}
+DEMO_FLAGS = {ENABLE_OM: "true", OM_WHITELIST: "*", BOT_CONNECTOR_WHITELIST: "*"}
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -53,7 +55,15 @@ class Demo:
 
     @property
     def url_token(self) -> str:
-        return self.config.endpoints[0].url_token
+        """The web chat's endpoint (the first webchat one)."""
+        return next(e.url_token for e in self.config.endpoints if e.type != BOT_CONNECTOR)
+
+    @property
+    def messenger_url(self) -> str | None:
+        """The emulator's customer messenger, when a Bot Connector endpoint runs."""
+        if not any(e.type == BOT_CONNECTOR for e in self.config.endpoints):
+            return None
+        return f"{self.emulator_url}/messenger"
 
     @property
     def webchat_url(self) -> str:
@@ -84,6 +94,22 @@ def _emulator_for(connections: list[ConnectionConfig]) -> Emulator:
             config.queues.append(QueueConfig(id=str(uuid.uuid4()) if config.queues else DEFAULT_QUEUE_ID,
                                              name=conn["queue"]))
     return Emulator(config)
+
+
+def _bot_connectors(emulator: Emulator, config: Config, runtime_url: str) -> None:
+    """An emulated Bot Connector integration calling each Bot Connector endpoint, transferring to the
+    first queue on Complete."""
+    for n, endpoint in enumerate(e for e in config.endpoints if e.type == BOT_CONNECTOR):
+        settings = endpoint.type_settings
+        if not isinstance(settings, BotConnectorSettings):
+            continue
+        emulator.add_bot_connector(BotConnectorConfig(
+            id=str(uuid.uuid4()), name=f"Bot Connector {endpoint.url_token}" if n else "Bot Connector",
+            bot_uri=f"{runtime_url}/{endpoint.url_token}",
+            credentials={settings.credential_header: settings.credential.reveal()},
+            queue_id=emulator.queue.id,
+            bots=[bot(settings.bot_id, list(settings.intents), name=settings.bot_name,
+                      languages=settings.languages)]))
 
 
 class CannotListen(OSError):
@@ -139,6 +165,7 @@ async def start_demo(config_path: Path | None = None, *, host: str = "127.0.0.1"
         runtime_url = http_url(host, sock.getsockname()[1])
         for integration in emulator.config.integrations:
             emulator.update_integration(integration.id, webhook_url=runtime_url + webhook_path(manifest))
+        _bot_connectors(emulator, base, runtime_url)
         config = dataclasses.replace(
             base,
             # The demo is the web chat: on even when the config given turns it off for production.
@@ -173,9 +200,13 @@ def banner(demo: Demo) -> str:
         "\n"
         f"  Web chat       {demo.webchat_url}\n"
         f"  Agent console  {demo.console_url}\n"
-        "\n"
+        + (f"  Messenger      {demo.messenger_url}   (a customer inside Genesys; the bot sits in Architect)\n"
+           if demo.messenger_url else "")
+        + "\n"
         "Try this: in the web chat say hello, then type \"agent\" to ask for a person.\n"
         "          In the agent console accept it, reply, then end it: the bot takes over again.\n"
+        + ("          In the messenger, the same bot answers inside Genesys; \"agent\" transfers you to the queue.\n"
+           if demo.messenger_url else "")
     )
 
 

@@ -11,7 +11,7 @@ from ..providers.genesys_bot_connector.messages import BOT_VERSION
 from ..providers.genesys_bot_connector.settings import ENDPOINT, ENDPOINT_TYPE
 from ..secrets import Secret
 from .changes import Change, Fix
-from .checks import RETRY, TIMEOUT, Check, Checklist, network_hint
+from .checks import RETRY, TIMEOUT, Check, Checklist, api_hint
 from .loading import DoctorConfig
 
 MIN_CREDENTIAL = 16
@@ -100,8 +100,11 @@ async def check_bot_list(run: Checklist, config: DoctorConfig, table: dict[str, 
     try:
         bots = await client.get_bot_list(integration_id)
     except GenesysError as exc:
+        hint = ("No Bot Connector integration has this id: set botConnector.integrationId to the id in the "
+                "integration's address in Admin > Integrations." if exc.status == 404
+                else api_hint(exc, "integrations:integration:view"))
         run.add("bot_connector_integration", title, False, f"the bot list of {integration_id} cannot be read: {exc}",
-                network_hint(exc))
+                hint)
         return
     bot = next((b for b in bots if b.get("id") == table.get("botId")), None)
     if bot is None:

@@ -78,7 +78,8 @@ def network_hint(exc: GenesysError) -> str:
             "interception, no outbound access), then run the doctor again.")
 
 
-def _api_hint(exc: GenesysError, permission: str) -> str:
+def api_hint(exc: GenesysError, permission: str) -> str:
+    """The fix for a Genesys API call that failed, naming the permission it needs."""
     if isinstance(exc, GenesysUnavailable):
         return network_hint(exc)
     if isinstance(exc, GenesysForbidden):
@@ -130,7 +131,7 @@ async def check_token(run: Checklist, client: GenesysClient) -> bool:
                     "Set host to your organisation's region domain.")
         return run.add("token", title, False, exc.message, hint)
     except GenesysError as exc:
-        return run.add("token", title, False, exc.message, _api_hint(exc, "OAuth"))
+        return run.add("token", title, False, exc.message, api_hint(exc, "OAuth"))
     return run.add("token", title, True, f"obtained from {client.region.login_base}")
 
 
@@ -153,7 +154,7 @@ async def check_integration(run: Checklist, client: GenesysClient, name: str) ->
         run.add("integration", title, False, detail, hint)
         return None
     except GenesysError as exc:
-        run.add("integration", title, False, exc.message, _api_hint(exc, "messaging:integration:view"))
+        run.add("integration", title, False, exc.message, api_hint(exc, "messaging:integration:view"))
         return None
     run.add("integration", title, True, f"id {integration.id}")
     return integration
@@ -193,7 +194,7 @@ async def check_flow(run: Checklist, client: GenesysClient, integration: Integra
     try:
         recipient = await client.get_message_recipient(integration.recipient_id)
     except GenesysError as exc:
-        run.add("flow", title, False, exc.message, _api_hint(exc, "routing:message:view"))
+        run.add("flow", title, False, exc.message, api_hint(exc, "routing:message:view"))
         return
     flow = recipient.get("flow")
     linked = isinstance(flow, dict) and bool(flow.get("id"))
@@ -216,7 +217,7 @@ async def check_queue(run: Checklist, client: GenesysClient, name: str) -> None:
                 f"Set queue to the exact name of a queue{f' (did you mean {names[0]!r}?)' if names else ''}.")
         return
     except GenesysError as exc:
-        run.add("queue", title, False, exc.message, _api_hint(exc, "routing:queue:view"))
+        run.add("queue", title, False, exc.message, api_hint(exc, "routing:queue:view"))
         return
     run.add("queue", title, True, f"id {queue.id}")
 
@@ -227,7 +228,7 @@ async def check_notifications(run: Checklist, client: GenesysClient) -> Notifica
         channel = await client.create_notification_channel()
     except GenesysError as exc:
         run.add("notifications", title, False, exc.message,
-                _api_hint(exc, "notifications") + " An OAuth client has at most 20 channels at a time.")
+                api_hint(exc, "notifications") + " An OAuth client has at most 20 channels at a time.")
         return None
     run.add("notifications", title, True, f"created {channel.id} (it expires by itself)")
     return channel
@@ -245,7 +246,7 @@ async def check_notification_permissions(run: Checklist, client: GenesysClient,
         rejected = await client.replace_subscriptions(channel.id, [topic])
     except GenesysError as exc:
         run.add("notification_permissions", title, False, exc.message,
-                _api_hint(exc, "analytics:conversationDetail:view"))
+                api_hint(exc, "analytics:conversationDetail:view"))
         return
     # The API deletes no channel: emptied, it expires by itself, and being unconnected it is the
     # first one Genesys removes when the OAuth client needs room for another.

@@ -118,7 +118,8 @@ async def test_handover_to_agent_completes_with_the_escalation_intent_and_routin
     await ask(client, call("hello"))
     status, answer = await ask(client, call("I want an agent"))
     assert status == 200 and answer == {
-        "botState": "Complete", "replyMessages": [], "intent": "Escalate", "confidence": 1.0, "entities": [],
+        "botState": "Complete", "replyMessages": [{"type": "Text", "text": "You are being connected to an agent."}],
+        "intent": "Escalate", "confidence": 1.0, "entities": [],
         "parameters": {"source": "bot", "language": "en-us", "skills": "billing,vip", "priority": "5"}}
     # The bot session has ended: another message of it starts the flow again.
     _, answer = await ask(client, call("hello again"))

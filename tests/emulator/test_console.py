@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from extension.genesys.outbound import parse_outbound
+from extension.testing.emulator.rich_samples import SAMPLES
+
 from .conftest import Api, FakeMiddleware
+from .sdk import deserialize
 
 
 async def _post(api: Api, path: str, body: Any = None) -> tuple[int, Any]:
@@ -111,3 +115,20 @@ async def test_integrations_can_be_misconfigured_over_http(api: Api) -> None:
         assert response.status == 400
     status, body = await _get(api, "/emulator/integrations")
     assert body["integrations"][0]["name"] == "Typo"
+
+
+async def test_the_console_sends_each_rich_content_type_as_genesys_models_it(
+        api: Api, middleware: FakeMiddleware) -> None:
+    cid = (await api.inbound("I need help"))["conversationId"]
+    await _post(api, f"/emulator/conversations/{cid}/accept", {"agent": "Anna"})
+    for kind, sample in SAMPLES.items():
+        status, _ = await _post(api, f"/emulator/conversations/{cid}/content", {"kind": kind})
+        assert status == 200, kind
+        body = (await middleware.next()).body
+        assert body["type"] == "Structured" and body["content"] == [sample]
+        assert deserialize(sample, "ConversationMessageContent")["content_type"] == sample["contentType"]
+        # What the runtime makes of it: a rich part for the user and a text for plain clients.
+        rich = parse_outbound(body).rich
+        assert rich.data and rich.fallback and not rich.unknown, kind
+    status, body = await _post(api, f"/emulator/conversations/{cid}/content", {"kind": "hologram"})
+    assert status == 400 and "kind must be one of" in body["error"]

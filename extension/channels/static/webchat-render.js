@@ -25,6 +25,7 @@ export function message(kind, label, text, time, seq, extras = []) {
 
 export function safeUrl(raw) {
   // Only web links: a javascript: or data: URL from a message must never become clickable.
+  if (typeof raw !== "string" || !raw) return null;
   try {
     const url = new URL(String(raw), location.href);
     return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
@@ -69,5 +70,118 @@ export function quickReplies(items, pick) {
     button.addEventListener("click", () => pick(title, payload));
     box.append(button);
   }
+  return box;
+}
+
+// Agent content beyond text (docs/CONTRACT.md 6.3): `pick(title, type, payload)` sends a choice back.
+
+function actionButtons(actions, pick) {
+  const box = el("div", "actions");
+  for (const action of Array.isArray(actions) ? actions : []) {
+    if (!action || typeof action.text !== "string" || !action.text) continue;
+    if (action.type === "Link") {
+      const url = safeUrl(action.url);
+      if (!url) continue;
+      const link = el("a", "action", action.text);
+      link.href = url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      box.append(link);
+    } else {
+      const button = el("button", "action", action.text);
+      button.type = "button";
+      button.addEventListener("click", () => pick(action.text, "Button", action.payload || action.text));
+      box.append(button);
+    }
+  }
+  return box;
+}
+
+export function card(item, pick) {
+  const box = el("div", "card");
+  const image = safeUrl(item && item.image);
+  if (image) {
+    const img = el("img");
+    img.src = image;
+    img.alt = typeof item.title === "string" ? item.title : "";
+    box.append(img);
+  }
+  if (item && item.title) box.append(el("div", "card-title", item.title));
+  if (item && item.description) box.append(el("div", "card-text", item.description));
+  box.append(actionButtons(item && item.actions, pick));
+  return box;
+}
+
+export function cards(items, pick) {
+  const box = el("div", "cards");
+  for (const item of Array.isArray(items) ? items : []) box.append(card(item, pick));
+  return box;
+}
+
+export function carousel(value, pick) {
+  const box = el("div", "carousel");
+  for (const item of value && Array.isArray(value.cards) ? value.cards : []) box.append(card(item, pick));
+  return box;
+}
+
+export function listPicker(value, pick) {
+  const box = el("div", "list-picker");
+  for (const section of value && Array.isArray(value.sections) ? value.sections : []) {
+    if (section.title) box.append(el("div", "section-title", section.title));
+    const list = el("ul", "items");
+    for (const item of Array.isArray(section.items) ? section.items : []) {
+      if (!item || typeof item.title !== "string") continue;
+      const row = el("li");
+      const button = el("button", "item", item.title);
+      button.type = "button";
+      if (item.subtitle) button.append(el("span", "subtitle", item.subtitle));
+      button.addEventListener("click", () => pick(item.title, "ListPicker", String(item.id || item.title)));
+      row.append(button);
+      list.append(row);
+    }
+    box.append(list);
+  }
+  return box;
+}
+
+export function datePicker(value, pick) {
+  const box = el("form", "date-picker");
+  if (value && value.title) box.append(el("div", "card-title", value.title));
+  if (value && value.subtitle) box.append(el("div", "card-text", value.subtitle));
+  const times = value && Array.isArray(value.availableTimes) ? value.availableTimes : [];
+  let field;
+  if (times.length) {
+    field = el("select");
+    for (const slot of times) {
+      const when = new Date(slot.dateTime);
+      if (Number.isNaN(when.getTime())) continue;
+      const option = el("option", "", when.toLocaleString([], { dateStyle: "medium", timeStyle: "short" }));
+      option.value = slot.dateTime;
+      field.append(option);
+    }
+  } else {
+    field = el("input");
+    field.type = "date";
+    const day = (raw) => (typeof raw === "string" && raw.length >= 10 ? raw.slice(0, 10) : "");
+    if (day(value && value.dateMinimum)) field.min = day(value.dateMinimum);
+    if (day(value && value.dateMaximum)) field.max = day(value.dateMaximum);
+  }
+  const button = el("button", "action", "Choose");
+  button.type = "submit";
+  box.append(field, button);
+  box.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!field.value) return;
+    const shown = field.tagName === "SELECT" ? field.selectedOptions[0].textContent : field.value;
+    pick(shown, "DatePicker", field.value);
+  });
+  return box;
+}
+
+export function notification(value) {
+  const box = el("div", "card notification");
+  if (value && value.header && value.header.text) box.append(el("div", "card-title", value.header.text));
+  if (value && value.body && value.body.text) box.append(el("div", "card-text", value.body.text));
+  if (value && value.footer && value.footer.text) box.append(el("div", "card-foot", value.footer.text));
   return box;
 }

@@ -5,7 +5,9 @@
 // are sent again on every new socket, and the runtime applies an id only once. The session token
 // (from the runtime, on the session's first message) is kept with the ids: without it the runtime
 // lets the page only start a new session.
-import { attachmentList, message, quickReplies } from "./webchat-render.js";
+import {
+  attachmentList, cards, carousel, datePicker, listPicker, message, notification, quickReplies,
+} from "./webchat-render.js";
 
 (() => {
   const token = document.body.dataset.urlToken;
@@ -171,8 +173,17 @@ import { attachmentList, message, quickReplies } from "./webchat-render.js";
     if (Array.isArray(data.quickReplies) && data.quickReplies.length) extras.push(quickReplies(data.quickReplies,
       // The choice goes back with the id of the message that offered it (for the agent's Genesys flow).
       (title, payload) => send(title, { quickReply: { payload, messageId: event.id } })));
+    // Cards, pickers and templates: a choice goes back as a structured response to that message.
+    const pick = (title, type, payload) => send(title, { buttonResponse: { type, payload, messageId: event.id } });
+    if (Array.isArray(data.cards) && data.cards.length) extras.push(cards(data.cards, pick));
+    if (data.carousel && typeof data.carousel === "object") extras.push(carousel(data.carousel, pick));
+    if (data.listPicker && typeof data.listPicker === "object") extras.push(listPicker(data.listPicker, pick));
+    if (data.datePicker && typeof data.datePicker === "object") extras.push(datePicker(data.datePicker, pick));
+    if (data.notification && typeof data.notification === "object") extras.push(notification(data.notification));
     if (source === "agent") hideTyping();
-    bubble(source, LABELS[source], event.text, event.time, event.seq, extras);
+    // The text made from the content says what it draws: shown only when nothing is drawn.
+    const text = data.textFromContent && extras.length ? null : event.text;
+    bubble(source, LABELS[source], text, event.time, event.seq, extras);
   }
 
   function waitText(seconds) {

@@ -38,6 +38,9 @@ class BotConnectorHandover:
             if value in (None, "", []):
                 continue
             parameters[name] = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        # The customer hears the node's accepted message before Architect transfers them.
+        if config.get("handoverAcceptedMessage"):
+            api.output(str(config["handoverAcceptedMessage"]))
         complete_session(api, bot.escalation_intent, parameters)
 
     async def close(self, api: NodeApi, config: dict[str, Any]) -> None:

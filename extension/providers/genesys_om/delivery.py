@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ...flows.engine import Endpoint
@@ -41,6 +43,18 @@ _UNKNOWN_LOGGED: set[str] = set()
 
 # Where an agent message goes: the session of its recipient.
 Found = tuple[Endpoint, SessionKey]
+
+
+@dataclass
+class _Step:
+    """One message of a delivery turn: where it went and what became of it."""
+
+    msg: OutboundMessage
+    conn: GenesysConnection
+    claim: str
+    late: bool
+    outcome: str = "failed"
+    kept: bool = False  # something of it is stored with the turn
 
 
 class AgentDelivery:
@@ -82,75 +96,100 @@ class AgentDelivery:
         `candidates` are the connections whose secret signed the message: several may share one
         integration, so the one that owns the recipient's handover (or its just-ended one) takes it.
         """
+        return (await self.deliver_batch([(candidates, msg)], found))[0]
+
+    async def deliver_batch(self, items: Sequence[tuple[list[GenesysConnection], OutboundMessage]],
+                            found: Found | None) -> list[str]:
+        """Deliver screened messages for one session in one turn, in order; their outcomes.
+
+        A backlog of one session (a hot conversation) is stored with one commit; each message is
+        still checked, deduplicated and receipted on its own.
+        """
         if found is None:
-            if msg.type == "Receipt":
-                return "receipt"  # about a message of a session gone since: nobody to tell
-            self._receipt(candidates[0], msg, "Failed", ("InvalidDestination", "no active handover for this recipient"))
-            return "failed"
+            outcomes = []
+            for candidates, msg in items:
+                if msg.type == "Receipt":
+                    outcomes.append("receipt")  # about a message of a session gone since: nobody to tell
+                    continue
+                self._receipt(candidates[0], msg, "Failed",
+                              ("InvalidDestination", "no active handover for this recipient"))
+                outcomes.append("failed")
+            return outcomes
         endpoint, key = found
-        outcome = "failed"
-        store = self.handover.store
-        late = False
         async with self.handover.conversations.turn(endpoint, key) as turn:
-            session = turn.session
-            state = HandoverState.from_doc(session.handover)
-            owner, late = _owner(candidates, state, session.context.get(ENDED), msg.to_id)
-            conn = owner or candidates[0]
-            claim = f"{conn.name}:{msg.id}"
-            seen: list[str] = session.context.setdefault(SEEN_WEBHOOKS, [])
-            # The recent ids are checked and written under the session lock with the message itself;
-            # the claim (written after the commit) covers ids that have left that window.
-            if msg.id in seen or await store.claimed(WEBHOOK_CLAIM, claim):
+            steps = [await self._apply(turn, key, candidates, msg) for candidates, msg in items]
+            if not any(step.kept for step in steps):
                 turn.discard()
-                outcome = "duplicate"
-            elif msg.type == "Receipt":
-                if owner is None:
-                    turn.discard()
-                    outcome = "receipt"
+        for step in steps:
+            await self._after_commit(step)
+        return [step.outcome for step in steps]
+
+    async def _apply(self, turn: Any, key: SessionKey, candidates: list[GenesysConnection],
+                     msg: OutboundMessage) -> _Step:
+        """One message inside the session's turn: what it changes, and its outcome."""
+        session = turn.session
+        state = HandoverState.from_doc(session.handover)
+        owner, late = _owner(candidates, state, session.context.get(ENDED), msg.to_id)
+        conn = owner or candidates[0]
+        step = _Step(msg, conn, f"{conn.name}:{msg.id}", late)
+        seen: list[str] = session.context.setdefault(SEEN_WEBHOOKS, [])
+        # The recent ids are checked and written under the session lock with the message itself;
+        # the claim (written after the commit) covers ids that have left that window.
+        if msg.id in seen or await self.handover.store.claimed(WEBHOOK_CLAIM, step.claim):
+            step.outcome = "duplicate"
+            return step
+        if msg.type == "Receipt":
+            step.outcome = "receipt"
+            if owner is not None:
+                step.kept = True
+                self._remember(seen, msg.id)
+                if is_sent(session.context, msg.id):
+                    turn.events.append(output_event(
+                        failed_notice(session.context, msg.id, msg.receipt_reasons), None, "system"))
                 else:
-                    seen.append(msg.id)
-                    del seen[: -self.handover.settings.dedup_window]
-                    if is_sent(session.context, msg.id):
-                        turn.events.append(output_event(
-                            failed_notice(session.context, msg.id, msg.receipt_reasons), None, "system"))
-                    else:
-                        park_failure(session.context, msg.id, msg.receipt_reasons)
-                    outcome = "receipt"
-            elif owner is None or (late and msg.type == "Event"):
-                # Ended long ago, or another tenant's handover: a message signed for one connection
-                # never reaches a session of another. Typing after the end means nothing.
-                turn.discard()
-                outcome = "ignored" if owner is not None else "failed"
-            elif msg.type != "Event" and not _shows_anything(msg):
-                # Nothing the user could be shown: not delivered, and never receipted as such.
-                turn.discard()
-                outcome = "ignored"
-            else:
-                seen.append(msg.id)
-                del seen[: -self.handover.settings.dedup_window]
-                outcome = "typing" if msg.type == "Event" else "delivered"
-                if msg.type == "Event":
-                    turn.events.append(typing_event("agent"))
-                elif not await self._agent_output(turn, None if late else state, msg, conn, key):
-                    outcome = "unsupported"
-        if late and outcome == "delivered":
+                    park_failure(session.context, msg.id, msg.receipt_reasons)
+            return step
+        if owner is None or (late and msg.type == "Event"):
+            # Ended long ago, or another tenant's handover: a message signed for one connection
+            # never reaches a session of another. Typing after the end means nothing.
+            step.outcome = "ignored" if owner is not None else "failed"
+            return step
+        if msg.type != "Event" and not _shows_anything(msg):
+            # Nothing the user could be shown: not delivered, and never receipted as such.
+            step.outcome = "ignored"
+            return step
+        step.kept = True
+        self._remember(seen, msg.id)
+        step.outcome = "typing" if msg.type == "Event" else "delivered"
+        if msg.type == "Event":
+            turn.events.append(typing_event("agent"))
+        elif not await self._agent_output(turn, None if late else state, msg, conn, key):
+            step.outcome = "unsupported"
+        return step
+
+    def _remember(self, seen: list[str], message_id: str) -> None:
+        seen.append(message_id)
+        del seen[: -self.handover.settings.dedup_window]
+
+    async def _after_commit(self, step: _Step) -> None:
+        msg, conn = step.msg, step.conn
+        if step.late and step.outcome == "delivered":
             # Genesys retried it after an outage: it was written before the agent ended.
             log.info("agent message %s of ended conversation %s delivered late", msg.id, msg.conversation_id)
-        if outcome in ("delivered", "typing", "unsupported") or (outcome == "receipt" and not turn.discarded):
+        if step.kept:
             # Claimed only once stored: a process dying before the commit leaves no claim, so
             # Genesys' redelivery is delivered; dying after it, the recent ids still catch it.
             try:
-                await store.claim(WEBHOOK_CLAIM, claim, WEBHOOK_CLAIM_SECONDS)
+                await self.handover.store.claim(WEBHOOK_CLAIM, step.claim, WEBHOOK_CLAIM_SECONDS)
             except StoreError as exc:
                 log.warning("agent message %s stored but not claimed (replays are caught while recent): %s",
                             msg.id, exc)
-        if outcome == "failed":
+        if step.outcome == "failed":
             self._receipt(conn, msg, "Failed", ("InvalidDestination", "the handover of this recipient has ended"))
-        elif outcome == "unsupported":
+        elif step.outcome == "unsupported":
             self._receipt(conn, msg, "Failed", ("UnsupportedMessage", "the user's chat cannot show this content"))
-        elif outcome == "delivered":
+        elif step.outcome == "delivered":
             self._receipt(conn, msg, "Delivered")
-        return outcome
 
     async def _agent_output(self, turn: Any, state: HandoverState | None, msg: OutboundMessage,
                             conn: GenesysConnection, key: SessionKey) -> bool:
@@ -175,6 +214,9 @@ class AgentDelivery:
             offers = [o for o in turn.session.context.get(QUICK_REPLY_OFFERS) or [] if isinstance(o, str)]
             turn.session.context[QUICK_REPLY_OFFERS] = [*offers, msg.id][-QUICK_REPLY_OFFERS_KEPT:]
         text = msg.text or msg.rich.fallback or None
+        if not msg.text and msg.rich.fallback:
+            # A page that draws the content shows it instead of this text.
+            data["textFromContent"] = True
         shown = bool(text or data)
         if shown:
             turn.events.append(output_event(text, data or None, "agent" if human else "system", event_id=msg.id))

@@ -1,4 +1,5 @@
-"""A Genesys Cloud emulator: the Open Messaging subset of docs/GENESYS_NOTES.md, in one aiohttp app.
+"""A Genesys Cloud emulator: the Open Messaging subset of docs/GENESYS_NOTES.md and a Bot Connector
+integration's Architect flow (architect.py), in one aiohttp app.
 
     async with Emulator() as emulator:
         ...  # point the client at emulator.base_url; drive agents with emulator.agent
@@ -6,8 +7,9 @@
 
 from .agent import Agent
 from .app import Emulator, create_app
+from .architect import Architect, BotTurn
 from .channels import NotificationHub, PublishedEvent
-from .config import EmulatorConfig, IntegrationConfig, QueueConfig
+from .config import BotConnectorConfig, EmulatorConfig, IntegrationConfig, QueueConfig, bot
 from .errors import EmulatorError, InvalidState, UnknownConversation
 from .faults import Faults, Rule
 from .records import RequestLog, RequestRecord
@@ -16,7 +18,10 @@ from .webhooks import Attempt, WebhookDelivery, WebhookSender
 
 __all__ = [
     "Agent",
+    "Architect",
     "Attempt",
+    "BotConnectorConfig",
+    "BotTurn",
     "Conversation",
     "Emulator",
     "EmulatorConfig",
@@ -35,5 +40,6 @@ __all__ = [
     "UnknownConversation",
     "WebhookDelivery",
     "WebhookSender",
+    "bot",
     "create_app",
 ]

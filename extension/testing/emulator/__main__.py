@@ -8,6 +8,8 @@ import contextlib
 
 from .app import Emulator
 from .config import (
+    DEFAULT_BOT_CONNECTOR_ID,
+    DEFAULT_BOT_CONNECTOR_NAME,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_INTEGRATION_ID,
@@ -16,9 +18,11 @@ from .config import (
     DEFAULT_QUEUE_NAME,
     DEFAULT_WEBHOOK_SECRET,
     DEFAULT_WEBHOOK_URL,
+    BotConnectorConfig,
     EmulatorConfig,
     IntegrationConfig,
     QueueConfig,
+    bot,
 )
 
 
@@ -42,7 +46,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--missing-permission", action="append", default=[],
                         help="a permission the OAuth client's role lacks (repeatable), e.g. "
                              "analytics:conversationDetail:view")
+    group = parser.add_argument_group("Bot Connector integration (Architect calls a bot; the messenger page)")
+    group.add_argument("--bot-uri", help="the bot's base URI, e.g. http://127.0.0.1:8080/genesys-bot")
+    group.add_argument("--bot-credential", action="append", default=[], metavar="HEADER=VALUE",
+                       help="a credential header sent on every call (repeatable)")
+    group.add_argument("--bot-id", default="support-bot", help="the bot of the integration's bot list")
+    group.add_argument("--bot-intent", action="append", help="an intent the bot list declares (repeatable)")
+    group.add_argument("--bot-timeout", type=float, default=30.0, help="response timeout, seconds")
     return parser.parse_args(argv)
+
+
+def bot_connector_from(args: argparse.Namespace, queue_id: str) -> BotConnectorConfig | None:
+    """The Bot Connector integration of the command line, when --bot-uri is given."""
+    if not args.bot_uri:
+        return None
+    credentials = {}
+    for item in args.bot_credential:
+        header, sep, value = item.partition("=")
+        if not sep or not header.strip():
+            raise SystemExit("--bot-credential takes HEADER=VALUE")  # the value is never echoed
+        credentials[header.strip()] = value
+    return BotConnectorConfig(
+        id=DEFAULT_BOT_CONNECTOR_ID, name=DEFAULT_BOT_CONNECTOR_NAME, bot_uri=args.bot_uri,
+        credentials=credentials, queue_id=queue_id, response_timeout=args.bot_timeout,
+        bots=[bot(args.bot_id, args.bot_intent or ["Escalate"])],
+    )  # fmt: skip
 
 
 def config_from(args: argparse.Namespace) -> EmulatorConfig:
@@ -58,7 +86,9 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         webhook_url=args.webhook_url,
         webhook_secret=args.webhook_secret,
     )
+    connector = bot_connector_from(args, queues[0].id)
     return EmulatorConfig(
+        bot_connectors=[connector] if connector is not None else [],
         clients={args.client_id: args.client_secret},
         token_lifetime=args.token_lifetime,
         integrations=[integration],
@@ -77,6 +107,8 @@ async def serve(args: argparse.Namespace) -> None:
     print(base_url, flush=True)
     print(f"agent API: {base_url}/emulator/conversations", flush=True)
     print(f"agent console: {base_url}/console", flush=True)
+    if emulator.config.bot_connectors:
+        print(f"customer messenger: {base_url}/messenger", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

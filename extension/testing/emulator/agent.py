@@ -83,7 +83,7 @@ class Agent:
         if not text and not attachments and not rich:
             raise EmulatorError("a reply needs text, an attachment or rich content")
         body = agent_message(
-            self._router.integration_of(conversation),
+            self._router.sender_of(conversation),
             conversation,
             self._clock(),
             text,
@@ -100,7 +100,7 @@ class Agent:
         if agent is None:
             raise EmulatorError(f"conversation {conversation_id} has no connected agent")
         body = typing_event(
-            self._router.integration_of(conversation), conversation, self._clock()
+            self._router.sender_of(conversation), conversation, self._clock()
         )
         return await self._send(conversation, body, "agent", agent.name, wait, record=False)
 
@@ -110,7 +110,7 @@ class Agent:
         """A message from the Architect flow (originatingEntity Bot), such as "Connected"."""
         conversation = self._router.open_conversation(conversation_id)
         body = agent_message(
-            self._router.integration_of(conversation),
+            self._router.sender_of(conversation),
             conversation,
             self._clock(),
             text,

@@ -14,9 +14,12 @@ from aiohttp.typedefs import Handler
 
 from .addresses import http_url
 from .agent import Agent
+from .architect import Architect
+from .architect_routes import add_routes as add_architect_routes
 from .auth import bearer_auth, token_endpoint
+from .bot_connector_api import add_routes as add_bot_connector_routes
 from .channels import NotificationHub, PublishedEvent
-from .config import CREATE_STATUSES, EmulatorConfig, IntegrationConfig, QueueConfig
+from .config import CREATE_STATUSES, BotConnectorConfig, EmulatorConfig, IntegrationConfig, QueueConfig
 from .console import add_routes as add_console_routes
 from .control import add_routes as add_control_routes
 from .conversations import add_routes as add_conversation_routes
@@ -27,6 +30,8 @@ from .faults import Faults, is_control
 from .inbound import add_routes as add_inbound_routes
 from .integration_update import add_routes as add_integration_update_routes
 from .keys import EMULATOR
+from .messenger import MessengerFeed
+from .messenger_routes import add_routes as add_messenger_routes
 from .notifications import add_routes as add_notification_routes
 from .records import RequestLog, RequestRecord
 from .routing import Router
@@ -39,7 +44,8 @@ from .webhooks import WebhookDelivery, WebhookSender
 # The routes of each handler module, added in this order.
 ROUTES = (add_discovery_routes, add_integration_update_routes, add_inbound_routes, add_conversation_routes,
           add_notification_routes, add_console_routes, add_control_routes, add_ui_routes,
-          add_wait_estimate_routes, add_download_routes)
+          add_wait_estimate_routes, add_bot_connector_routes, add_messenger_routes, add_architect_routes,
+          add_download_routes)
 
 
 class Emulator:
@@ -58,9 +64,11 @@ class Emulator:
         self.conversations = ConversationStore()
         self.notifications = NotificationHub(self.config, clock)
         self.webhooks = WebhookSender(self.config, clock)
+        self.messenger = MessengerFeed(clock)
         self.router = Router(self.config, clock, self.conversations, self.notifications,
-                             self.webhooks)  # fmt: skip
+                             self.webhooks, self.messenger)  # fmt: skip
         self.agent = Agent(self.config, clock, self.conversations, self.router)
+        self.architect = Architect(self.config, clock, self.router, self.agent)
         self.faults = Faults(self)
         self.requests = RequestLog()
         self.app = create_app(self)
@@ -141,6 +149,12 @@ class Emulator:
         """Remove a queue, if present."""
         self.config.queues[:] = [q for q in self.config.queues if q.id != queue_id]
 
+    def add_bot_connector(self, connector: BotConnectorConfig) -> BotConnectorConfig:
+        """Add (or replace, by id) a Bot Connector integration."""
+        self.config.bot_connectors[:] = [c for c in self.config.bot_connectors if c.id != connector.id]
+        self.config.bot_connectors.append(connector)
+        return connector
+
     @property
     def integration(self) -> IntegrationConfig:
         """The first integration (the only one by default)."""
@@ -184,7 +198,8 @@ class Emulator:
         return [e for e in self.notifications.published if topic is None or e.topic == topic]
 
     async def settle(self) -> None:
-        """Wait until every queued webhook delivery has finished."""
+        """Wait until every bot turn and queued webhook delivery has finished."""
+        await self.architect.idle()
         await self.webhooks.idle()
 
 
@@ -250,7 +265,9 @@ def create_app(emulator: Emulator) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await emulator.webhooks.start()
+        await emulator.architect.start()
         yield
+        await emulator.architect.close()
         await emulator.agent.close()
         await emulator.webhooks.close()
 

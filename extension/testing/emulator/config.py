@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from .bot_list import validate_bot_list
 
 # Fixed ids so a demo configuration and its logs read the same on every run.
 DEFAULT_CLIENT_ID = "emulator-client-id"
@@ -14,6 +17,8 @@ DEFAULT_WEBHOOK_SECRET = "emulator-webhook-secret-0123456789"  # noqa: S105 - te
 DEFAULT_FLOW_ID = "9a1e4d2c-77b0-4f3e-8c6a-5b2d1e0f9a22"
 DEFAULT_QUEUE_ID = "1c9d3b5a-2e4f-4a6b-8d0c-7e1f2a3b4c33"
 DEFAULT_QUEUE_NAME = "Support"
+DEFAULT_BOT_CONNECTOR_ID = "3e5c8a71-4b2d-4f6e-a0c9-8d7b6e5f4a55"
+DEFAULT_BOT_CONNECTOR_NAME = "BotConnector"
 DEFAULT_DIVISION_ID = "0d8e7f6a-5b4c-4d3e-9f2a-1b0c9d8e7f44"
 
 CREATE_STATUSES = ("Initiated", "Completed", "Error")
@@ -58,6 +63,58 @@ class QueueConfig:
     division_name: str = "Home"
 
 
+@dataclass
+class BotConnectorConfig:
+    """One Digital Bot Connector integration and the inbound message flow that calls its bot.
+
+    The flow posts each customer message to `{bot_uri}/botconnector/messages` with `credentials`
+    as headers, and on Complete or Failed transfers to `queue_id`. `bots` is the integration's bot
+    list (`BotList.chatBots` JSON, see `bot()`); `bot_id` and `bot_version` name the bot the
+    flow's "Call Digital Bot Connector" action calls (empty: the first bot, its first version).
+    """
+
+    id: str
+    name: str
+    bot_uri: str
+    credentials: dict[str, str] = field(default_factory=dict)  # header name -> value (secret)
+    queue_id: str = DEFAULT_QUEUE_ID
+    bots: list[dict[str, Any]] = field(default_factory=list)
+    bot_id: str = ""
+    bot_version: str = ""
+    language: str = "en-us"
+    session_timeout: int = 360  # botSessionTimeout, minutes (assumed default: Architect's 6 h follow-up)
+    parameters: dict[str, str] = field(default_factory=dict)  # the action's input parameters
+    response_timeout: float = 30.0  # seconds; a slower answer counts as Failed
+
+    def __post_init__(self) -> None:
+        validate_bot_list({"chatBots": self.bots})
+        if self.response_timeout <= 0:
+            raise ValueError("response_timeout must be positive")
+
+    def __repr__(self) -> str:
+        # The credential values are secrets: only the header names are shown.
+        return (f"BotConnectorConfig(id={self.id!r}, name={self.name!r}, bot_uri={self.bot_uri!r}, "
+                f"credentials={sorted(self.credentials)!r}, queue_id={self.queue_id!r})")
+
+
+def bot(
+    bot_id: str,
+    intents: list[str],
+    *,
+    name: str | None = None,
+    version: str = "1",
+    languages: tuple[str, ...] = ("en-us",),
+    description: str | None = None,
+) -> dict[str, Any]:
+    """One `BotConnectorBot` of a bot list, with one version declaring these intents."""
+    entry: dict[str, Any] = {"id": bot_id, "name": name or bot_id}
+    if description is not None:
+        entry["description"] = description
+    entry["versions"] = [{"version": version, "supportedLanguages": list(languages),
+                          "intents": [{"name": intent} for intent in intents]}]
+    return entry
+
+
 def _default_integrations() -> list[IntegrationConfig]:
     return [IntegrationConfig(id=DEFAULT_INTEGRATION_ID, name=DEFAULT_INTEGRATION_NAME)]
 
@@ -78,6 +135,7 @@ class EmulatorConfig:
     token_lifetime: int = 86399
     integrations: list[IntegrationConfig] = field(default_factory=_default_integrations)
     queues: list[QueueConfig] = field(default_factory=_default_queues)
+    bot_connectors: list[BotConnectorConfig] = field(default_factory=list)
     # Webhook delivery: Genesys answers are due within 10 s and it retries up to 5 times, 5 s apart,
     # on a timeout, a 429 or a 5xx.
     webhook_retries: int = 5
@@ -122,6 +180,10 @@ class EmulatorConfig:
     def integration(self, integration_id: str) -> IntegrationConfig | None:
         """The integration with this id, if any."""
         return next((i for i in self.integrations if i.id == integration_id), None)
+
+    def bot_connector(self, integration_id: str) -> BotConnectorConfig | None:
+        """The Bot Connector integration with this id, if any."""
+        return next((b for b in self.bot_connectors if b.id == integration_id), None)
 
     def queue(self, queue_id: str) -> QueueConfig | None:
         """The queue with this id, if any."""

@@ -12,11 +12,12 @@ from .conversations import participant_json
 from .errors import EmulatorError, UnknownConversation
 from .ids import iso
 from .keys import EMULATOR
+from .rich_samples import SAMPLES
 from .state import Conversation, TranscriptEntry
 from .webhooks import WebhookDelivery
 
 BASE = "/emulator/conversations"
-STATES = ("unrouted", "waiting", "active", "ended")
+STATES = ("bot", "unrouted", "waiting", "active", "ended")
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -58,6 +59,7 @@ def summary_json(request: web.Request, conversation: Conversation) -> dict[str, 
         "id": conversation.id,
         "state": conversation.state,
         "integrationId": conversation.integration_id,
+        "channel": conversation.channel,
         "customer": {
             "id": conversation.customer_id,
             "idType": conversation.customer_id_type,
@@ -76,7 +78,8 @@ def summary_json(request: web.Request, conversation: Conversation) -> dict[str, 
 def detail_json(request: web.Request, conversation: Conversation) -> dict[str, Any]:
     """A conversation with its transcript, participants and participant data."""
     emulator = request.app[EMULATOR]
-    deliveries = {d.id: d for d in emulator.webhooks.sent if not d.redelivery}
+    sent = [*emulator.webhooks.sent, *emulator.messenger.delivered]
+    deliveries = {d.id: d for d in sent if not d.redelivery}
     typing = [e["time"] for e in conversation.events]
     return {
         **summary_json(request, conversation),
@@ -85,11 +88,14 @@ def detail_json(request: web.Request, conversation: Conversation) -> dict[str, A
         "participants": [participant_json(p) for p in conversation.participants],
         "transcript": [entry_json(e, deliveries) for e in conversation.transcript],
         "customerTypingAt": iso(typing[-1]) if typing else None,
+        # The emulated Architect's calls of the bot (messenger conversations): what each answer meant.
+        "botTurns": [{"time": iso(t.time), "status": t.status, "outcome": t.outcome, "problem": t.problem}
+                     for t in emulator.architect.turns if t.conversation_id == conversation.id],  # fmt: skip
     }
 
 
 async def list_conversations(request: web.Request) -> web.Response:
-    """GET conversations, optionally `?state=waiting|active|ended|unrouted`."""
+    """GET conversations, optionally `?state=waiting|active|ended|unrouted|bot`."""
     wanted = request.query.get("state")
     if wanted is not None and wanted not in STATES:
         return _error(400, f"state must be one of {', '.join(STATES)}")
@@ -162,6 +168,14 @@ async def _reply(request: web.Request, cid: str, body: dict[str, Any]) -> None:
     )
 
 
+async def _content(request: web.Request, cid: str, body: dict[str, Any]) -> None:
+    """Send one sample of a rich content type (rich_samples.py) as the agent."""
+    kind = body.get("kind")
+    if not isinstance(kind, str) or kind not in SAMPLES:
+        raise ValueError(f"kind must be one of {', '.join(SAMPLES)}")
+    await request.app[EMULATOR].agent.reply(cid, None, rich=[SAMPLES[kind]], wait=False)
+
+
 async def _typing(request: web.Request, cid: str, body: dict[str, Any]) -> None:
     await request.app[EMULATOR].agent.typing(cid, wait=False)
 
@@ -193,6 +207,7 @@ ACTIONS: dict[str, Action] = {
     "accept": _accept,
     "ring-timeout": _ring_timeout,
     "reply": _reply,
+    "content": _content,
     "typing": _typing,
     "end": _end,
     "transfer": _transfer,

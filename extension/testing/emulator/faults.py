@@ -20,8 +20,9 @@ CONTROL_PREFIX = "/emulator"
 
 
 def is_control(path: str) -> bool:
-    """Routes that drive the emulator (JSON control, agent console): never recorded nor faulted."""
-    return path.startswith(CONTROL_PREFIX) or path == "/console" or path.startswith("/console/")
+    """Routes that drive the emulator (JSON control, agent console, messenger): never recorded nor faulted."""
+    return path.startswith(CONTROL_PREFIX) or any(path == page or path.startswith(page + "/")
+                                                  for page in ("/console", "/messenger"))
 
 
 @dataclass

@@ -8,9 +8,11 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from .agent import Agent
+from .architect import Architect
 from .channels import NotificationHub
 from .config import EmulatorConfig, IntegrationConfig
 from .faults import Faults
+from .messenger import MessengerFeed
 from .records import RequestLog
 from .routing import Router
 from .state import ConversationStore
@@ -29,6 +31,8 @@ class EmulatorParts(Protocol):
     webhooks: WebhookSender
     router: Router
     agent: Agent
+    architect: Architect
+    messenger: MessengerFeed
     faults: Faults
     requests: RequestLog
 

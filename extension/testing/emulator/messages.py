@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from .config import IntegrationConfig
 from .ids import iso, message_id
 from .state import Conversation
 
 TYPING_DURATION_MS = 5000
+
+
+
+class Sender(Protocol):
+    """What outbound messages name as their sender: an Open Messaging or Bot Connector integration."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
 
 Attachment = dict[str, Any]
 QuickReply = str | dict[str, str]
 
 
 def channel(
-    integration: IntegrationConfig, conversation: Conversation, msg_id: str, now: float
+    integration: Sender, conversation: Conversation, msg_id: str, now: float
 ) -> dict[str, Any]:
     """The `channel` of an outbound message: to the end user, from the integration."""
     return {
@@ -74,7 +85,7 @@ def quick_reply_content(reply: QuickReply) -> dict[str, Any]:
 
 
 def agent_message(
-    integration: IntegrationConfig,
+    integration: Sender,
     conversation: Conversation,
     now: float,
     text: str | None,
@@ -107,7 +118,7 @@ def agent_message(
 
 
 def typing_event(
-    integration: IntegrationConfig, conversation: Conversation, now: float
+    integration: Sender, conversation: Conversation, now: float
 ) -> dict[str, Any]:
     """An Event message: the agent is typing."""
     msg_id = message_id()
@@ -124,7 +135,7 @@ def typing_event(
 
 
 def receipt(
-    integration: IntegrationConfig,
+    integration: Sender,
     conversation: Conversation,
     now: float,
     about_id: str,

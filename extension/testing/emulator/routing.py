@@ -9,7 +9,9 @@ from .channels import NotificationHub
 from .config import EmulatorConfig, IntegrationConfig, QueueConfig
 from .errors import EmulatorError, InvalidState
 from .ids import message_id, millis, user_id_for
-from .state import ENDED, Conversation, ConversationStore, Participant, TranscriptEntry
+from .messages import Sender
+from .messenger import MessengerFeed
+from .state import ENDED, MESSENGER, Conversation, ConversationStore, Participant, TranscriptEntry
 from .webhooks import WebhookDelivery, WebhookSender
 
 TOPIC = "v2.detail.events.conversation.{conversation_id}.{event}"
@@ -36,12 +38,23 @@ class Router:
         store: ConversationStore,
         hub: NotificationHub,
         sender: WebhookSender,
+        messenger: MessengerFeed,
     ) -> None:
         self._config = config
         self._clock = clock
         self._store = store
         self._hub = hub
         self._sender = sender
+        self._messenger = messenger
+
+    @property
+    def store(self) -> ConversationStore:
+        """The conversations."""
+        return self._store
+
+    def changed(self, conversation: Conversation) -> None:
+        """Tell the messenger page that the conversation changed."""
+        self._messenger.notify(conversation.id)
 
     # Inbound, from the middleware ------------------------------------------------------------
 
@@ -164,6 +177,29 @@ class Router:
         self._store.add(conversation)
         return conversation
 
+    def open_messenger(self, integration_id: str, customer_id: str, name: str) -> Conversation:
+        """A new conversation of a messenger customer, in the integration's inbound message flow."""
+        now = self._clock()
+        customer = Participant(purpose="customer", name=name, state="connected", start_time=now,
+                               connected_time=now, address=customer_id)  # fmt: skip
+        conversation = Conversation(
+            integration_id=integration_id, customer=customer, customer_id=customer_id,
+            customer_id_type="Opaque", customer_profile={"id": customer_id, "nickname": name},
+            created=now, routed=False, channel=MESSENGER, with_bot=True, participants=[customer],
+        )  # fmt: skip
+        self._store.add(conversation)
+        return conversation
+
+    def queue_conversation(self, conversation: Conversation, queue: QueueConfig) -> None:
+        """The flow's Transfer to ACD: the conversation waits in the queue for an agent."""
+        now = self._clock()
+        conversation.with_bot = False
+        conversation.routed = True
+        conversation.queue_id = queue.id
+        conversation.participants.append(Participant(purpose="acd", name=queue.name, state="connected",
+                                                     start_time=now, connected_time=now, queue_id=queue.id))
+        self._messenger.notify(conversation.id)
+
     def _choose_queue(self, attributes: dict[str, str]) -> QueueConfig | None:
         by_id = self._config.queue(attributes.get("queueId", ""))
         if by_id is not None:
@@ -261,8 +297,7 @@ class Router:
         name: str,
         record: bool = True,
     ) -> WebhookDelivery:
-        """Post an outbound message on the integration's webhook; keep it in the transcript."""
-        integration = self.integration_of(conversation)
+        """Post an outbound message on the integration's webhook (or to the messenger page); keep it."""
         if record:
             conversation.transcript.append(
                 TranscriptEntry(
@@ -277,7 +312,18 @@ class Router:
                     content=list(body.get("content", [])),
                 )
             )
-        return self._sender.send(integration, conversation.id, body)
+        if conversation.channel == MESSENGER:
+            return self._messenger.deliver(conversation, body)
+        return self._sender.send(self.integration_of(conversation), conversation.id, body)
+
+    def sender_of(self, conversation: Conversation) -> Sender:
+        """The integration outbound messages of this conversation come from."""
+        if conversation.channel == MESSENGER:
+            connector = self._config.bot_connector(conversation.integration_id)
+            if connector is None:
+                raise EmulatorError(f"bot connector {conversation.integration_id} was removed")
+            return connector
+        return self.integration_of(conversation)
 
     def integration_of(self, conversation: Conversation) -> IntegrationConfig:
         """The integration the conversation came through."""
@@ -294,6 +340,7 @@ class Router:
         disconnect_type: str | None = None,
     ) -> None:
         """Publish one analytics detail event of the conversation."""
+        self._messenger.notify(conversation.id)
         body: dict[str, Any] = {
             "eventTime": millis(self._clock()),
             "conversationId": conversation.id,

@@ -14,6 +14,10 @@ UNROUTED = "unrouted"  # no message flow linked to the integration: nobody will 
 WAITING = "waiting"  # in a queue, no agent yet
 ACTIVE = "active"  # an agent is connected
 ENDED = "ended"
+BOT = "bot"  # in the inbound message flow, talking to a Bot Connector bot (architect.py)
+
+OPEN_MESSAGING = "open"  # the customer writes through an Open Messaging integration (its webhook)
+MESSENGER = "messenger"  # the customer writes on the emulator's messenger page (messenger.py)
 
 
 @dataclass
@@ -77,6 +81,8 @@ class Conversation:
     created: float
     queue_id: str | None = None
     routed: bool = True
+    channel: str = OPEN_MESSAGING
+    with_bot: bool = False  # the inbound message flow is still calling the bot
     id: str = field(default_factory=new_uuid)
     ended: float | None = None
     participants: list[Participant] = field(default_factory=list)
@@ -85,11 +91,13 @@ class Conversation:
 
     @property
     def state(self) -> str:
-        """unrouted, waiting, active or ended."""
+        """bot, unrouted, waiting, active or ended."""
         if self.ended is not None:
             return ENDED
         if self.agent is not None:
             return ACTIVE
+        if self.with_bot:
+            return BOT
         return WAITING if self.routed else UNROUTED
 
     @property

@@ -7,8 +7,11 @@
   const POLL_MS = 1000;
   const TYPING_EVERY_MS = 3000;
   const CUSTOMER_TYPING_MS = 6000;
-  const STATES = ["waiting", "active", "unrouted", "ended"];
-  const STATE_TEXT = { waiting: "Waiting in queue", active: "Active", unrouted: "Not routed (no flow linked)", ended: "Ended" };
+  const STATES = ["waiting", "active", "bot", "unrouted", "ended"];
+  const STATE_TEXT = {
+    waiting: "Waiting in queue", active: "Active", bot: "With the bot (Architect flow)",
+    unrouted: "Not routed (no flow linked)", ended: "Ended",
+  };
   const $ = (id) => document.getElementById(id);
   const agentName = $("agent-name");
   const replyText = $("reply-text");
@@ -168,7 +171,8 @@
       $("accept").disabled = detail.state !== "waiting";
       $("ring").disabled = detail.state !== "waiting" || Boolean(detail.ringingAgent);
       $("ring-timeout").disabled = !detail.ringingAgent;
-      for (const id of ["transfer", "transfer-to", "end", "send", "typing", "reply-text", "attach", "attach-url", "attach-name"]) {
+      for (const id of ["transfer", "transfer-to", "end", "send", "typing", "reply-text", "attach", "attach-url", "attach-name",
+                        "content-kind", "content-send"]) {
         $(id).disabled = detail.state !== "active";
       }
       const transcript = $("transcript");
@@ -177,6 +181,10 @@
       $("attributes").replaceChildren(...attributeRows(detail.customAttributes || {}));
       $("participants").replaceChildren(...(detail.participants || []).map(
         (p) => el("li", "", `${p.purpose}: ${p.name || p.userId || ""} (${p.state})`)));
+      const turns = detail.botTurns || [];
+      $("bot-turns-head").hidden = turns.length === 0;
+      $("bot-turns").replaceChildren(...turns.map((t) => el("li", t.problem ? "problem" : "",
+        `${clock(t.time)} ${t.outcome}${t.status ? ` (HTTP ${t.status})` : ""}${t.problem ? `: ${t.problem}` : ""}`)));
     }
     const typingAt = detail.customerTypingAt ? Date.parse(detail.customerTypingAt) : NaN;
     $("customer-typing").hidden = !(detail.state === "active" && Date.now() - typingAt < CUSTOMER_TYPING_MS);
@@ -282,6 +290,11 @@
     $("attach-url").value = "";
     $("attach-name").value = "";
     return act("reply", { attachments: [attachment] });
+  });
+
+  $("content-form").addEventListener("submit", (submit) => {
+    submit.preventDefault();
+    return act("content", { kind: $("content-kind").value });
   });
 
   poll();
