@@ -132,3 +132,21 @@ async def test_an_upload_link_expires_and_is_bound_to_its_session(make_stack: St
     assert (await stack.client.get(path)).status == 200
     await clock.advance(121)
     assert (await stack.client.get(path)).status == 403
+
+
+async def test_files_both_ways_on_every_store(store_url: str, make_stack: StackFactory) -> None:
+    from extension.testing.emulator.downloads import reply_with_file
+
+    stack = await make_stack(store=store_url)
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    status, answer = await upload(stack, PDF, "application/pdf", "terms.pdf")
+    assert status == 201, answer
+    resp = await stack.client.get(urlsplit(answer["attachment"]["url"]).path)
+    assert resp.status == 200 and await resp.read() == PDF
+
+    await reply_with_file(stack.emu, cid, PNG, "image/png", "back.png")
+    events = await stack.wait_for(lambda ev: any((e.get("data") or {}).get("attachments") for e in ev))
+    link = next(e for e in events if (e.get("data") or {}).get("attachments"))["data"]["attachments"][0]["url"]
+    resp = await stack.client.get(urlsplit(link).path)
+    assert resp.status == 200 and await resp.read() == PNG
