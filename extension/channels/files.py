@@ -11,6 +11,7 @@ from ..file_types import SERVED_HEADERS, content_disposition, declared_type, med
 from ..flows.session import SessionKey
 from ..links import SESSION, SOURCE, UPLOAD, LinkRefused, link_url
 from ..request_bodies import BadInput, read_body
+from ..store import Blob
 from .inputs import parse_session_query
 from .rest import endpoint_of
 
@@ -31,20 +32,8 @@ async def upload(request: web.Request) -> web.Response:
     store = request.app[keys.STORE]
     if await store.get_session(key.id) is None:
         raise BadInput(texts.NO_SUCH_SESSION, 404)
-    try:
-        data = await read_body(request, server.max_upload_bytes)
-    except BadInput as exc:
-        if exc.status != 413 or type(exc) is not BadInput:
-            raise
-        raise BadInput(texts.FILE_TOO_LARGE.format(limit=server.max_upload_bytes), 413) from None
-    if not data:
-        raise BadInput(texts.FILE_EMPTY)
-    mime = sniff(data[:16])
-    if mime is None:
-        raise BadInput(texts.FILE_TYPE.format(found="of another kind"), 415)
-    declared = declared_type(request.headers.get("Content-Type"))
-    if declared is not None and declared not in UNTYPED and declared != mime:
-        raise BadInput(texts.FILE_TYPE_MISMATCH.format(found=mime, declared=declared), 415)
+    data = await _read_file(request, server.max_upload_bytes)
+    mime = _file_type(data, request.headers.get("Content-Type"))
     name = safe_filename(filename, mime)
     blob_id, token = request.app[keys.LINKS].new(key, server.upload_link_seconds)
     await store.put_blob(blob_id, data, {SESSION: key.id, SOURCE: UPLOAD, "mime": mime, "filename": name},
@@ -56,19 +45,7 @@ async def upload(request: web.Request) -> web.Response:
 
 async def serve(request: web.Request) -> web.StreamResponse:
     """The file of a signed link: 403 for one expired, changed, of another session or of an ended one."""
-    links, store = request.app[keys.LINKS], request.app[keys.STORE]
-    try:
-        link = links.parse(request.match_info["token"])
-        blob = await store.get_blob(link.blob_id)
-        session_id = blob.meta.get(SESSION) if blob is not None else None
-        if blob is None or not isinstance(session_id, str):
-            raise LinkRefused("unknown")
-        links.check(link, session_id)
-        if await store.get_session(session_id) is None:
-            raise LinkRefused("session ended")
-    except LinkRefused as exc:
-        log.debug("file link refused: %s", exc)
-        raise BadInput(texts.LINK_REFUSED, 403) from None
+    blob = await _granted(request, request.match_info["token"])
     source = blob.meta.get(SOURCE)
     if source == UPLOAD:
         mime = str(blob.meta.get("mime") or "application/octet-stream")
@@ -79,6 +56,47 @@ async def serve(request: web.Request) -> web.StreamResponse:
     if serving is None:
         raise BadInput(texts.LINK_REFUSED, 403)
     return await serving(request, blob.meta)
+
+
+async def _granted(request: web.Request, token: str) -> Blob:
+    """The blob a link opens; 403 unless it is unexpired, intact, of its blob's session, and that session lives."""
+    links, store = request.app[keys.LINKS], request.app[keys.STORE]
+    try:
+        link = links.parse(token)
+        blob = await store.get_blob(link.blob_id)
+        session_id = blob.meta.get(SESSION) if blob is not None else None
+        if blob is None or not isinstance(session_id, str):
+            raise LinkRefused("unknown")
+        links.check(link, session_id)
+        if await store.get_session(session_id) is None:
+            raise LinkRefused("session ended")
+    except LinkRefused as exc:
+        log.debug("file link refused: %s", exc)
+        raise BadInput(texts.LINK_REFUSED, 403) from None
+    return blob
+
+
+async def _read_file(request: web.Request, limit: int) -> bytes:
+    """The raw body (bounded like every body), 413 saying the file's limit."""
+    try:
+        return await read_body(request, limit)
+    except BadInput as exc:
+        if exc.status != 413 or type(exc) is not BadInput:
+            raise
+        raise BadInput(texts.FILE_TOO_LARGE.format(limit=limit), 413) from None
+
+
+def _file_type(data: bytes, content_type: str | None) -> str:
+    """The upload's MIME type by its first bytes: 400 when empty, 415 for another type or another declared one."""
+    if not data:
+        raise BadInput(texts.FILE_EMPTY)
+    mime = sniff(data[:16])
+    if mime is None:
+        raise BadInput(texts.FILE_TYPE.format(found="of another kind"), 415)
+    declared = declared_type(content_type)
+    if declared is not None and declared not in UNTYPED and declared != mime:
+        raise BadInput(texts.FILE_TYPE_MISMATCH.format(found=mime, declared=declared), 415)
+    return mime
 
 
 def _filename(value: str | None) -> str | None:
