@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from . import keys, texts
-from .channels import health, pages, rest, socket
+from .channels import files, health, pages, rest, socket
 from .channels.access import SessionAccess, warn_open_endpoints
 from .clock import SYSTEM_CLOCK, Clock
 from .config import Config
@@ -19,6 +19,7 @@ from .endpoint_types import install_endpoint_types
 from .expiry import SessionExpiry
 from .flows.engine import Endpoint, FlowRuntimeError
 from .handover import install_providers
+from .links import SignedLinks
 from .manifest import Manifest
 from .metrics import Metrics
 from .refusals import STORE_RETRY_AFTER
@@ -149,11 +150,15 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None,
     limits = InputLimits(config.server.max_text_chars, config.server.max_data_bytes)
     app[keys.CONVERSATIONS] = Conversations(the_store, endpoints_from(config), metrics=metrics, limits=limits)
     access = app[keys.SESSION_ACCESS] = SessionAccess.from_config(config)
+    links = app[keys.LINKS] = SignedLinks(clock.time)
+    app[keys.FILE_SOURCES] = {}
 
     async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
         the_store.stopping = False  # a store given to a new app after the last one stopped waits again
         await the_store.open()
         await access.open(the_store, config.server.session_secret)
+        if access.tokens is not None:
+            links.open(access.tokens.subkey("file links"))
         warn_disabled_handovers(config, manifest)
         warn_open_endpoints(config.endpoints)
         yield
@@ -187,7 +192,9 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None,
     pages.install(app)
     socket.install(app)
     app.router.add_routes([
+        web.get("/attachments/{token}", files.serve),
         web.post("/{urlToken}", rest.post_input),
+        web.post("/{urlToken}/attachments", files.upload),
         web.delete("/{urlToken}/session", rest.delete_session),
         web.get("/{urlToken}/events", rest.get_events),
         web.get("/{urlToken}/socket", socket.socket),

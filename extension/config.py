@@ -30,7 +30,11 @@ T = TypeVar("T")
 SESSION_ACCESS_MODES = ("token", "apiKey", "open")
 # The settings of an endpoint's user routes (docs/CONTRACT.md 5), which only a webchat endpoint has.
 USER_ROUTE_KEYS = ("handover", "copilotUrl", "sessionAccess", "apiKey")
-RESERVED_TOKENS = frozenset({"healthz", "readyz", "metrics", "webchat", "handover", "copilot", "emulator"})
+RESERVED_TOKENS = frozenset({"healthz", "readyz", "metrics", "webchat", "handover", "copilot", "emulator",
+                             "attachments"})
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# Genesys Cloud fetches an uploaded file from its link (docs/GENESYS_NOTES.md 10): a day covers it.
+UPLOAD_LINK_SECONDS = 86400.0
 HANDOVER_NODE_TYPES = frozenset({"handoverToAgent", "closeHandover"})
 _HTTP_URL = validate.URL(schemes={"http", "https"}, require_tld=False, error="Not a valid http(s) URL.")
 # The user-info part of a URL (`scheme://user:password@`), which may hold a password.
@@ -73,6 +77,11 @@ class ServerSchema(_Strict):
     # What one user message may carry.
     max_text_chars = fields.Integer(load_default=10000, strict=True, validate=validate.Range(min=1, max=1000000))
     max_data_bytes = fields.Integer(load_default=16384, strict=True, validate=validate.Range(min=2, max=1048576))
+    # A file the user uploads (POST /{urlToken}/attachments), and how long its link serves it.
+    max_upload_bytes = fields.Integer(load_default=MAX_UPLOAD_BYTES, strict=True,
+                                      validate=validate.Range(min=1, max=100 * 1024 * 1024))
+    upload_link_seconds = fields.Float(load_default=UPLOAD_LINK_SECONDS, allow_nan=False,
+                                       validate=validate.Range(min=1, max=7 * 86400))
     # The demo web chat pages; production deployments that use only the APIs turn them off.
     webchat = StrictBoolean(load_default=True)
     # One line per request (credentials redacted); off by default, as it is on the webhook's hot path.
@@ -120,6 +129,8 @@ class ServerConfig:
     max_pending_requests: int = 256
     max_text_chars: int = 10000
     max_data_bytes: int = 16384
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    upload_link_seconds: float = UPLOAD_LINK_SECONDS
     webchat: bool = True
     access_log: bool = False
 

@@ -12,6 +12,7 @@ from .config import Config
 from .conversations import Conversations
 from .flows.engine import Endpoint
 from .limits import BodyReading
+from .links import FileSource, SignedLinks
 from .manifest import Manifest
 from .metrics import Metrics
 from .repeating import StoreFailures
@@ -32,3 +33,6 @@ TYPE_INPUTS: web.AppKey[dict[str, Callable[[web.Request, Endpoint], Awaitable[we
     web.AppKey("type_inputs")
 # The clock of every timer the runtime arms (extension.clock); tests give a manual one.
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+# Signed file links (extension/links.py) and who serves the files that are not uploads, by source name.
+LINKS = web.AppKey("links", SignedLinks)
+FILE_SOURCES: web.AppKey[dict[str, FileSource]] = web.AppKey("file_sources")

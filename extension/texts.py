@@ -37,3 +37,15 @@ SESSION_EXISTS = ("this session already exists: send its sessionToken (from the 
                   "in the X-Session-Token header")
 API_KEY_REQUIRED = "this endpoint needs its API key: Authorization: Bearer <apiKey>"
 LONE_SURROGATE = "{field} holds a lone surrogate (\\ud800-\\udfff), which is not valid Unicode text"
+
+# Files (docs/CONTRACT.md 5: attachments).
+LINK_REFUSED = "this file link is not valid: it has expired, was changed, or its conversation has ended"
+FILE_TOO_LARGE = "the file is larger than {limit} bytes"
+FILE_EMPTY = "the file is empty"
+FILE_TYPE = "the file must be an image (PNG, JPEG, GIF or WebP) or a PDF; its content is {found}"
+FILE_TYPE_MISMATCH = "the file's content is {found}, not the {declared} it was declared as"
+FILENAME_INVALID = "filename must be at most {limit} characters of text without control characters"
+UPLOADS_NEED_PUBLIC_URL = ("file uploads need [server] public_url: Genesys Cloud fetches the file from the "
+                           "runtime's address")
+FILE_UPSTREAM_FAILED = "the file could not be fetched from Genesys Cloud ({reason})"
+FILE_UPSTREAM_TOO_LARGE = "the file is larger than this runtime serves ({limit} bytes)"

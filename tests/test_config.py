@@ -376,13 +376,13 @@ def test_hosts_serve_can_resolve_are_valid(
 
 INT_KEYS = {"retry_attempts": (1, 20), "reconcile_batch": (1, 1000), "transcript_max_messages": (1, 100),
             "transcript_max_chars": (100, 100000), "session_messages_per_minute": (1, 10000),
-            "connection_messages_per_minute": (1, 100000)}
+            "connection_messages_per_minute": (1, 100000), "attachment_max_bytes": (1, 1024 ** 3)}
 FLOAT_KEYS = {key: (0, 172800) for key in (
     "retry_total_seconds", "request_timeout_seconds", "acw_timeout_seconds", "reconcile_interval_seconds",
     "reconcile_idle_seconds", "heartbeat_timeout_seconds", "channel_renew_seconds", "reconnect_max_seconds",
     "delivery_notice_seconds", "outbox_retry_max_seconds")} | {
     "lease_seconds": (0.1, 3600), "webhook_wait_seconds": (0, 9), "reconcile_unwatched_interval_seconds": (0.1, 172800),
-    "agent_check_seconds": (0.05, 600)}
+    "agent_check_seconds": (0.05, 600), "attachment_link_seconds": (1, 7 * 86400)}
 HANDOVER_CASES = (
     [(key, low - 1, "Must be greater than or equal to") for key, (low, _) in INT_KEYS.items()]
     + [(key, high + 1, "Must be greater than or equal to") for key, (_, high) in INT_KEYS.items()]
@@ -493,3 +493,15 @@ def test_end_handover_api_key_has_no_minimum_length(
     path.write_text(path.read_text().replace('clientId = "client-1"', 'clientId = "client-1"\nendHandoverApiKey = "k"'))
     key = load_config(path, manifest, env={}).connections["support"]["endHandoverApiKey"]
     assert isinstance(key, Secret) and key.reveal() == "k"
+
+
+def test_the_upload_settings_have_defaults_and_bounds(write_config: Callable[..., Path], manifest: Manifest) -> None:
+    path = write_config()
+    server = parse_config(tomllib.loads(path.read_text()), path, manifest, env={}).server
+    assert (server.max_upload_bytes, server.upload_link_seconds) == (10 * 1024 * 1024, 86400.0)
+    for key, value in (("max_upload_bytes", 0), ("max_upload_bytes", 2.5), ("upload_link_seconds", 0),
+                       ("upload_link_seconds", 8 * 86400)):
+        errors = parse_errors(write_config, manifest, at(f"server.{key}", value))
+        assert len(errors) == 1 and errors[0].startswith(f"server.{key}: "), errors
+    errors = parse_errors(write_config, manifest, at("endpoints.0.urlToken", "attachments"))
+    assert errors == ["endpoints[0].urlToken: Reserved for the runtime's own routes."]

@@ -59,6 +59,10 @@ class SessionTokens:
     def valid(self, key: SessionKey, token: str) -> bool:
         return same_secret(self.issue(key), token)
 
+    def subkey(self, purpose: str) -> bytes:
+        """A key for another use (`purpose` names it), from which this one cannot be learnt."""
+        return hmac.new(self._key, b"subkey\0" + purpose.encode("utf-8"), hashlib.sha256).digest()
+
 
 @dataclass(frozen=True)
 class Grant:

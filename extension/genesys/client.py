@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
+from .downloads import Download, is_download_url, open_download
 from .errors import (
     CallAbandoned,
     GenesysAuthError,
@@ -202,6 +204,21 @@ class GenesysClient:
         answer = _object(await self._call("GET", ESTIMATED_WAIT, {"queue_id": queue_id},
                                           params={"conversationId": conversation_id}))
         return estimated_wait(answer)
+
+    # Agent attachments
+
+    def is_download_url(self, url: str) -> bool:
+        """Whether `url` is this region's download API (only such a URL is sent the OAuth token)."""
+        return is_download_url(self.region.api_base, url)
+
+    @contextlib.asynccontextmanager
+    async def download(self, url: str) -> AsyncIterator[Download]:
+        """Stream an agent attachment: the download API with the token, then its signed URL without."""
+        if not self.is_download_url(url):
+            raise GenesysBadResponse("not a download URL of this region", method="GET")
+        async with open_download(self._session, url, self.tokens.get, self.tokens.invalidate,
+                                 read_seconds=self._timeout, on_response=self._on_response) as download:
+            yield download
 
     # Bot Connector integrations
 

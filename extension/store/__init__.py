@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Store, StoreError
+from .base import Blob, Store, StoreError
 from .coordination import Coordination, LocalCoordination
 from .memory import MemoryStore
 from .redis_url import parse_redis_url, redis_problem
 from .sqlite import SqliteStore
 
-__all__ = ["Store", "StoreError", "MemoryStore", "SqliteStore", "Coordination", "LocalCoordination",
+__all__ = ["Blob", "Store", "StoreError", "MemoryStore", "SqliteStore", "Coordination", "LocalCoordination",
            "store_from_url", "check_store_url"]
 
 SCHEMES = ("memory://", "sqlite:///", "redis://", "rediss://")

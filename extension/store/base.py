@@ -1,4 +1,4 @@
-"""The store interface: sessions, per-session event logs, one-time claims and small indexes."""
+"""The store interface: sessions, per-session event logs, one-time claims, small indexes and blobs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from .coordination import Coordination, LocalCoordination
@@ -22,6 +23,17 @@ EVENT_LOG_LIMIT = 1000
 
 class StoreError(Exception):
     """The store could not do what was asked (unreachable, corrupt, bad URL)."""
+
+
+@dataclass(frozen=True)
+class Blob:
+    """Bytes kept for a while (an uploaded file) with a small JSON document about them."""
+
+    data: bytes
+    meta: JsonDict
+
+    def __repr__(self) -> str:
+        return f"Blob({len(self.data)} bytes)"
 
 
 class Store(ABC):
@@ -154,6 +166,19 @@ class Store(ABC):
     @abstractmethod
     async def index_items(self, namespace: str) -> dict[str, str]:
         """Every entry of the index."""
+
+    # Blobs ----------------------------------------------------------------------------------
+    @abstractmethod
+    async def put_blob(self, key: str, data: bytes, meta: JsonDict, ttl: float) -> None:
+        """Keep `data` and `meta` under `key` for `ttl` seconds (replacing what it held)."""
+
+    @abstractmethod
+    async def get_blob(self, key: str) -> Blob | None:
+        """The blob under `key`, or None when there is none or it has expired."""
+
+    @abstractmethod
+    async def delete_blob(self, key: str) -> None:
+        """Forget the blob under `key` (nothing when there is none)."""
 
     def coordination(self) -> Coordination:
         """Leases and nudges between replicas; a store that is not shared has one replica."""

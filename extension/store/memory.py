@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from .base import JsonDict, Store
+from .base import Blob, JsonDict, Store
 
 # Expired claims are swept after this many new claims (or half as many as are held, whichever is
 # more: the sweep stays amortised O(1)), so memory stays bounded by about the live ones.
@@ -32,6 +32,7 @@ class MemoryStore(Store):
         self._claims: dict[tuple[str, str], float] = {}
         self._claims_since_sweep = 0
         self._indexes: dict[str, dict[str, str]] = {}
+        self._blobs: dict[str, tuple[float, bytes, str]] = {}
 
     def __repr__(self) -> str:
         return "MemoryStore()"
@@ -112,3 +113,18 @@ class MemoryStore(Store):
 
     async def index_items(self, namespace: str) -> dict[str, str]:
         return dict(self._indexes.get(namespace, {}))
+
+    async def put_blob(self, key: str, data: bytes, meta: JsonDict, ttl: float) -> None:
+        now = time.time()
+        # Expired blobs go whenever one is added: memory holds about the live ones.
+        self._blobs = {k: v for k, v in self._blobs.items() if v[0] > now}
+        self._blobs[key] = (now + ttl, bytes(data), _dump(meta))
+
+    async def get_blob(self, key: str) -> Blob | None:
+        held = self._blobs.get(key)
+        if held is None or held[0] <= time.time():
+            return None
+        return Blob(held[1], json.loads(held[2]))
+
+    async def delete_blob(self, key: str) -> None:
+        self._blobs.pop(key, None)

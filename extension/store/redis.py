@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -18,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, RedisError
 
 from ..repeating import RepeatedFailure
-from .base import JsonDict, Store, StoreError
+from .base import Blob, JsonDict, Store, StoreError
 from .coordination import Coordination
 from .redis_coordination import RedisCoordination
 from .redis_errors import translated
@@ -264,6 +265,27 @@ class RedisStore(Store):
     @translated
     async def index_items(self, namespace: str) -> dict[str, str]:
         return {str(k): str(v) for k, v in (await self.redis.hgetall(self.k("idx", namespace))).items()}
+
+    # Blobs: one hash each (meta, data in base64, as the clients decode answers as text), expiring in Redis.
+    @translated
+    async def put_blob(self, key: str, data: bytes, meta: JsonDict, ttl: float) -> None:
+        name = self.k("blob", key)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(name)
+            pipe.hset(name, mapping={"meta": _dump(meta), "data": base64.b64encode(data).decode("ascii")})
+            pipe.pexpire(name, max(1, int(ttl * 1000)))
+            await pipe.execute()
+
+    @translated
+    async def get_blob(self, key: str) -> Blob | None:
+        fields = await self.redis.hgetall(self.k("blob", key))
+        if not fields or "meta" not in fields or "data" not in fields:
+            return None
+        return Blob(base64.b64decode(fields["data"]), json.loads(fields["meta"]))
+
+    @translated
+    async def delete_blob(self, key: str) -> None:
+        await self.redis.delete(self.k("blob", key))
 
     # Per-session serialisation across replicas ------------------------------------------------
     def per_key_entries(self) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from .base import JsonDict, Store, StoreError
+from .base import Blob, JsonDict, Store, StoreError
 
 log = logging.getLogger("extension.store.sqlite")
 P = ParamSpec("P")
@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS claims (ns TEXT NOT NULL, key TEXT NOT NULL, expires 
                                    PRIMARY KEY (ns, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS indexes (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
                                     PRIMARY KEY (ns, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, expires REAL NOT NULL, meta TEXT NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS blobs_by_expiry ON blobs (expires);
 """
 
 
@@ -50,7 +52,8 @@ def translated(method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Corou
     return call
 
 
-_READS = {"get_session", "idle_sessions", "_last_seq", "_read_events", "claimed", "index_get", "index_items"}
+_READS = {"get_session", "idle_sessions", "_last_seq", "_read_events", "claimed", "index_get", "index_items",
+          "get_blob"}
 
 
 class SqliteStore(Store):
@@ -242,3 +245,21 @@ class SqliteStore(Store):
     async def index_items(self, namespace: str) -> dict[str, str]:
         rows = self.db.execute("SELECT key, value FROM indexes WHERE ns = ?", (namespace,)).fetchall()
         return {str(k): str(v) for k, v in rows}
+
+    @translated
+    async def put_blob(self, key: str, data: bytes, meta: JsonDict, ttl: float) -> None:
+        now = time.time()
+        # Expired blobs go whenever one is added, so the table holds about the live ones.
+        self.db.execute("DELETE FROM blobs WHERE expires <= ?", (now,))
+        self.db.execute("INSERT OR REPLACE INTO blobs (key, expires, meta, data) VALUES (?, ?, ?, ?)",
+                        (key, now + ttl, json.dumps(meta, separators=(",", ":")), bytes(data)))
+
+    @translated
+    async def get_blob(self, key: str) -> Blob | None:
+        row = self.db.execute("SELECT meta, data FROM blobs WHERE key = ? AND expires > ?",
+                              (key, time.time())).fetchone()
+        return Blob(bytes(row[1]), json.loads(row[0])) if row else None
+
+    @translated
+    async def delete_blob(self, key: str) -> None:
+        self.db.execute("DELETE FROM blobs WHERE key = ?", (key,))

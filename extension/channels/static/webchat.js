@@ -106,7 +106,8 @@ import {
   }
 
   function userBubble(entry) {
-    const item = bubble("user", "You", entry.text, entry.time);
+    const extras = Array.isArray(entry.files) && entry.files.length ? [attachmentList(entry.files)] : [];
+    const item = bubble("user", "You", entry.text, entry.time, undefined, extras);
     if (entry.id) item.dataset.id = entry.id;
     if (entry.failed) item.classList.add("failed");
     else if (pending.some((f) => f.id === entry.id)) item.classList.add("pending");
@@ -254,6 +255,7 @@ import {
     pending.push(frame);
     savePending();
     const entry = { after: lastSeq, text, time: new Date().toISOString(), id: frame.id };
+    if (data && Array.isArray(data.attachments)) entry.files = data.attachments;
     remember(entry);
     userBubble(entry);
     transmit([frame]);
@@ -352,6 +354,43 @@ import {
     input.value = "";
     send(text);
   });
+
+  // A file goes in two steps: uploaded to the runtime (checked there: an image or a PDF, within its
+  // size limit), then sent as a message whose data.attachments holds the reference it answered.
+  const fileInput = $("file");
+  $("attach").addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    const file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    if (file) sendFile(file);
+  });
+
+  async function sendFile(file) {
+    const gen = generation;
+    const query = new URLSearchParams({ userId: ids.userId, sessionId: ids.sessionId, filename: file.name });
+    const headers = { "Content-Type": file.type || "application/octet-stream" };
+    if (ids.sessionToken) headers["X-Session-Token"] = ids.sessionToken;
+    let response;
+    let answer = {};
+    try {
+      response = await fetch(`/${encodeURIComponent(token)}/attachments?${query}`,
+        { method: "POST", body: file, headers, cache: "no-store" });
+      answer = await response.json().catch(() => ({}));
+    } catch (_) {
+      bubble("notice", "", `Not sent: ${file.name} (the chat service cannot be reached)`);
+      return;
+    }
+    if (gen !== generation) return;
+    if (!response.ok || !answer.attachment) {
+      const why = !ids.sessionToken && (response.status === 401 || response.status === 404)
+        ? "say something first, then send the file" : answer.error || `error ${response.status}`;
+      bubble("notice", "", `Not sent: ${file.name}: ${why}`);
+      return;
+    }
+    const text = input.value.trim();
+    input.value = "";
+    send(text || null, { attachments: [answer.attachment] });
+  }
 
   input.addEventListener("input", () => {
     // Typing only matters to a human agent, and the runtime forwards at most one per 5 s anyway.

@@ -15,6 +15,7 @@ from ...genesys.messages import delivery_receipt
 from ...genesys.outbound import OutboundMessage
 from ...store import StoreError
 from ...tasks import BackgroundTasks
+from .agent_files import AgentFiles
 from .connection import GenesysConnection
 from .provider import GenesysHandover
 from .receipts import failed_notice, is_sent, park_failure
@@ -59,9 +60,10 @@ class _Step:
 class AgentDelivery:
     """Stores each agent message for its user exactly once, before the webhook is answered."""
 
-    def __init__(self, handover: GenesysHandover, background: BackgroundTasks) -> None:
+    def __init__(self, handover: GenesysHandover, background: BackgroundTasks, files: AgentFiles) -> None:
         self.handover = handover
         self.background = background
+        self.files = files
 
     async def deliver(self, candidates: list[GenesysConnection], msg: OutboundMessage) -> str:
         """Returns the outcome: delivered, duplicate, typing, receipt, ignored or failed."""
@@ -115,14 +117,15 @@ class AgentDelivery:
             return outcomes
         endpoint, key = found
         async with self.handover.conversations.turn(endpoint, key) as turn:
-            steps = [await self._apply(turn, candidates, msg) for candidates, msg in items]
+            steps = [await self._apply(turn, key, candidates, msg) for candidates, msg in items]
             if not any(step.kept for step in steps):
                 turn.discard()
         for step in steps:
             await self._after_commit(step)
         return [step.outcome for step in steps]
 
-    async def _apply(self, turn: Any, candidates: list[GenesysConnection], msg: OutboundMessage) -> _Step:
+    async def _apply(self, turn: Any, key: SessionKey, candidates: list[GenesysConnection],
+                     msg: OutboundMessage) -> _Step:
         """One message inside the session's turn: what it changes, and its outcome."""
         session = turn.session
         state = HandoverState.from_doc(session.handover)
@@ -160,7 +163,7 @@ class AgentDelivery:
         step.outcome = "typing" if msg.type == "Event" else "delivered"
         if msg.type == "Event":
             turn.events.append(typing_event("agent"))
-        elif not await self._agent_output(turn, None if late else state, msg):
+        elif not await self._agent_output(turn, None if late else state, msg, conn, key):
             step.outcome = "unsupported"
         return step
 
@@ -188,9 +191,11 @@ class AgentDelivery:
         elif step.outcome == "delivered":
             self._receipt(conn, msg, "Delivered")
 
-    async def _agent_output(self, turn: Any, state: HandoverState | None, msg: OutboundMessage) -> bool:
+    async def _agent_output(self, turn: Any, state: HandoverState | None, msg: OutboundMessage,
+                            conn: GenesysConnection, key: SessionKey) -> bool:
         """Add the agent's message to the user's events; False when only a line saying it cannot be
-        shown was added (content of a type this runtime does not know)."""
+        shown was added (content of a type this runtime does not know). A file's URL is the
+        runtime's signed link to it (agent_files.py)."""
         human = (msg.originating_entity or "Human") != "Bot"
         data: dict[str, Any] = dict(msg.rich.data)
         for kind in msg.rich.unknown:
@@ -199,7 +204,8 @@ class AgentDelivery:
                 log.warning("agent content of type %r is not supported; the user gets its text or a notice", kind)
         if msg.attachments:
             data["attachments"] = [
-                {"url": a.url, "mime": a.mime, "filename": a.filename, "mediaType": a.media_type}
+                {"url": await self.files.user_url(conn, key, a), "mime": a.mime, "filename": a.filename,
+                 "mediaType": a.media_type}
                 for a in msg.attachments
             ]
         if msg.quick_replies:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from ... import keys
+from ... import keys, texts
 from ...clock import SYSTEM_CLOCK
 from ...config import Config
 from ...copilot import link_maker
@@ -17,6 +18,7 @@ from ...genesys import GenesysError
 from ...handover import ProviderDeclaration, register_provider
 from ...refusals import BadInput
 from ...tasks import BackgroundTasks
+from .agent_files import AgentFiles
 from .answering import AgentWatch
 from .channel_slots import ChannelSlots, client_key
 from .cluster import ClusterDuties
@@ -63,7 +65,10 @@ class HandoverRuntime:
         self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics,
                                         copilot_link=link_maker(config.server.copilot_secret),
                                         followers=followers, clock=clock)
-        self.delivery = AgentDelivery(self.handover, self.background)
+        self.files = AgentFiles(self.connections, app[keys.LINKS], conversations.store,
+                                public_url=config.server.public_url, lifetime=settings.attachment_link_seconds,
+                                max_bytes=settings.attachment_max_bytes)
+        self.delivery = AgentDelivery(self.handover, self.background, self.files)
         self.signers = WebhookSigners(self.connections, self.background, clock=clock)
         self.signature_alarm = SignatureAlarm(self.connections, self.handover, metrics.signature_failures,
                                               self.background, clock=clock.monotonic)
@@ -149,10 +154,19 @@ async def genesys_webhook(request: web.Request) -> web.Response:
     return await receive(runtime.webhook, request)
 
 
+async def agent_file(request: web.Request, meta: Mapping[str, Any]) -> web.StreamResponse:
+    """An agent attachment's signed link (extension/links.py): the file, streamed from Genesys."""
+    runtime = request.app.get(HANDOVER_RUNTIME)
+    if runtime is None:
+        raise BadInput(texts.LINK_REFUSED, 403)
+    return await runtime.files.serve(request, meta)
+
+
 def install(app: web.Application, config: Config, declaration: ProviderDeclaration) -> None:
     """The provider's factory (manifest.json): the webhook route at the declared path and, when a
     Genesys connection is configured, the runtime."""
     app.router.add_post(declaration.webhook_path, genesys_webhook)
+    app[keys.FILE_SOURCES][PROVIDER_TYPE] = agent_file
     if not any(conn.type == PROVIDER_TYPE for conn in config.connections.values()):
         return
 

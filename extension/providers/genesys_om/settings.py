@@ -58,6 +58,10 @@ class HandoverSettings:
     # While queued, the user is told Genesys' estimated wait, asked at most this often per handover
     # (never more than once per WAIT_ESTIMATE_MIN_SECONDS); 0 turns it off.
     wait_estimate_seconds: float = 60.0
+    # An agent's file reaches the user through a signed link of the runtime (agent_files.py): this
+    # long, and at most this many bytes.
+    attachment_link_seconds: float = 3600.0
+    attachment_max_bytes: int = 25 * 1024 * 1024
 
     @staticmethod
     def acw_from_env(env: Mapping[str, str] | None = None) -> float | None:
@@ -120,6 +124,8 @@ class HandoverSchema(Schema):
     session_messages_per_minute = fields.Integer(strict=True, validate=validate.Range(min=1, max=10000))
     connection_messages_per_minute = fields.Integer(strict=True, validate=validate.Range(min=1, max=100000))
     wait_estimate_seconds = fields.Float(allow_nan=False, validate=lambda v: _wait_estimate(v))
+    attachment_link_seconds = fields.Float(allow_nan=False, validate=validate.Range(min=1, max=7 * 86400))
+    attachment_max_bytes = fields.Integer(strict=True, validate=validate.Range(min=1, max=1024 * 1024 * 1024))
 
 
 class OpenMessagingSettings:

@@ -24,6 +24,7 @@ from .console import add_routes as add_console_routes
 from .control import add_routes as add_control_routes
 from .conversations import add_routes as add_conversation_routes
 from .discovery import add_routes as add_discovery_routes
+from .downloads import add_routes as add_download_routes
 from .errors import CORRELATION_HEADER, SDK_CORRELATION_HEADER, correlation_id, error_response
 from .faults import Faults, is_control
 from .inbound import add_routes as add_inbound_routes
@@ -43,7 +44,8 @@ from .webhooks import WebhookDelivery, WebhookSender
 # The routes of each handler module, added in this order.
 ROUTES = (add_discovery_routes, add_integration_update_routes, add_inbound_routes, add_conversation_routes,
           add_notification_routes, add_console_routes, add_control_routes, add_ui_routes,
-          add_wait_estimate_routes, add_bot_connector_routes, add_messenger_routes, add_architect_routes)
+          add_wait_estimate_routes, add_bot_connector_routes, add_messenger_routes, add_architect_routes,
+          add_download_routes)
 
 
 class Emulator:
