@@ -93,7 +93,8 @@ class Emulator:
         return self.base_url
 
     async def stop(self) -> None:
-        """Stop serving; pending webhook deliveries are abandoned."""
+        """Stop serving; pending webhook deliveries are abandoned, pending messenger long-polls answered."""
+        self.messenger.wake_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -38,6 +38,11 @@ class MessengerFeed:
         if event is not None:
             event.set()
 
+    def wake_all(self) -> None:
+        """Answer every pending long-poll now (the emulator is stopping)."""
+        for conversation_id in list(self._changed):
+            self.notify(conversation_id)
+
     async def wait(self, conversation_id: str, seconds: float) -> None:
         """Until the conversation changes or `seconds` pass."""
         event = self._changed.setdefault(conversation_id, asyncio.Event())
