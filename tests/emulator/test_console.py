@@ -132,3 +132,24 @@ async def test_the_console_sends_each_rich_content_type_as_genesys_models_it(
         assert rich.data and rich.fallback and not rich.unknown, kind
     status, body = await _post(api, f"/emulator/conversations/{cid}/content", {"kind": "hologram"})
     assert status == 400 and "kind must be one of" in body["error"]
+
+
+async def test_the_console_sends_a_file_the_emulator_hosts_behind_its_download_api(
+        api: Api, middleware: FakeMiddleware) -> None:
+    cid = (await api.inbound("I need help"))["conversationId"]
+    await _post(api, f"/emulator/conversations/{cid}/accept", {"agent": "Anna"})
+    status, _ = await _post(api, f"/emulator/conversations/{cid}/file", {"kind": "image"})
+    assert status == 200
+    [attachment] = parse_outbound((await middleware.next()).body).attachments
+    assert attachment.mime == "image/png" and "/api/v2/downloads/" in attachment.url
+    path = attachment.url.split("//", 1)[1].split("/", 1)[1]
+    # Like Genesys: the download needs a token, then redirects to a signed URL with the bytes.
+    async with api.client.get("/" + path, allow_redirects=False) as response:
+        assert response.status == 401
+    async with api.client.get("/" + path, headers={"Authorization": f"Bearer {await api.token()}"},
+                              allow_redirects=False) as response:
+        assert response.status == 303
+        location = response.headers["Location"]
+    async with api.client.get(location.split("//", 1)[1].split("/", 1)[1].join(["/", ""])) as response:
+        assert response.status == 200 and (await response.read()).startswith(b"\x89PNG")
+    assert (await _post(api, f"/emulator/conversations/{cid}/file", {"kind": "exe"}))[0] == 400

@@ -9,10 +9,11 @@ from typing import Any
 from aiohttp import web
 
 from .conversations import participant_json
+from .downloads import host_file
 from .errors import EmulatorError, UnknownConversation
 from .ids import iso
 from .keys import EMULATOR
-from .rich_samples import SAMPLES
+from .rich_samples import SAMPLE_FILES, SAMPLES
 from .state import Conversation, TranscriptEntry
 from .webhooks import WebhookDelivery
 
@@ -168,6 +169,16 @@ async def _reply(request: web.Request, cid: str, body: dict[str, Any]) -> None:
     )
 
 
+async def _file(request: web.Request, cid: str, body: dict[str, Any]) -> None:
+    """Send a sample file the emulator hosts (behind its download API, as Genesys hosts an agent's)."""
+    kind = body.get("kind")
+    if not isinstance(kind, str) or kind not in SAMPLE_FILES:
+        raise ValueError(f"kind must be one of {', '.join(SAMPLE_FILES)}")
+    data, mime, filename = SAMPLE_FILES[kind]
+    attachment = host_file(request.app, str(request.url.origin()), data, mime, filename)
+    await request.app[EMULATOR].agent.reply(cid, None, attachments=[attachment], wait=False)
+
+
 async def _content(request: web.Request, cid: str, body: dict[str, Any]) -> None:
     """Send one sample of a rich content type (rich_samples.py) as the agent."""
     kind = body.get("kind")
@@ -208,6 +219,7 @@ ACTIONS: dict[str, Action] = {
     "ring-timeout": _ring_timeout,
     "reply": _reply,
     "content": _content,
+    "file": _file,
     "typing": _typing,
     "end": _end,
     "transfer": _transfer,

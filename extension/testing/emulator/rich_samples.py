@@ -1,9 +1,20 @@
 """Sample agent contents for the console: one of each type the SDK's ConversationMessageContent has
-for agents (Card, Carousel, ListPicker, DatePicker, Notification), as Genesys would send them."""
+for agents (Card, Carousel, ListPicker, DatePicker, Notification), as Genesys would send them, and
+sample files the emulator hosts behind its download API."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
+
+# (bytes, MIME type, file name) of the files the console's agent can send.
+SAMPLE_FILES: dict[str, tuple[bytes, str, str]] = {
+    "image": (base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEUlEQVR4nGPQz7+HFTEMLQkA8yRfAbxQ"
+        "d+cAAAAASUVORK5CYII="), "image/png", "blue-square.png"),
+    "pdf": (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n", "application/pdf", "terms.pdf"),
+}
 
 SAMPLES: dict[str, dict[str, Any]] = {
     "card": {"contentType": "Card", "card": {

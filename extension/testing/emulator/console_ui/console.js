@@ -172,7 +172,7 @@
       $("ring").disabled = detail.state !== "waiting" || Boolean(detail.ringingAgent);
       $("ring-timeout").disabled = !detail.ringingAgent;
       for (const id of ["transfer", "transfer-to", "end", "send", "typing", "reply-text", "attach", "attach-url", "attach-name",
-                        "content-kind", "content-send"]) {
+                        "content-kind", "content-send", "file-image", "file-pdf"]) {
         $(id).disabled = detail.state !== "active";
       }
       const transcript = $("transcript");
@@ -291,6 +291,9 @@
     $("attach-name").value = "";
     return act("reply", { attachments: [attachment] });
   });
+
+  $("file-image").addEventListener("click", () => act("file", { kind: "image" }));
+  $("file-pdf").addEventListener("click", () => act("file", { kind: "pdf" }));
 
   $("content-form").addEventListener("submit", (submit) => {
     submit.preventDefault();
