@@ -70,8 +70,13 @@ class Store(ABC):
         """The stored session document, or None."""
 
     @abstractmethod
-    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict]) -> list[JsonDict]:
-        """Store the session (unless None) and append events; return the events with `seq`."""
+    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict], *,
+                     ends_turn: bool = False) -> list[JsonDict]:
+        """Store the session (unless None) and append events; return the events with `seq`.
+
+        `ends_turn`: nothing more is stored under the session's lock, so a store whose lock is
+        shared may release it in the same step (the lock's exit then has nothing left to do).
+        """
 
     @abstractmethod
     async def delete_session(self, key: str) -> None:
