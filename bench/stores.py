@@ -1,4 +1,4 @@
-"""The stores the benchmarks run against: memory and SQLite always, Redis (DB 14) when a server answers."""
+"""The stores the benchmarks run against: memory and SQLite always, Redis (DB 15) when a server answers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import secrets
 import socket
 from pathlib import Path
 
-REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 14
+# Not 14: earlier versions of this bench emptied DB 14 whole (FLUSHDB), which would remove the keys
+# of a run beside them.
+REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 15
 # A key prefix of this run: benchmarks running at once on one Redis never touch each other's keys.
 REDIS_PREFIX = f"bench-{os.getpid()}-{secrets.token_hex(3)}"
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}?prefix={REDIS_PREFIX}"
@@ -44,7 +46,7 @@ def redis_used_memory() -> int:
 
 
 def flush_redis() -> None:
-    """Remove every key of this run (its prefix, in DB 14; the tests use 13), nothing else."""
+    """Remove every key of this run (its prefix; the tests use DB 13), nothing else."""
     import redis
 
     with redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB) as client:

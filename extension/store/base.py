@@ -15,7 +15,7 @@ from .coordination import Coordination, LocalCoordination
 
 JsonDict = dict[str, Any]
 
-# Each session keeps at least its newest this many events; older ones are dropped as new ones come.
+# Each session keeps its newest this many events; older ones are dropped as new ones come.
 # Replay (`after=SEQ`) is exact within what is kept; a reader further behind starts at the oldest kept.
 EVENT_LOG_LIMIT = 1000
 
@@ -30,7 +30,7 @@ class Store(ABC):
     Sessions and events change together in `commit`, atomically, so a turn of the flow is
     either stored whole or not at all. Event `seq` numbers are assigned by the store and
     increase per session. `read_events(wait=...)` is the live feed for long-poll and sockets.
-    A session's log keeps at least its newest `event_limit` events (Redis trims approximately).
+    A session's log keeps its newest `event_limit` events.
     """
 
     def __init__(self) -> None:
