@@ -22,6 +22,8 @@ from .stores import flush_redis, stores
 WEBHOOK = "/handover/genesysCloudOM"
 # The webhook's answer for a stored agent message; anything else counts as an error.
 DELIVERED = "delivered"
+# The least work the job needs in Python: what the runtime's CPU per webhook is compared with.
+LIMIT = "limit: HMAC + parse + one durable SQLite row + Delivered receipt"
 Bodies = list[tuple[bytes, dict[str, str]]]
 # How long the half-peak-rate run lasts: its p99 comes from a few hundred to a few thousand samples.
 HALF_RATE_SECONDS = 3.0
@@ -92,6 +94,18 @@ async def _bare_row(kind: str, label: str, sizes: IngestSizes, base: dict[str, A
     return row(label, peak, meter, base)
 
 
+async def _limit_row(sizes: IngestSizes, workdir: Path, base: dict[str, Any]) -> dict[str, Any]:
+    """The hand-written minimal pipeline (bench/servers.py `run_limit`), receipts to a real emulator."""
+    fake = [(f"h-{i}", f"c-{i}") for i in range(sizes.handovers)]
+    with procs.emulator(name="emulator-ingest-limit") as emu, procs.limit(emu.url, workdir / "limit") as server:
+        await closed_loop(server.url + WEBHOOK, agent_webhooks(300, fake, "warm"), sizes.concurrency)
+        with Meter(server, emu) as meter:
+            peak = await closed_loop(server.url + WEBHOOK, agent_webhooks(sizes.webhooks, fake, "limit"),
+                                     sizes.concurrency, expect=DELIVERED)
+            await asyncio.sleep(0.5)  # receipts still in flight belong to this load
+    return row(LIMIT, peak, meter, base)
+
+
 async def accept_all(emulator: str, conversations: Sequence[str]) -> None:
     """An agent accepts each conversation in the emulator, so every handover is active."""
     semaphore = asyncio.Semaphore(16)
@@ -142,7 +156,8 @@ async def _runtime_row(name: str, url: str, sizes: IngestSizes, workdir: Path, b
 
 async def bench_ingest(sizes: IngestSizes, workdir: Path) -> list[dict[str, Any]]:
     base = await _bare_row("bare", "bare aiohttp handler", sizes, None)
-    rows = [base, await _bare_row("verify", "bare handler + HMAC check + message parse", sizes, base)]
+    rows = [base, await _bare_row("verify", "bare handler + HMAC check + message parse", sizes, base),
+            await _limit_row(sizes, workdir, base)]
     for name, url in stores(workdir / "ingest"):
         rows.append(await _runtime_row(name, url, sizes, workdir, base))
         if name == "memory":

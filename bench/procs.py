@@ -129,6 +129,16 @@ def bare(kind: str = "bare") -> Iterator[Server]:
         yield Server(f"http://127.0.0.1:{port}", proc.pid)
 
 
+@contextlib.contextmanager
+def limit(emulator_url: str, workdir: Path) -> Iterator[Server]:
+    """The hand-written minimal pipeline: HMAC, parse, one durable SQLite row, the receipt to the emulator."""
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    args = ["bench.servers", "limit", "--port", str(port), "--emulator", emulator_url, "--workdir", str(workdir)]
+    with process(args, f"http://127.0.0.1:{port}/ready", name="limit") as proc:
+        yield Server(f"http://127.0.0.1:{port}", proc.pid)
+
+
 def seed(server: Server, count: int, *, pairs: bool = False) -> dict[str, Any]:
     """Start `count` handovers through the runtime's real start path; returns what it measured."""
     answer: dict[str, Any] = post_json(server.url, "/benchctl/seed", {"count": count, "pairs": pairs}, timeout=600)

@@ -17,6 +17,7 @@ KB = 1024.0
 BARE = "bare aiohttp handler"
 VERIFY = "bare handler + HMAC check + message parse"
 NO_RECEIPT = "runtime, memory store, Delivered receipt off"
+LIMIT = "limit: HMAC + parse + one durable SQLite row + Delivered receipt"
 
 
 @dataclass
@@ -55,6 +56,8 @@ def targets(res: Results) -> list[tuple[str, str, str, bool]]:
         if r is not None:
             out.append((f"webhook ingest, {store} store, of the bare handler", f">= {goal:.0%}",
                         f"{r['ratio']:.0%}", r["ratio"] >= goal))
+    out += _limit_targets(res)
+    out += _redis_targets(res)
     for r in res.ingest:
         if "half_p99" in r:
             out.append((f"p99 acknowledgement at half the peak rate, {r['server'].removeprefix('runtime, ')}",
@@ -73,6 +76,43 @@ def targets(res: Results) -> list[tuple[str, str, str, bool]]:
     out.append(("token requests per 10,000 messages", "1",
                 f"{t['token_requests']} for {t['messages']} messages", t["token_requests"] == 1))
     return out
+
+
+def _limit_targets(res: Results) -> list[tuple[str, str, str, bool]]:
+    """The runtime's CPU per webhook against the least work the job needs (the limit row)."""
+    limit, verify, quiet = res.ingest_row(LIMIT), res.ingest_row(VERIFY), res.ingest_row(NO_RECEIPT)
+    out: list[tuple[str, str, str, bool]] = []
+    if limit is None:
+        return out
+    for store in ("memory", "sqlite"):
+        r = res.ingest_row(f"runtime, {store} store")
+        if r is None:
+            continue
+        ratio = r["cpu"] / limit["cpu"]
+        got = f"{ratio:.2f}x ({r['cpu'] * MS:.3f} / {limit['cpu'] * MS:.3f} ms)"
+        if ratio > 1.5 and verify is not None and quiet is not None:
+            full = res.ingest_row("runtime, memory store") or r
+            got += (f": beyond the HMAC and parse, the limit spends {(limit['cpu'] - verify['cpu']) * MS:.3f} ms "
+                    f"(its row and receipt); the runtime {(quiet['cpu'] - verify['cpu']) * MS:.3f} ms on its route "
+                    f"and stored turn, {(full['cpu'] - quiet['cpu']) * MS:.3f} ms on its receipt")
+            if store != "memory":
+                got += f", {(r['cpu'] - full['cpu']) * MS:+.3f} ms for the {store} store"
+        out.append((f"runtime CPU per webhook against the limit row, {store} store", "<= 1.5x", got, ratio <= 1.5))
+    return out
+
+
+def _redis_targets(res: Results) -> list[tuple[str, str, str, bool]]:
+    """The Redis store against the memory store, in the same run."""
+    redis, memory = res.ingest_row("runtime, redis store"), res.ingest_row("runtime, memory store")
+    if redis is None or memory is None:
+        return []
+    rate, cpu = redis["rate"] / memory["rate"], redis["cpu"] / memory["cpu"]
+    why = (f": the Redis client's work, {(redis['cpu'] - memory['cpu']) * MS:.3f} ms per webhook "
+           f"(the runtime used {redis['server_busy']:.0%} of a core)")
+    return [("webhook ingest, redis store, of the memory store's", ">= 70%",
+             f"{rate:.0%}" + ("" if rate >= 0.7 else why), rate >= 0.7),
+            ("CPU per webhook, redis store, against the memory store's", "<= 1.3x",
+             f"{cpu:.2f}x" + ("" if cpu <= 1.3 else why), cpu <= 1.3)]
 
 
 def limits(res: Results) -> list[str]:

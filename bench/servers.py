@@ -7,10 +7,12 @@ import asyncio
 import gc
 import json
 import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from extension import keys
@@ -18,12 +20,18 @@ from extension.app import build_app
 from extension.config import load_config
 from extension.conversations import UserInput
 from extension.flows.session import SessionKey
+from extension.genesys.messages import delivery_receipt
 from extension.genesys.outbound import parse_outbound
 from extension.genesys.signature import HEADER, verify
 from extension.manifest import load_manifest
 from extension.providers.genesys_om.runtime import HANDOVER_RUNTIME
 from extension.providers.genesys_om.state import HandoverState
-from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET
+from extension.testing.emulator.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_INTEGRATION_ID,
+    DEFAULT_WEBHOOK_SECRET,
+)
 
 TOKEN = "bench"
 FLOW = {"name": "bench", "nodes": [
@@ -176,6 +184,51 @@ async def run_verify(args: argparse.Namespace) -> None:
     await serve(_small_app(handler), args.port)
 
 
+async def run_limit(args: argparse.Namespace) -> None:
+    """The least work a webhook needs: HMAC, parse, one durable SQLite row, the `Delivered` receipt.
+
+    The row is committed before the answer with the durability of the runtime's SQLite store (WAL,
+    synchronous=NORMAL, one transaction per message); its primary key is the webhook id, so a
+    redelivery is a duplicate. The receipt is posted after the answer, as the runtime does.
+    """
+    db = sqlite3.connect(Path(args.workdir) / "limit.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, user TEXT NOT NULL, text TEXT)")
+    receipt_url = f"{args.emulator}/api/v2/conversations/messages/{DEFAULT_INTEGRATION_ID}/inbound/open/receipt"
+    posting: set[asyncio.Task[None]] = set()
+    http = aiohttp.ClientSession()
+    async with http.post(f"{args.emulator}/oauth/token", data="grant_type=client_credentials",
+                         auth=aiohttp.BasicAuth(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}) as resp:
+        token = (await resp.json())["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    async def receipt(body: bytes) -> None:
+        async with http.post(receipt_url, data=body, headers=headers) as resp:
+            await resp.read()
+
+    async def handler(request: web.Request) -> web.Response:
+        raw = await request.read()
+        if not verify(DEFAULT_WEBHOOK_SECRET, raw, request.headers.get(HEADER)):
+            return web.json_response({"error": "invalid signature"}, status=401)
+        msg = parse_outbound(json.loads(raw))
+        stored = db.execute("INSERT OR IGNORE INTO messages (id, user, text) VALUES (?, ?, ?)",
+                            (msg.id, msg.to_id or "", msg.text)).rowcount
+        if not stored:
+            return web.json_response({"status": "duplicate"})
+        task = asyncio.create_task(receipt(json.dumps(delivery_receipt(msg.id, msg.to_id or "", "Delivered")).encode()))
+        posting.add(task)
+        task.add_done_callback(posting.discard)
+        return web.json_response({"status": "delivered"})
+
+    try:
+        await serve(_small_app(handler), args.port)
+    finally:
+        await http.close()
+        db.close()
+
+
 def _small_app(handler: Any) -> web.Application:
     async def ready(request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -207,8 +260,12 @@ def main() -> None:
     rt.add_argument("--no-receipts", action="store_true")
     for name in ("bare", "verify"):
         sub.add_parser(name).add_argument("--port", type=int, required=True)
+    limit = sub.add_parser("limit")
+    limit.add_argument("--port", type=int, required=True)
+    limit.add_argument("--emulator", required=True)
+    limit.add_argument("--workdir", required=True)
     args = parser.parse_args()
-    runner = {"runtime": run_runtime, "bare": run_bare, "verify": run_verify}[args.what]
+    runner = {"runtime": run_runtime, "bare": run_bare, "verify": run_verify, "limit": run_limit}[args.what]
     try:
         asyncio.run(runner(args))
     except KeyboardInterrupt:

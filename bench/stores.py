@@ -1,12 +1,18 @@
-"""The stores the benchmarks run against: memory and SQLite always, Redis (DB 14) when a server answers."""
+"""The stores the benchmarks run against: memory and SQLite always, Redis (DB 15) when a server answers."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 from pathlib import Path
 
-REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 14
-REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+# Not 14: earlier versions of this bench emptied DB 14 whole (FLUSHDB), which would remove the keys
+# of a run beside them.
+REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 15
+# A key prefix of this run: benchmarks running at once on one Redis never touch each other's keys.
+REDIS_PREFIX = f"bench-{os.getpid()}-{secrets.token_hex(3)}"
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}?prefix={REDIS_PREFIX}"
 
 
 def redis_available() -> bool:
@@ -40,7 +46,10 @@ def redis_used_memory() -> int:
 
 
 def flush_redis() -> None:
-    """Empty the benchmarks' own database (14; the tests use 13)."""
-    with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=1) as conn:
-        conn.sendall(f"SELECT {REDIS_DB}\r\nFLUSHDB\r\n".encode())
-        conn.recv(64)
+    """Remove every key of this run (its prefix; the tests use DB 13), nothing else."""
+    import redis
+
+    with redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB) as client:
+        keys = list(client.scan_iter(match=f"{REDIS_PREFIX}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start:start + 1000])

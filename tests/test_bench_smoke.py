@@ -66,6 +66,7 @@ def test_ingest_rows_cover_every_store_and_the_decomposition(results: str) -> No
                                    "(ratio) | server CPU | load generator CPU | emulator CPU | p50 / p99 ms at "
                                    "half the peak rate | errors |"))
     expected = ["bare aiohttp handler", "bare handler + HMAC check + message parse",
+                "limit: HMAC + parse + one durable SQLite row + Delivered receipt",
                 "runtime, memory store, Delivered receipt off", *(f"runtime, {s} store" for s in stores())]
     assert sorted(rows) == sorted(expected)
     for label, cells in rows.items():
@@ -100,11 +101,17 @@ def test_targets_table_judges_every_target(results: str) -> None:
                 "round-trip overhead p99 (per message, emulator's own time removed)",
                 "memory per idle active handover, memory store (runtime RSS)",
                 "memory per idle active handover, sqlite store (runtime RSS)",
-                "token requests per 10,000 messages"]
+                "token requests per 10,000 messages",
+                *(f"runtime CPU per webhook against the limit row, {s} store" for s in ("memory", "sqlite"))]
     if redis_answers():
-        expected.append("memory per idle active handover, redis store (runtime RSS + Redis server)")
+        expected += ["memory per idle active handover, redis store (runtime RSS + Redis server)",
+                     "webhook ingest, redis store, of the memory store's",
+                     "CPU per webhook, redis store, against the memory store's"]
     assert sorted(rows) == sorted(expected)
     assert all(cells[2] in ("met", "MISSED") for cells in rows.values())
+    for store in ("memory", "sqlite"):
+        measured = rows[f"runtime CPU per webhook against the limit row, {store} store"][1]
+        assert re.match(rf"{NUMBER}x \({NUMBER} / {NUMBER} ms\)", measured), measured
     # The token economy holds even at smoke sizes: it is a count, not a timing.
     assert rows["token requests per 10,000 messages"][1:] == ["1 for 60 messages", "met"]
 

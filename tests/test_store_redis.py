@@ -219,7 +219,7 @@ async def test_every_key_lives_under_the_prefix_in_the_test_database(pair: Pair)
     assert await a.coordination().acquire("job", 5)
     assert (await a.redis.client_info())["db"] in (DB, str(DB))
     keys = sorted([k async for k in a.redis.scan_iter(match=f"{a.prefix}:*")])
-    assert keys == sorted(f"{a.prefix}:{rest}" for rest in ("s:k", "e:k", "z:updated", "claim:dedup:m",
+    assert keys == sorted(f"{a.prefix}:{rest}" for rest in ("s:k", "log:k", "z:updated", "claim:dedup:m",
                                                             "idx:om:conv", "lease:job"))
     await delete_prefix(a.prefix)
     assert [k async for k in a.redis.scan_iter(match=f"{a.prefix}:*")] == []

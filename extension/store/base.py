@@ -16,7 +16,7 @@ from .coordination import Coordination, LocalCoordination
 
 JsonDict = dict[str, Any]
 
-# Each session keeps at least its newest this many events; older ones are dropped as new ones come.
+# Each session keeps its newest this many events; older ones are dropped as new ones come.
 # Replay (`after=SEQ`) is exact within what is kept; a reader further behind starts at the oldest kept.
 EVENT_LOG_LIMIT = 1000
 
@@ -42,7 +42,7 @@ class Store(ABC):
     Sessions and events change together in `commit`, atomically, so a turn of the flow is
     either stored whole or not at all. Event `seq` numbers are assigned by the store and
     increase per session. `read_events(wait=...)` is the live feed for long-poll and sockets.
-    A session's log keeps at least its newest `event_limit` events (Redis trims approximately).
+    A session's log keeps its newest `event_limit` events.
     """
 
     def __init__(self) -> None:
@@ -82,8 +82,13 @@ class Store(ABC):
         """The stored session document, or None."""
 
     @abstractmethod
-    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict]) -> list[JsonDict]:
-        """Store the session (unless None) and append events; return the events with `seq`."""
+    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict], *,
+                     ends_turn: bool = False) -> list[JsonDict]:
+        """Store the session (unless None) and append events; return the events with `seq`.
+
+        `ends_turn`: nothing more is stored under the session's lock, so a store whose lock is
+        shared may release it in the same step (the lock's exit then has nothing left to do).
+        """
 
     @abstractmethod
     async def delete_session(self, key: str) -> None:

@@ -44,7 +44,8 @@ class MemoryStore(Store):
         doc = self._sessions.get(key)
         return json.loads(doc) if doc is not None else None
 
-    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict]) -> list[JsonDict]:
+    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict], *,
+                     ends_turn: bool = False) -> list[JsonDict]:
         log = self._events.get(key, [])
         seq = log[-1][0] if log else 0
         encoded = []

@@ -1,4 +1,4 @@
-"""The shared store for several replicas: Redis (strings, streams, hashes, locks, pub/sub)."""
+"""The shared store for several replicas: Redis (strings, lists, hashes, locks, pub/sub)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -16,13 +17,14 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
 
 from ..repeating import RepeatedFailure
 from .base import Blob, JsonDict, Store, StoreError
 from .coordination import Coordination
 from .redis_coordination import RedisCoordination
 from .redis_errors import translated
+from .redis_scripts import COMMIT, EXTEND, LAST_SEQ, READ, RELEASE, TAKE
 from .redis_url import RedisUrl
 
 log = logging.getLogger("extension.store.redis")
@@ -42,46 +44,42 @@ CONTROL_CONNECTIONS = 8
 # What one command (or a connect) may take before it counts as failed.
 COMMAND_TIMEOUT_SECONDS = 5.0
 
-# One turn, atomically: refuse it if the session lock was lost (fencing), store the session (and
-# when, for expiry), append the events with ids `seq-0` after the last one, trimming the stream to
-# about the newest `limit` entries (`MAXLEN ~`: whole stream nodes go, so at least `limit` stay),
-# and wake every replica's readers of this session. KEYS: session, events, lock, the updated-at
-# sorted set. ARGV: lock token or "", "1" to store the session, the session JSON, the wake channel,
-# the session key, the time, the limit, then one JSON document per event. Returns the first seq, 0
-# when there were no events, -1 when fenced out.
-COMMIT = """
-if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return -1 end
-if ARGV[2] == '1' then
-  redis.call('SET', KEYS[1], ARGV[3])
-  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
-end
-if #ARGV < 8 then return 0 end
-local seq = 0
-local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-if #last > 0 then seq = tonumber(string.match(last[1][1], '^(%d+)')) end
-local first = seq + 1
-for i = 8, #ARGV do
-  seq = seq + 1
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], seq .. '-0', 'd', ARGV[i])
-end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
-return first
-"""
-
-
 def _dump(doc: Any) -> str:
     return json.dumps(doc, separators=(",", ":"))
 
 
 LISTENER_STOP_SECONDS = 2.0
+# What a held lock's session read looks like before anyone asked for it, and once it is used up.
+_UNREAD = object()
+
+
+class _Hold:
+    """A session lock this process holds: its token, the session read with it, its keeper."""
+
+    __slots__ = ("token", "doc", "released", "timer", "keeper")
+
+    def __init__(self, token: str, doc: str | None) -> None:
+        self.token = token
+        # The session JSON read when the lock was taken (decoded only if the turn reads it).
+        self.doc: object = doc
+        # The turn's commit released the lock (ends_turn): nothing is left to release.
+        self.released = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.keeper: asyncio.Task[None] | None = None
+
+    def stop_keeping(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.keeper is not None:
+            self.keeper.cancel()
 
 
 class RedisStore(Store):
     """Redis behind the Store interface, shared by every replica; see docs/REPLICAS.md for the keys.
 
-    Event logs are streams whose entry ids are the seq numbers, so any replica replays them with
-    XRANGE. Live readers wait on an in-process event that one pub/sub connection per process sets
-    when any replica commits to that session.
+    Event logs are lists of `<seq> <event JSON>` items with consecutive seq numbers, so any replica
+    replays them from an index (redis_scripts). Live readers wait on an in-process event that one
+    pub/sub connection per process sets when any replica commits to that session.
     """
 
     def __init__(self, options: RedisUrl) -> None:
@@ -90,11 +88,11 @@ class RedisStore(Store):
         self.prefix = options.prefix
         self._redis: aioredis.Redis | None = None
         self._control: aioredis.Redis | None = None
-        self._commit: Any = None
+        self._scripts: dict[str, Any] = {}
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
-        # The token of each session lock this process holds, for fencing its commits.
-        self._tokens: dict[str, bytes] = {}
+        # The session locks this process holds: their tokens fence its commits.
+        self._holds: dict[str, _Hold] = {}
 
     def __repr__(self) -> str:
         return f"RedisStore({self.options.display!r}, prefix={self.prefix!r})"
@@ -108,6 +106,14 @@ class RedisStore(Store):
         if self._redis is None:
             raise StoreError("the Redis store is not open")
         return self._redis
+
+    def _script(self, source: str, keys: list[str], args: list[Any]) -> Any:
+        """Run one of redis_scripts' scripts (EVALSHA, loaded on first use) on the data client."""
+        client = self.redis
+        script = self._scripts.get(source)
+        if script is None or script.registered_client is not client:
+            script = self._scripts[source] = client.register_script(source)
+        return script(keys=keys, args=args)
 
     @property
     def control(self) -> aioredis.Redis:
@@ -138,7 +144,6 @@ class RedisStore(Store):
             raise StoreError(f"cannot reach Redis at {self.options.display}: {exc}") from None
         self._redis = client
         self._control = control
-        self._commit = client.register_script(COMMIT)
         self._listener = asyncio.create_task(self._listen(), name="redis-store-listener")
         # Readers rely on wake-ups from the first commit on: wait (briefly) for the subscription.
         with contextlib.suppress(TimeoutError):
@@ -182,22 +187,36 @@ class RedisStore(Store):
     # Sessions and events ---------------------------------------------------------------------
     @translated
     async def get_session(self, key: str) -> JsonDict | None:
-        doc = await self.redis.get(self.k("s", key))
-        return json.loads(doc) if doc is not None else None
+        hold = self._holds.get(key)
+        if hold is not None and hold.doc is not _UNREAD:
+            # Read with the lock, and nothing of this process has stored the session since.
+            doc, hold.doc = hold.doc, _UNREAD
+        else:
+            doc = await self.redis.get(self.k("s", key))
+        return json.loads(doc) if isinstance(doc, str) else None
 
     @translated
-    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict]) -> list[JsonDict]:
+    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict], *,
+                     ends_turn: bool = False) -> list[JsonDict]:
         # Encoded before Redis sees anything: a value that is not JSON refuses the whole turn.
         docs = [_dump(event) for event in events]
         session_doc = _dump(session) if session is not None else ""
-        first = int(await self._commit(
-            keys=[self.k("s", key), self.k("e", key), self.k("lock", key), self.k("z", "updated")],
-            args=[self._tokens.get(key, b""), "1" if session is not None else "0", session_doc,
-                  self.k("chan", "wake"), key, repr(time.time()), self.event_limit, *docs],
+        hold = self._holds.get(key)
+        if hold is not None:
+            hold.doc = _UNREAD
+        release = ends_turn and hold is not None
+        first = int(await self._script(
+            COMMIT,
+            [self.k("s", key), self.k("log", key), self.k("lock", key), self.k("z", "updated"), self.k("e", key)],
+            [hold.token if hold is not None else "", "1" if session is not None else "0", session_doc,
+             self.k("chan", "wake"), key, repr(time.time()), self.event_limit, "1" if release else "0", *docs],
         ))
         if first < 0:
             raise StoreError("the session lock expired before the turn was stored (Redis unreachable or "
                              "the process stalled); the turn was not stored")
+        if release and hold is not None:
+            hold.released = True
+            hold.stop_keeping()
         stored = [{**event, "seq": first + i} for i, event in enumerate(events)]
         if stored:
             self._notify(key)
@@ -205,8 +224,11 @@ class RedisStore(Store):
 
     @translated
     async def delete_session(self, key: str) -> None:
+        hold = self._holds.get(key)
+        if hold is not None:
+            hold.doc = _UNREAD
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self.k("s", key), self.k("e", key))
+            pipe.delete(self.k("s", key), self.k("log", key), self.k("e", key))
             pipe.zrem(self.k("z", "updated"), key)
             await pipe.execute()
 
@@ -218,18 +240,18 @@ class RedisStore(Store):
 
     @translated
     async def _last_seq(self, key: str) -> int:
-        last: Any = await self.redis.xrevrange(self.k("e", key), count=1)
-        return int(last[0][0].split("-", 1)[0]) if last else 0
+        return int(await self._script(LAST_SEQ, [self.k("log", key), self.k("e", key)], []))
 
     @translated
     async def _read_events(self, key: str, after: int, limit: int) -> list[JsonDict]:
-        start = f"{max(after, 0) + 1}-0"
-        # decode_responses=True: ids and fields are str (redis-py types them as bytes | str).
-        entries: Any = await self.redis.xrange(self.k("e", key), min=start, max="+", count=limit)
+        # decode_responses=True: the items are str (redis-py types them as bytes | str).
+        items: Any = await self._script(READ, [self.k("log", key), self.k("e", key)],
+                                        [max(after, 0), limit])
         out = []
-        for entry_id, fields in entries:
-            doc = json.loads(fields["d"])
-            doc["seq"] = int(entry_id.split("-", 1)[0])
+        for item in items:
+            seq, _, body = item.partition(" ")
+            doc = json.loads(body)
+            doc["seq"] = int(seq)
             out.append(doc)
         return out
 
@@ -289,7 +311,7 @@ class RedisStore(Store):
 
     # Per-session serialisation across replicas ------------------------------------------------
     def per_key_entries(self) -> int:
-        return super().per_key_entries() + len(self._tokens)
+        return super().per_key_entries() + len(self._holds)
 
     def lock_surely_free(self, key: str) -> bool:
         """Another replica may hold the session's lock: never known free without asking Redis."""
@@ -297,41 +319,57 @@ class RedisStore(Store):
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        """Serialise turns of one session across every replica sharing this Redis."""
+        """Serialise turns of one session across every replica sharing this Redis.
+
+        Taking the lock reads the session in the same round trip; a commit with `ends_turn`
+        releases it in its own.
+        """
         async with super().lock(key):  # contenders of this process queue here, one polls Redis
             ttl = self.options.lock_seconds
-            lock = await self._take_lock(key, ttl)
-            self._tokens[key] = lock.local.token
-            keeper = asyncio.create_task(self._keep_lock(lock, key, ttl), name="session-lock")
+            hold = await self._take_lock(key, ttl)
+            self._holds[key] = hold
+            hold.timer = asyncio.get_running_loop().call_later(ttl / 3, self._start_keeper, key, hold, ttl)
             try:
                 yield
             finally:
-                keeper.cancel()
-                self._tokens.pop(key, None)
-                try:
-                    await lock.release()
-                except LockError:
-                    log.error("a session lock had expired before its turn ended")
-                except RedisError as exc:  # it expires by itself after lock_seconds
-                    log.warning("could not release a session lock: %s", exc)
+                hold.stop_keeping()
+                self._holds.pop(key, None)
+                if not hold.released:
+                    await self._release(key, hold)
 
     @translated
-    async def _take_lock(self, key: str, ttl: float) -> Any:
-        lock = self.redis.lock(self.k("lock", key), timeout=ttl, sleep=LOCK_POLL_SECONDS, thread_local=False)
-        await lock.acquire()
-        return lock
+    async def _take_lock(self, key: str, ttl: float) -> _Hold:
+        token = secrets.token_hex(16)
+        keys, args = [self.k("lock", key), self.k("s", key)], [token, max(1, int(ttl * 1000))]
+        while True:
+            taken: Any = await self._script(TAKE, keys, args)
+            if taken[0] == 1:
+                return _Hold(token, taken[1] if len(taken) > 1 else None)
+            await asyncio.sleep(LOCK_POLL_SECONDS)
 
-    async def _keep_lock(self, lock: Any, key: str, ttl: float) -> None:
+    async def _release(self, key: str, hold: _Hold) -> None:
+        try:
+            if not await self._script(RELEASE, [self.k("lock", key)], [hold.token]):
+                log.error("a session lock had expired before its turn ended")
+        except (RedisError, OSError) as exc:  # it expires by itself after lock_seconds
+            log.warning("could not release a session lock: %s", exc)
+
+    def _start_keeper(self, key: str, hold: _Hold, ttl: float) -> None:
+        """The turn outlived a third of the lock's lifetime: keep extending the lock while it runs."""
+        hold.timer = None
+        hold.keeper = asyncio.create_task(self._keep_lock(key, hold, ttl), name="session-lock")
+
+    async def _keep_lock(self, key: str, hold: _Hold, ttl: float) -> None:
         """A long Genesys call inside a turn must not let the lock expire: extend it while held."""
         while True:
-            await asyncio.sleep(ttl / 3)
             try:
-                await lock.extend(ttl, replace_ttl=True)
-            except LockError:
-                log.error("lost a session lock while its turn was running; the turn will not be stored")
-                return
-            except RedisError as exc:
+                if not await self._script(EXTEND, [self.k("lock", key)],
+                                          [hold.token, max(1, int(ttl * 1000))]):
+                    log.error("lost a session lock while its turn was running; the turn will not be stored")
+                    return
+            except (RedisError, OSError) as exc:
                 log.warning("could not extend a session lock: %s", exc)
+            await asyncio.sleep(ttl / 3)
 
     # Live wake-ups between replicas -----------------------------------------------------------
     async def _listen(self) -> None:

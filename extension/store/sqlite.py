@@ -134,7 +134,8 @@ class SqliteStore(Store):
         return json.loads(row[0]) if row else None
 
     @translated
-    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict]) -> list[JsonDict]:
+    async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict], *,
+                     ends_turn: bool = False) -> list[JsonDict]:
         db = self.db
         stored: list[JsonDict] = []
         db.execute("BEGIN IMMEDIATE")

@@ -57,7 +57,7 @@ def fail_once(store: Store) -> None:
     """The store's next commit fails (Redis unreachable, disk full) and stores nothing."""
     real = store.commit
 
-    async def commit(key: str, session: Any, events: list[Any]) -> list[Any]:
+    async def commit(key: str, session: Any, events: list[Any], **options: Any) -> list[Any]:
         store.commit = real  # type: ignore[method-assign]
         raise StoreError("the store is unreachable")
 
