@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ async def cross_replica(samples: int) -> dict[str, float] | str:
 async def main_async(smoke: bool) -> str:
     sizes = SMOKE if smoke else Sizes()
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     notes: list[str] = []
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -81,6 +83,9 @@ async def main_async(smoke: bool) -> str:
         xr = await cross_replica(sizes.cross_replica_samples)
         lap("cross-replica")
     notes.append("Time per section: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + ".")
+    notes.append(f"Load average of the machine (1 min) at the start {load_before:.1f}, at the end "
+                 f"{os.getloadavg()[0]:.1f} (the benchmark's own processes count in the second): other work "
+                 "sharing the cores makes every time longer and the ratios noisier.")
     return render(Results(sizes, ingest, {"ours": ours, "sdk": sdk}, roundtrip, memory, tokens, xr,
                           time.perf_counter() - started, smoke, notes))
 
