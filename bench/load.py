@@ -34,20 +34,24 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[index]
 
 
-def failed(status: int, body: bytes, expect: str | None) -> bool:
-    """Not a 200, or (with `expect`) an answer whose `status` says the message was not delivered."""
+Expected = str | tuple[str, ...] | None
+
+
+def failed(status: int, body: bytes, expect: Expected) -> bool:
+    """Not a 200, or (with `expect`, one answer or several) an answer whose `status` is not expected."""
     if status != 200:
         return True
     if expect is None:
         return False
+    allowed = (expect,) if isinstance(expect, str) else expect
     try:
-        return bool(json.loads(body).get("status") != expect)
+        return json.loads(body).get("status") not in allowed
     except (ValueError, AttributeError):
         return True
 
 
 async def closed_loop(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], concurrency: int,
-                      expect: str | None = None) -> LoadResult:
+                      expect: Expected = None) -> LoadResult:
     """Send every body with `concurrency` requests in flight; the peak rate the server sustains."""
     latencies: list[float] = []
     errors = 0
@@ -72,7 +76,7 @@ async def closed_loop(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], 
 
 
 async def paced(url: str, bodies: Sequence[tuple[bytes, dict[str, str]]], rate: float,
-                expect: str | None = None) -> LoadResult:
+                expect: Expected = None) -> LoadResult:
     """Send at a steady `rate` per second (open loop); latency counts from the planned send time."""
     latencies: list[float] = []
     errors = 0

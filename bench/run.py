@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import procs
+from .hot import HotSizes, bench_hot
 from .ingest import IngestSizes, bench_ingest
 from .memory import bench_memory
 from .report import Results, render
@@ -34,11 +35,12 @@ class Sizes:
     # limit of one OAuth client (docs/GENESYS_NOTES.md section 7).
     memory_sessions: tuple[tuple[str, int], ...] = (("memory", 10000), ("sqlite", 10000), ("redis", 10000))
     cross_replica_samples: int = 1000
+    hot_webhooks: int = 3000
 
 
 SMOKE = Sizes(handovers=20, webhooks=200, concurrency=8, serial=30, sessions=5, per_session=3, token_messages=60,
               roundtrips=5, memory_sessions=(("memory", 200), ("sqlite", 200), ("redis", 200)),
-              cross_replica_samples=30)
+              cross_replica_samples=30, hot_webhooks=100)
 
 
 async def cross_replica(samples: int) -> dict[str, float] | str:
@@ -69,6 +71,8 @@ async def main_async(smoke: bool) -> str:
         ingest = await bench_ingest(IngestSizes(sizes.handovers, sizes.webhooks, sizes.concurrency, sizes.serial),
                                     workdir)
         lap("ingest")
+        hot = await bench_hot(HotSizes(sizes.hot_webhooks, sizes.concurrency), workdir)
+        lap("hot conversation")
         with procs.emulator(latency=0.01, name="emulator-inbound") as emu:
             ours = await inbound_ours(emu.url, sizes.sessions, sizes.per_session)
             sdk = await asyncio.to_thread(inbound_sdk, emu.url, sizes.sessions, sizes.per_session)
@@ -87,7 +91,7 @@ async def main_async(smoke: bool) -> str:
                  f"{os.getloadavg()[0]:.1f} (the benchmark's own processes count in the second): other work "
                  "sharing the cores makes every time longer and the ratios noisier.")
     return render(Results(sizes, ingest, {"ours": ours, "sdk": sdk}, roundtrip, memory, tokens, xr,
-                          time.perf_counter() - started, smoke, notes))
+                          time.perf_counter() - started, smoke, notes, hot))
 
 
 def main() -> None:

@@ -159,8 +159,20 @@ async def run_runtime(args: argparse.Namespace) -> None:
         body = await request.json()
         return web.json_response(await seeder.seed(int(body["count"]), bool(body.get("pairs"))))
 
+    async def agent_texts(request: web.Request) -> web.Response:
+        """The texts of the agent messages a user was given, in the order of the session's events."""
+        body = await request.json()
+        store, key = app[keys.CONVERSATIONS].store, SessionKey(TOKEN, str(body["user"]), "s").id
+        found: list[Any] = []
+        after = 0
+        while page := await store.read_events(key, after):
+            found += [e.get("text") for e in page if e.get("type") == "output" and e.get("source") == "agent"]
+            after = int(page[-1]["seq"])
+        return web.json_response(found)
+
     app.router.add_get("/benchctl/ready", ready)
     app.router.add_post("/benchctl/seed", seed)
+    app.router.add_post("/benchctl/agent-texts", agent_texts)
     await serve(app, args.port)
 
 

@@ -131,7 +131,8 @@ class Conversations:
                 if event["type"] == "output":
                     session.record(event["source"], event.get("text"))
             session.updated = time.time()
-            turn.events = await self.store.commit(key.id, session.to_doc(), turn.events, ends_turn=True)
+            turn.events = await self.store.commit(key.id, session.to_doc(), turn.events, ends_turn=True,
+                                                  claims=turn.claims)
         for callback in turn.after_commit:
             try:
                 await callback()

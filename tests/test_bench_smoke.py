@@ -54,11 +54,12 @@ def stores() -> list[str]:
 
 def test_every_section_is_written(results: str) -> None:
     for heading in ("## Targets", "## 1. Webhook ingest", "### Acknowledgement latency, one webhook at a time",
+                    "### One hot conversation: every webhook for one handover at once",
                     "## What limits webhook ingest", "## 2. Inbound sends", "## 3. Round trip", "## 4. Memory",
                     "## 5. Token economy", "## 6. Cross-replica wake-up (Redis)"):
         assert re.search(rf"^{re.escape(heading)}", results, re.M), heading
     assert "SMOKE RUN" in results and re.search(r"took \d+ s", results)
-    assert re.search(r"Time per section: ingest \d+ s, .*cross-replica \d+ s", results)
+    assert re.search(r"Time per section: ingest \d+ s, hot conversation \d+ s, .*cross-replica \d+ s", results)
 
 
 def test_ingest_rows_cover_every_store_and_the_decomposition(results: str) -> None:
@@ -83,6 +84,21 @@ def test_ingest_rows_cover_every_store_and_the_decomposition(results: str) -> No
     assert all(cells[0] == "30" and numeric(cells[1]) and numeric(cells[2]) for cells in serial.values())
 
 
+def test_the_hot_conversation_reaches_the_user_whole(results: str) -> None:
+    rows = by_label(table(results, "| store | webhooks | in flight | requests/s | p50 ms | p99 ms | CPU ms per "
+                                   "request | reached the user | out of send order | errors |"))
+    assert sorted(rows) == ["memory", "sqlite"]
+    for store, cells in rows.items():
+        assert cells[:2] == ["100", "8"] and all(numeric(c) for c in cells[2:6]), (store, cells)
+        # A count, not a timing: every message of the burst reached the user, and none failed.
+        assert (cells[6], cells[8]) == ("100", "0"), (store, cells)
+        assert int(cells[7]) >= 0
+    targets = by_label(table(results, "| target | goal | measured | met |"))
+    for store in ("memory", "sqlite"):
+        assert targets[f"every message of the burst reaches the user once, {store} store"] == [
+            "100 of 100", "100 of 100 (0 lost, 0 twice, 0 errors)", "met"]
+
+
 def test_limits_are_derived_from_the_run(results: str) -> None:
     section = results.split("## What limits webhook ingest", 1)[1].split("\n## ", 1)[0]
     for part in ("aiohttp serving the request", "the HMAC check", "the stored turn", "the `Delivered` receipt"):
@@ -102,7 +118,10 @@ def test_targets_table_judges_every_target(results: str) -> None:
                 "memory per idle active handover, memory store (runtime RSS)",
                 "memory per idle active handover, sqlite store (runtime RSS)",
                 "token requests per 10,000 messages",
-                *(f"runtime CPU per webhook against the limit row, {s} store" for s in ("memory", "sqlite"))]
+                *(f"runtime CPU per webhook against the limit row, {s} store" for s in ("memory", "sqlite")),
+                *(f"p99 acknowledgement, one hot conversation (8 in flight, one handover), {s} store"
+                  for s in ("memory", "sqlite")),
+                *(f"every message of the burst reaches the user once, {s} store" for s in ("memory", "sqlite"))]
     if redis_answers():
         expected += ["memory per idle active handover, redis store (runtime RSS + Redis server)",
                      "webhook ingest, redis store, of the memory store's",

@@ -187,6 +187,21 @@ async def test_commit_refuses_a_turn_that_is_not_json_whole(store: Store) -> Non
     assert [e["n"] for e in await store.read_events("k", 0)] == [1]
 
 
+async def test_claims_are_stored_with_their_turn_or_not_at_all(store: Store) -> None:
+    await store.commit("k", {"v": 1}, [{"n": 1}], claims=[("webhook", "c:m1", 60), ("webhook", "c:m2", 0.05)])
+    assert await store.claimed_many("webhook", ["c:m1", "c:m2", "c:m3"]) == {"c:m1", "c:m2"}
+    assert await store.claimed_many("other", ["c:m1"]) == set() and await store.claimed_many("webhook", []) == set()
+    assert not await store.claim("webhook", "c:m1", 60)  # a claim like any other
+    await asyncio.sleep(0.1)
+    assert await store.claimed_many("webhook", ["c:m1", "c:m2"]) == {"c:m1"}
+    # A claim with a session-less, event-less commit, and none with a turn that was refused.
+    await store.commit("k", None, [], claims=[("webhook", "c:m4", 60)])
+    with pytest.raises(TypeError):
+        await store.commit("k", {"v": 2}, [{"n": object()}], claims=[("webhook", "c:m5", 60)])
+    assert await store.claimed_many("webhook", ["c:m4", "c:m5"]) == {"c:m4"}
+    assert await store.get_session("k") == {"v": 1} and [e["n"] for e in await store.read_events("k", 0)] == [1]
+
+
 async def test_replay_in_pages_keeps_order_and_seq(store: Store) -> None:
     for turn in range(10):
         await store.commit("k", {"turn": turn}, [{"n": turn * 3 + i} for i in range(3)])

@@ -96,9 +96,10 @@ async def test_a_turn_whose_lock_was_lost_is_not_stored(pair: Pair) -> None:
         async with b.lock("k"):
             await b.commit("k", {"v": 2}, [{"n": "b"}])
         with pytest.raises(StoreError, match="lock expired"):
-            await a.commit("k", {"v": 3}, [{"n": "a"}])
+            await a.commit("k", {"v": 3}, [{"n": "a"}], claims=[("webhook", "c:a", 60)])
     assert await b.get_session("k") == {"v": 2}
     assert [e["n"] for e in await b.read_events("k", 0)] == ["b"]
+    assert not await b.claimed("webhook", "c:a")  # the claims of a refused turn are not written either
 
 
 async def test_claims_are_shared_and_expire(pair: Pair) -> None:
@@ -194,10 +195,13 @@ async def _resubscribed(store: RedisStore, killed: set[str]) -> bool:
 async def test_redis_failures_surface_as_store_errors() -> None:
     import redis.asyncio as aioredis
 
+    from extension.store.redis_wire import RedisWire
+
     store = redis_store("redis://127.0.0.1:1/13")
     # As if Redis went away after start-up.
     store._redis = aioredis.Redis.from_url(store.options.client_url)
     store._control = aioredis.Redis.from_url(store.options.client_url)
+    store._wire = RedisWire(store.options.client_url, name="test")
     try:
         with pytest.raises(StoreError, match="Redis failed: ConnectionError"):
             await store.get_session("k")
@@ -206,7 +210,10 @@ async def test_redis_failures_surface_as_store_errors() -> None:
         with pytest.raises(StoreError, match="Redis failed"):
             async with store.lock("k"):
                 pass
+        with pytest.raises(StoreError, match="Redis failed: ConnectionError: cannot connect to Redis"):
+            await store.claimed("ns", "k")
     finally:
+        await store._wire.close()
         await store._redis.aclose()
         await store._control.aclose()
 
@@ -265,7 +272,9 @@ async def test_leases_nudges_and_wake_ups_work_while_every_data_connection_is_bu
     taken = [await pool.get_connection() for _ in range(pool.max_connections)]
     try:
         with pytest.raises(StoreError, match="Redis failed: ConnectionError: No connection available"):
-            await a.get_session("k")
+            await a.index_items("ns")
+        # The hot path has connections of its own (redis_wire): sessions are still read.
+        assert await a.get_session("k") is None
         assert await a.coordination().acquire("job", 5)
         got: asyncio.Queue[str] = asyncio.Queue()
         b.coordination().subscribe("watch", got.put_nowait)

@@ -47,17 +47,17 @@ def dies_after(store: RedisStore, commands: int) -> list[str]:
 
     As if the process were killed between two commands: whatever it had sent is in Redis, nothing after.
     """
-    client: Any = store.redis
-    real = client.execute_command
+    wire: Any = store.wire  # the connections turns go over (redis_wire)
+    real = wire.call
     sent: list[str] = []
 
-    async def execute(*args: Any, **options: Any) -> Any:
+    async def call(*args: Any) -> Any:
         if len(sent) >= commands:
             raise RedisConnectionError("the process is gone")
         sent.append(str(args[0]))
-        return await real(*args, **options)
+        return await real(*args)
 
-    client.execute_command = execute
+    wire.call = call
     return sent
 
 

@@ -48,6 +48,8 @@ class Turn:
     events: list[Event] = field(default_factory=list)
     # Run once the turn is stored (e.g. wake a sender); never run for a turn that failed.
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # (namespace, key, ttl) claims stored with the turn, all or nothing with it (Store.commit).
+    claims: list[tuple[str, str, float]] = field(default_factory=list)
     discarded: bool = False
 
     def discard(self) -> None:

@@ -7,7 +7,7 @@ import contextlib
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +15,8 @@ from typing import Any
 from .coordination import Coordination, LocalCoordination
 
 JsonDict = dict[str, Any]
+# A claim written with a turn: (namespace, key, ttl in seconds).
+Claim = tuple[str, str, float]
 
 # Each session keeps its newest this many events; older ones are dropped as new ones come.
 # Replay (`after=SEQ`) is exact within what is kept; a reader further behind starts at the oldest kept.
@@ -83,11 +85,13 @@ class Store(ABC):
 
     @abstractmethod
     async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict], *,
-                     ends_turn: bool = False) -> list[JsonDict]:
+                     ends_turn: bool = False, claims: Sequence[Claim] = ()) -> list[JsonDict]:
         """Store the session (unless None) and append events; return the events with `seq`.
 
         `ends_turn`: nothing more is stored under the session's lock, so a store whose lock is
         shared may release it in the same step (the lock's exit then has nothing left to do).
+        `claims`: (namespace, key, ttl) claims written with the turn, all or nothing with it (a
+        claim that lives already is renewed).
         """
 
     @abstractmethod
@@ -151,6 +155,10 @@ class Store(ABC):
     @abstractmethod
     async def claimed(self, namespace: str, key: str) -> bool:
         """True while a claim of `key` lives (it does not claim)."""
+
+    async def claimed_many(self, namespace: str, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` have a live claim (a shared store asks in one round trip)."""
+        return {key for key in keys if await self.claimed(namespace, key)}
 
     @abstractmethod
     async def index_set(self, namespace: str, key: str, value: str) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 
-from .base import Blob, JsonDict, Store
+from .base import Blob, Claim, JsonDict, Store
 
 # Expired claims are swept after this many new claims (or half as many as are held, whichever is
 # more: the sweep stays amortised O(1)), so memory stays bounded by about the live ones.
@@ -45,7 +46,7 @@ class MemoryStore(Store):
         return json.loads(doc) if doc is not None else None
 
     async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict], *,
-                     ends_turn: bool = False) -> list[JsonDict]:
+                     ends_turn: bool = False, claims: Sequence[Claim] = ()) -> list[JsonDict]:
         log = self._events.get(key, [])
         seq = log[-1][0] if log else 0
         encoded = []
@@ -61,6 +62,10 @@ class MemoryStore(Store):
             log.extend(encoded)
             del log[: -self.event_limit]
             self._notify(key)
+        now = time.time()
+        for namespace, name, ttl in claims:
+            self._claims[(namespace, name)] = now + ttl
+        self._count_claims(len(claims), now)
         return [json.loads(text) for _, text in encoded]
 
     async def delete_session(self, key: str) -> None:
@@ -90,11 +95,15 @@ class MemoryStore(Store):
         if expires is not None and expires > now:
             return False
         self._claims[(namespace, key)] = now + ttl
-        self._claims_since_sweep += 1
+        self._count_claims(1, now)
+        return True
+
+    def _count_claims(self, written: int, now: float) -> None:
+        """Expired claims are dropped every so many claims written."""
+        self._claims_since_sweep += written
         if self._claims_since_sweep >= max(CLAIM_SWEEP_EVERY, len(self._claims) // 2):
             self._claims_since_sweep = 0
             self._claims = {k: v for k, v in self._claims.items() if v > now}
-        return True
 
     async def claimed(self, namespace: str, key: str) -> bool:
         expires = self._claims.get((namespace, key))

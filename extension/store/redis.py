@@ -11,7 +11,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,12 +20,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..repeating import RepeatedFailure
-from .base import Blob, JsonDict, Store, StoreError
+from .base import Blob, Claim, JsonDict, Store, StoreError
 from .coordination import Coordination
 from .redis_coordination import RedisCoordination
 from .redis_errors import translated
 from .redis_scripts import COMMIT, EXTEND, LAST_SEQ, READ, RELEASE, TAKE
 from .redis_url import RedisUrl
+from .redis_wire import RedisWire
 
 log = logging.getLogger("extension.store.redis")
 
@@ -43,6 +44,8 @@ POOL_WAIT_SECONDS = 2.0
 CONTROL_CONNECTIONS = 8
 # What one command (or a connect) may take before it counts as failed.
 COMMAND_TIMEOUT_SECONDS = 5.0
+# Multiplexed connections of the hot path (redis_wire): each carries any number of commands at once.
+WIRE_CONNECTIONS = 2
 
 def _dump(doc: Any) -> str:
     return json.dumps(doc, separators=(",", ":"))
@@ -88,7 +91,7 @@ class RedisStore(Store):
         self.prefix = options.prefix
         self._redis: aioredis.Redis | None = None
         self._control: aioredis.Redis | None = None
-        self._scripts: dict[str, Any] = {}
+        self._wire: RedisWire | None = None
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
         # The session locks this process holds: their tokens fence its commits.
@@ -107,13 +110,16 @@ class RedisStore(Store):
             raise StoreError("the Redis store is not open")
         return self._redis
 
+    @property
+    def wire(self) -> RedisWire:
+        """The multiplexed connections of sessions, events, locks, claims and index reads."""
+        if self._wire is None:
+            raise StoreError("the Redis store is not open")
+        return self._wire
+
     def _script(self, source: str, keys: list[str], args: list[Any]) -> Any:
-        """Run one of redis_scripts' scripts (EVALSHA, loaded on first use) on the data client."""
-        client = self.redis
-        script = self._scripts.get(source)
-        if script is None or script.registered_client is not client:
-            script = self._scripts[source] = client.register_script(source)
-        return script(keys=keys, args=args)
+        """Run one of redis_scripts' scripts (EVALSHA, loaded on first use) on the hot path."""
+        return self.wire.script(source, keys, args)
 
     @property
     def control(self) -> aioredis.Redis:
@@ -122,14 +128,17 @@ class RedisStore(Store):
             raise StoreError("the Redis store is not open")
         return self._control
 
-    def _client(self, connections: int) -> aioredis.Redis:
+    def _client_name(self) -> str:
         # Named, so that CLIENT LIST tells operators which replica holds which connection.
+        return f"{self.prefix}:{socket.gethostname()}:{os.getpid()}"
+
+    def _client(self, connections: int) -> aioredis.Redis:
         pool = aioredis.BlockingConnectionPool.from_url(
             self.options.client_url, max_connections=connections, timeout=POOL_WAIT_SECONDS,
             decode_responses=True, health_check_interval=15,
             # A Redis that hangs (paused, a half-open link) fails a command instead of holding it for ever.
             socket_connect_timeout=COMMAND_TIMEOUT_SECONDS, socket_timeout=COMMAND_TIMEOUT_SECONDS,
-            client_name=f"{self.prefix}:{socket.gethostname()}:{os.getpid()}")
+            client_name=self._client_name())
         return aioredis.Redis.from_pool(pool)
 
     # Lifecycle -------------------------------------------------------------------------------
@@ -144,6 +153,8 @@ class RedisStore(Store):
             raise StoreError(f"cannot reach Redis at {self.options.display}: {exc}") from None
         self._redis = client
         self._control = control
+        self._wire = RedisWire(self.options.client_url, name=self._client_name(), connections=WIRE_CONNECTIONS,
+                               timeout=COMMAND_TIMEOUT_SECONDS)
         self._listener = asyncio.create_task(self._listen(), name="redis-store-listener")
         # Readers rely on wake-ups from the first commit on: wait (briefly) for the subscription.
         with contextlib.suppress(TimeoutError):
@@ -161,10 +172,13 @@ class RedisStore(Store):
             else:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     listener.result()
+        if self._wire is not None:
+            await self._wire.close()
         for client in (self._redis, self._control):
             if client is not None:
                 await client.aclose()
         self._redis = self._control = None
+        self._wire = None
 
     async def ping(self) -> bool:
         try:
@@ -192,12 +206,12 @@ class RedisStore(Store):
             # Read with the lock, and nothing of this process has stored the session since.
             doc, hold.doc = hold.doc, _UNREAD
         else:
-            doc = await self.redis.get(self.k("s", key))
+            doc = await self.wire.call("GET", self.k("s", key))
         return json.loads(doc) if isinstance(doc, str) else None
 
     @translated
     async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict], *,
-                     ends_turn: bool = False) -> list[JsonDict]:
+                     ends_turn: bool = False, claims: Sequence[Claim] = ()) -> list[JsonDict]:
         # Encoded before Redis sees anything: a value that is not JSON refuses the whole turn.
         docs = [_dump(event) for event in events]
         session_doc = _dump(session) if session is not None else ""
@@ -207,9 +221,11 @@ class RedisStore(Store):
         release = ends_turn and hold is not None
         first = int(await self._script(
             COMMIT,
-            [self.k("s", key), self.k("log", key), self.k("lock", key), self.k("z", "updated"), self.k("e", key)],
+            [self.k("s", key), self.k("log", key), self.k("lock", key), self.k("z", "updated"), self.k("e", key),
+             *(self.k(f"claim:{namespace}", name) for namespace, name, _ in claims)],
             [hold.token if hold is not None else "", "1" if session is not None else "0", session_doc,
-             self.k("chan", "wake"), key, repr(time.time()), self.event_limit, "1" if release else "0", *docs],
+             self.k("chan", "wake"), key, repr(time.time()), self.event_limit, "1" if release else "0",
+             len(claims), *(max(1, int(ttl * 1000)) for _, _, ttl in claims), *docs],
         ))
         if first < 0:
             raise StoreError("the session lock expired before the turn was stored (Redis unreachable or "
@@ -258,12 +274,19 @@ class RedisStore(Store):
     # Claims and indexes ----------------------------------------------------------------------
     @translated
     async def claim(self, namespace: str, key: str, ttl: float) -> bool:
-        return bool(await self.redis.set(self.k(f"claim:{namespace}", key), "1", nx=True,
-                                         px=max(1, int(ttl * 1000))))
+        return await self.wire.call("SET", self.k(f"claim:{namespace}", key), "1", "NX", "PX",
+                                    max(1, int(ttl * 1000))) is not None
 
     @translated
     async def claimed(self, namespace: str, key: str) -> bool:
-        return bool(await self.redis.exists(self.k(f"claim:{namespace}", key)))
+        return bool(await self.wire.call("EXISTS", self.k(f"claim:{namespace}", key)))
+
+    @translated
+    async def claimed_many(self, namespace: str, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        values = await self.wire.call("MGET", *(self.k(f"claim:{namespace}", key) for key in keys))
+        return {key for key, value in zip(keys, values, strict=True) if value is not None}
 
     @translated
     async def index_set(self, namespace: str, key: str, value: str) -> None:
@@ -277,7 +300,7 @@ class RedisStore(Store):
 
     @translated
     async def index_get(self, namespace: str, key: str) -> str | None:
-        value = await self.redis.hget(self.k("idx", namespace), key)
+        value = await self.wire.call("HGET", self.k("idx", namespace), key)
         return str(value) if value is not None else None
 
     @translated

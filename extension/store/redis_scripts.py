@@ -31,11 +31,12 @@ return 1
 """
 
 # One turn: refuse it if the session lock was lost (fencing), store the session (and when, for
-# expiry), release the lock when the turn ends here, append the events after the last seq, keep
-# the newest `limit`, and wake every replica's readers of this session.
-# KEYS: session, log, lock, the updated-at sorted set, the old stream.
+# expiry), write the turn's claims, release the lock when the turn ends here, append the events
+# after the last seq, keep the newest `limit`, and wake every replica's readers of this session.
+# KEYS: session, log, lock, the updated-at sorted set, the old stream, then one key per claim.
 # ARGV: lock token or "", "1" to store the session, the session JSON, the wake channel, the session
-# key, the time, the limit, "1" to release the lock, then one JSON document per event.
+# key, the time, the limit, "1" to release the lock, the number of claims n, n claim lifetimes in
+# ms, then one JSON document per event.
 # Returns the first seq, 0 when there were no events, -1 when fenced out.
 COMMIT = """
 if ARGV[1] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return -1 end
@@ -43,8 +44,13 @@ if ARGV[2] == '1' then
   redis.call('SET', KEYS[1], ARGV[3])
   redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
 end
+local claims = tonumber(ARGV[9])
+for i = 1, claims do
+  redis.call('SET', KEYS[5 + i], '1', 'PX', ARGV[9 + i])
+end
 if ARGV[8] == '1' and ARGV[1] ~= '' then redis.call('DEL', KEYS[3]) end
-if #ARGV < 9 then return 0 end
+local events = 10 + claims
+if #ARGV < events then return 0 end
 if redis.call('LLEN', KEYS[2]) == 0 and redis.call('EXISTS', KEYS[5]) == 1 then
   local old = {}
   for _, entry in ipairs(redis.call('XRANGE', KEYS[5], '-', '+')) do
@@ -60,7 +66,7 @@ local last = redis.call('LINDEX', KEYS[2], -1)
 if last then seq = tonumber(string.match(last, '^(%d+)')) end
 local first = seq + 1
 local items = {}
-for i = 9, #ARGV do
+for i = events, #ARGV do
   seq = seq + 1
   items[#items + 1] = seq .. ' ' .. ARGV[i]
 end

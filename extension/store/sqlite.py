@@ -7,11 +7,11 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from .base import Blob, JsonDict, Store, StoreError
+from .base import Blob, Claim, JsonDict, Store, StoreError
 
 log = logging.getLogger("extension.store.sqlite")
 P = ParamSpec("P")
@@ -135,7 +135,7 @@ class SqliteStore(Store):
 
     @translated
     async def commit(self, key: str, session: JsonDict | None, events: list[JsonDict], *,
-                     ends_turn: bool = False) -> list[JsonDict]:
+                     ends_turn: bool = False, claims: Sequence[Claim] = ()) -> list[JsonDict]:
         db = self.db
         stored: list[JsonDict] = []
         db.execute("BEGIN IMMEDIATE")
@@ -158,6 +158,12 @@ class SqliteStore(Store):
                 db.executemany("INSERT INTO events (key, seq, doc) VALUES (?, ?, ?)", rows)
                 if seq > self.event_limit:
                     db.execute("DELETE FROM events WHERE key = ? AND seq <= ?", (key, seq - self.event_limit))
+            if claims:
+                now = time.time()
+                db.executemany("INSERT INTO claims (ns, key, expires) VALUES (?, ?, ?) "
+                               "ON CONFLICT(ns, key) DO UPDATE SET expires = excluded.expires",
+                               [(namespace, name, now + ttl) for namespace, name, ttl in claims])
+                self._count_claims(len(claims), now)
             db.execute("COMMIT")
         except BaseException:
             self._transaction_failed(db)
@@ -206,11 +212,15 @@ class SqliteStore(Store):
             "ON CONFLICT(ns, key) DO UPDATE SET expires = excluded.expires WHERE claims.expires <= ?",
             (namespace, key, now + ttl, now),
         )
-        self._claims_since_sweep += 1
+        self._count_claims(1, now)
+        return cur.rowcount == 1
+
+    def _count_claims(self, written: int, now: float) -> None:
+        """Expired claims are deleted every so many claims written."""
+        self._claims_since_sweep += written
         if self._claims_since_sweep >= CLAIM_SWEEP_EVERY:
             self._claims_since_sweep = 0
             self.db.execute("DELETE FROM claims WHERE expires <= ?", (now,))
-        return cur.rowcount == 1
 
     @translated
     async def claimed(self, namespace: str, key: str) -> bool:

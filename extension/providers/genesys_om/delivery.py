@@ -13,7 +13,6 @@ from ...flows.session import SessionKey
 from ...genesys import GenesysError
 from ...genesys.messages import delivery_receipt
 from ...genesys.outbound import OutboundMessage
-from ...store import StoreError
 from ...tasks import BackgroundTasks
 from .agent_files import AgentFiles
 from .connection import GenesysConnection
@@ -116,8 +115,13 @@ class AgentDelivery:
                 outcomes.append("failed")
             return outcomes
         endpoint, key = found
+        # Claims outlive the session's recent ids: asked for all at once, before the turn (a
+        # claim is only written with the turn that stored its message, so none appears meanwhile
+        # that the recent ids, read under the lock, would not show).
+        claimed = await self.handover.store.claimed_many(
+            WEBHOOK_CLAIM, [f"{conn.name}:{msg.id}" for candidates, msg in items for conn in candidates])
         async with self.handover.conversations.turn(endpoint, key) as turn:
-            steps = [await self._apply(turn, key, candidates, msg) for candidates, msg in items]
+            steps = [await self._apply(turn, key, candidates, msg, claimed) for candidates, msg in items]
             if not any(step.kept for step in steps):
                 turn.discard()
         for step in steps:
@@ -125,7 +129,7 @@ class AgentDelivery:
         return [step.outcome for step in steps]
 
     async def _apply(self, turn: Any, key: SessionKey, candidates: list[GenesysConnection],
-                     msg: OutboundMessage) -> _Step:
+                     msg: OutboundMessage, claimed: set[str]) -> _Step:
         """One message inside the session's turn: what it changes, and its outcome."""
         session = turn.session
         state = HandoverState.from_doc(session.handover)
@@ -134,15 +138,15 @@ class AgentDelivery:
         step = _Step(msg, conn, f"{conn.name}:{msg.id}", late)
         seen: list[str] = session.context.setdefault(SEEN_WEBHOOKS, [])
         # The recent ids are checked and written under the session lock with the message itself;
-        # the claim (written after the commit) covers ids that have left that window.
-        if msg.id in seen or await self.handover.store.claimed(WEBHOOK_CLAIM, step.claim):
+        # the claim (written with the turn) covers ids that have left that window.
+        if msg.id in seen or step.claim in claimed:
             step.outcome = "duplicate"
             return step
         if msg.type == "Receipt":
             step.outcome = "receipt"
             if owner is not None:
                 step.kept = True
-                self._remember(seen, msg.id)
+                self._remember(turn, step, seen)
                 if is_sent(session.context, msg.id):
                     turn.events.append(output_event(
                         failed_notice(session.context, msg.id, msg.receipt_reasons), None, "system"))
@@ -159,7 +163,7 @@ class AgentDelivery:
             step.outcome = "ignored"
             return step
         step.kept = True
-        self._remember(seen, msg.id)
+        self._remember(turn, step, seen)
         step.outcome = "typing" if msg.type == "Event" else "delivered"
         if msg.type == "Event":
             turn.events.append(typing_event("agent"))
@@ -167,23 +171,17 @@ class AgentDelivery:
             step.outcome = "unsupported"
         return step
 
-    def _remember(self, seen: list[str], message_id: str) -> None:
-        seen.append(message_id)
+    def _remember(self, turn: Any, step: _Step, seen: list[str]) -> None:
+        """The message is kept with the turn: its id joins the recent ids, its claim the turn."""
+        seen.append(step.msg.id)
         del seen[: -self.handover.settings.dedup_window]
+        turn.claims.append((WEBHOOK_CLAIM, step.claim, WEBHOOK_CLAIM_SECONDS))
 
     async def _after_commit(self, step: _Step) -> None:
         msg, conn = step.msg, step.conn
         if step.late and step.outcome == "delivered":
             # Genesys retried it after an outage: it was written before the agent ended.
             log.info("agent message %s of ended conversation %s delivered late", msg.id, msg.conversation_id)
-        if step.kept:
-            # Claimed only once stored: a process dying before the commit leaves no claim, so
-            # Genesys' redelivery is delivered; dying after it, the recent ids still catch it.
-            try:
-                await self.handover.store.claim(WEBHOOK_CLAIM, step.claim, WEBHOOK_CLAIM_SECONDS)
-            except StoreError as exc:
-                log.warning("agent message %s stored but not claimed (replays are caught while recent): %s",
-                            msg.id, exc)
         if step.outcome == "failed":
             self._receipt(conn, msg, "Failed", ("InvalidDestination", "the handover of this recipient has ended"))
         elif step.outcome == "unsupported":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 PROVIDER = "genesysCloudOM"
@@ -78,8 +78,16 @@ class HandoverState:
     send_at: float = 0.0
 
     def to_doc(self) -> dict[str, Any]:
+        """The stored form: what differs from the defaults (from_doc restores those), as every
+        handover is stored with every turn of its session and kept while it lasts."""
         # Shallow on purpose (the doc is encoded right away); dataclasses.asdict deep-copies.
-        return {"provider": PROVIDER, **vars(self), "options": dict(vars(self.options))}
+        doc = {"provider": PROVIDER, **_changed(vars(self), _STATE_DEFAULTS)}
+        options = _changed(vars(self.options), _OPTION_DEFAULTS)
+        if options:
+            doc["options"] = options
+        else:
+            doc.pop("options", None)
+        return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any] | None) -> HandoverState | None:
@@ -100,6 +108,20 @@ class HandoverState:
         """What the session keeps of this handover once it has ended (see ENDED)."""
         return {"userId": self.genesys_user_id, "connection": self.connection,
                 "conversationId": self.conversation_id, "at": time.time()}
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """The fields of a dataclass that have a plain default value (not a factory)."""
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+
+
+def _changed(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items()
+            if not (k in defaults and v == defaults[k] and type(v) is type(defaults[k])) and v != []}
+
+
+_OPTION_DEFAULTS = _defaults(HandoverOptions)
+_STATE_DEFAULTS = _defaults(HandoverState)
 
 
 def ended_history(previous: Any, state: HandoverState, status: str) -> list[dict[str, Any]]:

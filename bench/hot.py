@@ -1,0 +1,74 @@
+"""One hot conversation: every webhook for one handover, many in flight, against the runtime per store.
+
+The agent's messages all go to one active handover with `concurrency` requests in flight, as a
+burst from Genesys does. Each is answered either `delivered` (taken inline, the session was free)
+or `accepted` (stored first behind a busy session, delivered in order by the session's drainer);
+both are a success. Afterwards the user's events are read back: every message once, none lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import procs
+from .ingest import DELIVERED, WEBHOOK, Meter, accept_all, agent_webhooks
+from .load import closed_loop
+from .stores import stores
+
+ACCEPTED = "accepted"
+# How long the drainers may take to hand the stored backlog to the user after the last answer.
+DRAIN_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class HotSizes:
+    webhooks: int
+    concurrency: int
+
+
+async def _agent_texts(url: str, user: str) -> list[str]:
+    answer: list[str] = await asyncio.to_thread(procs.post_json, url, "/benchctl/agent-texts", {"user": user})
+    return answer
+
+
+def inversions(sent: list[str], seen: list[str]) -> int:
+    """Adjacent pairs the user got in another order than the load generator sent them."""
+    rank = {text: i for i, text in enumerate(sent)}
+    order = [rank[t] for t in seen if t in rank]
+    return sum(1 for a, b in zip(order, order[1:], strict=False) if a > b)
+
+
+async def _hot_row(name: str, url: str, sizes: HotSizes, workdir: Path) -> dict[str, Any]:
+    tag = f"hot-{name}"
+    with procs.emulator(name=f"emulator-{tag}") as emu, \
+            procs.runtime(url, emu.url, workdir=workdir / tag, name=f"runtime-{tag}") as rt:
+        seeded = await asyncio.to_thread(procs.seed, rt, 1, pairs=True)
+        pair = (str(seeded["pairs"][0][0]), str(seeded["pairs"][0][1]))
+        await accept_all(emu.url, [pair[1]])
+        await closed_loop(rt.url + WEBHOOK, agent_webhooks(100, [pair], f"{tag}-warm"), 1, expect=DELIVERED)
+        bodies = agent_webhooks(sizes.webhooks, [pair], tag)
+        sent = [f"Agent message {i}" for i in range(sizes.webhooks)]
+        with Meter(rt, emu) as meter:
+            burst = await closed_loop(rt.url + WEBHOOK, bodies, sizes.concurrency, expect=(DELIVERED, ACCEPTED))
+        # The user is `user-0` of the seeded handovers; the warm-up's texts repeat the burst's first ones.
+        deadline = time.perf_counter() + DRAIN_SECONDS
+        seen: list[str] = []
+        while time.perf_counter() < deadline:
+            seen = (await _agent_texts(rt.url, "user-0"))[100:]
+            if len(seen) >= sizes.webhooks:
+                break
+            await asyncio.sleep(0.2)
+    return {"store": name, "requests": burst.requests, "concurrency": sizes.concurrency, "rate": burst.rate,
+            "p50": burst.percentile(50), "p99": burst.percentile(99), "errors": burst.errors,
+            "cpu": meter.server_cpu / burst.requests, "delivered": len(seen), "unique": len(set(seen)),
+            "lost": len(set(sent) - set(seen)), "inversions": inversions(sent, seen)}
+
+
+async def bench_hot(sizes: HotSizes, workdir: Path) -> list[dict[str, Any]]:
+    """The memory and SQLite stores (one process: where the hot conversation's backlog lives)."""
+    return [await _hot_row(name, url, sizes, workdir)
+            for name, url in stores(workdir / "hot") if name in ("memory", "sqlite")]
