@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 from extension.flows.session import SessionKey
+from extension.genesys.outbound import parse_outbound
+from extension.store import StoreError
 from extension.providers.genesys_om.webhook import INBOX
 
 from stack import Stack, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
@@ -76,3 +79,75 @@ async def test_a_burst_answered_then_killed_is_delivered_in_order_by_the_next_pr
     await second.wait_for(lambda ev: len(texts(ev, "agent")) == len(sent))
     assert texts(await second.events(), "agent") == sent
     await eventually(lambda: _empty_inbox(second), "the stored copies dropped once delivered")
+
+
+def _counting_commits(stack: Stack) -> list[int]:
+    """Counts the store's commits that carry agent messages (how many each)."""
+    store: Any = stack.store
+    real = store.commit
+    counted: list[int] = []
+
+    async def commit(key: str, session: Any, events: list[Any], **options: Any) -> list[Any]:
+        agent = sum(1 for e in events if e.get("source") == "agent")
+        if agent:
+            counted.append(agent)
+        return await real(key, session, events, **options)
+
+    store.commit = commit
+    return counted
+
+
+async def _burst(stack: Stack, bodies: list[dict[str, Any]]) -> list[str]:
+    """Agent messages that reach the runtime in one pass of the event loop, as a burst does."""
+    inbox = stack.runtime.inbox
+    candidates = list(stack.runtime.connections.values())
+    return list(await asyncio.gather(*(inbox.deliver(candidates, parse_outbound(b), b) for b in bodies)))
+
+
+async def test_a_burst_for_a_free_session_is_stored_in_one_turn_each_answered_with_its_outcome(
+        make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    to_id = await genesys_user_id(stack)
+    commits = _counting_commits(stack)
+    sent = [f"together {n}" for n in range(8)]
+    bodies = [agent_message(to_id, text, message_id=f"t-{n}") for n, text in enumerate(sent)]
+    bodies.insert(3, agent_message(to_id, "together 2", message_id="t-2"))  # Genesys sent one twice
+    outcomes = await _burst(stack, bodies)
+    assert outcomes == ["delivered"] * 3 + ["duplicate"] + ["delivered"] * 5
+    assert commits == [8]  # one read and one commit of the session for the whole burst
+    assert texts(await stack.events(), "agent") == sent
+    # Each delivered message is receipted on its own, and its claim was stored with the turn.
+    await eventually(lambda: _receipted(stack, [f"t-{n}" for n in range(8)]), "a Delivered receipt each")
+    assert await _burst(stack, [bodies[0]]) == ["duplicate"]
+
+
+async def _receipted(stack: Stack, ids: list[str]) -> bool:
+    receipts = [r for r in stack.emu.requests if r.path.endswith("/inbound/open/receipt")]
+    return sorted(json.loads(r.body)["id"] for r in receipts if json.loads(r.body).get("status") == "Delivered") \
+        == sorted(ids)
+
+
+async def test_a_burst_whose_turn_fails_fails_every_webhook_of_it_and_stores_none(make_stack: StackFactory) -> None:
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    to_id = await genesys_user_id(stack)
+    store: Any = stack.store
+    real = store.commit
+
+    async def failing(*args: Any, **options: Any) -> list[Any]:
+        store.commit = real
+        raise StoreError("the store is unreachable")
+
+    store.commit = failing
+    bodies = [agent_message(to_id, f"lost {n}", message_id=f"f-{n}") for n in range(4)]
+    inbox = stack.runtime.inbox
+    candidates = list(stack.runtime.connections.values())
+    results = await asyncio.gather(*(inbox.deliver(candidates, parse_outbound(b), b) for b in bodies),
+                                   return_exceptions=True)
+    assert all(isinstance(r, StoreError) for r in results), results  # each answered 5xx: Genesys redelivers
+    assert texts(await stack.events(), "agent") == []
+    assert await _burst(stack, bodies) == ["delivered"] * 4  # the redeliveries are not taken as duplicates
+    assert texts(await stack.events(), "agent") == [f"lost {n}" for n in range(4)]

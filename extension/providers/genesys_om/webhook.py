@@ -174,6 +174,9 @@ class WebhookInbox:
         # A webhook about a conversation is a sign of life of it (the end detector's reconciler).
         self.signal = signal
         self._backlogs: dict[str, list[_Queued]] = {}
+        # Messages of a free session gathered for one inline turn (the first has no future: it delivers).
+        self._gathering: dict[str, list[tuple[list[GenesysConnection], OutboundMessage,
+                                              asyncio.Future[str] | None]]] = {}
         self._seq = itertools.count()
         # Stored copies a drainer of this process will deliver: the periodic replay leaves them.
         self._held: set[str] = set()
@@ -192,7 +195,7 @@ class WebhookInbox:
         # A free session lock is taken at once (nothing between here and the turn waits), so no
         # Genesys call of another turn can hold the answer up: delivered inline, without a task.
         if backlog is None and self.store.lock_surely_free(key_id):
-            return await self.delivery.deliver_to(candidates, message, found)
+            return await self._deliver_gathered(key_id, candidates, message, found)
         queued = _Queued(candidates, message, asyncio.get_running_loop().create_future(), self.clock.time(),
                          next(self._seq))
         if backlog is not None:
@@ -212,6 +215,36 @@ class WebhookInbox:
         if queued.done.done():  # delivered while it was being stored
             await self._forget(queued)
         return "accepted"
+
+    async def _deliver_gathered(self, key_id: str, candidates: list[GenesysConnection], message: OutboundMessage,
+                                found: Found) -> str:
+        """Deliver inline, in one turn with the messages of the session that arrive in the same pass
+        of the event loop (a burst from Genesys): one read and one commit of the session for all,
+        each webhook answered with its own outcome once that commit is stored."""
+        gathering = self._gathering.get(key_id)
+        if gathering is not None:
+            joined: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            gathering.append((candidates, message, joined))
+            return await joined
+        gathering = self._gathering[key_id] = [(candidates, message, None)]
+        try:
+            await asyncio.sleep(0)  # the others of this pass join here
+        finally:
+            del self._gathering[key_id]
+        followers = [future for _, _, future in gathering[1:] if future is not None]
+        try:
+            outcomes = await self.delivery.deliver_batch([(c, m) for c, m, _ in gathering], found)
+        except BaseException as exc:
+            # Nothing of the turn was stored: every webhook of it fails, and Genesys redelivers.
+            failure = exc if isinstance(exc, Exception) else RuntimeError("the delivery turn was cancelled")
+            for future in followers:
+                if not future.done():
+                    future.set_exception(failure)
+            raise
+        for future, outcome in zip(followers, outcomes[1:], strict=True):
+            if not future.done():
+                future.set_result(outcome)
+        return outcomes[0]
 
     def draining(self, key_id: str) -> bool:
         """Whether this session's agent messages queue behind a busy turn (for tests and metrics)."""
