@@ -9,8 +9,8 @@ from typing import Any
 
 from extension.flows.session import SessionKey
 from extension.genesys.outbound import parse_outbound
-from extension.store import StoreError
 from extension.providers.genesys_om.webhook import INBOX
+from extension.store import StoreError
 
 from stack import Stack, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
 from support import eventually
