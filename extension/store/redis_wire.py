@@ -181,6 +181,7 @@ class RedisWire:
     async def _open(self) -> _Connection:
         loop = asyncio.get_running_loop()
         tls = ssl.create_default_context() if self._parts.scheme == "rediss" else None
+        conn: _Connection | None = None
         try:
             async with asyncio.timeout(self._timeout):
                 _, conn = await loop.create_connection(_Connection, self._parts.hostname or "localhost",
@@ -193,13 +194,17 @@ class RedisWire:
                 for future in futures:
                     reply = await future
                     if isinstance(reply, ResponseError):
-                        conn.fail(RedisConnectionError("Redis refused the connection's setup"))
                         raise RedisConnectionError(f"Redis refused the connection's setup: {reply}")
-        except TimeoutError:
-            raise RedisTimeoutError(f"no connection to Redis within {self._timeout:g} s") from None
-        except OSError as exc:
-            raise RedisConnectionError(f"cannot connect to Redis: {exc.strerror or exc}") from None
-        return conn
+            return conn
+        except BaseException as exc:
+            # A connection that is not fully set up is never used: closed, whatever went wrong.
+            if conn is not None:
+                conn.fail(RedisConnectionError("the connection to Redis was not set up"))
+            if isinstance(exc, TimeoutError):
+                raise RedisTimeoutError(f"no connection to Redis within {self._timeout:g} s") from None
+            if isinstance(exc, OSError):
+                raise RedisConnectionError(f"cannot connect to Redis: {exc.strerror or exc}") from None
+            raise
 
     async def _watch(self) -> None:
         """A command unanswered for `timeout` seconds: Redis hangs or the link is half open."""
