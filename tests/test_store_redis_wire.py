@@ -15,6 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from extension.store.redis_wire import RedisWire
 
 from redis_server import DB, HOST, PORT, new_prefix, require_redis
+from support import eventually
 
 
 @pytest.fixture
@@ -143,3 +144,34 @@ async def test_no_redis_at_all_is_a_connection_error() -> None:
 def test_the_repr_shows_no_password() -> None:
     w = RedisWire("redis://user:s3cret-pass@127.0.0.1:6379/2", name="wire-test")
     assert "s3cret" not in repr(w) and "127.0.0.1:6379" in repr(w)
+
+
+async def test_a_subscription_hands_over_each_message_and_survives_a_handler_that_fails(wire: RedisWire) -> None:
+    channel = f"{new_prefix()}:chan"
+    got: list[str] = []
+    subscribed = asyncio.Event()
+
+    def on_message(name: str, data: str) -> None:
+        if data == "bad":
+            raise ValueError("a handler that fails")
+        got.append(f"{name}={data}")
+
+    task = asyncio.create_task(wire.subscribe([channel], on_message, subscribed.set, ping_seconds=0.2))
+    try:
+        await asyncio.wait_for(subscribed.wait(), 5)
+        for data in ("one", "bad", "two"):
+            assert await wire.call("PUBLISH", channel, data) == 1
+        await eventually(lambda: got == [f"{channel}=one", f"{channel}=two"], "both good messages handed over")
+        await asyncio.sleep(0.7)  # pings keep a quiet subscription alive past 3 x ping_seconds
+        assert not task.done()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_a_subscription_that_hears_nothing_despite_pings_ends() -> None:
+    async with silent_server(answers=1) as (port, _):
+        w = RedisWire(f"redis://127.0.0.1:{port}/0", name="wire-test", connections=1, timeout=1.0)
+        with pytest.raises(RedisTimeoutError, match="no answer on the pub/sub connection"):
+            await asyncio.wait_for(w.subscribe(["c"], lambda *_: None, lambda: None, ping_seconds=0.1), 5)

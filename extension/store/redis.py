@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..repeating import RepeatedFailure
@@ -399,42 +398,28 @@ class RedisStore(Store):
         """One pub/sub connection per process: commits of any replica wake this process's readers."""
         failures = 0
         lost = RepeatedFailure(log, "the Redis pub/sub connection", level=logging.WARNING)
+        wake, bus = self.k("chan", "wake"), self.k("chan", "bus")
+
+        def on_message(channel: str, data: str) -> None:
+            if channel == wake:
+                self._notify(data)
+            elif channel == bus:
+                topic, _, body = data.partition("\n")
+                self.coordination().dispatch(topic, body)
+
+        def on_subscribed() -> None:
+            nonlocal failures
+            failures = 0
+            lost.succeeded()
+            self._listening.set()
+            # Commits made while not subscribed woke nobody: every reader looks again.
+            self._wake_all()
+
         while True:
-            pubsub: Any = self.control.pubsub()
             try:
-                await pubsub.subscribe(self.k("chan", "wake"), self.k("chan", "bus"))
-                failures = 0
-                lost.succeeded()
-                await self._dispatch(pubsub)
+                await self.wire.subscribe([wake, bus], on_message, on_subscribed, ping_seconds=PUBSUB_PING_SECONDS)
             except (RedisError, OSError) as exc:
                 failures += 1
                 lost.failed(exc)
-            finally:
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
             self._wake_all()
             await asyncio.sleep(min(5.0, 0.05 * 2 ** min(failures, 7)))
-
-    async def _dispatch(self, pubsub: Any) -> None:
-        wake = self.k("chan", "wake")
-        heard = time.monotonic()
-        while True:
-            message = await pubsub.get_message(timeout=PUBSUB_PING_SECONDS)
-            now = time.monotonic()
-            if message is None:
-                # A half-open connection would hang here for ever: ping, and give up on silence.
-                if now - heard > 3 * PUBSUB_PING_SECONDS:
-                    raise RedisConnectionError("no answer on the pub/sub connection")
-                await pubsub.ping()
-                continue
-            heard = now
-            kind, data = message.get("type"), message.get("data")
-            if kind == "subscribe":
-                self._listening.set()
-                # Commits made while not subscribed woke nobody: every reader looks again.
-                self._wake_all()
-            elif kind == "message" and message.get("channel") == wake:
-                self._notify(str(data))
-            elif kind == "message":
-                topic, _, body = str(data).partition("\n")
-                self.coordination().dispatch(topic, body)

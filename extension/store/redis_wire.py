@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import ssl
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +29,8 @@ import hiredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger("extension.store.redis")
 
 Arg = str | int | float | bytes
 
@@ -96,6 +99,59 @@ class _Connection(asyncio.Protocol):
         return now - self.pending[0][1] if self.pending else 0.0
 
 
+class _Subscription(asyncio.Protocol):
+    """A subscribed connection: each pushed message goes to `on_message` as it is parsed."""
+
+    def __init__(self, on_message: Callable[[str, str], None], on_subscribed: Callable[[], None],
+                 setup: int) -> None:
+        self.reader = hiredis.Reader(encoding="utf-8", replyError=ResponseError)
+        self.on_message, self.on_subscribed = on_message, on_subscribed
+        self.transport: asyncio.Transport | None = None
+        # Replies to the setup commands come first; then pushes (subscribe, message, pong).
+        self.setup_left = setup
+        self.heard = time.monotonic()
+        self.ended: asyncio.Future[Exception] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.heard = time.monotonic()
+        self.reader.feed(data)
+        while True:
+            try:
+                reply = self.reader.gets()
+            except hiredis.ProtocolError as exc:
+                self.end(RedisConnectionError(f"Redis sent something that is not RESP: {exc}"))
+                return
+            if reply is False:
+                return
+            if isinstance(reply, ResponseError):
+                self.end(RedisConnectionError(f"Redis refused the subscription: {reply}"))
+                return
+            if self.setup_left:
+                self.setup_left -= 1
+            elif isinstance(reply, list) and len(reply) == 3 and reply[0] == "message":
+                try:
+                    self.on_message(reply[1], reply[2])
+                except Exception:  # one bad message must not end the subscription
+                    log.exception("a Redis pub/sub message could not be handled")
+            elif isinstance(reply, list) and reply and reply[0] == "subscribe":
+                self.on_subscribed()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ended.done():
+            self.ended.set_result(RedisConnectionError(
+                f"the pub/sub connection to Redis was lost{f': {exc}' if exc else ''}"))
+
+    def end(self, error: Exception) -> None:
+        if not self.ended.done():
+            self.ended.set_result(error)
+        if self.transport is not None:
+            self.transport.abort()
+
+
 def _pack(args: tuple[Arg, ...]) -> bytes:
     """One command in RESP (hiredis' stubs type the tuple as of one item)."""
     packed: bytes = hiredis.pack_command(cast(Any, args))
@@ -153,6 +209,36 @@ class RedisWire:
                 raise
         await self.call("SCRIPT", "LOAD", source)
         return await self.call("EVALSHA", sha, len(keys), *keys, *args)
+
+    async def subscribe(self, channels: Sequence[str], on_message: Callable[[str, str], None],
+                        on_subscribed: Callable[[], None], *, ping_seconds: float) -> None:
+        """Hold a subscription to `channels` on a connection of its own, calling `on_message(channel,
+        data)` for each message, until the connection fails: then raises (ConnectionError, or
+        TimeoutError after 3 x `ping_seconds` of silence despite pings). Cancel it to stop."""
+        loop = asyncio.get_running_loop()
+        setup = _handshake(self._parts, self._name)
+        tls = ssl.create_default_context() if self._parts.scheme == "rediss" else None
+        try:
+            async with asyncio.timeout(self._timeout):
+                _, sub = await loop.create_connection(
+                    lambda: _Subscription(on_message, on_subscribed, len(setup)),
+                    self._parts.hostname or "localhost", self._parts.port or 6379, ssl=tls)
+        except TimeoutError:
+            raise RedisTimeoutError(f"no connection to Redis within {self._timeout:g} s") from None
+        except OSError as exc:
+            raise RedisConnectionError(f"cannot connect to Redis: {exc.strerror or exc}") from None
+        assert sub.transport is not None
+        try:
+            sub.transport.write(b"".join(_pack(c) for c in [*setup, ("SUBSCRIBE", *channels)]))
+            while True:
+                done, _ = await asyncio.wait({sub.ended}, timeout=ping_seconds)
+                if done:
+                    raise sub.ended.result()
+                if time.monotonic() - sub.heard > 3 * ping_seconds:
+                    raise RedisTimeoutError("no answer on the pub/sub connection")
+                sub.transport.write(_pack(("PING",)))  # answered even when nothing is published
+        finally:
+            sub.end(RedisConnectionError("the subscription ended"))
 
     async def close(self) -> None:
         if self._watchdog is not None:
