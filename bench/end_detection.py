@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
+import contextlib
 import gc
 import json
 import os
@@ -178,12 +178,15 @@ async def _run(app: web.Application, emulator: Emulator, http: aiohttp.ClientSes
     loop = asyncio.get_running_loop()
     ended_at: dict[str, float] = {}
     started_at: dict[str, float] = {}
+    chosen = random.Random(7).sample(cids, min(ends, len(cids)))
+    all_seen = asyncio.Event()
 
     async def finished(done: HandoverState) -> None:
         ended_at.setdefault(done.conversation_id, loop.time())
+        if len(ended_at) >= len(chosen):
+            all_seen.set()
 
     runtime.handover.followers.follow(ended=finished)
-    chosen = random.Random(7).sample(cids, min(ends, len(cids)))
     cpu_before = time.process_time()
     wall = loop.time()
     for i, cid in enumerate(chosen):
@@ -193,9 +196,8 @@ async def _run(app: web.Application, emulator: Emulator, http: aiohttp.ClientSes
         started_at[cid] = loop.time()
         await emulator.agent.end(cid)
     sent_in = loop.time() - wall
-    deadline = loop.time() + GIVE_UP_SECONDS
-    while len(ended_at.keys() & started_at.keys()) < len(chosen) and loop.time() < deadline:
-        await asyncio.sleep(0.05)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(all_seen.wait(), GIVE_UP_SECONDS)
     cpu = time.process_time() - cpu_before
     delays = [ended_at[c] - started_at[c] for c in chosen if c in ended_at]
     return {
