@@ -22,6 +22,7 @@ import gc
 import json
 import os
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -53,6 +54,10 @@ FLOW = {"name": "ends", "nodes": [
 FULL = {"handovers": 100_000, "ends": 6_000, "rate": 200.0}
 SMOKE = {"handovers": 300, "ends": 100, "rate": 200.0}
 GIVE_UP_SECONDS = 60.0
+
+
+def _progress(what: str) -> None:
+    print(f"end detection bench: {what}", file=sys.stderr, flush=True)
 
 
 def rss_bytes() -> int:
@@ -145,6 +150,7 @@ async def _run(app: web.Application, emulator: Emulator, http: aiohttp.ClientSes
     await _until(lambda: any(c.topics for c in emulator.notifications.channels.values()), "the queue topic")
 
     # The emulator's side: N conversations of the queue, each answered by an agent.
+    _progress(f"the emulator's {handovers} conversations")
     integration = emulator.integration
     cids: list[str] = []
     for n in range(handovers):
@@ -157,6 +163,7 @@ async def _run(app: web.Application, emulator: Emulator, http: aiohttp.ClientSes
     rss_before = rss_bytes()
 
     # The runtime's side: each conversation's stored handover, as a start leaves it.
+    _progress(f"the runtime's {handovers} handovers")
     seeding = time.perf_counter()
     for n, cid in enumerate(cids):
         user = f"b{n}"
@@ -167,7 +174,9 @@ async def _run(app: web.Application, emulator: Emulator, http: aiohttp.ClientSes
         await store.commit(key, doc, [])
         await store.index_set(BY_CONVERSATION, cid, key)
         await store.index_set(BY_USER, f"b-{n}", key)
-    await runtime.cluster.resync(CONNECTION)
+    await runtime.cluster.resync(CONNECTION)  # coalesced with the duty's own pass when one runs
+    await _until(lambda: len(runtime.watcher.watching(CONNECTION)) == handovers + 1, "every handover owned",
+                 seconds=600)
     seeded_in = time.perf_counter() - seeding
     watched = len(runtime.watcher.watching(CONNECTION))
     gc.collect()
@@ -175,6 +184,7 @@ async def _run(app: web.Application, emulator: Emulator, http: aiohttp.ClientSes
     topics = sorted(t for c in emulator.notifications.channels.values() for t in c.topics)
 
     # The agents end M of them, R per second; each end timed until the runtime finished its handover.
+    _progress(f"{ends} ends at {rate:g}/s")
     loop = asyncio.get_running_loop()
     ended_at: dict[str, float] = {}
     started_at: dict[str, float] = {}
