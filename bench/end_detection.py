@@ -182,6 +182,10 @@ async def _run(app: web.Application, emulator: Emulator, http: aiohttp.ClientSes
     gc.collect()
     rss_after = rss_bytes()
     topics = sorted(t for c in emulator.notifications.channels.values() for t in c.topics)
+    # What the holder's once-a-second re-sync of the index costs at this size (it runs on the loop).
+    resync_started = time.perf_counter()
+    await runtime.cluster._resync_once(CONNECTION)
+    resync_seconds = time.perf_counter() - resync_started
 
     # The agents end M of them, R per second; each end timed until the runtime finished its handover.
     _progress(f"{ends} ends at {rate:g}/s")
@@ -197,6 +201,9 @@ async def _run(app: web.Application, emulator: Emulator, http: aiohttp.ClientSes
             all_seen.set()
 
     runtime.handover.followers.follow(ended=finished)
+    pauses = _Pauses()
+    gc.callbacks.append(pauses.gc)
+    ticker = asyncio.create_task(pauses.tick())
     cpu_before = time.process_time()
     wall = loop.time()
     for i, cid in enumerate(chosen):
@@ -209,6 +216,8 @@ async def _run(app: web.Application, emulator: Emulator, http: aiohttp.ClientSes
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(all_seen.wait(), GIVE_UP_SECONDS)
     cpu = time.process_time() - cpu_before
+    ticker.cancel()
+    gc.callbacks.remove(pauses.gc)
     delays = [ended_at[c] - started_at[c] for c in chosen if c in ended_at]
     return {
         "handovers": handovers, "ends": len(chosen), "seen": len(delays), "rate": len(chosen) / max(sent_in, 1e-9),
@@ -217,7 +226,33 @@ async def _run(app: web.Application, emulator: Emulator, http: aiohttp.ClientSes
         "channels": len(emulator.notifications.channels), "seed_seconds": seeded_in,
         "cpu_per_end_ms": cpu / max(len(chosen), 1) * 1000.0,
         "acw_timeout": runtime.handover.settings.acw_timeout_seconds,
+        "resync_seconds": resync_seconds, "gc_max": pauses.gc_max, "gc_full": pauses.gc_full,
+        "lag_max": pauses.lag_max,
     }
+
+
+class _Pauses:
+    """The longest stalls of the event loop while the ends run, and the full garbage collections."""
+
+    def __init__(self) -> None:
+        self.gc_max = 0.0
+        self.gc_full = 0
+        self.lag_max = 0.0
+        self._gc_started = 0.0
+
+    def gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        self.gc_max = max(self.gc_max, time.perf_counter() - self._gc_started)
+        self.gc_full += info.get("generation") == 2
+
+    async def tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            self.lag_max = max(self.lag_max, loop.time() - before - 0.01)
 
 
 def table(r: dict[str, Any]) -> list[str]:

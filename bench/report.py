@@ -316,4 +316,8 @@ def _end_section(res: Results) -> list[str]:
             "over that seeding (the memory store's sessions included), the emulator's conversations made before. "
             f"The agent's end disconnects the customer too, so the queue event ends the handover at once; "
             f"without that the `acw_timeout_seconds` debounce ({e['acw_timeout']:g} s) adds to each delay. "
-            f"CPU per end (runtime and emulator together): {e['cpu_per_end_ms']:.2f} ms."]
+            f"CPU per end (runtime and emulator together): {e['cpu_per_end_ms']:.2f} ms. While the ends ran, "
+            f"the event loop stalled at most {e['lag_max']:.3f} s; the longest garbage collection took "
+            f"{e['gc_max']:.3f} s ({e['gc_full']} full ones); one re-sync of the notifications holder over "
+            f"the conversation index (once a second) took {e['resync_seconds']:.3f} s: the slow tail of the "
+            "delays is such stalls, not the event path."]
