@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import procs
+from . import end_detection, procs
 from .hot import HotSizes, bench_hot
 from .ingest import IngestSizes, bench_ingest
 from .memory import bench_memory
@@ -36,11 +36,15 @@ class Sizes:
     memory_sessions: tuple[tuple[str, int], ...] = (("memory", 10000), ("sqlite", 10000), ("redis", 10000))
     cross_replica_samples: int = 1000
     hot_webhooks: int = 3000
+    # End detection: this many open handovers on one connection, this many ended by their agent, per second.
+    end_handovers: int = 100_000
+    end_ends: int = 6_000
+    end_rate: float = 200.0
 
 
 SMOKE = Sizes(handovers=20, webhooks=200, concurrency=8, serial=30, sessions=5, per_session=3, token_messages=60,
               roundtrips=5, memory_sessions=(("memory", 200), ("sqlite", 200), ("redis", 200)),
-              cross_replica_samples=30, hot_webhooks=100)
+              cross_replica_samples=30, hot_webhooks=100, end_handovers=300, end_ends=100)
 
 
 async def cross_replica(samples: int) -> dict[str, float] | str:
@@ -86,12 +90,14 @@ async def main_async(smoke: bool) -> str:
         lap("memory")
         xr = await cross_replica(sizes.cross_replica_samples)
         lap("cross-replica")
+        ends = await end_detection.measure(sizes.end_handovers, sizes.end_ends, sizes.end_rate)
+        lap("end detection")
     notes.append("Time per section: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + ".")
     notes.append(f"Load average of the machine (1 min) at the start {load_before:.1f}, at the end "
                  f"{os.getloadavg()[0]:.1f} (the benchmark's own processes count in the second): other work "
                  "sharing the cores makes every time longer and the ratios noisier.")
     return render(Results(sizes, ingest, {"ours": ours, "sdk": sdk}, roundtrip, memory, tokens, xr,
-                          time.perf_counter() - started, smoke, notes, hot))
+                          time.perf_counter() - started, smoke, notes, hot, end_detection=ends))
 
 
 def main() -> None:

@@ -396,7 +396,24 @@ HANDOVER_CASES = (
 
 
 def test_every_handover_key_is_covered() -> None:
-    assert set(HandoverSchema().fields) == set(INT_KEYS) | set(FLOAT_KEYS) | {"wait_estimate_seconds"}
+    assert set(HandoverSchema().fields) == set(INT_KEYS) | set(FLOAT_KEYS) | {"wait_estimate_seconds", "end_topics"}
+
+
+@pytest.mark.parametrize("value", ["queue", "conversation", None])
+def test_end_topics_are_per_conversation_unless_queue_is_chosen(
+        write_config: Callable[..., Path], manifest: Manifest, value: str | None) -> None:
+    path = write_config(extra=f'[handover]\nend_topics = "{value}"\n' if value else "")
+    settings = load_config(path, manifest, env={}).settings_for("genesysCloudOM", HandoverSettings)
+    assert settings.end_topics == (value or "conversation")
+
+
+@pytest.mark.parametrize("value", ["queues", "", 3])
+def test_end_topics_of_another_kind_are_refused(
+        write_config: Callable[..., Path], manifest: Manifest, value: Any) -> None:
+    errors = parse_errors(write_config, manifest, at("handover.end_topics", value))
+    assert len(errors) == 1 and errors[0].startswith("handover.end_topics: "), errors
+    if isinstance(value, str):
+        assert "conversation, queue" in errors[0], errors
 
 
 @pytest.mark.parametrize(("value", "accepted"), [(0, True), (30, True), (3600, True), (29.9, False), (10, False),

@@ -35,6 +35,9 @@ class ConversationEvent:
     queue_id: str | None = None
     event_time: str | int | None = None
     topic: str | None = None
+    # The participant's state when the event comes from a queue topic (`connected`, `alerting`):
+    # a detail event does not say whether the agent answered or only rings.
+    participant_state: str | None = None
 
     @property
     def is_transfer(self) -> bool:
@@ -56,6 +59,23 @@ def conversation_topics(
 ) -> list[str]:
     """The topics to subscribe to for one conversation."""
     return [conversation_topic(conversation_id, kind) for kind in kinds]
+
+
+_QUEUE_TOPIC = re.compile(r"^v2\.routing\.queues\.(?P<id>[^.\s]+)\.conversations\.messages$")
+QUEUE_TOPIC_PREFIX = "v2.routing.queues."
+
+
+def queue_topic(queue_id: str) -> str:
+    """`v2.routing.queues.{queueId}.conversations.messages`: every message conversation of a queue."""
+    if not queue_id or "." in queue_id or any(c.isspace() for c in queue_id):
+        raise ValueError(f"not a queue id: {queue_id!r}")
+    return f"{QUEUE_TOPIC_PREFIX}{queue_id}.conversations.messages"
+
+
+def parse_queue_topic(topic: str) -> str | None:
+    """The queue id of a queue conversation topic; None for any other topic."""
+    match = _QUEUE_TOPIC.match(topic)
+    return match["id"] if match else None
 
 
 def parse_topic(topic: str) -> tuple[str, str] | None:
@@ -149,3 +169,101 @@ def _optional_str(body: Mapping[str, Any], key: str) -> str | None:
     if value is None or isinstance(value, str):
         return value or None
     raise MalformedMessage(f"{key} must be a string")
+
+
+# Participant states of the queue topic's model that mean the participant has left.
+GONE_STATES = ("disconnected", "terminated")
+
+
+@dataclass(frozen=True)
+class QueueParticipant:
+    """One participant in a queue topic event (QueueConversationMessageEventTopicMessageMediaParticipant)."""
+
+    id: str
+    purpose: str
+    state: str
+    disconnect_type: str | None = None
+    user_id: str | None = None
+    queue_id: str | None = None
+
+    @property
+    def gone(self) -> bool:
+        return self.state in GONE_STATES
+
+
+@dataclass(frozen=True)
+class QueueConversation:
+    """A message conversation of a queue as its topic carries it: who takes part, in which state."""
+
+    conversation_id: str
+    topic_queue_id: str
+    participants: tuple[QueueParticipant, ...]
+    topic: str
+
+    def queues(self) -> frozenset[str]:
+        """The queues the conversation is in: of its queue (`acd`) participants that have not left."""
+        return frozenset(p.queue_id for p in self.participants
+                         if p.purpose == "acd" and p.queue_id and not p.gone)
+
+
+# The participant's lower-case disconnectType, as the detail events spell it (docs/GENESYS_NOTES.md 7).
+_DETAIL_DISCONNECT_TYPES = {
+    "transfer": "TRANSFER",
+    "transfer.conference": "CONFERENCE_TRANSFER",
+    "transfer.consult": "CONSULT_TRANSFER",
+    "transfer.forward": "FORWARD_TRANSFER",
+    "transfer.noanswer": "NO_ANSWER_TRANSFER",
+    "transfer.notavailable": "NOT_AVAILABLE_TRANSFER",
+    "transfer.dnd": "DND_TRANSFER",
+}
+
+
+def detail_disconnect_type(participant_type: str | None) -> str | None:
+    """`transfer.noanswer` -> `NO_ANSWER_TRANSFER`, `session.expired` -> `SESSION_EXPIRED`."""
+    if participant_type is None:
+        return None
+    lowered = participant_type.lower()
+    return _DETAIL_DISCONNECT_TYPES.get(lowered, lowered.upper().replace(".", "_"))
+
+
+def parse_queue_frame(frame: Any) -> QueueConversation | None:
+    """Read a queue topic frame `{topicName, eventBody}`; None for any other topic."""
+    if not isinstance(frame, Mapping):
+        raise MalformedMessage("notification frame must be a JSON object")
+    topic = frame.get("topicName")
+    if not isinstance(topic, str):
+        raise MalformedMessage("notification frame has no topicName")
+    queue_id = parse_queue_topic(topic)
+    if queue_id is None:
+        return None
+    body = frame.get("eventBody")
+    if not isinstance(body, Mapping):
+        raise MalformedMessage("eventBody must be an object")
+    conversation_id = _optional_str(body, "id")
+    if conversation_id is None:
+        raise MalformedMessage("queue conversation event has no id")
+    raw = body.get("participants")
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        raise MalformedMessage("participants must be a list")
+    return QueueConversation(conversation_id, queue_id, tuple(_participant(p) for p in raw), topic)
+
+
+def _participant(raw: Any) -> QueueParticipant:
+    if not isinstance(raw, Mapping):
+        raise MalformedMessage("a participant must be an object")
+    pid, purpose, state = (_optional_str(raw, key) for key in ("id", "purpose", "state"))
+    if pid is None or purpose is None or state is None:
+        raise MalformedMessage("a participant needs id, purpose and state")
+    return QueueParticipant(pid, purpose, state, disconnect_type=_optional_str(raw, "disconnectType"),
+                            user_id=_ref_id(raw, "user"), queue_id=_ref_id(raw, "queue"))
+
+
+def _ref_id(body: Mapping[str, Any], key: str) -> str | None:
+    ref = body.get(key)
+    if ref is None:
+        return None
+    if not isinstance(ref, Mapping):
+        raise MalformedMessage(f"{key} must be an object")
+    return _optional_str(ref, "id")

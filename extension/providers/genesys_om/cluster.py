@@ -20,6 +20,7 @@ log = logging.getLogger("extension.providers.genesys_om.cluster")
 
 RECONCILER = "reconciler"
 WATCH_TOPIC = "om.watch"
+RESYNC_SLICE = 2000
 
 
 def notifications_duty(connection: str) -> str:
@@ -199,10 +200,15 @@ class ClusterDuties:
                 del self._owner[cid]
         # Handovers waiting for room or refused by Genesys count as watched: they are placed when
         # room frees or a subscription is accepted again, not retried (and logged) at every pass.
-        for cid in (self.watcher.watching(connection) | self.watcher.unwatched(connection)) - index.keys():
+        known = self.watcher.watching(connection) | self.watcher.unwatched(connection)
+        gone = known - index.keys()
+        for cid in gone:
             await self.watcher.unwatch(connection, cid)
-        watched = self.watcher.watching(connection) | self.watcher.unwatched(connection)
-        for cid, key_id in index.items():
+        watched = known - gone
+        for n, (cid, key_id) in enumerate(index.items()):
+            if n % RESYNC_SLICE == RESYNC_SLICE - 1:
+                # A long index (100,000 handovers) is walked in slices: events keep flowing meanwhile.
+                await asyncio.sleep(0)
             if cid in watched:
                 continue
             owner = self._owner.get(cid)

@@ -40,8 +40,13 @@ class EndDetector:
         self.signal(cid)
         if event.kind == "user.start":
             self._cancel(cid)
+            if event.participant_state is not None:
+                # From a queue topic: the event says whether the agent answered, and the next one
+                # tells when they do, so nothing needs to read the conversation meanwhile.
+                await self.handover.mark_active(cid, connection=connection,
+                                                connected=event.participant_state == "connected")
             # Maybe only ringing at the agent (alerting): active once the agent is connected.
-            if await self.handover.mark_active(cid, connection=connection, connected=False):
+            elif await self.handover.mark_active(cid, connection=connection, connected=False):
                 self.agents.watch(connection, cid)
         elif event.kind in ("user.end", "acw"):
             self.agents.stop(cid)

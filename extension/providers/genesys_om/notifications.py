@@ -16,10 +16,13 @@ import aiohttp
 
 from ...genesys import GenesysClient, GenesysError, GenesysForbidden, TopicRejection
 from ...genesys.notifications_topics import (
+    QUEUE_TOPIC_PREFIX,
     ConversationEvent,
+    QueueConversation,
     is_heartbeat,
     is_socket_closing,
     parse_event_frame,
+    parse_queue_frame,
 )
 from ...repeating import RepeatedFailure
 from .channel_slots import ChannelSlots
@@ -69,6 +72,8 @@ class ChannelOwner(Protocol):
     async def refuse(self, loop: ChannelLoop, rejected: list[TopicRejection]) -> None: ...
 
     async def permitted(self) -> None: ...
+
+    async def on_queue_change(self, change: QueueConversation) -> None: ...
 
 
 class ChannelLoop:
@@ -279,6 +284,16 @@ class ChannelLoop:
         if is_socket_closing(frame):
             log.info("Genesys is closing the notifications socket of %s; reconnecting", self.owner.name)
             return False
+        topic = frame.get("topicName")
+        if isinstance(topic, str) and topic.startswith(QUEUE_TOPIC_PREFIX):
+            try:
+                change = parse_queue_frame(frame)
+            except ValueError:
+                return True
+            if change is not None:
+                # No duplicate check: a queue event repeated changes nothing (queue_watch.py).
+                await self.owner.on_queue_change(change)
+            return True
         try:
             event = parse_event_frame(frame)
         except ValueError:

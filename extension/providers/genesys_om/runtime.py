@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -93,7 +93,8 @@ class HandoverRuntime:
         self.watcher = NotificationsWatcher({
             name: ConnectionNotifications(
                 name, conn.client, http, settings, self.ending.on_event, self._reconnected, self.unwatched,
-                self.slots[client_key(conn.client.region.api_base, conn.client.client_id)])
+                self.slots[client_key(conn.client.region.api_base, conn.client.client_id)],
+                home_queue=_queue_id_of(conn))
             for name, conn in self.connections.items()
         })
         # The provider watches through the cluster: only the notifications lease holder subscribes.
@@ -142,6 +143,13 @@ class HandoverRuntime:
         """Events may have been missed while the socket was down: check those handovers now."""
         if self.watcher.watching(connection):
             self.background.spawn(self.reconciler.check_once(everything=True), name="reconcile-after-reconnect")
+
+def _queue_id_of(conn: GenesysConnection) -> Callable[[], Awaitable[str]]:
+    """The id of the connection's queue (looked up once by the client, then cached)."""
+    async def queue_id() -> str:
+        return (await conn.queue()).id
+    return queue_id
+
 
 HANDOVER_RUNTIME: web.AppKey[HandoverRuntime] = web.AppKey("handover_runtime")
 

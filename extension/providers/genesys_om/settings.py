@@ -16,6 +16,12 @@ from ..genesys_flags import om_disabled_reason
 
 ACW_TIMEOUT_ENV = "GENESYS_OM_HANDOVER_ACW_AFTER_TRANSFER_TIMEOUT_IN_MS"
 
+# How the notifications channels learn of ends (docs/END_DETECTION.md): each handover's own
+# conversation topics, or the topic of its queue (one for all the handovers routed there).
+CONVERSATION_TOPICS = "conversation"
+QUEUE_TOPICS = "queue"
+END_TOPICS = (CONVERSATION_TOPICS, QUEUE_TOPICS)
+
 
 @dataclass(frozen=True)
 class HandoverSettings:
@@ -34,6 +40,10 @@ class HandoverSettings:
     # Handovers no notification watches (a permission missing, every channel full) are checked
     # this often instead, each pass at most `reconcile_batch` of them.
     reconcile_unwatched_interval_seconds: float = 10.0
+    # "conversation": three topics per handover (about 6,600 handovers per OAuth client, the rest
+    # left to the reconciler); "queue": one topic per queue, falling back to "conversation" when
+    # Genesys refuses it.
+    end_topics: str = CONVERSATION_TOPICS
     heartbeat_timeout_seconds: float = 95.0
     channel_renew_seconds: float = 3600.0
     reconnect_max_seconds: float = 30.0
@@ -108,6 +118,7 @@ class HandoverSchema(Schema):
     # Checks Genesys in a loop: 0 would never pause.
     reconcile_unwatched_interval_seconds = fields.Float(validate=validate.Range(min=0.1, max=86400 * 2),
                                                         allow_nan=False)
+    end_topics = fields.String(validate=validate.OneOf(END_TOPICS))
     heartbeat_timeout_seconds = _seconds()
     channel_renew_seconds = _seconds()
     reconnect_max_seconds = _seconds()

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from ...genesys import GenesysClient, TopicRejection
-from ...genesys.notifications_topics import conversation_topics, parse_topic
+from ...genesys import GenesysClient, GenesysError, TopicRejection
+from ...genesys.notifications_topics import (
+    QueueConversation,
+    conversation_topics,
+    parse_queue_topic,
+    parse_topic,
+    queue_topic,
+)
 from . import notifications
 from .channel_slots import ChannelSlots
 from .notifications import ChannelLoop, EventCallback, ReconnectCallback
-from .settings import HandoverSettings
+from .queue_watch import QueueWatch
+from .settings import QUEUE_TOPICS, HandoverSettings
 from .unwatched import NO_CHANNEL, NO_PERMISSION, Unwatched
 
 log = logging.getLogger("extension.providers.genesys_om.notifications")
@@ -22,7 +31,7 @@ class ConnectionNotifications:
 
     def __init__(self, name: str, client: GenesysClient, http: aiohttp.ClientSession, settings: HandoverSettings,
                  on_event: EventCallback, on_reconnect: ReconnectCallback, unwatched: Unwatched,
-                 slots: ChannelSlots) -> None:
+                 slots: ChannelSlots, home_queue: Callable[[], Awaitable[str]] | None = None) -> None:
         self.name = name
         self.client = client
         self.http = http
@@ -40,10 +49,75 @@ class ConnectionNotifications:
         # once a later subscription is accepted, their ends found by the reconciler meanwhile.
         self.refused: dict[str, None] = {}
         self._missing_logged: frozenset[str] | None = None
+        # With `end_topics = "queue"`: the handovers watched through their queue's topic, and where
+        # each queue topic is subscribed. Once Genesys refuses a queue topic, every handover of the
+        # connection falls back to its own topics (`queue_refused`) until the channels are reset.
+        self.queues = QueueWatch()
+        self.home_queue = home_queue if settings.end_topics == QUEUE_TOPICS else None
+        self.queue_refused = False
+        self._queue_where: dict[str, ChannelLoop] = {}
+        self._queue_sync = asyncio.Lock()
 
     async def watch(self, conversation_id: str) -> None:
-        if conversation_id in self._where or conversation_id in self.unplaced or conversation_id in self.refused:
+        if (conversation_id in self._where or conversation_id in self.unplaced or conversation_id in self.refused
+                or conversation_id in self.queues):
             return
+        if self.home_queue is not None and not self.queue_refused and await self._watch_by_queue(conversation_id):
+            return
+        await self._watch_alone(conversation_id)
+
+    async def _watch_by_queue(self, conversation_id: str) -> bool:
+        """Own the conversation and make sure its queue's topic is subscribed; False if none can be."""
+        if self.queues.home is None:
+            assert self.home_queue is not None
+            try:
+                self.queues.home = await self.home_queue()
+            except (GenesysError, ValueError) as exc:  # asked again at the next handover
+                log.warning("%s: the queue is unknown (%s); watching the handover's own topics", self.name, exc)
+                return False
+        self.queues.own(conversation_id)
+        if await self._sync_queue_topics() or self.queue_refused:
+            return True  # refused meanwhile: the fall-back gave it its own topics already
+        self.queues.disown(conversation_id)  # no channel has room for the queue topic
+        return False
+
+    async def _sync_queue_topics(self) -> bool:
+        """Subscribe the queue topics the owned handovers need, leave the others; False if one has no room."""
+        async with self._queue_sync:  # one at a time: each compares what is subscribed with what is needed
+            needed = {queue_topic(q) for q in self.queues.queues()}
+            for topic in set(self._queue_where) - needed:
+                await self._queue_where.pop(topic).remove([topic])
+            for topic in sorted(needed - set(self._queue_where)):
+                room = await self._channel_for(1)
+                if room is None:
+                    return False
+                self._queue_where[topic] = room
+                await room.add([topic])
+                if self.queue_refused:
+                    return False
+            return True
+
+    async def on_queue_change(self, change: QueueConversation) -> None:
+        """A queue topic event: a set lookup for a conversation not ours, end-rule events for ours."""
+        observed = self.queues.observe(change)
+        if observed.joined or observed.left:
+            await self._sync_queue_topics()
+        for event in observed.events:
+            await self.on_event(self.name, event)
+
+    async def _fall_back(self) -> None:
+        """Queue topics refused: every handover watched through them gets its own topics."""
+        self.queue_refused = True
+        owned = self.queues.owned()
+        self.queues.clear()
+        for topic, loop in list(self._queue_where.items()):
+            del self._queue_where[topic]
+            if topic in loop.topics:
+                await loop.remove([topic])
+        for cid in owned:
+            await self._watch_alone(cid)
+
+    async def _watch_alone(self, conversation_id: str) -> None:
         if await self._place(conversation_id):
             return
         if not self.unplaced:
@@ -57,6 +131,10 @@ class ConnectionNotifications:
         await self.unwatched.mark(self.name, conversation_id, NO_CHANNEL)
 
     async def unwatch(self, conversation_id: str) -> None:
+        if conversation_id in self.queues:
+            self.queues.disown(conversation_id)
+            await self._sync_queue_topics()
+            return
         if conversation_id in self.refused:
             del self.refused[conversation_id]
             await self.unwatched.clear(self.name, conversation_id)
@@ -74,18 +152,25 @@ class ConnectionNotifications:
     async def _place(self, conversation_id: str) -> bool:
         """Subscribe on the first channel with room (a new one while under the limit); False if none."""
         topics = conversation_topics(conversation_id)
-        room = notifications.MAX_TOPICS_PER_CHANNEL - len(topics)
+        loop = await self._channel_for(len(topics))
+        if loop is None:
+            return False
+        self._where[conversation_id] = loop
+        await loop.add(topics)
+        return True
+
+    async def _channel_for(self, count: int) -> ChannelLoop | None:
+        """The first channel with room for `count` more topics (a new one while under the limit)."""
+        room = notifications.MAX_TOPICS_PER_CHANNEL - count
         loop = next((c for c in self.channels if len(c.topics) <= room), None)
         if loop is None:
             slot = await self.slots.take()
             if slot is None:
-                return False
+                return None
             loop = ChannelLoop(self, len(self.channels), slot)
             self.channels.append(loop)
             loop.start()
-        self._where[conversation_id] = loop
-        await loop.add(topics)
-        return True
+        return loop
 
     async def _place_waiting(self) -> None:
         """Room was freed: subscribe the handovers that waited longest, while the room lasts."""
@@ -110,11 +195,23 @@ class ConnectionNotifications:
         """Genesys refused these topics: their handovers leave the channel for the reconciler."""
         missing: set[str] = set()
         refused: dict[str, None] = {}
+        queue_missing: set[str] = set()
         for rejection in rejected:
             parsed = parse_topic(rejection.topic)
-            missing.update(rejection.missing_permissions or (f"a permission ({rejection.reason or 'unnamed'})",))
+            needs = rejection.missing_permissions or (f"a permission ({rejection.reason or 'unnamed'})",)
+            if parse_queue_topic(rejection.topic) is not None:
+                loop.topics.discard(rejection.topic)
+                queue_missing.update(needs)
+                continue
+            missing.update(needs)
             if parsed is not None:
                 refused[parsed[0]] = None
+        if queue_missing and not self.queue_refused:
+            log.error("%s: Genesys refuses the queue conversation topics: the OAuth client's role lacks %s. "
+                      "Each handover is watched through its own topics instead (at most %d per channel); add "
+                      "the permission to the role for many handovers", self.name,
+                      ", ".join(sorted(queue_missing)), notifications.MAX_TOPICS_PER_CHANNEL // 3)
+            await self._fall_back()
         for cid in refused:
             loop.topics.difference_update(conversation_topics(cid))
             if self._where.get(cid) is loop:
@@ -150,6 +247,9 @@ class ConnectionNotifications:
         self._where.clear()
         self.unplaced.clear()
         self.refused.clear()
+        self.queues.clear()
+        self._queue_where.clear()
+        self.queue_refused = False
         self.unwatched.forget(self.name)
 
 
@@ -182,7 +282,7 @@ class NotificationsWatcher:
 
     def watching(self, connection: str) -> set[str]:
         conn = self.connections.get(connection)
-        return set(conn._where) if conn is not None else set()
+        return set(conn._where) | conn.queues.owned() if conn is not None else set()
 
     def waiting(self, connection: str) -> set[str]:
         """The handovers past the subscription limit, waiting for room."""

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .config import EmulatorConfig
-from .errors import EmulatorError
+from .errors import EmulatorError, InvalidState
 from .messages import Attachment, QuickReply, agent_message, typing_event
 from .routing import Router
 from .state import ACTIVE, WAITING, Conversation, ConversationStore, Participant, TranscriptEntry
@@ -125,6 +125,13 @@ class Agent:
     async def transfer(self, conversation_id: str, to_agent: str) -> Participant:
         """Blind transfer to another agent: user.end (TRANSFER), then user.start."""
         return await self._router.transfer(conversation_id, to_agent)
+
+    async def transfer_to_queue(self, conversation_id: str, queue: str) -> Participant:
+        """Blind transfer to another queue (its id or name): user.end (TRANSFER), waiting there."""
+        found = self._config.queue(queue) or self._config.queue_named(queue)
+        if found is None:
+            raise InvalidState(f"no queue {queue!r}")
+        return await self._router.transfer_to_queue(conversation_id, found)
 
     async def customer_end(self, conversation_id: str) -> None:
         """The end user's side disconnects: customer.end."""

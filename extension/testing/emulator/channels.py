@@ -17,9 +17,13 @@ HEARTBEAT_TOPIC = "channel.metadata"
 SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
 
 
-# The permission each topic family needs. Assumed for the conversation detail events (a real org
-# lists them at GET /api/v2/notifications/availabletopics, `requiresPermissions`).
-TOPIC_PERMISSIONS = (("v2.detail.events.conversation.", "analytics:conversationDetail:view"),)
+# The permission each topic family needs. Assumed for the conversation detail events and the queue
+# conversation topics (a real org lists them at GET /api/v2/notifications/availabletopics,
+# `requiresPermissions`).
+TOPIC_PERMISSIONS = (
+    ("v2.detail.events.conversation.", "analytics:conversationDetail:view"),
+    ("v2.routing.queues.", "routing:queue:view"),
+)
 
 
 def missing_for(topic: str, lacking: list[str]) -> list[str]:

@@ -11,6 +11,7 @@ from .errors import EmulatorError, InvalidState
 from .ids import message_id, millis, user_id_for
 from .messages import Sender
 from .messenger import MessengerFeed
+from .queue_events import QueueEvents
 from .state import ENDED, MESSENGER, Conversation, ConversationStore, Participant, TranscriptEntry
 from .webhooks import WebhookDelivery, WebhookSender
 
@@ -46,6 +47,7 @@ class Router:
         self._hub = hub
         self._sender = sender
         self._messenger = messenger
+        self._queues = QueueEvents(config, hub)
 
     @property
     def store(self) -> ConversationStore:
@@ -175,6 +177,7 @@ class Router:
                 )
             )
         self._store.add(conversation)
+        self._queues.changed_soon(conversation)
         return conversation
 
     def open_messenger(self, integration_id: str, customer_id: str, name: str) -> Conversation:
@@ -199,6 +202,7 @@ class Router:
         conversation.participants.append(Participant(purpose="acd", name=queue.name, state="connected",
                                                      start_time=now, connected_time=now, queue_id=queue.id))
         self._messenger.notify(conversation.id)
+        self._queues.changed_soon(conversation)
 
     def _choose_queue(self, attributes: dict[str, str]) -> QueueConfig | None:
         by_id = self._config.queue(attributes.get("queueId", ""))
@@ -224,6 +228,7 @@ class Router:
         participant = self._join(conversation, agent, self._clock(), state="alerting")
         if self._config.user_start_on == "alerting":
             await self.emit(conversation, "user.start", participant)
+        await self._queues.changed(conversation)
         return participant
 
     async def accept(self, conversation_id: str, agent: str) -> Participant:
@@ -242,11 +247,13 @@ class Router:
         if ringing is None:
             participant = self._join(conversation, agent, now)
             await self.emit(conversation, "user.start", participant)
+            await self._queues.changed(conversation)
             return participant
         ringing.state = "connected"
         ringing.connected_time = now
         if self._config.user_start_on == "accept":
             await self.emit(conversation, "user.start", ringing)
+        await self._queues.changed(conversation)
         return ringing
 
     async def ring_timeout(self, conversation_id: str) -> None:
@@ -259,6 +266,7 @@ class Router:
         # With user.start on accept, Genesys would not have told about this agent at all.
         if self._config.user_start_on == "alerting":
             await self.emit(conversation, "user.end", participant, "NO_ANSWER_TRANSFER")
+        await self._queues.changed(conversation)
 
     async def transfer(self, conversation_id: str, to_agent: str) -> Participant:
         """The agent hands over to another agent: user.end TRANSFER, then user.start."""
@@ -269,7 +277,22 @@ class Router:
         await self.emit(conversation, "user.end", current, "TRANSFER")
         participant = self._join(conversation, to_agent, self._clock())
         await self.emit(conversation, "user.start", participant)
+        await self._queues.changed(conversation)
         return participant
+
+    async def transfer_to_queue(self, conversation_id: str, queue: QueueConfig) -> Participant:
+        """The agent hands over to another queue: user.end TRANSFER, the conversation waits there."""
+        conversation = self.open_conversation(conversation_id)
+        current = self._require_agent(conversation)
+        now = self._clock()
+        current.disconnect(now, "transfer")
+        conversation.queue_id = queue.id
+        acd = Participant(purpose="acd", name=queue.name, state="connected", start_time=now,
+                          connected_time=now, queue_id=queue.id)
+        conversation.participants.append(acd)
+        await self.emit(conversation, "user.end", current, "TRANSFER")
+        await self._queues.changed(conversation)
+        return acd
 
     async def end(self, conversation_id: str) -> None:
         """The agent ends the conversation: user.end CLIENT, then acw."""
@@ -280,6 +303,7 @@ class Router:
         self._finish(conversation, now, "peer")
         await self.emit(conversation, "user.end", agent, "CLIENT")
         await self.emit(conversation, "acw", agent)
+        await self._queues.changed(conversation)
 
     async def customer_end(self, conversation_id: str) -> None:
         """The end user leaves (PATCH of the customer participant): customer.end."""
@@ -288,6 +312,7 @@ class Router:
         conversation.customer.disconnect(now, "client")
         self._finish(conversation, now, "peer")
         await self.emit(conversation, "customer.end", conversation.customer, "CLIENT")
+        await self._queues.changed(conversation)
 
     def send(
         self,
