@@ -6,6 +6,7 @@ Every route that takes a body is tried; where what is stored matters, on every s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -224,8 +225,19 @@ async def _unfinished(port: int, path: str) -> tuple[asyncio.StreamReader, async
 
 
 async def _status_and_close(reader: asyncio.StreamReader, sent: float, within: float) -> tuple[int, float, float]:
-    """The answer's status once the server closed the connection, with when the body was sent and the close."""
-    answer = await asyncio.wait_for(reader.read(), within)
+    """The answer's status once the server closed the connection, with when the body was sent and the close.
+
+    A client still sending when the server closes gets a reset after the answer: what was read by
+    then is the answer (read in chunks, so a reset does not lose it)."""
+    answer = b""
+
+    async def until_closed() -> None:
+        nonlocal answer
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := await reader.read(65536):
+                answer += chunk
+
+    await asyncio.wait_for(until_closed(), within)
     return int(answer.split(b" ", 2)[1]), sent, time.monotonic()
 
 
