@@ -3,8 +3,9 @@
 Cards, carousels, list pickers, date pickers and notification templates become plain objects the
 user side can render, with camelCase keys as Genesys writes them, bounded in size; a URL is kept
 only when it is http(s), so no `javascript:` link reaches a page. Each also has a plain-text
-fallback for clients that read only `text`. A content type not handled here is named in
-`unknown`, so the message is never dropped silently.
+fallback for clients that read only `text`. Content the user cannot be shown (a type not handled
+here, reactions, a file without a URL, a known type that carries nothing) is named in `unknown`,
+so the message is never dropped silently.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 MAX_TEXT = 2000
 MAX_ITEMS = 20
-# Handled elsewhere (outbound.py) or carrying nothing to show.
-PLAIN_TYPES = frozenset({"text", "attachment", "quickreply", "quickreplyv2", "reactions"})
+# Handled elsewhere (outbound.py): the message's text, its files and its quick replies.
+PLAIN_TYPES = frozenset({"text", "attachment", "quickreply", "quickreplyv2"})
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,12 @@ def _card_text(card: Mapping[str, Any]) -> str:
     return "\n".join(p for p in (head, f"Options: {options}" if options else "") if p)
 
 
+def _chooses(card: Mapping[str, Any]) -> bool:
+    """Whether a card offers a choice that goes back as a structured response."""
+    actions = [*(card.get("actions") or []), *([card["defaultAction"]] if card.get("defaultAction") else [])]
+    return any(a["type"] == "Postback" for a in actions)
+
+
 def rich_content(content: list[Any]) -> RichContent:
     """The rich parts of a message's `content[]`, their fallback text, and the types not understood."""
     data: dict[str, Any] = {}
@@ -149,6 +156,13 @@ def rich_content(content: list[Any]) -> RichContent:
         raw = _field(entry, key)
         if kind.lower() == "notification":
             raw = _field(entry, "template") or raw
+        if kind.lower() == "attachment":
+            if not (isinstance(raw, Mapping) and _text(_field(raw, "url"))):
+                unknown.append(f"{kind} without a url")  # outbound.py keeps only files with one
+            continue
+        if kind.lower() == "reactions":
+            unknown.append(kind)  # nothing in a chat to attach them to
+            continue
         if kind.lower() in PLAIN_TYPES:
             continue
         if not isinstance(raw, Mapping):
@@ -156,29 +170,45 @@ def rich_content(content: list[Any]) -> RichContent:
             continue
         if kind.lower() == "card":
             card = _card(raw)
+            if not card:
+                unknown.append(f"{kind} without content")
+                continue
             data.setdefault("cards", []).append(card)
             lines.append(_card_text(card))
-            interactive = interactive or any(a["type"] == "Postback" for a in card.get("actions") or [])
+            interactive = interactive or _chooses(card)
         elif kind.lower() == "carousel":
-            cards = [_card(c) for c in _objects(_field(raw, "cards"))]
+            cards = [c for c in (_card(c) for c in _objects(_field(raw, "cards"))) if c]
+            if not cards:
+                unknown.append(f"{kind} without content")
+                continue
             data["carousel"] = {"cards": cards}
             lines.extend(_card_text(c) for c in cards)
-            interactive = interactive or any(a["type"] == "Postback" for c in cards for a in c.get("actions") or [])
+            interactive = interactive or any(_chooses(c) for c in cards)
         elif kind.lower() == "listpicker":
             picker = _list_picker(raw)
-            data["listPicker"] = picker
             titles = [str(i["title"]) for s in picker.get("sections") or [] for i in s["items"]]
-            lines.append("Choose: " + ", ".join(titles) if titles else "")
-            interactive = interactive or bool(titles)
+            if not titles:
+                unknown.append(f"{kind} without content")
+                continue
+            data["listPicker"] = picker
+            lines.append("Choose: " + ", ".join(titles))
+            interactive = True
         elif kind.lower() == "datepicker":
             picker = _date_picker(raw)
+            if not picker:
+                unknown.append(f"{kind} without content")
+                continue
             data["datePicker"] = picker
             lines.append(": ".join(str(picker[k]) for k in ("title", "subtitle") if picker.get(k)) or "Pick a date")
             interactive = True
         elif kind.lower() == "notification":
             note = _notification(raw)
+            if not any(note.get(k) for k in ("header", "body", "footer", "buttons")):
+                unknown.append(f"{kind} without content")
+                continue
             data["notification"] = note
             lines.append(str((note.get("body") or {}).get("text") or ""))
+            interactive = interactive or any(b.get("type") == "QuickReply" for b in note.get("buttons") or [])
         else:
             unknown.append(kind)
     return RichContent(data, "\n".join(line for line in lines if line), tuple(unknown), interactive)

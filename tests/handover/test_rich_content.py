@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
 from emulator.sdk import deserialize
+from handover.helpers import lines
 
 from stack import Stack, StackFactory, start_handover
 from support import eventually
@@ -88,6 +90,45 @@ async def test_an_unknown_content_type_is_said_not_dropped_and_receipted_failed(
     # With text, the text is what the user gets, and it is delivered.
     event = await _agent_sends(stack, cid, {"contentType": "Story", "story": {"type": "Mention"}}, text="See this")
     assert event["text"] == "See this" and await _receipt_status(stack, event["id"]) == "Delivered"
+
+
+UNSHOWN = "The agent sent a message that this chat cannot show."
+REACTIONS = {"contentType": "Reactions", "reactions": [{"reactionType": "Like", "count": 1}]}
+FILE_WITHOUT_URL = {"contentType": "Attachment", "attachment": {"id": "a-1", "mediaType": "Image", "mime": "image/png"}}
+EMPTY_CARD = {"contentType": "Card", "card": {}}
+EMPTY_CAROUSEL = {"contentType": "Carousel", "carousel": {"cards": [{}]}}
+EMPTY_NOTIFICATION = {"contentType": "Notification", "template": {"id": "tpl-1"}}
+
+
+@pytest.mark.parametrize("content", [REACTIONS, FILE_WITHOUT_URL, EMPTY_CARD, EMPTY_CAROUSEL, EMPTY_NOTIFICATION],
+                         ids=["reactions", "file-without-url", "empty-card", "empty-carousel", "empty-notification"])
+async def test_content_with_nothing_to_show_is_said_and_receipted_failed(
+        make_stack: StackFactory, content: dict[str, Any]) -> None:
+    deserialize(content, "ConversationMessageContent")  # a shape Genesys models, so an agent can send it
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    event = await _agent_sends(stack, cid, content)
+    assert (event["source"], event["text"], event["data"]) == ("system", UNSHOWN, None)
+    assert await _receipt_status(stack, event["id"]) == "Failed"
+    receipt = next(r.json for r in stack.emu.requests
+                   if r.path.endswith("/inbound/open/receipt") and r.json.get("id") == event["id"])
+    assert [reason["code"] for reason in receipt["reasons"]] == ["UnsupportedMessage"]
+    # With text, the text is what the user gets.
+    event = await _agent_sends(stack, cid, content, text="Look at this")
+    assert (event["source"], event["text"]) == ("agent", "Look at this")
+
+
+async def test_content_that_cannot_be_shown_is_logged_once_per_type(
+        make_stack: StackFactory, caplog: pytest.LogCaptureFixture) -> None:
+    stack = await make_stack()
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    caplog.set_level(logging.WARNING, logger="extension.providers.genesys_om.delivery")
+    for _ in range(2):
+        event = await _agent_sends(stack, cid, {"contentType": "RoadsideAssistance", "roadsideAssistance": {"a": 1}})
+        assert event["text"] == UNSHOWN
+    assert lines(caplog, "'RoadsideAssistance' cannot be shown") == 1
 
 
 async def test_a_button_of_a_card_goes_back_as_a_structured_response(make_stack: StackFactory) -> None:

@@ -36,7 +36,8 @@ log = logging.getLogger("extension.providers.genesys_om.delivery")
 WEBHOOK_CLAIM = "om:webhook"
 WEBHOOK_CLAIM_SECONDS = 24 * 3600.0
 
-# Said to the user for an agent message whose only content is of a type this runtime cannot show.
+# Said to the user for an agent message whose only content this runtime cannot show (a type it does
+# not know, reactions, a file without a URL, a card with nothing in it); logged once per kind.
 UNSUPPORTED = "The agent sent a message that this chat cannot show."
 _UNKNOWN_LOGGED: set[str] = set()
 
@@ -158,8 +159,8 @@ class AgentDelivery:
             # never reaches a session of another. Typing after the end means nothing.
             step.outcome = "ignored" if owner is not None else "failed"
             return step
-        if msg.type != "Event" and not _shows_anything(msg):
-            # Nothing the user could be shown: not delivered, and never receipted as such.
+        if msg.type != "Event" and not _carries_anything(msg):
+            # No text and no content at all: nothing was sent, so nothing is receipted.
             step.outcome = "ignored"
             return step
         step.kept = True
@@ -199,7 +200,7 @@ class AgentDelivery:
         for kind in msg.rich.unknown:
             if kind not in _UNKNOWN_LOGGED:
                 _UNKNOWN_LOGGED.add(kind)
-                log.warning("agent content of type %r is not supported; the user gets its text or a notice", kind)
+                log.warning("agent content %r cannot be shown; the user gets its text or a notice", kind)
         if msg.attachments:
             data["attachments"] = [
                 {"url": await self.files.user_url(conn, key, a), "mime": a.mime, "filename": a.filename,
@@ -251,6 +252,7 @@ def _owner(candidates: list[GenesysConnection], state: HandoverState | None, end
     return None, False
 
 
-def _shows_anything(msg: OutboundMessage) -> bool:
-    """Whether an agent message has anything for the user: text, files, choices, rich or unknown content."""
+def _carries_anything(msg: OutboundMessage) -> bool:
+    """Whether an agent message carries anything: text, files, choices, rich content or content the
+    user cannot be shown (rich.unknown), which is then said rather than dropped."""
     return bool(msg.text or msg.attachments or msg.quick_replies or msg.rich.data or msg.rich.unknown)
