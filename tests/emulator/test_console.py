@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from extension.genesys.outbound import parse_outbound
 from extension.testing.emulator.rich_samples import SAMPLES
@@ -125,7 +126,15 @@ async def test_the_console_sends_each_rich_content_type_as_genesys_models_it(
         status, _ = await _post(api, f"/emulator/conversations/{cid}/content", {"kind": kind})
         assert status == 200, kind
         body = (await middleware.next()).body
-        assert body["type"] == "Structured" and body["content"] == [sample]
+        assert body["type"] == "Structured"
+        [sent] = body["content"]
+        if kind == "card":
+            # The card's image is the emulator's sample image, served without a token.
+            image = urlsplit(sent["card"].pop("image"))
+            async with api.client.get(image.path) as response:
+                assert (response.status, response.content_type) == (200, "image/png")
+                assert (await response.read()).startswith(b"\x89PNG")
+        assert sent == sample
         assert deserialize(sample, "ConversationMessageContent")["content_type"] == sample["contentType"]
         # What the runtime makes of it: a rich part for the user and a text for plain clients.
         rich = parse_outbound(body).rich

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from extension.demo import Demo
+from extension.testing.emulator.rich_samples import sample
 
 from .chat import open_chat, say
 from .conftest import GUARD, SCREENSHOTS, eventually
@@ -79,4 +80,62 @@ async def test_each_content_type_renders_and_a_choice_goes_back_structured(demo:
     assert structured()[2]["buttonResponse"]["payload"] == "2026-12-05T14:00:00.000Z"
     await chat.screenshot(path=SCREENSHOTS / "rich-content.png")
     assert errors == [], missing
+    await context.close()
+
+
+async def test_template_buttons_carousel_choices_and_card_images_work(demo: Demo, browser: Any) -> None:
+    context = await browser.new_context(viewport={"width": 760, "height": 900})
+    chat, errors = await open_chat(context, demo.webchat_url)
+    await say(chat, "hello")
+    await say(chat, "I want an agent")
+    cid = (await eventually(lambda: demo.emulator.agent.waiting(), "the waiting conversation"))[0].id
+    await demo.emulator.agent.accept(cid, agent="Anna")
+    await expect(chat.locator("#handover")).to_have_attribute("data-state", "active")
+    base = str(demo.emulator.base_url)
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def structured() -> list[Any]:
+        # Only what the emulator took: it validates each response against what Genesys accepts.
+        return [r.json for r in demo.emulator.requests if r.path.endswith("/structured/response") and r.status == 200]
+
+    async def choose(button: Any, count: int) -> dict[str, Any]:
+        await button.click()
+        await eventually(lambda: len(structured()) == count, f"choice {count} reached Genesys")
+        answer: dict[str, Any] = structured()[-1]
+        return answer
+
+    sent = await demo.emulator.agent.reply(cid, None, rich=[CAROUSEL])
+    answer = await choose(chat.locator(".carousel .card button.action", has_text="Pick 3"), 1)
+    assert answer["buttonResponse"] == {"type": "Button", "text": "Pick 3", "payload": "plan-3"}
+    assert answer["originatingMessageId"] == sent.id
+
+    # A template's QuickReply button goes back as a quick reply; its Url button is a link.
+    sent = await demo.emulator.agent.reply(cid, None, rich=[sample("notification", base)])
+    track = chat.locator(".notification a.action", has_text="Track it")
+    await expect(track).to_have_attribute("href", "https://example.com/track/A-1027")
+    await expect(track).to_have_attribute("target", "_blank")
+    assert "noopener" in str(await track.get_attribute("rel")).split()
+    answer = await choose(chat.locator(".notification button.action", has_text="Change the date"), 2)
+    assert answer["buttonResponse"] == {"type": "QuickReply", "text": "Change the date", "payload": "order-change-date"}
+    assert answer["originatingMessageId"] == sent.id
+
+    # The sample card's image is hosted by the emulator and really loads; its defaultAction is a link.
+    await demo.emulator.agent.reply(cid, None, rich=[sample("card", base)])
+    image = chat.locator(".card img").last
+    await expect(image).to_be_visible()
+    await eventually(lambda: image.evaluate("img => img.complete && img.naturalWidth > 0"), "the card's image loaded")
+    head = chat.locator(".card a.card-default").last
+    await expect(head).to_have_attribute("href", "https://example.com/premium")
+    await expect(head).to_have_attribute("target", "_blank")
+    assert "noopener" in str(await head.get_attribute("rel")).split()
+    await chat.locator(".msg.agent").last.screenshot(path=SCREENSHOTS / "rich-card-image.png")
+
+    # A Postback defaultAction makes the whole card one choice.
+    sent = await demo.emulator.agent.reply(cid, None, rich=[{"contentType": "Card", "card": {
+        "title": "Call me back", "description": "Tap the card",
+        "defaultAction": {"type": "Postback", "text": "Call me back", "payload": "callback"}}}])
+    answer = await choose(chat.locator(".card button.card-default", has_text="Call me back"), 3)
+    assert answer["buttonResponse"] == {"type": "Button", "text": "Call me back", "payload": "callback"}
+    assert answer["originatingMessageId"] == sent.id
+    assert errors == []
     await context.close()

@@ -82,11 +82,7 @@ function actionButtons(actions, pick) {
     if (action.type === "Link") {
       const url = safeUrl(action.url);
       if (!url) continue;
-      const link = el("a", "action", action.text);
-      link.href = url;
-      link.target = "_blank";
-      link.rel = "noopener noreferrer";
-      box.append(link);
+      box.append(webLink(url, "action", action.text));
     } else {
       const button = el("button", "action", action.text);
       button.type = "button";
@@ -97,18 +93,42 @@ function actionButtons(actions, pick) {
   return box;
 }
 
+function webLink(url, className, text) {
+  // Opens in a new tab that gets no handle on this page.
+  const link = el("a", className, text);
+  link.href = url;
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  return link;
+}
+
+function cardHead(item, pick) {
+  // The card's defaultAction makes its picture and text one link, or one choice, of their own.
+  const action = item && item.defaultAction;
+  const url = action && action.type === "Link" ? safeUrl(action.url) : null;
+  if (url) return webLink(url, "card-default");
+  if (action && action.type === "Postback" && typeof action.text === "string" && action.text) {
+    const button = el("button", "card-default");
+    button.type = "button";
+    button.addEventListener("click", () => pick(action.text, "Button", action.payload || action.text));
+    return button;
+  }
+  return el("div", "card-default");
+}
+
 export function card(item, pick) {
   const box = el("div", "card");
+  const head = cardHead(item, pick);
   const image = safeUrl(item && item.image);
   if (image) {
     const img = el("img");
     img.src = image;
     img.alt = typeof item.title === "string" ? item.title : "";
-    box.append(img);
+    head.append(img);
   }
-  if (item && item.title) box.append(el("div", "card-title", item.title));
-  if (item && item.description) box.append(el("div", "card-text", item.description));
-  box.append(actionButtons(item && item.actions, pick));
+  if (item && item.title) head.append(el("span", "card-title", item.title));
+  if (item && item.description) head.append(el("span", "card-text", item.description));
+  box.append(head, actionButtons(item && item.actions, pick));
   return box;
 }
 
@@ -178,10 +198,25 @@ export function datePicker(value, pick) {
   return box;
 }
 
-export function notification(value) {
+export function notification(value, pick) {
   const box = el("div", "card notification");
   if (value && value.header && value.header.text) box.append(el("div", "card-title", value.header.text));
   if (value && value.body && value.body.text) box.append(el("div", "card-text", value.body.text));
   if (value && value.footer && value.footer.text) box.append(el("div", "card-foot", value.footer.text));
+  // A template's QuickReply button goes back like a quick reply; a Url button is a link.
+  const buttons = el("div", "actions");
+  for (const item of value && Array.isArray(value.buttons) ? value.buttons : []) {
+    if (!item || typeof item.text !== "string" || !item.text) continue;
+    if (item.type === "Url") {
+      const url = safeUrl(item.url);
+      if (url) buttons.append(webLink(url, "action", item.text));
+    } else if (item.type === "QuickReply") {
+      const button = el("button", "action", item.text);
+      button.type = "button";
+      button.addEventListener("click", () => pick(item.text, "QuickReply", item.payload || item.text));
+      buttons.append(button);
+    }
+  }
+  if (buttons.childElementCount) box.append(buttons);
   return box;
 }

@@ -179,7 +179,7 @@ import {
     if (data.carousel && typeof data.carousel === "object") extras.push(carousel(data.carousel, pick));
     if (data.listPicker && typeof data.listPicker === "object") extras.push(listPicker(data.listPicker, pick));
     if (data.datePicker && typeof data.datePicker === "object") extras.push(datePicker(data.datePicker, pick));
-    if (data.notification && typeof data.notification === "object") extras.push(notification(data.notification));
+    if (data.notification && typeof data.notification === "object") extras.push(notification(data.notification, pick));
     if (source === "agent") hideTyping();
     // The text made from the content says what it draws: shown only when nothing is drawn.
     const text = data.textFromContent && extras.length ? null : event.text;

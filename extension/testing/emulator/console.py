@@ -13,7 +13,7 @@ from .downloads import host_file
 from .errors import EmulatorError, UnknownConversation
 from .ids import iso
 from .keys import EMULATOR
-from .rich_samples import SAMPLE_FILES, SAMPLES
+from .rich_samples import SAMPLE_FILES, SAMPLES, sample
 from .state import Conversation, TranscriptEntry
 from .webhooks import WebhookDelivery
 
@@ -184,7 +184,8 @@ async def _content(request: web.Request, cid: str, body: dict[str, Any]) -> None
     kind = body.get("kind")
     if not isinstance(kind, str) or kind not in SAMPLES:
         raise ValueError(f"kind must be one of {', '.join(SAMPLES)}")
-    await request.app[EMULATOR].agent.reply(cid, None, rich=[SAMPLES[kind]], wait=False)
+    await request.app[EMULATOR].agent.reply(cid, None, rich=[sample(kind, str(request.url.origin()))],
+                                          wait=False)
 
 
 async def _typing(request: web.Request, cid: str, body: dict[str, Any]) -> None:

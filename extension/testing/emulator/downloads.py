@@ -4,6 +4,7 @@
 answers 303 to a signed URL, `/signed-downloads/{downloadId}?expires=&signature=`, which serves
 the bytes with their type and file name, needs no token and expires after SIGNED_URL_SECONDS.
 An agent sends a hosted file with `reply_with_file` (its attachment URL is the download API's).
+The sample files (rich_samples.py) are also served in public at SAMPLE_PATH, as a card's image is.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aiohttp import web
 from .errors import error_response
 from .keys import EMULATOR, EmulatorParts
 from .messages import Attachment
+from .rich_samples import SAMPLE_FILES, SAMPLE_PATH
 from .webhooks import WebhookDelivery
 
 DOWNLOAD_PATH = "/api/v2/downloads/{downloadId}"
@@ -120,7 +122,16 @@ async def signed_download(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def sample_file(request: web.Request) -> web.StreamResponse:
+    found = SAMPLE_FILES.get(request.match_info["kind"])
+    if found is None:
+        return web.Response(status=404, text="NoSuchKey", content_type="text/plain")
+    data, mime, _ = found
+    return web.Response(body=data, content_type=mime)
+
+
 def add_routes(app: web.Application) -> None:
     app[HOSTED] = HostedFiles()
     app.router.add_get(DOWNLOAD_PATH, download)
     app.router.add_get(SIGNED_PATH, signed_download)
+    app.router.add_get(SAMPLE_PATH, sample_file)
