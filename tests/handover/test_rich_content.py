@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from emulator.sdk import deserialize
+
 from handover.helpers import lines
 
 from stack import Stack, StackFactory, start_handover
