@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from . import texts
 from .flows.engine import Endpoint, Turn, run_flow
@@ -20,15 +20,27 @@ from .store import Store
 
 log = logging.getLogger("extension.conversations")
 
-# A hook sees every input before the flow; True means it took the input and the flow does not run.
-InputHook = Callable[[Turn], Awaitable[bool]]
-# A hook sees the user typing in a session (it reads what it needs: the session is not loaded).
-TypingHook = Callable[[Endpoint, SessionKey], Awaitable[None]]
 # Work to do once a session is gone (drop indexes, stop watching).
 AfterEnd = Callable[[], Awaitable[None]]
-# A hook sees a session about to be deleted (by its user or by expiry), inside its lock; raising
-# SessionKept keeps the session as it was. It may return work to run once the session is deleted.
-EndHook = Callable[[Session], Awaitable[AfterEnd | None]]
+
+
+class SessionProvider(Protocol):
+    """What the handover provider of an endpoint sees of its sessions (extension/handover)."""
+
+    async def on_input(self, turn: Turn) -> bool:
+        """Every input of the endpoint before the flow; True: the provider took it, the flow does not run."""
+
+    async def on_typing(self, endpoint: Endpoint, key: SessionKey) -> None:
+        """The user is typing (it reads what it needs: the session is not loaded)."""
+
+    async def on_session_end(self, session: Session) -> AfterEnd | None:
+        """The session is about to be deleted (by its user or by expiry), inside its lock; raising
+        SessionKept keeps it as it was. It may return work to run once the session is deleted."""
+
+
+def service_key(handover_type: str | None) -> str:
+    """The key of a provider in the flow services, by the connection type it serves."""
+    return f"handover:{handover_type}"
 
 
 class SessionKept(Exception):
@@ -90,12 +102,21 @@ class Conversations:
         self.endpoints = dict(endpoints)
         self.services: dict[str, Any] = dict(services or {})
         self.metrics = metrics or Metrics()
-        self.input_hooks: list[InputHook] = []
-        self.typing_hooks: list[TypingHook] = []
-        self.end_hooks: list[EndHook] = []
+        self._providers: dict[str, SessionProvider] = {}
 
     def endpoint(self, url_token: str) -> Endpoint | None:
         return self.endpoints.get(url_token)
+
+    def add_provider(self, handover_type: str, provider: SessionProvider) -> None:
+        """The provider of the endpoints whose handover type this is: their nodes, inputs, typing
+        and session ends reach it, and only theirs."""
+        self._providers[handover_type] = provider
+        self.services[service_key(handover_type)] = provider
+
+    def provider_of(self, endpoint: Endpoint | None) -> SessionProvider | None:
+        if endpoint is None or endpoint.handover_type is None:
+            return None
+        return self._providers.get(endpoint.handover_type)
 
     async def load_session(self, key: SessionKey) -> Session:
         doc = await self.store.get_session(key.id)
@@ -170,16 +191,16 @@ class Conversations:
         that ends it, so the bot answers them in the same commit.
         """
         turn.input = {**self.blank_input(turn.session), "text": text, "data": data if data is not None else {}}
-        for hook in self.input_hooks:
-            if await hook(turn):
-                return True
+        provider = self.provider_of(turn.endpoint)
+        if provider is not None and await provider.on_input(turn):
+            return True
         await self.run_flow(turn)
         return False
 
     async def handle_typing(self, endpoint: Endpoint, key: SessionKey) -> None:
         """The user is typing: only a handover cares (the flow does not run, the session is not read)."""
-        for hook in self.typing_hooks:
-            await hook(endpoint, key)
+        if (provider := self.provider_of(endpoint)) is not None:
+            await provider.on_typing(endpoint, key)
 
     async def delete_session(self, key: SessionKey, *, idle_before: float | None = None) -> bool:
         """Delete a session and its events; False when there is none (or, with `idle_before`, when
@@ -193,8 +214,8 @@ class Conversations:
             session = Session.from_doc(doc)
             if idle_before is not None and session.updated >= idle_before:
                 return False
-            for hook in self.end_hooks:
-                if (work := await hook(session)) is not None:
+            for provider in self._ending(key):
+                if (work := await provider.on_session_end(session)) is not None:
                     after.append(work)
             await self.store.delete_session(key.id)
         self.metrics.sessions_ended.inc(reason="deleted" if idle_before is None else "expired")
@@ -204,6 +225,15 @@ class Conversations:
             except Exception:
                 log.exception("clean-up after deleting a session of endpoint %s failed", key.url_token)
         return True
+
+    def _ending(self, key: SessionKey) -> list[SessionProvider]:
+        """Who hears of a session's end: its endpoint's provider; every provider when the endpoint
+        is gone from the config (a handover it left open is still ended)."""
+        endpoint = self.endpoint(key.url_token)
+        if endpoint is None:
+            return list(self._providers.values())
+        provider = self.provider_of(endpoint)
+        return [provider] if provider is not None else []
 
     async def expire_idle(self, idle_seconds: float, *, batch: int = 100) -> int:
         """Delete up to `batch` sessions unused for `idle_seconds`; returns how many went."""

@@ -25,6 +25,8 @@ from extension.handover import ProviderDeclaration, register_provider
 from extension.manifest import DeclarationError, Manifest, load_manifest
 
 REPO = Path(__file__).resolve().parents[1]
+ECHO_FLOW = {"name": "e", "nodes": [{"id": "s", "type": "say", "config": {"text": "said"}},
+                                   {"id": "w", "type": "waitForInput"}]}
 HANDOVER_FLOW = {"name": "h", "nodes": [{"id": "h", "type": "handoverToAgent", "config": {}},
                                         {"id": "w", "type": "waitForInput"}]}
 CALLS: list[tuple[str, str | None]] = []
@@ -101,6 +103,34 @@ async def test_the_handover_node_calls_the_provider_the_manifest_names_for_its_c
         # The declared path is the one route; the old one is not served by anyone.
         assert await (await client.post("/hooks/om", json={})).json() == {"provider": "recording"}
         assert (await client.post("/handover/genesysCloudOM", json={})).status in (404, 405)
+    finally:
+        await client.close()
+
+
+async def test_a_provider_hears_only_the_endpoints_of_its_connection_type(
+        make_config: Callable[..., Config], manifest: Manifest) -> None:
+    CALLS.clear()
+    plain = """
+[[endpoints]]
+urlToken = "plain-bot"
+organisation = "acme"
+flow = "flow.json"
+sessionAccess = "open"
+"""
+    recording = _with_provider(manifest, factory="test_providers:install_recording")
+    client = await _serve(build_app(make_config(flow=ECHO_FLOW, extra=plain), recording))
+    try:
+        ids = {"userId": "u2", "sessionId": "s2"}
+        resp = await client.post("/plain-bot", json={**ids, "text": "hello"})
+        assert resp.status == 200 and (await resp.json())["outputStack"]  # the flow ran
+        ws = await client.ws_connect("/plain-bot/socket", params=ids)
+        await ws.send_json({"type": "typing"})
+        await ws.close()
+        assert (await client.delete("/plain-bot/session", params=ids)).status in (200, 204)
+        assert CALLS == []
+        # The endpoint of the provider's connection type still reaches it.
+        assert (await client.post("/support-bot", json={**ids, "text": "hi"})).status == 200
+        assert CALLS == [("input", "hi")]
     finally:
         await client.close()
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from ..config import Config
-from ..conversations import AfterEnd, Conversations
+from ..conversations import AfterEnd, Conversations, service_key
 from ..copilot import CopilotView
 from ..flows.engine import Endpoint, NodeApi, Turn
 from ..flows.session import Session, SessionKey
@@ -53,17 +53,10 @@ class HandoverProvider(Protocol):
 ProviderFactory = Callable[[web.Application, Config, ProviderDeclaration], None]
 
 
-def service_key(connection_type: str | None) -> str:
-    """The key of a provider in the flow services, by the connection type it serves."""
-    return f"handover:{connection_type}"
-
-
 def register_provider(conversations: Conversations, connection_type: str, provider: HandoverProvider) -> None:
-    """Make a running provider the one of its connection type: the nodes, inputs, typing and session ends reach it."""
-    conversations.services[service_key(connection_type)] = provider
-    conversations.input_hooks.append(provider.on_input)
-    conversations.typing_hooks.append(provider.on_typing)
-    conversations.end_hooks.append(provider.on_session_end)
+    """Make a running provider the one of its connection type: the nodes, inputs, typing and
+    session ends of the endpoints of that type reach it, and no other endpoint's."""
+    conversations.add_provider(connection_type, provider)
 
 
 def install_providers(app: web.Application, config: Config, manifest: Manifest) -> list[str]:

@@ -151,6 +151,8 @@ class OutboxSender:
 
     async def _remove(self, endpoint: Any, key: SessionKey, message_id: str, failed: GenesysError | None,
                       genesys_id: Any = None) -> None:
+        # A turn of its own, on purpose (docs/CONTRACT.md 6.2): the message was stored with the
+        # user's turn before the user heard back, and leaves only once Genesys has it.
         async with self.handover.conversations.turn(endpoint, key) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or not state.outbox or state.outbox[0]["messageId"] != message_id:
