@@ -21,7 +21,7 @@ import logging
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
@@ -33,6 +33,19 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 log = logging.getLogger("extension.store.redis")
 
 Arg = str | int | float | bytes
+
+
+def _replies(reader: hiredis.Reader, data: bytes) -> Iterator[Any]:
+    """Every whole reply in what has arrived so far (RedisConnectionError when it is not RESP)."""
+    reader.feed(data)
+    while True:
+        try:
+            reply = reader.gets()
+        except hiredis.ProtocolError as exc:
+            raise RedisConnectionError(f"Redis sent something that is not RESP: {exc}") from exc
+        if reply is False:
+            return
+        yield reply
 
 
 class _Connection(asyncio.Protocol):
@@ -62,21 +75,15 @@ class _Connection(asyncio.Protocol):
             self.transport.write(b"".join(out) if len(out) > 1 else out[0])
 
     def data_received(self, data: bytes) -> None:
-        self.reader.feed(data)
-        while True:
-            try:
-                reply = self.reader.gets()
-            except hiredis.ProtocolError as exc:
-                self.fail(RedisConnectionError(f"Redis sent something that is not RESP: {exc}"))
-                return
-            if reply is False:
-                return
-            if not self.pending:  # a reply to nothing: the stream cannot be trusted any more
-                self.fail(RedisConnectionError("Redis answered a command that was not sent"))
-                return
-            future, _ = self.pending.popleft()
-            if not future.done():  # its caller may have been cancelled: the reply is dropped
-                future.set_result(reply)
+        try:
+            for reply in _replies(self.reader, data):
+                if not self.pending:  # a reply to nothing: the stream cannot be trusted any more
+                    raise RedisConnectionError("Redis answered a command that was not sent")
+                future, _ = self.pending.popleft()
+                if not future.done():  # its caller may have been cancelled: the reply is dropped
+                    future.set_result(reply)
+        except RedisConnectionError as exc:
+            self.fail(exc)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -118,27 +125,21 @@ class _Subscription(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.heard = time.monotonic()
-        self.reader.feed(data)
-        while True:
-            try:
-                reply = self.reader.gets()
-            except hiredis.ProtocolError as exc:
-                self.end(RedisConnectionError(f"Redis sent something that is not RESP: {exc}"))
-                return
-            if reply is False:
-                return
-            if isinstance(reply, ResponseError):
-                self.end(RedisConnectionError(f"Redis refused the subscription: {reply}"))
-                return
-            if self.setup_left:
-                self.setup_left -= 1
-            elif isinstance(reply, list) and len(reply) == 3 and reply[0] == "message":
-                try:
-                    self.on_message(reply[1], reply[2])
-                except Exception:  # one bad message must not end the subscription
-                    log.exception("a Redis pub/sub message could not be handled")
-            elif isinstance(reply, list) and reply and reply[0] == "subscribe":
-                self.on_subscribed()
+        try:
+            for reply in _replies(self.reader, data):
+                if isinstance(reply, ResponseError):
+                    raise RedisConnectionError(f"Redis refused the subscription: {reply}")
+                if self.setup_left:
+                    self.setup_left -= 1
+                elif isinstance(reply, list) and len(reply) == 3 and reply[0] == "message":
+                    try:
+                        self.on_message(reply[1], reply[2])
+                    except Exception:  # one bad message must not end the subscription
+                        log.exception("a Redis pub/sub message could not be handled")
+                elif isinstance(reply, list) and reply and reply[0] == "subscribe":
+                    self.on_subscribed()
+        except RedisConnectionError as exc:
+            self.end(exc)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.ended.done():
