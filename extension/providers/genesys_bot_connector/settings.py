@@ -46,6 +46,8 @@ class BotConnectorSchema(Schema):
     intents = fields.List(fields.String(validate=_NAME), required=True,
                           validate=[validate.Length(min=1, max=200), _unique])
     escalationIntent = fields.String(load_default=None, validate=_NAME)
+    # The queue a handoverToAgent node hands to when it names none (a node's `queue` wins).
+    queue = fields.String(load_default=None, validate=_NAME)
     deadline_seconds = fields.Float(load_default=DEADLINE_SECONDS, allow_nan=False,
                                     validate=validate.Range(min=1, max=29))
     # The Genesys Bot Connector integration's id: only `genesys-om doctor` reads it, to check (and
@@ -68,6 +70,7 @@ class BotConnectorSettings:
     escalation_intent: str | None = None
     deadline_seconds: float = DEADLINE_SECONDS
     integration_id: str | None = None
+    queue: str | None = None
 
 
 class BotConnectorEndpoint:
@@ -81,7 +84,7 @@ class BotConnectorEndpoint:
         return BotConnectorSettings(
             values["credentialHeader"], values["credential"], values["botId"], values["botName"],
             values["description"], tuple(values["languages"]), tuple(values["intents"]),
-            values["escalationIntent"], values["deadline_seconds"], values["integrationId"])
+            values["escalationIntent"], values["deadline_seconds"], values["integrationId"], values["queue"])
 
     def check(self, values: Mapping[str, Any], nodes: Sequence[FlowNode]) -> list[str]:
         intents = list(values["intents"])
