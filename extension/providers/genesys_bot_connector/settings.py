@@ -18,6 +18,7 @@ from ..genesys_flags import BOT_CONNECTOR_WHITELIST
 ENDPOINT_TYPE = "genesysBotConnector"
 COMPLETE_NODE = "completeBotSession"
 HANDOVER_NODE = "handoverToAgent"
+SAY_NODE = "say"
 # Genesys waits 30 s for the bot's answer (docs/GENESYS_NOTES.md 11): the flow gets less.
 DEADLINE_SECONDS = 25.0
 _HEADER = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
@@ -73,6 +74,14 @@ class BotConnectorSettings:
     queue: str | None = None
 
 
+def _quick_replies_without_text(config: Mapping[str, Any]) -> bool:
+    """A say whose output would be a Structured reply with an empty text (Genesys takes none)."""
+    data = config.get("data")
+    quick = data.get("quickReplies") if isinstance(data, Mapping) else None
+    text = config.get("text")
+    return isinstance(quick, list) and bool(quick) and not (isinstance(text, str) and text.strip())
+
+
 class BotConnectorEndpoint:
     """The endpoint type's config seam (manifest.json `endpointTypes[].settings`)."""
 
@@ -97,6 +106,9 @@ class BotConnectorEndpoint:
             if node.type == COMPLETE_NODE and node.config.get("intent") not in intents:
                 problems.append(f"flow: node {node.id!r} ({COMPLETE_NODE}) completes with intent "
                                 f"{node.config.get('intent')!r}, which botConnector.intents does not declare")
+            if node.type == SAY_NODE and _quick_replies_without_text(node.config):
+                problems.append(f"flow: node {node.id!r} ({SAY_NODE}) has quick replies but no text; a Bot "
+                                "Connector reply with quick replies (Structured) needs a text, their prompt")
             if node.type == HANDOVER_NODE and escalation is None:
                 problems.append(f"botConnector.escalationIntent: required, node {node.id!r} ({HANDOVER_NODE}) "
                                 "completes the bot session with it")
