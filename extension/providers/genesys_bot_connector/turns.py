@@ -29,8 +29,10 @@ log = logging.getLogger("extension.providers.genesys_bot_connector")
 STATE = "_botConnector"
 COMPLETION = "_botConnectorCompletion"
 ANSWERS_KEPT = 20
-# The turn that keeps a Failed answer is short: Genesys is still waiting for it (30 s in all).
+# The turn that keeps a Failed answer is short: Genesys is still waiting (30 s in all), so it gets
+# at most 2 s, less when the deadline leaves less, and never under half a second.
 KEEP_FAILED_SECONDS = 2.0
+GENESYS_WAITS_SECONDS = 30.0
 
 
 class BotTurns:
@@ -51,21 +53,22 @@ class BotTurns:
             # The turn was cancelled inside its `conversations.turn`, which then stores nothing.
             log.warning("bot session of endpoint %s: the flow did not answer within %g s", endpoint.url_token,
                         bot.deadline_seconds)
-            answer, outcome = await self._keep_failed(endpoint, key, call, failed(
+            answer, outcome = await self._keep_failed(endpoint, bot, key, call, failed(
                 "Timeout", f"the bot did not answer within {bot.deadline_seconds:g} s"))
         except FlowRuntimeError as exc:
             log.error("bot session of endpoint %s: %s", endpoint.url_token, exc)
-            answer, outcome = await self._keep_failed(endpoint, key, call, failed("FlowFailed", str(exc)))
+            answer, outcome = await self._keep_failed(endpoint, bot, key, call, failed("FlowFailed", str(exc)))
         self.metrics.user_inputs.inc(endpoint=endpoint.url_token, outcome=outcome)
         return answer
 
-    async def _keep_failed(self, endpoint: Endpoint, key: SessionKey, call: BotTurn,
+    async def _keep_failed(self, endpoint: Endpoint, bot: BotConnectorSettings, key: SessionKey, call: BotTurn,
                            answer: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """Store a Failed answer under its messageId, in a short turn of its own, so that a retry gets
         it without running the flow again. A messageId answered meanwhile keeps its stored answer;
         when the store cannot take it in time, the Failed answer goes out unkept (and is logged)."""
         try:
-            async with asyncio.timeout(KEEP_FAILED_SECONDS), self.conversations.turn(endpoint, key) as turn:
+            budget = max(0.5, min(KEEP_FAILED_SECONDS, GENESYS_WAITS_SECONDS - 0.5 - bot.deadline_seconds))
+            async with asyncio.timeout(budget), self.conversations.turn(endpoint, key) as turn:
                 state = _state(turn.session)
                 answers = _answers(state)
                 if call.message_id in answers:
