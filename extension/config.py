@@ -309,6 +309,8 @@ def parse_config(raw: dict[str, Any], source: Path, manifest: Manifest,
                 "but the endpoint names no connection"
             )
         errors.extend(_node_type_errors(flow, ep["type"], manifest, path))
+        if endpoint_type is None:
+            errors.extend(_queue_errors(flow, ep["handover"], path))
         built = None
         if endpoint_type is not None and type_values is not None:
             nodes = [FlowNode(n.id, n.type, n.config) for n in flow.nodes]
@@ -399,6 +401,15 @@ def _node_type_errors(flow: Flow, endpoint_type: str, manifest: Manifest, path: 
                 errors.append(f"{path}.flow: node {node.id!r} ({node.type}) only runs on an endpoint of type "
                               f"{declared.type!r}")
     return errors
+
+
+def _queue_errors(flow: Flow, connection: str | None, path: str) -> list[str]:
+    """A handoverToAgent `queue` on a webchat endpoint: its handovers go to the connection's queue."""
+    routes_by = f"the connection's queue (connections.{connection}.queue)" if connection else "the connection's queue"
+    return [f"{path}.flow: node {node.id!r} ({node.type}) sets queue, which only an endpoint of type "
+            f"'genesysBotConnector' uses; on this endpoint {routes_by} routes its handovers"
+            for node in flow.nodes
+            if node.type == "handoverToAgent" and node.config.get("queue") not in (None, "")]
 
 
 def _unknown_sections(raw: Mapping[str, Any], known: list[str]) -> list[str]:

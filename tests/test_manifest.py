@@ -55,8 +55,8 @@ def test_handover_node_declares_every_spec_field(manifest: Manifest) -> None:
     fields = {f.key: f for f in manifest.nodes["handoverToAgent"].fields}
     assert set(fields) == {
         "handoverAcceptedMessage", "repeatHandoverMessage", "cancelText", "cancelButtonText",
-        "sendResolveEvent", "sendQueueEvent", "sendActiveEvent", "sendTranscript", "language",
-        "skills", "priority", "customAttributes",
+        "sendResolveEvent", "sendQueueEvent", "sendActiveEvent", "sendTranscript", "queue",
+        "language", "skills", "priority", "customAttributes",
     }
     defaults = manifest.nodes["handoverToAgent"].schema().load({})
     assert defaults["handoverAcceptedMessage"] == "You are being connected to an agent."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -89,3 +90,19 @@ def call(text: str | None = "hello", *, session: str = "bs-1", conversation: str
 
 
 HEADERS = {HEADER: CREDENTIAL}
+MESSAGES = f"{BASE}/botconnector/messages"
+
+
+async def ask(client: TestClient[Any, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """The 200 answer of the endpoint to one call."""
+    resp = await client.post(MESSAGES, data=json.dumps(body), headers=HEADERS)
+    assert resp.status == 200, await resp.text()
+    answer: dict[str, Any] = await resp.json()
+    return answer
+
+
+def flow_with(node_id: str, **config: Any) -> dict[str, Any]:
+    """BOT_FLOW with these config values set on one of its nodes."""
+    flow = copy.deepcopy(BOT_FLOW)
+    next(n for n in flow["nodes"] if n["id"] == node_id).setdefault("config", {}).update(config)
+    return flow

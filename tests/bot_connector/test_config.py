@@ -44,6 +44,19 @@ def test_an_escalation_intent_outside_the_intents_is_refused(tmp_path: Path, man
         "endpoints[0].botConnector.escalationIntent: 'Human' is not one of botConnector.intents (Escalate, Resolved)"]
 
 
+@pytest.mark.parametrize("text", [None, "", "  "])
+def test_a_say_with_quick_replies_and_no_text_is_refused_naming_it(
+        tmp_path: Path, manifest: Manifest, text: str | None) -> None:
+    flow = copy.deepcopy(BOT_FLOW)
+    menu = next(n for n in flow["nodes"] if n["id"] == "menu")["config"]
+    menu.pop("text")
+    if text is not None:
+        menu["text"] = text
+    assert errors_of(tmp_path, manifest, flow) == [
+        "endpoints[0].flow: node 'menu' (say) has quick replies but no text; a Bot Connector reply with quick "
+        "replies (Structured) needs a text, their prompt"]
+
+
 def test_a_handover_node_needs_an_escalation_intent(tmp_path: Path, manifest: Manifest) -> None:
     [line] = errors_of(tmp_path, manifest, escalation="")
     assert line.startswith("endpoints[0].botConnector.escalationIntent: required") and "'handover'" in line

@@ -134,25 +134,34 @@ async def test_complete_bot_session_answers_its_intent_and_parameters(bot_client
     assert answer["parameters"] == {"summary": "said bye"}
 
 
-async def test_a_flow_that_cannot_finish_answers_failed_and_stores_nothing(bot_client: BotClient) -> None:
+async def test_a_flow_that_cannot_finish_answers_failed_and_keeps_only_that_answer(bot_client: BotClient) -> None:
     client = await bot_client()
     await ask(client, call("hello"))
     before = await stored(client)
-    status, answer = await ask(client, call("fail please"))
+    events_before = await client.app[keys.STORE].read_events(SessionKey("genesys-bot", "conv-1", "bs-1").id)
+    status, answer = await ask(client, call("fail please", message_id="m-fail"))
     assert status == 200 and answer["botState"] == "Failed" and answer["replyMessages"] == []
     assert answer["errorInfo"]["errorCode"] == "FlowFailed" and answer["errorInfo"]["errorMessage"]
-    assert await stored(client) == before
+    after = await stored(client)
+    # Nothing of the failed turn is stored: only its answer, for a retry of the message.
+    assert after["transcript"] == before["transcript"] and after["pointer"] == before["pointer"]
+    assert after["context"][turns.STATE]["answers"]["m-fail"] == answer
+    assert await client.app[keys.STORE].read_events(SessionKey("genesys-bot", "conv-1", "bs-1").id) \
+        == events_before
 
 
-async def test_a_turn_past_the_deadline_answers_failed(bot_client: BotClient) -> None:
+async def test_a_turn_past_the_deadline_answers_failed(bot_client: BotClient,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
     client = await bot_client(table_extra="deadline_seconds = 1\n")
     await ask(client, call("hello"))
     store = client.app[keys.STORE]
     async with store.lock(SessionKey("genesys-bot", "conv-1", "bs-1").id):
-        # Another turn holds the session: this one cannot run within its deadline.
-        status, answer = await ask(client, call("anyone?"))
+        # Another turn holds the session: this one cannot run within its deadline, nor keep its answer.
+        status, answer = await ask(client, call("anyone?", message_id="m-held"))
     assert status == 200 and answer["botState"] == "Failed"
     assert answer["errorInfo"]["errorCode"] == "Timeout" and "1 s" in answer["errorInfo"]["errorMessage"]
+    assert "the Failed answer of a message was not kept" in caplog.text
+    assert "m-held" not in (await stored(client))["context"][turns.STATE]["answers"]
 
 
 async def test_a_repeated_message_id_gets_the_same_answer_without_a_second_run(bot_client: BotClient) -> None:

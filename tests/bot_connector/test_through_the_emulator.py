@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot_connector.helpers import BASE, CREDENTIAL, FLAG, HEADER, write_bot_config
+from bot_connector.helpers import BASE, CREDENTIAL, FLAG, HEADER, flow_with, write_bot_config
 from extension.app import build_app
 from extension.config import load_config
 from extension.manifest import Manifest
@@ -44,18 +44,24 @@ class Customer:
             return data
 
 
-@pytest.fixture
-async def customer(aiohttp_server: Callable[..., Awaitable[TestServer]],
-                   aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], tmp_path: Path,
-                   manifest: Manifest) -> Customer:  # fmt: skip
-    config = load_config(write_bot_config(tmp_path), manifest, env=FLAG)
+async def start(aiohttp_server: Callable[..., Awaitable[TestServer]],
+                aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], tmp_path: Path,
+                manifest: Manifest, flow: dict[str, Any] | None = None) -> Customer:  # fmt: skip
+    config = load_config(write_bot_config(tmp_path, flow), manifest, env=FLAG)
     runtime = await aiohttp_server(build_app(config, manifest))
     connector = BotConnectorConfig(id=CONNECTOR, name="Support", bot_uri=str(runtime.make_url(BASE)),
                                    credentials={HEADER: CREDENTIAL}, queue_id="queue-support",
                                    response_timeout=10.0)  # fmt: skip
-    emulator = Emulator(EmulatorConfig(bot_connectors=[connector], heartbeat_interval=3600.0,
-                                       queues=[QueueConfig(id="queue-support", name="Support")]))  # fmt: skip
+    queues = [QueueConfig(id="queue-support", name="Support"), QueueConfig(id="queue-billing", name="Billing")]
+    emulator = Emulator(EmulatorConfig(bot_connectors=[connector], heartbeat_interval=3600.0, queues=queues))
     return Customer(emulator, await aiohttp_client(emulator.app))
+
+
+@pytest.fixture
+async def customer(aiohttp_server: Callable[..., Awaitable[TestServer]],
+                   aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], tmp_path: Path,
+                   manifest: Manifest) -> Customer:  # fmt: skip
+    return await start(aiohttp_server, aiohttp_client, tmp_path, manifest)
 
 
 async def test_the_bot_list_is_read_from_the_runtime(customer: Customer) -> None:
@@ -117,3 +123,19 @@ async def test_a_failing_flow_reaches_the_queue_with_its_error(customer: Custome
     assert last.outcome == "Failed" and last.problem is None  # the runtime's own, well-formed Failed
     conversation = customer.emulator.conversations.require(last.conversation_id)
     assert conversation.state == "waiting" and conversation.attributes["botErrorCode"] == "FlowFailed"
+
+
+async def test_a_handover_naming_a_queue_lands_in_that_queue(
+        aiohttp_server: Callable[..., Awaitable[TestServer]],
+        aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], tmp_path: Path,
+        manifest: Manifest) -> None:  # fmt: skip
+    customer = await start(aiohttp_server, aiohttp_client, tmp_path, manifest, flow_with("handover", queue="Billing"))
+    await customer.post(f"/emulator/bot-connectors/{CONNECTOR}/fetch-bots", {})
+    await customer.say("hello")
+    await customer.say("an agent please")
+    last = customer.emulator.architect.turns[-1]
+    assert last.outcome == "Complete" and last.problem is None
+    async with customer.client.get(f"/emulator/conversations/{last.conversation_id}") as response:
+        detail = await response.json()
+    # Not the integration's own queue (Support): the one the node named.
+    assert detail["queue"]["name"] == "Billing" and detail["customAttributes"]["queue"] == "Billing"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from extension import keys
+
 from stack import HANDOVER_FLOW, Stack, StackFactory, start_handover
 
 
@@ -43,3 +45,16 @@ async def test_node_attributes_cannot_override_the_runtime_ones(make_stack: Stac
     assert attrs["queue"] == "Support" and attrs["queueId"] != "q-vip"
     assert (attrs["language"], attrs["skills"], attrs["priority"]) == ("", "", "2.5")
     assert "copilotUrl" not in attrs  # no copilotUrl configured on the endpoint
+
+
+async def test_a_node_queue_that_got_past_validate_never_reaches_genesys(make_stack: StackFactory) -> None:
+    # validate refuses `queue` on this endpoint's handoverToAgent (a Bot Connector field); even set
+    # after loading, the Open Messaging handover sends the connection's queue and nothing else.
+    stack = await make_stack(flow=flow_with({"cancelButtonText": "Cancel"}))
+    node = stack.client.app[keys.CONVERSATIONS].endpoint("support-bot").flow.node("handover")
+    node.config["queue"] = "VIP"
+    cid = await start_handover(stack)
+    attrs = first_attributes(stack)
+    assert attrs["queue"] == "Support" and "VIP" not in attrs.values()
+    assert set(attrs) == {"userId", "sessionId", "urlToken", "queue", "queueId", "language", "skills", "priority"}
+    assert stack.emu.agent.get(cid).queue_id == attrs["queueId"]

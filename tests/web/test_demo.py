@@ -69,6 +69,17 @@ async def test_the_demo_is_wired_end_to_end(demo: Demo, tmp_path: Path) -> None:
         await eventually(lambda: _has(events, lambda e: e.get("text") == "Welcome back! The bot is here again."))
         assert [o["text"] for o in await say("ping")] == ["You said: ping"]
 
+        # The third page: a customer inside Genesys, whose messages Architect gives the runtime's bot.
+        assert demo.messenger_url == f"{demo.emulator_url}/messenger"
+        customer = {"customerId": "jane", "name": "Jane", "text": "hello"}
+        async with http.post(f"{demo.emulator_url}/emulator/messenger/messages", json=customer) as response:
+            assert response.status == 200
+        await demo.emulator.settle()
+        async with http.get(f"{demo.emulator_url}/emulator/messenger/events", params={"customerId": "jane"}) as r:
+            feed = await r.json()
+        assert [m["sender"] for m in feed["messages"]][:2] == ["customer", "bot"], feed
+        assert [t.problem for t in demo.emulator.architect.turns] == [None]
+
 
 async def _waiting(demo: Demo) -> Any:
     waiting = demo.emulator.agent.waiting()
@@ -102,9 +113,10 @@ def test_the_command_prints_the_urls_and_stops_on_ctrl_c(tmp_path: Path) -> None
         text = "".join(lines)
         webchat = re.search(r"Web chat\s+(http://127\.0\.0\.1:\d+/webchat/demo)\n", text)
         console = re.search(r"Agent console\s+(http://127\.0\.0\.1:\d+/console)\n", text)
-        assert webchat and console, text
+        messenger = re.search(r"Messenger\s+(http://127\.0\.0\.1:\d+/messenger)\s", text)
+        assert webchat and console and messenger, text
         assert 'Try this: in the web chat say hello, then type "agent"' in text
-        for url in (webchat.group(1), console.group(1)):
+        for url in (webchat.group(1), console.group(1), messenger.group(1)):
             with urllib.request.urlopen(url, timeout=5) as response:
                 assert response.status == 200 and b"<!doctype html>" in response.read()
     finally:

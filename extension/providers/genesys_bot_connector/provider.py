@@ -35,6 +35,8 @@ class BotConnectorHandover:
         parameters = {str(k): str(v) for k, v in (config.get("customAttributes") or {}).items() if v is not None}
         for name, key in ROUTING_FIELDS.items():
             value = config.get(key)
+            if name == "queue" and value in (None, ""):
+                value = bot.queue
             if value in (None, "", []):
                 continue
             parameters[name] = ",".join(str(v) for v in value) if isinstance(value, list) else str(value)

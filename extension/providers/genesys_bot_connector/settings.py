@@ -18,6 +18,7 @@ from ..genesys_flags import BOT_CONNECTOR_WHITELIST
 ENDPOINT_TYPE = "genesysBotConnector"
 COMPLETE_NODE = "completeBotSession"
 HANDOVER_NODE = "handoverToAgent"
+SAY_NODE = "say"
 # Genesys waits 30 s for the bot's answer (docs/GENESYS_NOTES.md 11): the flow gets less.
 DEADLINE_SECONDS = 25.0
 _HEADER = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
@@ -46,6 +47,8 @@ class BotConnectorSchema(Schema):
     intents = fields.List(fields.String(validate=_NAME), required=True,
                           validate=[validate.Length(min=1, max=200), _unique])
     escalationIntent = fields.String(load_default=None, validate=_NAME)
+    # The queue a handoverToAgent node hands to when it names none (a node's `queue` wins).
+    queue = fields.String(load_default=None, validate=_NAME)
     deadline_seconds = fields.Float(load_default=DEADLINE_SECONDS, allow_nan=False,
                                     validate=validate.Range(min=1, max=29))
     # The Genesys Bot Connector integration's id: only `genesys-om doctor` reads it, to check (and
@@ -68,6 +71,15 @@ class BotConnectorSettings:
     escalation_intent: str | None = None
     deadline_seconds: float = DEADLINE_SECONDS
     integration_id: str | None = None
+    queue: str | None = None
+
+
+def _quick_replies_without_text(config: Mapping[str, Any]) -> bool:
+    """A say whose output would be a Structured reply with an empty text (Genesys takes none)."""
+    data = config.get("data")
+    quick = data.get("quickReplies") if isinstance(data, Mapping) else None
+    text = config.get("text")
+    return isinstance(quick, list) and bool(quick) and not (isinstance(text, str) and text.strip())
 
 
 class BotConnectorEndpoint:
@@ -81,7 +93,7 @@ class BotConnectorEndpoint:
         return BotConnectorSettings(
             values["credentialHeader"], values["credential"], values["botId"], values["botName"],
             values["description"], tuple(values["languages"]), tuple(values["intents"]),
-            values["escalationIntent"], values["deadline_seconds"], values["integrationId"])
+            values["escalationIntent"], values["deadline_seconds"], values["integrationId"], values["queue"])
 
     def check(self, values: Mapping[str, Any], nodes: Sequence[FlowNode]) -> list[str]:
         intents = list(values["intents"])
@@ -94,6 +106,9 @@ class BotConnectorEndpoint:
             if node.type == COMPLETE_NODE and node.config.get("intent") not in intents:
                 problems.append(f"flow: node {node.id!r} ({COMPLETE_NODE}) completes with intent "
                                 f"{node.config.get('intent')!r}, which botConnector.intents does not declare")
+            if node.type == SAY_NODE and _quick_replies_without_text(node.config):
+                problems.append(f"flow: node {node.id!r} ({SAY_NODE}) has quick replies but no text; a Bot "
+                                "Connector reply with quick replies (Structured) needs a text, their prompt")
             if node.type == HANDOVER_NODE and escalation is None:
                 problems.append(f"botConnector.escalationIntent: required, node {node.id!r} ({HANDOVER_NODE}) "
                                 "completes the bot session with it")

@@ -2,7 +2,9 @@
 
 The session is (urlToken, genesysConversationId, botSessionId). The answers of its last
 ANSWERS_KEPT messages are stored with the turn that made them, so a retried `messageId` reaching
-any replica gets the same answer and runs nothing. A completion (completeBotSession, or
+any replica gets the same answer and runs nothing. A Failed answer (a node error, the deadline)
+stores nothing of its turn, which is cancelled or raised out of before its commit; it is kept in a
+short turn of its own afterwards, so that its retry is answered alike. A completion (completeBotSession, or
 handoverToAgent on this endpoint) ends the bot session: the flow starts again from its first node
 if Genesys ever sends that session another message.
 """
@@ -27,6 +29,10 @@ log = logging.getLogger("extension.providers.genesys_bot_connector")
 STATE = "_botConnector"
 COMPLETION = "_botConnectorCompletion"
 ANSWERS_KEPT = 20
+# The turn that keeps a Failed answer is short: Genesys is still waiting (30 s in all), so it gets
+# at most 2 s, less when the deadline leaves less, and never under half a second.
+KEEP_FAILED_SECONDS = 2.0
+GENESYS_WAITS_SECONDS = 30.0
 
 
 class BotTurns:
@@ -44,22 +50,42 @@ class BotTurns:
             async with asyncio.timeout(bot.deadline_seconds):
                 answer, outcome = await self._turn(endpoint, key, call)
         except TimeoutError:
+            # The turn was cancelled inside its `conversations.turn`, which then stores nothing.
             log.warning("bot session of endpoint %s: the flow did not answer within %g s", endpoint.url_token,
                         bot.deadline_seconds)
-            answer, outcome = failed("Timeout", f"the bot did not answer within {bot.deadline_seconds:g} s"), "failed"
+            answer, outcome = await self._keep_failed(endpoint, bot, key, call, failed(
+                "Timeout", f"the bot did not answer within {bot.deadline_seconds:g} s"))
         except FlowRuntimeError as exc:
             log.error("bot session of endpoint %s: %s", endpoint.url_token, exc)
-            answer, outcome = failed("FlowFailed", str(exc)), "failed"
+            answer, outcome = await self._keep_failed(endpoint, bot, key, call, failed("FlowFailed", str(exc)))
         self.metrics.user_inputs.inc(endpoint=endpoint.url_token, outcome=outcome)
         return answer
+
+    async def _keep_failed(self, endpoint: Endpoint, bot: BotConnectorSettings, key: SessionKey, call: BotTurn,
+                           answer: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """Store a Failed answer under its messageId, in a short turn of its own, so that a retry gets
+        it without running the flow again. A messageId answered meanwhile keeps its stored answer;
+        when the store cannot take it in time, the Failed answer goes out unkept (and is logged)."""
+        try:
+            budget = max(0.5, min(KEEP_FAILED_SECONDS, GENESYS_WAITS_SECONDS - 0.5 - bot.deadline_seconds))
+            async with asyncio.timeout(budget), self.conversations.turn(endpoint, key) as turn:
+                state = _state(turn.session)
+                answers = _answers(state)
+                if call.message_id in answers:
+                    turn.discard()
+                    return dict(answers[call.message_id]), "repeat"
+                _keep(state, call.message_id, answer)
+                turn.session.context[STATE] = state
+        except Exception as exc:  # the store is down or the session is held: answer anyway
+            log.warning("bot session of endpoint %s: the Failed answer of a message was not kept (%s); a retry "
+                        "of it runs the flow again", endpoint.url_token, type(exc).__name__)
+        return answer, "failed"
 
     async def _turn(self, endpoint: Endpoint, key: SessionKey, call: BotTurn) -> tuple[dict[str, Any], str]:
         async with self.conversations.turn(endpoint, key) as turn:
             session = turn.session
-            found = session.context.get(STATE)
-            state: dict[str, Any] = found if isinstance(found, dict) else {}
-            kept_answers = state.get("answers")
-            answers: dict[str, Any] = kept_answers if isinstance(kept_answers, dict) else {}
+            state = _state(session)
+            answers = _answers(state)
             if call.message_id in answers:
                 turn.discard()
                 return dict(answers[call.message_id]), "repeat"
@@ -76,10 +102,25 @@ class BotTurns:
             else:
                 answer = more_data(replies)
                 state["completed"] = False
-            kept = {**answers, call.message_id: answer}
-            state["answers"] = dict(list(kept.items())[-ANSWERS_KEPT:])
+            _keep(state, call.message_id, answer)
             session.context[STATE] = state
         return answer, "complete" if isinstance(completion, dict) else "flow"
+
+
+def _state(session: Session) -> dict[str, Any]:
+    found = session.context.get(STATE)
+    return found if isinstance(found, dict) else {}
+
+
+def _answers(state: dict[str, Any]) -> dict[str, Any]:
+    kept = state.get("answers")
+    return kept if isinstance(kept, dict) else {}
+
+
+def _keep(state: dict[str, Any], message_id: str, answer: dict[str, Any]) -> None:
+    """The answer under its messageId, with the session's last ANSWERS_KEPT answers."""
+    kept = {**_answers(state), message_id: answer}
+    state["answers"] = dict(list(kept.items())[-ANSWERS_KEPT:])
 
 
 def _timed_out(session: Session, call: BotTurn) -> bool:
