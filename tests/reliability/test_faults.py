@@ -14,8 +14,8 @@ from extension.genesys import GenesysRateLimited
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.faults import Rule
 
-from .conftest import Ledger
 from .helpers import changed_setting
+from .ledger import Ledger
 from stack import Stack, StackFactory, start_handover, texts
 from support import eventually
 

@@ -14,7 +14,7 @@ import aiohttp
 
 from extension.testing.emulator import Emulator, EmulatorConfig
 
-from .conftest import Ledger
+from .ledger import Ledger
 from served import ServedRuntime
 from stack import HANDOVER_FLOW, runtime_config_text
 from support import eventually, free_port

@@ -11,8 +11,8 @@ import pytest
 
 from extension.providers.genesys_om.outbox import DELAY_NOTICE
 
-from .conftest import Ledger
 from .helpers import changed_setting
+from .ledger import Ledger
 from stack import Stack, StackFactory, start_handover, texts, wait_inbound
 
 INBOUND = "/api/v2/conversations/messages/*/inbound/open/message"
