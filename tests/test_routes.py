@@ -71,7 +71,7 @@ async def test_long_poll_returns_logged_events_with_seq(client: TestClient[Any, 
 async def test_long_poll_waits_for_the_next_event(client: TestClient[Any, Any]) -> None:
     await post(client, {**Q, "text": "hi"})
     poll = asyncio.create_task(client.get(f"{URL}/events", params={**Q, "after": "1", "wait": "10"}))
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # a short look that the poll does not answer without a new event
     assert not poll.done()
     await post(client, {**Q, "text": "later"})
     resp = await asyncio.wait_for(poll, 5)
