@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from . import procs
-from .ingest import DELIVERED, WEBHOOK, Meter, accept_all, agent_webhooks
+from .ingest import ACCEPTED, DELIVERED, WEBHOOK, Meter, accept_all, agent_webhooks
 from .load import closed_loop
 from .stores import stores
 
-ACCEPTED = "accepted"
 # How long the drainers may take to hand the stored backlog to the user after the last answer.
 DRAIN_SECONDS = 30.0
 

@@ -231,7 +231,9 @@ def render(res: Results) -> str:
         "", "Handovers are started through the runtime's real start path against the emulator (a greeting, "
         "then the handoverToAgent node: the inbound message, the indexes, the notifications watch) and an "
         "agent accepts each conversation in the emulator before the load starts. `errors` counts every answer "
-        "that is not a 200 saying `delivered` (peak, half-rate and one-at-a-time runs together).", "",
+        "that is not a 200 saying `delivered` or `accepted` (behind a busy session for longer than "
+        "`webhook_wait_seconds`: stored, delivered after the answer; the limit row only ever says `delivered`), "
+        "peak, half-rate and one-at-a-time runs together.", "",
         "### Acknowledgement latency, one webhook at a time", "",
         "| store | webhooks | p50 ms | p99 ms |", "|---|---:|---:|---:|",
     ]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import end_detection, procs
 from .hot import HotSizes, bench_hot
-from .ingest import IngestSizes, bench_ingest
+from .ingest import HALF_RATE_SECONDS, IngestSizes, bench_ingest
 from .memory import bench_memory
 from .report import Results, render
 from .roundtrip import bench_roundtrip
@@ -27,6 +27,9 @@ class Sizes:
     webhooks: int = 6000
     concurrency: int = 32
     serial: int = 300
+    # Before each measured ingest run, and how long the half-peak-rate run lasts.
+    ingest_warmup: int = 300
+    ingest_half_rate_seconds: float = HALF_RATE_SECONDS
     sessions: int = 100
     per_session: int = 20
     token_messages: int = 10000
@@ -42,7 +45,8 @@ class Sizes:
     end_rate: float = 200.0
 
 
-SMOKE = Sizes(handovers=20, webhooks=200, concurrency=8, serial=30, sessions=5, per_session=3, token_messages=60,
+SMOKE = Sizes(handovers=20, webhooks=200, concurrency=8, serial=30, ingest_warmup=40, ingest_half_rate_seconds=0.5,
+              sessions=5, per_session=3, token_messages=60,
               roundtrips=5, memory_sessions=(("memory", 200), ("sqlite", 200), ("redis", 200)),
               cross_replica_samples=30, hot_webhooks=100, end_handovers=300, end_ends=100)
 
@@ -72,8 +76,8 @@ async def main_async(smoke: bool) -> str:
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        ingest = await bench_ingest(IngestSizes(sizes.handovers, sizes.webhooks, sizes.concurrency, sizes.serial),
-                                    workdir)
+        ingest = await bench_ingest(IngestSizes(sizes.handovers, sizes.webhooks, sizes.concurrency, sizes.serial,
+                                                sizes.ingest_half_rate_seconds, sizes.ingest_warmup), workdir)
         lap("ingest")
         hot = await bench_hot(HotSizes(sizes.hot_webhooks, sizes.concurrency), workdir)
         lap("hot conversation")

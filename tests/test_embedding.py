@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ from extension.testing.emulator.config import (
     DEFAULT_WEBHOOK_SECRET,
 )
 
+from support import eventually
+
 FLAGS = {"FEATURE_ENABLE_GENESYS_CLOUD_OM": "true", "FEATURE_ENABLE_GENESYS_CLOUD_OM_WHITELIST": "*"}
 NODE_CONFIG = {"handoverAcceptedMessage": "Connecting you.", "customAttributes": {"tier": "gold"}}
 FLOW = {"name": "host", "nodes": [
@@ -44,14 +46,6 @@ FLOW = {"name": "host", "nodes": [
     {"id": "handover", "type": "handoverToAgent", "config": NODE_CONFIG},
     {"id": "back", "type": "say", "config": {"text": "Back with the bot: {{input.handover.status}}"}},
 ]}
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while not (result := await check()):
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-    return result
 
 
 @pytest.fixture
@@ -115,14 +109,14 @@ async def test_a_host_runs_a_handover_and_feeds_it_webhooks(emulator: Emulator, 
         events = await conversations.handle_input(endpoint, UserInput("u1", "s1", "I need a person"))
         assert [e.get("text") for e in events if e["type"] == "output"] == ["Connecting you."]
         assert [e["status"] for e in events if e["type"] == "handover"] == ["queue"]
-        conversation = (await eventually(lambda: _waiting(emulator)))[0]
+        conversation = (await eventually(lambda: _waiting(emulator), "a waiting conversation"))[0]
         assert conversation.attributes["tier"] == "gold"
         assert conversation.attributes["urlToken"] == "host-bot"
 
         # The agent answers: Genesys posts the signed webhook, the runtime delivers it to the session.
         await emulator.agent.accept(conversation.id)
         await emulator.agent.reply(conversation.id, "Hello, this is Anna.")
-        agent_texts = await eventually(lambda: _texts(store, key, "agent"))
+        agent_texts = await eventually(lambda: _texts(store, key, "agent"), "the agent's message")
         assert agent_texts == ["Hello, this is Anna."]
 
         # A host with its own HTTP front forwards the raw bytes and the signature header as they came.
@@ -136,12 +130,13 @@ async def test_a_host_runs_a_handover_and_feeds_it_webhooks(emulator: Emulator, 
                     "X-Hub-Signature-256": sign(DEFAULT_WEBHOOK_SECRET, delivered.raw),
                     "Content-Type": "application/json"}) as answer:
                 assert answer.status == 200
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)  # a short look for a second delivery: one would arrive now, if there were one
         assert await _texts(store, key, "agent") == ["Hello, this is Anna."]
 
         # The agent ends: the flow resumes below the node.
         await emulator.agent.end(conversation.id)
-        bot_texts = await eventually(lambda: _texts(store, key, "bot", "Back with the bot: completed"))
+        bot_texts = await eventually(lambda: _texts(store, key, "bot", "Back with the bot: completed"),
+                                     "the flow resumed")
         assert bot_texts[-1] == "Back with the bot: completed"
     finally:
         await runner.cleanup()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +21,14 @@ from extension.manifest import Manifest
 Client = Callable[..., Awaitable[TestClient[Any, Any]]]
 URL = "/support-bot"
 Q = {"userId": "u1", "sessionId": "s1"}
+
+
+@pytest.fixture
+def make_config(make_config: Callable[..., Config]) -> Callable[..., Config]:
+    """Configs without a Genesys connection: the user routes need none, and with one the app would
+    reach out to the real Genesys login host at start-up (a DNS lookup that can hold up the end of a
+    test for seconds)."""
+    return functools.partial(make_config, handover=False)
 
 
 @pytest.fixture
@@ -62,7 +71,7 @@ async def test_long_poll_returns_logged_events_with_seq(client: TestClient[Any, 
 async def test_long_poll_waits_for_the_next_event(client: TestClient[Any, Any]) -> None:
     await post(client, {**Q, "text": "hi"})
     poll = asyncio.create_task(client.get(f"{URL}/events", params={**Q, "after": "1", "wait": "10"}))
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # a short look that the poll does not answer without a new event
     assert not poll.done()
     await post(client, {**Q, "text": "later"})
     resp = await asyncio.wait_for(poll, 5)

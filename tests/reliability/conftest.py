@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .ledger import Ledger
+from .ledger import Ledger, full_run
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "RELIABILITY.md"
 _LEDGER = Ledger()
@@ -39,11 +39,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                       if Path(item.path).resolve().parent == HERE)
 
 
-def full_run(files_run: set[Path], deselected: int, folder: Path = HERE) -> bool:
-    """True when every test file of the folder was collected and none of its tests deselected."""
-    return deselected == 0 and files_run == set(folder.glob("test_*.py"))
-
-
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" and report.passed and "tests/reliability/" in report.nodeid.replace("\\", "/"):
         _LEDGER.passed += 1
@@ -51,7 +46,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _LEDGER.rows and _LEDGER.collected and _LEDGER.passed == _LEDGER.collected:
-        full = full_run(_FILES_RUN, sum(_DESELECTED))
+        full = full_run(_FILES_RUN, sum(_DESELECTED), HERE)
         previous = None if full or not DOC.exists() else DOC.read_text()
         DOC.parent.mkdir(exist_ok=True)
         DOC.write_text(_LEDGER.render(previous))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 HEADER = "| scenario | injected | user msgs sent | lost | doubled | agent msgs sent | lost | doubled |"
 INTRO = [
@@ -62,3 +63,8 @@ def parse_rows(text: str) -> list[Row]:
             continue
         found.append(Row(cells[0], cells[1], *(int(c) for c in cells[2:])))
     return found
+
+
+def full_run(files_run: set[Path], deselected: int, folder: Path) -> bool:
+    """True when every test file of the folder was collected and none of its tests deselected."""
+    return deselected == 0 and files_run == set(folder.glob("test_*.py"))

@@ -19,8 +19,18 @@ from extension.providers.genesys_om.signature_alarm import AGENT_UNREACHABLE
 from extension.testing.emulator.config import DEFAULT_CLIENT_SECRET, DEFAULT_INTEGRATION_ID, DEFAULT_WEBHOOK_SECRET
 from extension.texts import FLOW_FAILED
 
-from .conftest import Ledger
-from stack import FLAGS, Stack, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
+from .ledger import Ledger
+from stack import (
+    FLAGS,
+    Stack,
+    StackFactory,
+    agent_message,
+    genesys_user_id,
+    post_signed,
+    start_handover,
+    texts,
+    wait_inbound,
+)
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -391,8 +401,6 @@ async def test_no_secret_in_any_log_line(make_stack: StackFactory, caplog: pytes
     await stack.say("after revoke")
     stack.emu.faults.server_error("/api/*", times=2)
     await stack.say("during errors")
-    from handover.test_lifecycle import wait_inbound
-
     await wait_inbound(stack, cid, ["a user message", "after revoke", "during errors"])
     await stack.emu.agent.end(cid)
     await stack.wait_status("completed")

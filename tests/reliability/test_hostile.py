@@ -21,7 +21,7 @@ from extension.flows.session import SessionKey
 from extension.genesys.signature import sign
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
-from .conftest import Ledger
+from .ledger import Ledger
 from stack import Stack, StackFactory, agent_message, post_signed, start_handover
 from support import eventually
 

@@ -14,7 +14,7 @@ import aiohttp
 
 from extension.testing.emulator import Emulator, EmulatorConfig
 
-from .conftest import Ledger
+from .ledger import Ledger
 from served import ServedRuntime
 from stack import HANDOVER_FLOW, runtime_config_text
 from support import eventually, free_port
@@ -154,7 +154,9 @@ class Script:
             return len([s for s in await self.statuses() if s in ("cancelled", "completed")]) > done
 
         if not await self.kill_during("cancel", "cancel"):
-            await asyncio.sleep(1.5)  # the reconciler may finish a cancel the kill cut short
+            # The reconciler may finish a cancel the kill cut short: given a while to, then asked again.
+            with contextlib.suppress(AssertionError):
+                await eventually(ended, "the reconciler finished the cancel", within=1.5)
             if not await ended():
                 await say(self.http, self.rt, "cancel")
         await eventually(ended, "ended", within=20.0)

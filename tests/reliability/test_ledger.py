@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .conftest import full_run
-from .ledger import Ledger, parse_rows
+from .ledger import Ledger, full_run, parse_rows
 
 
 def ledger_with(*scenarios: tuple[str, int]) -> Ledger:

@@ -1,7 +1,8 @@
-"""The web chat in a browser page: open it, say something, the welcome line."""
+"""The web chat in a browser page: open it, say something, ask for an agent, the welcome line."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 try:
@@ -9,6 +10,8 @@ try:
 except ImportError:  # the `browser` fixture skips (or, in CI, fails) with the reason
     pass
 
+GUARD = 10.0  # seconds before a wait gives up (a hang guard, not a timing check)
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 WELCOME = "Hi! I am the demo bot. Say anything and I will echo it, or type 'agent' to talk to a person."
 
 
@@ -27,3 +30,14 @@ async def say(page: Any, text: str) -> None:
     await page.fill("#text", text)
     await page.press("#text", "Enter")
     await expect(page.locator(".msg.user .text").last).to_have_text(text)
+
+
+async def ask_for_an_agent(chat: Any) -> None:
+    """Say hello, ask something, then ask for an agent: the handover is queued."""
+    await say(chat, "hello")
+    await expect(chat.locator(".msg.bot .text").first).to_have_text(WELCOME)
+    await say(chat, "What can you do?")
+    await expect(chat.locator(".msg.bot .text").last).to_have_text("You said: What can you do?")
+    await say(chat, "I want an agent")
+    await expect(chat.locator(".msg.bot .text").last).to_have_text("You are being connected to an agent.")
+    await expect(chat.locator("#handover")).to_have_attribute("data-state", "queue")

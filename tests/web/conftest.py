@@ -11,13 +11,9 @@ import pytest
 
 from extension.demo import Demo, start_demo
 
-from support import eventually  # noqa: F401 - the web tests import it from here
-
-GUARD = 10.0  # seconds before a wait gives up (a hang guard, not a timing check)
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 
 @pytest.fixture

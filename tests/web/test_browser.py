@@ -6,9 +6,9 @@ from typing import Any
 
 from extension.demo import Demo
 
-from .chat import WELCOME, open_chat, say
-from .conftest import GUARD, SCREENSHOTS, eventually
+from .chat import GUARD, SCREENSHOTS, WELCOME, ask_for_an_agent, open_chat, say
 from .proxy import Proxy
+from support import eventually
 
 try:
     from playwright.async_api import expect
@@ -16,21 +16,6 @@ try:
     expect.set_options(timeout=GUARD * 1000)
 except ImportError:  # the `browser` fixture skips (or, in CI, fails) with the reason
     pass
-
-
-
-
-
-
-
-async def ask_for_an_agent(chat: Any) -> None:
-    await say(chat, "hello")
-    await expect(chat.locator(".msg.bot .text").first).to_have_text(WELCOME)
-    await say(chat, "What can you do?")
-    await expect(chat.locator(".msg.bot .text").last).to_have_text("You said: What can you do?")
-    await say(chat, "I want an agent")
-    await expect(chat.locator(".msg.bot .text").last).to_have_text("You are being connected to an agent.")
-    await expect(chat.locator("#handover")).to_have_attribute("data-state", "queue")
 
 
 async def test_the_whole_story(demo: Demo, browser: Any) -> None:

@@ -18,7 +18,7 @@ from extension.demo import Demo
 from extension.flows.session import SessionKey
 from extension.secrets import Secret
 
-from .conftest import eventually
+from support import eventually
 
 SECRET = Secret("copilot-secret-for-tests-0123456789")
 KEY = SessionKey("support-bot", "u1", "s1")

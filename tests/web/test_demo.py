@@ -22,7 +22,7 @@ from extension.demo import Demo, default_config, start_demo
 from extension.providers.genesys_flags import genesys_om_for
 from extension.providers.genesys_om.webhook import webhook_path
 
-from .conftest import eventually
+from support import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,7 @@ from typing import Any
 
 from extension.demo import Demo
 
-from .chat import WELCOME
-from .conftest import GUARD, SCREENSHOTS
+from .chat import GUARD, SCREENSHOTS, WELCOME
 
 try:
     from playwright.async_api import expect

@@ -12,8 +12,8 @@ import aiohttp
 from extension.demo import Demo
 from extension.testing.emulator.downloads import reply_with_file
 
-from .conftest import eventually
-from .test_browser import ask_for_an_agent
+from .chat import ask_for_an_agent
+from support import eventually
 
 try:
     from playwright.async_api import expect

@@ -10,7 +10,7 @@ from emulator.stub_bot import complete, start_stub
 
 from extension.testing.emulator import Emulator, EmulatorConfig
 
-from .conftest import GUARD, SCREENSHOTS
+from .chat import GUARD, SCREENSHOTS
 
 try:
     from playwright.async_api import expect

@@ -7,8 +7,8 @@ from typing import Any
 from extension.demo import Demo
 from extension.testing.emulator.rich_samples import sample
 
-from .chat import open_chat, say
-from .conftest import GUARD, SCREENSHOTS, eventually
+from .chat import GUARD, SCREENSHOTS, open_chat, say
+from support import eventually
 
 try:
     from playwright.async_api import expect

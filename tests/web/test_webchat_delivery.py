@@ -12,8 +12,8 @@ import pytest
 from extension.demo import Demo
 
 from .chat import WELCOME, open_chat, say
-from .conftest import eventually
 from .proxy import Proxy
+from support import eventually
 
 try:
     from playwright.async_api import expect
