@@ -391,7 +391,7 @@ async def test_no_secret_in_any_log_line(make_stack: StackFactory, caplog: pytes
     await stack.say("after revoke")
     stack.emu.faults.server_error("/api/*", times=2)
     await stack.say("during errors")
-    from handover.test_lifecycle import wait_inbound
+    from stack import wait_inbound
 
     await wait_inbound(stack, cid, ["a user message", "after revoke", "during errors"])
     await stack.emu.agent.end(cid)
