@@ -184,6 +184,24 @@ class Stack:
         """The Genesys provider's running parts."""
         return self.client.app[HANDOVER_RUNTIME]
 
+    # A typed view of the runtime's handover parts: tests read and drive them only through these.
+    async def reconcile_upkeep(self) -> None:
+        """One upkeep pass of the reconciler: unconfirmed disconnects, dead starts, stale user ids."""
+        await self.runtime.reconciler.upkeep()
+
+    async def reconcile(self, *, everything: bool = False) -> int:
+        """One check pass of the reconciler (quiet handovers, or all); how many it ended."""
+        return await self.runtime.reconciler.check_once(everything=everything)
+
+    def pending_end(self, cid: str) -> asyncio.Task[None] | None:
+        """The wait that confirms the end of `cid` (the transfer debounce), while one runs."""
+        return self.runtime.ending.pending(cid)
+
+    @property
+    def acw_timeout(self) -> float:
+        """The runtime's end debounce (acw_timeout_seconds)."""
+        return self.runtime.ending.acw_timeout
+
     @property
     def store(self) -> Store:
         """The store the runtime uses (its public AppKey)."""
@@ -199,7 +217,7 @@ def manual_clock(stack: Stack) -> ManualClock:
 async def debounce_armed(stack: Stack, cid: str) -> None:
     """Wait until the end debounce of `cid` sleeps on the stack's ManualClock: advancing past it fires it."""
     clock = manual_clock(stack)
-    await eventually(lambda: clock.asleep(stack.runtime.ending.pending(cid)), "the end debounce armed")
+    await eventually(lambda: clock.asleep(stack.pending_end(cid)), "the end debounce armed")
 
 
 @contextlib.asynccontextmanager
@@ -214,7 +232,7 @@ async def read_by_the_runtime(stack: Stack, cid: str) -> AsyncIterator[None]:
 async def past_the_debounce(stack: Stack, cid: str) -> None:
     """Fire the armed end debounce of `cid`: time moves on by the runtime's acw_timeout_seconds."""
     await debounce_armed(stack, cid)
-    await manual_clock(stack).advance(stack.runtime.ending.acw_timeout)
+    await manual_clock(stack).advance(stack.acw_timeout)
 
 
 def texts(events: list[dict[str, Any]], source: str | None = None) -> list[str | None]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -30,6 +31,16 @@ def when_created(stack: Stack, callback: Callable[[Conversation], None]) -> None
             callback(conversation)
 
     stack.emu.agent.on_inbound = hook  # type: ignore[method-assign]
+
+
+def hold_inbound(stack: Stack, gate: Callable[[], Awaitable[None]]) -> None:
+    """From now on, each inbound message waits for `gate` before the emulator takes it."""
+    stack.emu.faults.slow(INBOUND, 0.001)
+
+    async def held(_: float) -> None:
+        await asyncio.wait_for(gate(), 10)
+
+    stack.emu.faults.sleep = held
 
 
 PARTICIPANT = "/api/v2/conversations/messages/*/participants/*"

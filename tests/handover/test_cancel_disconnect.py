@@ -26,10 +26,10 @@ async def test_cancel_while_genesys_fails_the_disconnect(make_stack: StackFactor
     assert stack.emu.agent.get(cid).customer.state == "connected"
     assert await store.index_items(PENDING_DISCONNECT) == {cid: "support"}
 
-    await while_advancing(clock, stack.runtime.reconciler.upkeep())  # Genesys still failing: kept
+    await while_advancing(clock, stack.reconcile_upkeep())  # Genesys still failing: kept
     assert await store.index_items(PENDING_DISCONNECT) == {cid: "support"}
     stack.emu.faults.clear()
-    await stack.runtime.reconciler.upkeep()
+    await stack.reconcile_upkeep()
     assert stack.emu.agent.get(cid).customer.state == "disconnected"
     assert await store.index_items(PENDING_DISCONNECT) == {}
 
@@ -44,7 +44,7 @@ async def test_a_disconnect_genesys_no_longer_knows_is_done(make_stack: StackFac
     assert await store.index_items(PENDING_DISCONNECT) == {cid: "support"}
     stack.emu.faults.clear()
     stack.emu.faults.not_found(f"/api/v2/conversations/messages/{cid}", times=None)
-    await stack.runtime.reconciler.upkeep()
+    await stack.reconcile_upkeep()
     assert await store.index_items(PENDING_DISCONNECT) == {}
 
 

@@ -39,8 +39,8 @@ async def test_a_refused_cancel_is_not_retried_and_logged_once(
     assert await stack.handover_statuses() == ["queue", "cancelled"]
     store = stack.store
     assert await store.index_items(PENDING_DISCONNECT) == {}
-    await stack.runtime.reconciler.upkeep()
-    await stack.runtime.reconciler.upkeep()
+    await stack.reconcile_upkeep()
+    await stack.reconcile_upkeep()
     assert customer_patches(stack, cid) == [status]
     [line] = refusals(caplog)
     refusal = next(r for r in stack.emu.requests if r.method == "PATCH")
@@ -70,8 +70,8 @@ async def test_a_disconnect_refused_after_transient_failures_stops_being_retried
 
     stack.emu.faults.clear()
     stack.emu.config.refuse_customer_disconnect = 409
-    await stack.runtime.reconciler.upkeep()
-    await stack.runtime.reconciler.upkeep()
+    await stack.reconcile_upkeep()
+    await stack.reconcile_upkeep()
 
     assert await store.index_items(PENDING_DISCONNECT) == {}
     assert customer_patches(stack, cid)[-1] == 409 and customer_patches(stack, cid).count(409) == 1

@@ -6,9 +6,17 @@ import asyncio
 
 from extension.flows.session import SessionKey
 from extension.testing.clock import ManualClock
-from handover.helpers import with_handover_config
+from handover.helpers import LONG, hold_inbound, when_created, with_handover_config
 
-from stack import Stack, StackFactory, past_the_debounce, read_by_the_runtime, start_handover, texts
+from stack import (
+    Stack,
+    StackFactory,
+    past_the_debounce,
+    read_by_the_runtime,
+    start_handover,
+    texts,
+    wait_inbound,
+)
 from support import while_advancing
 
 
@@ -48,15 +56,6 @@ def _first_attributes(stack: Stack) -> dict[str, str]:
     first = next(r for r in stack.emu.requests if r.path.endswith("/inbound/open/message"))
     assert first.query.get("prefetchConversationId") == "true"
     return dict(first.json["channel"]["metadata"]["customAttributes"])
-
-
-async def wait_inbound(stack: Stack, cid: str, expected: list[str]) -> None:
-    for _ in range(500):
-        got = [m.text for m in stack.emu.inbound_messages(cid)][-len(expected):]
-        if got == expected:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"inbound messages: {[m.text for m in stack.emu.inbound_messages(cid)]}")
 
 
 async def test_cancelled_while_queued_disconnects_the_customer(make_stack: StackFactory) -> None:
@@ -129,7 +128,7 @@ async def test_missed_user_end_is_ended_by_the_reconciler(make_stack: StackFacto
     await stack.emu.agent.customer_end(cid) if stack.emu.agent.get(cid).state != "ended" else None
     await asyncio.sleep(0.5)
     assert "completed" not in await stack.handover_statuses()
-    ended = await stack.runtime.reconciler.check_once()
+    ended = await stack.reconcile()
     assert ended == 1
     await stack.wait_status("completed")
 
@@ -240,8 +239,8 @@ async def test_the_reconciler_prunes_user_ids_of_ended_handovers(make_stack: Sta
     await stack.say("agent again")
     new_cid = await stack.conversation_id()
     [new_user] = set(await store.index_items(BY_USER)) - {old_user}
-    await stack.runtime.reconciler.upkeep()
-    await stack.runtime.reconciler.check_once(everything=True)
+    await stack.reconcile_upkeep()
+    await stack.reconcile(everything=True)
     # The cancelled handover's user id is kept while its late agent messages may still come.
     assert await store.index_items(BY_USER) == {old_user: key, new_user: key}
     assert await store.index_items(BY_CONVERSATION) == {new_cid: key}
@@ -249,7 +248,7 @@ async def test_the_reconciler_prunes_user_ids_of_ended_handovers(make_stack: Sta
     doc = await store.get_session(key)
     doc["context"][handover_state.ENDED]["at"] -= handover_state.LATE_MESSAGE_SECONDS + 1
     await store.commit(key, doc, [])
-    await stack.runtime.reconciler.upkeep()
+    await stack.reconcile_upkeep()
     assert await store.index_items(BY_USER) == {new_user: key}
     # The live handover still delivers.
     await stack.emu.agent.accept(new_cid)
@@ -259,7 +258,6 @@ async def test_the_reconciler_prunes_user_ids_of_ended_handovers(make_stack: Sta
 
 async def test_pruning_leaves_a_start_in_progress_alone(make_stack: StackFactory) -> None:
     from extension.providers.genesys_om.state import BY_USER
-    from handover.test_start_race import LONG, hold_inbound, when_created
 
     stack = await make_stack()
     reconciler = stack.runtime.reconciler

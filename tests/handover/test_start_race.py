@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -12,19 +11,9 @@ from extension.flows.session import SessionKey
 from extension.providers.genesys_om.start_intents import StartIntent
 from extension.providers.genesys_om.state import BY_USER, STARTING
 from extension.testing.emulator.state import Conversation
-from handover.helpers import INBOUND, LONG, when_created
+from handover.helpers import LONG, hold_inbound, when_created
 
 from stack import Stack, StackFactory, texts
-
-
-def hold_inbound(stack: Stack, gate: Callable[[], Awaitable[None]]) -> None:
-    """From now on, each inbound message waits for `gate` before the emulator takes it."""
-    stack.emu.faults.slow(INBOUND, 0.001)
-
-    async def held(_: float) -> None:
-        await asyncio.wait_for(gate(), 10)
-
-    stack.emu.faults.sleep = held
 
 
 def lookups(stack: Stack) -> asyncio.Event:

@@ -56,6 +56,6 @@ async def test_a_failed_disconnect_after_a_failed_start_is_retried(make_stack: S
     assert await records(stack) == {BY_USER: {}, BY_CONVERSATION: {}, STARTING: {}}
 
     stack.emu.faults.clear()
-    await stack.runtime.reconciler.upkeep()
+    await stack.reconcile_upkeep()
     assert conversation.customer.state == "disconnected"
     assert await store.index_items(PENDING_DISCONNECT) == {}

@@ -35,7 +35,7 @@ async def test_the_next_handover_continues_the_unnamed_conversation(make_stack: 
     store = stack.store
     assert list(await store.index_items(STARTING)) == [orphan.customer_id]
     # Recovery cannot name the conversation, so it keeps the record for the next handover.
-    await stack.runtime.reconciler.upkeep()
+    await stack.reconcile_upkeep()
     assert list(await store.index_items(STARTING)) == [orphan.customer_id]
 
     stack.emu.faults.clear()

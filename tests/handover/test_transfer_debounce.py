@@ -6,13 +6,20 @@ the debounce, whatever the loop does), and moves only when a test advances it pa
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from extension.testing.clock import ManualClock
 
-from stack import Stack, StackFactory, debounce_armed, manual_clock, past_the_debounce, start_handover, texts
+from stack import (
+    Stack,
+    StackFactory,
+    debounce_armed,
+    manual_clock,
+    past_the_debounce,
+    read_by_the_runtime,
+    start_handover,
+    texts,
+)
 
 # Longer than the stack's acw_timeout_seconds (0.3): a debounce that was started has fired by then.
 PAST_THE_DEBOUNCE = 1.0
@@ -21,21 +28,13 @@ PAST_THE_DEBOUNCE = 1.0
 async def inject(stack: Stack, cid: str, *events: tuple[str, str | None]) -> None:
     """Publish (kind, disconnectType) events of the agent one after the other, each read by the runtime
     before the next is sent (no clock time passes meanwhile)."""
-    ending = stack.runtime.ending
     conversation = stack.emu.agent.get(cid)
     assert conversation.agent is not None, "the conversation has no agent"
     for kind, disconnect_type in events:
-        # Every event read records the conversation's last signal: its return shows this one read.
-        ending.last_signal.pop(cid, None)
-        await stack.emu.router.emit(conversation, kind, conversation.agent, disconnect_type)
-        published = stack.emu.published_events(f"v2.detail.events.conversation.{cid}.{kind}")[-1]
-        assert published.delivered_to, f"{kind} reached no notifications channel"
-        for _ in range(1000):
-            if cid in ending.last_signal:
-                break
-            await asyncio.sleep(0.01)
-        else:
-            raise AssertionError(f"the runtime never read {kind}")
+        async with read_by_the_runtime(stack, cid):
+            await stack.emu.router.emit(conversation, kind, conversation.agent, disconnect_type)
+            published = stack.emu.published_events(f"v2.detail.events.conversation.{cid}.{kind}")[-1]
+            assert published.delivered_to, f"{kind} reached no notifications channel"
 
 
 async def active_handover(make_stack: StackFactory, **options: str) -> tuple[Stack, str]:
@@ -57,7 +56,7 @@ async def test_transfer_end_without_a_new_agent_does_not_end_the_handover(
         make_stack: StackFactory, disconnect_type: str) -> None:
     stack, cid = await active_handover(make_stack)
     await inject(stack, cid, ("user.end", disconnect_type))
-    assert stack.runtime.ending.pending(cid) is None, "a transfer started the end debounce"
+    assert stack.pending_end(cid) is None, "a transfer started the end debounce"
     await manual_clock(stack).advance(PAST_THE_DEBOUNCE)  # no user.start follows
     assert "completed" not in await stack.handover_statuses()
     # The handover still carries messages both ways, and a real end still ends it.
@@ -73,7 +72,7 @@ async def test_client_end_followed_by_a_start_within_the_debounce_does_not_end(m
     await inject(stack, cid, ("user.end", "CLIENT"), ("user.start", None))
     await manual_clock(stack).advance(PAST_THE_DEBOUNCE)
     assert "completed" not in await stack.handover_statuses()
-    assert stack.runtime.ending.pending(cid) is None
+    assert stack.pending_end(cid) is None
     await stack.emu.agent.reply(cid, "the next agent")
     await stack.wait_for(lambda ev: "the next agent" in texts(ev, "agent"))
 
@@ -82,13 +81,13 @@ async def test_client_end_without_a_start_ends_after_the_debounce(make_stack: St
     stack, cid = await active_handover(make_stack)
     await inject(stack, cid, ("user.end", "CLIENT"))
     await debounce_armed(stack, cid)
-    await manual_clock(stack).advance(stack.runtime.ending.acw_timeout - 0.01)
-    assert stack.runtime.ending.pending(cid) is not None
+    await manual_clock(stack).advance(stack.acw_timeout - 0.01)
+    assert stack.pending_end(cid) is not None
     assert "completed" not in await stack.handover_statuses()
     await manual_clock(stack).advance(0.01)
     events = await stack.wait_status("completed")
     assert texts(events)[-1] == "Back with the bot."
-    assert stack.runtime.ending.pending(cid) is None
+    assert stack.pending_end(cid) is None
 
 
 async def test_http_transfer_end_event_goes_through_the_same_debounce(make_stack: StackFactory) -> None:
