@@ -59,6 +59,8 @@ class OutboundMessage:
     is_final_receipt: bool | None = None
     # Cards, carousels, pickers, notifications, and the content types not understood.
     rich: RichContent = field(default_factory=RichContent)
+    # How many `content[]` entries the message had, whether or not any of them could be read.
+    content_entries: int = 0
 
 
 def parse_outbound(payload: Any) -> OutboundMessage:
@@ -103,6 +105,7 @@ def parse_outbound(payload: Any) -> OutboundMessage:
         receipt_reasons=tuple(_reasons(_list(payload, "reasons", ""))),
         is_final_receipt=is_final,
         rich=rich_content(content),
+        content_entries=len(content),
     )
 
 

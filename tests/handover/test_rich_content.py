@@ -99,10 +99,14 @@ FILE_WITHOUT_URL = {"contentType": "Attachment", "attachment": {"id": "a-1", "me
 EMPTY_CARD = {"contentType": "Card", "card": {}}
 EMPTY_CAROUSEL = {"contentType": "Carousel", "carousel": {"cards": [{}]}}
 EMPTY_NOTIFICATION = {"contentType": "Notification", "template": {"id": "tpl-1"}}
+UNTITLED_QUICK_REPLY = {"contentType": "QuickReply", "quickReply": {"payload": "p-1", "action": "Message"}}
+EMPTY_TEXT = {"contentType": "Text", "text": {"body": ""}}
 
 
-@pytest.mark.parametrize("content", [REACTIONS, FILE_WITHOUT_URL, EMPTY_CARD, EMPTY_CAROUSEL, EMPTY_NOTIFICATION],
-                         ids=["reactions", "file-without-url", "empty-card", "empty-carousel", "empty-notification"])
+@pytest.mark.parametrize("content", [REACTIONS, FILE_WITHOUT_URL, EMPTY_CARD, EMPTY_CAROUSEL, EMPTY_NOTIFICATION,
+                                     UNTITLED_QUICK_REPLY, EMPTY_TEXT],
+                         ids=["reactions", "file-without-url", "empty-card", "empty-carousel", "empty-notification",
+                              "untitled-quick-reply", "empty-text"])
 async def test_content_with_nothing_to_show_is_said_and_receipted_failed(
         make_stack: StackFactory, content: dict[str, Any]) -> None:
     deserialize(content, "ConversationMessageContent")  # a shape Genesys models, so an agent can send it

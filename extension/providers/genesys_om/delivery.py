@@ -197,7 +197,12 @@ class AgentDelivery:
         runtime's signed link to it (agent_files.py)."""
         human = (msg.originating_entity or "Human") != "Bot"
         data: dict[str, Any] = dict(msg.rich.data)
-        for kind in msg.rich.unknown:
+        unknown = msg.rich.unknown
+        if not unknown and not _carries_readable(msg):
+            # Content entries of which nothing could be read (a quick reply without a title, a
+            # text entry without a body): said rather than dropped.
+            unknown = ("content with nothing readable",)
+        for kind in unknown:
             if kind not in _UNKNOWN_LOGGED:
                 _UNKNOWN_LOGGED.add(kind)
                 log.warning("agent content %r cannot be shown; the user gets its text or a notice", kind)
@@ -252,7 +257,12 @@ def _owner(candidates: list[GenesysConnection], state: HandoverState | None, end
     return None, False
 
 
+def _carries_readable(msg: OutboundMessage) -> bool:
+    """Whether an agent message holds something the user can be shown: text, files, choices, rich content."""
+    return bool(msg.text or msg.attachments or msg.quick_replies or msg.rich.data)
+
+
 def _carries_anything(msg: OutboundMessage) -> bool:
-    """Whether an agent message carries anything: text, files, choices, rich content or content the
-    user cannot be shown (rich.unknown), which is then said rather than dropped."""
-    return bool(msg.text or msg.attachments or msg.quick_replies or msg.rich.data or msg.rich.unknown)
+    """Whether an agent message carries anything: what the user can be shown, or content entries
+    of which nothing could be shown (rich.unknown and the like), which are then said, not dropped."""
+    return _carries_readable(msg) or bool(msg.rich.unknown or msg.content_entries)
