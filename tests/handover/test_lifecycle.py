@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from extension.flows.session import SessionKey
 from extension.testing.clock import ManualClock
@@ -17,7 +18,7 @@ from stack import (
     texts,
     wait_inbound,
 )
-from support import while_advancing
+from support import eventually, while_advancing
 
 
 async def test_completed_by_the_agent(make_stack: StackFactory) -> None:
@@ -190,8 +191,13 @@ async def test_typing_is_forwarded_at_most_every_five_seconds(make_stack: StackF
     ws = await stack.client.ws_connect("/support-bot/socket", params={"userId": "u1", "sessionId": "s1"})
     for _ in range(3):
         await ws.send_json({"type": "typing"})
-    await asyncio.sleep(0.3)
-    typing = [r for r in stack.emu.requests if r.path.endswith("/inbound/open/event")]
+
+    def forwarded() -> list[Any]:
+        return [r for r in stack.emu.requests if r.path.endswith("/inbound/open/event")]
+
+    await eventually(forwarded, "the first typing forwarded")
+    await asyncio.sleep(0.1)  # a look for a second one, which must not come
+    typing = forwarded()
     assert len(typing) == 1 and typing[0].json["events"] == [{"eventType": "Typing"}]
     await stack.emu.agent.accept(cid)
     await stack.emu.agent.typing(cid)

@@ -12,6 +12,7 @@ from extension.genesys.signature import sign
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
 from stack import WEBHOOK_URL, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
+from support import eventually
 
 
 async def test_duplicate_webhook_is_delivered_once(make_stack: StackFactory) -> None:
@@ -21,11 +22,14 @@ async def test_duplicate_webhook_is_delivered_once(make_stack: StackFactory) -> 
     stack.emu.faults.duplicate_webhooks(1)
     await stack.emu.agent.reply(cid, "only once")
     stack.emu.faults.redeliver_webhook()
-    await asyncio.sleep(0.3)
+
+    def copies() -> list[object]:
+        return [d for d in stack.emu.sent_webhooks(cid) if d.body.get("text") == "only once" and d.attempts]
+
+    # The original, the duplicate and the redelivery all reach the runtime.
+    await eventually(lambda: len(copies()) >= 3, "the three copies of the webhook sent")
     await stack.emu.settle()
     assert texts(await stack.events(), "agent").count("only once") == 1
-    sent = [d for d in stack.emu.sent_webhooks(cid) if d.body.get("text") == "only once"]
-    assert len(sent) >= 3  # the original, the duplicate and the redelivery all reached the runtime
 
 
 async def test_bad_and_missing_signatures_are_refused(make_stack: StackFactory) -> None:
