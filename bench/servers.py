@@ -18,7 +18,6 @@ from aiohttp import web
 from extension import keys
 from extension.app import build_app
 from extension.config import load_config
-from extension.conversations import UserInput
 from extension.flows.session import SessionKey
 from extension.genesys.messages import delivery_receipt
 from extension.genesys.outbound import parse_outbound
@@ -26,6 +25,7 @@ from extension.genesys.signature import HEADER, verify
 from extension.manifest import load_manifest
 from extension.providers.genesys_om.runtime import HANDOVER_RUNTIME
 from extension.providers.genesys_om.state import HandoverState
+from extension.sessions import UserInput
 from extension.testing.emulator.config import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -90,8 +90,8 @@ class Seeder:
         self.started = 0
 
     async def _start_all(self, numbers: range) -> None:
-        conversations = self.app[keys.CONVERSATIONS]
-        endpoint = conversations.endpoint(TOKEN)
+        sessions = self.app[keys.SESSIONS]
+        endpoint = sessions.endpoint(TOKEN)
         assert endpoint is not None
         todo = iter(numbers)
 
@@ -99,13 +99,13 @@ class Seeder:
         async def worker() -> None:
             for i in todo:
                 user = f"user-{i}"
-                await conversations.handle_input(endpoint, UserInput(user, "s", "hello"))
-                await conversations.handle_input(endpoint, UserInput(user, "s", "I would like to talk to a person"))
+                await sessions.handle_input(endpoint, UserInput(user, "s", "hello"))
+                await sessions.handle_input(endpoint, UserInput(user, "s", "I would like to talk to a person"))
 
         await asyncio.gather(*(worker() for _ in range(SEED_CONCURRENCY)))
 
     async def seed(self, count: int, pairs: bool) -> dict[str, Any]:
-        conversations = self.app[keys.CONVERSATIONS]
+        sessions = self.app[keys.SESSIONS]
         first, self.started = self.started, self.started + count
         gc.collect()
         before = rss_bytes()
@@ -120,14 +120,14 @@ class Seeder:
         missing: list[str] = []
         for user in users:
             key = SessionKey(TOKEN, user, "s").id
-            doc = await conversations.store.get_session(key)
+            doc = await sessions.store.get_session(key)
             state = HandoverState.from_doc(doc.get("handover") if doc else None)
             if state is not None:
                 found.append((state.genesys_user_id, state.conversation_id))
             else:
                 missing.append(key)
         if missing:
-            events = await conversations.store.read_events(missing[0], 0)
+            events = await sessions.store.read_events(missing[0], 0)
             raise RuntimeError(f"only {len(found)} of {count} handovers started; the events of {missing[0]}: "
                                f"{json.dumps(events)[:2000]}")
         watcher = self.app[HANDOVER_RUNTIME].watcher
@@ -165,7 +165,7 @@ async def run_runtime(args: argparse.Namespace) -> None:
     async def agent_texts(request: web.Request) -> web.Response:
         """The texts of the agent messages a user was given, in the order of the session's events."""
         body = await request.json()
-        store, key = app[keys.CONVERSATIONS].store, SessionKey(TOKEN, str(body["user"]), "s").id
+        store, key = app[keys.SESSIONS].store, SessionKey(TOKEN, str(body["user"]), "s").id
         found: list[Any] = []
         after = int(body.get("after", 0))
         while page := await store.read_events(key, after):

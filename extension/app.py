@@ -13,7 +13,6 @@ from .channels import files, health, pages, rest, socket
 from .channels.access import SessionAccess, warn_open_endpoints
 from .clock import SYSTEM_CLOCK, Clock
 from .config import Config
-from .conversations import Conversations, InputLimits
 from .endpoint_settings import WEBCHAT
 from .endpoint_types import install_endpoint_types
 from .expiry import SessionExpiry
@@ -25,6 +24,7 @@ from .metrics import Metrics
 from .refusals import STORE_RETRY_AFTER
 from .repeating import StoreFailures
 from .request_bodies import MAX_BODY, BadInput, BodyReading, BodyRefused, json_error
+from .sessions import InputLimits, Sessions
 from .store import Store, StoreError, store_from_url
 
 log = logging.getLogger("extension.app")
@@ -148,7 +148,7 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None,
     app[keys.STORE_FAILURES] = StoreFailures()
     app[keys.BODY_READING] = BodyReading(config.server.body_timeout_seconds, config.server.max_pending_requests)
     limits = InputLimits(config.server.max_text_chars, config.server.max_data_bytes)
-    app[keys.CONVERSATIONS] = Conversations(the_store, endpoints_from(config), metrics=metrics, limits=limits)
+    app[keys.SESSIONS] = Sessions(the_store, endpoints_from(config), metrics=metrics, limits=limits)
     access = app[keys.SESSION_ACCESS] = SessionAccess.from_config(config)
     links = app[keys.LINKS] = SignedLinks(clock.time)
     app[keys.FILE_SOURCES] = {}
@@ -172,7 +172,7 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None,
     ])
     install_providers(app, config, manifest)
     install_endpoint_types(app, config, manifest)
-    expiry = SessionExpiry(app[keys.CONVERSATIONS], config.session_idle_seconds, clock=clock)
+    expiry = SessionExpiry(app[keys.SESSIONS], config.session_idle_seconds, clock=clock)
 
     async def expiry_lifecycle(app: web.Application) -> AsyncIterator[None]:
         # After the handover starts and before it stops: ending a session may end its handover.

@@ -7,8 +7,8 @@ import contextlib
 import logging
 
 from .clock import SYSTEM_CLOCK, Clock
-from .conversations import Conversations
 from .repeating import RepeatedFailure
+from .sessions import Sessions
 
 log = logging.getLogger("extension.expiry")
 
@@ -19,8 +19,8 @@ BATCH = 100
 class SessionExpiry:
     """A loop that deletes idle sessions; with several replicas, the lease holder does it."""
 
-    def __init__(self, conversations: Conversations, idle_seconds: float, *, clock: Clock = SYSTEM_CLOCK) -> None:
-        self.conversations = conversations
+    def __init__(self, sessions: Sessions, idle_seconds: float, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.sessions = sessions
         self.clock = clock
         self.idle_seconds = idle_seconds
         # Often enough that a session outlives its idle time by a quarter at most (and a minute).
@@ -39,10 +39,10 @@ class SessionExpiry:
                 await self._task
             self._task = None
         with contextlib.suppress(Exception):
-            await self.conversations.store.coordination().release(DUTY)
+            await self.sessions.store.coordination().release(DUTY)
 
     async def _run(self) -> None:
-        coordination = self.conversations.store.coordination()
+        coordination = self.sessions.store.coordination()
         while True:
             await self.clock.sleep(self.interval)
             try:
@@ -58,7 +58,7 @@ class SessionExpiry:
         """Expire idle sessions in batches until a batch comes back short; returns how many."""
         total = 0
         while True:
-            expired = await self.conversations.expire_idle(self.idle_seconds, batch=BATCH)
+            expired = await self.sessions.expire_idle(self.idle_seconds, batch=BATCH)
             total += expired
             if expired < BATCH:
                 return total

@@ -9,19 +9,21 @@ from aiohttp import web
 from .channels.access import SessionAccess
 from .clock import Clock
 from .config import Config
-from .conversations import Conversations
 from .flows.engine import Endpoint
 from .limits import BodyReading
 from .links import FileSource, SignedLinks
 from .manifest import Manifest
 from .metrics import Metrics
 from .repeating import StoreFailures
+from .sessions import Sessions
 from .store import Store
 
 CONFIG = web.AppKey("config", Config)
 MANIFEST = web.AppKey("manifest", Manifest)
 STORE = web.AppKey("store", Store)
-CONVERSATIONS = web.AppKey("conversations", Conversations)
+SESSIONS = web.AppKey("sessions", Sessions)
+# The name this key had before the session manager was called Sessions; hosts may still use it.
+CONVERSATIONS = SESSIONS
 METRICS = web.AppKey("metrics", Metrics)
 SESSION_ACCESS = web.AppKey("session_access", SessionAccess)
 # How long a body may take to arrive and how many may be arriving (request_bodies.read_body).

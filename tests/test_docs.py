@@ -99,7 +99,7 @@ def test_the_readme_shows_the_emulator_and_the_demo_options() -> None:
 def test_the_embedding_guide_names_what_the_embedding_test_uses() -> None:
     guide = (REPO / "docs" / "EMBEDDING.md").read_text(encoding="utf-8")
     used = (REPO / "tests" / "test_embedding.py").read_text(encoding="utf-8")
-    for name in ("load_manifest", "schema().load", "parse_config", "build_app", "keys.CONVERSATIONS",
+    for name in ("load_manifest", "schema().load", "parse_config", "build_app", "keys.SESSIONS",
                  "handle_input", "UserInput", "webhook_path", "read_events", "X-Hub-Signature-256",
                  "runner.cleanup"):
         assert name in guide and name in used, name

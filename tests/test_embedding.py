@@ -22,11 +22,11 @@ from marshmallow import ValidationError
 from extension import keys
 from extension.app import build_app
 from extension.config import parse_config
-from extension.conversations import UserInput
 from extension.flows.session import SessionKey
 from extension.genesys.signature import sign
 from extension.manifest import load_manifest
 from extension.secrets import Secret
+from extension.sessions import UserInput
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.config import (
     DEFAULT_CLIENT_ID,
@@ -99,14 +99,14 @@ async def test_a_host_runs_a_handover_and_feeds_it_webhooks(emulator: Emulator, 
     webhook_url = f"http://127.0.0.1:{runner.addresses[0][1]}{manifest.providers['genesysCloudOM'].webhook_path}"
     emulator.update_integration(DEFAULT_INTEGRATION_ID, webhook_url=webhook_url)
     try:
-        conversations = app[keys.CONVERSATIONS]
+        sessions = app[keys.SESSIONS]
         store = app[keys.STORE]
-        endpoint = conversations.endpoint("host-bot")
+        endpoint = sessions.endpoint("host-bot")
         assert endpoint is not None
         key = SessionKey("host-bot", "u1", "s1")
-        await conversations.handle_input(endpoint, UserInput("u1", "s1", "hello"))
+        await sessions.handle_input(endpoint, UserInput("u1", "s1", "hello"))
         # The handoverToAgent node (bound by the manifest's dotted path) opens a Genesys conversation.
-        events = await conversations.handle_input(endpoint, UserInput("u1", "s1", "I need a person"))
+        events = await sessions.handle_input(endpoint, UserInput("u1", "s1", "I need a person"))
         assert [e.get("text") for e in events if e["type"] == "output"] == ["Connecting you."]
         assert [e["status"] for e in events if e["type"] == "handover"] == ["queue"]
         conversation = (await eventually(lambda: _waiting(emulator), "a waiting conversation"))[0]

@@ -6,22 +6,22 @@ from typing import Any
 
 import pytest
 
-from extension.conversations import Conversations, UserInput
 from extension.flows.engine import Endpoint, FlowRuntimeError
 from extension.flows.flow import parse_flow
 from extension.flows.session import SessionKey
 from extension.manifest import Manifest
+from extension.sessions import Sessions, UserInput
 from extension.store import MemoryStore
 from extension.validation import DeclarationError
 
 
-def make(manifest: Manifest, nodes: list[dict[str, Any]]) -> tuple[Conversations, Endpoint]:
+def make(manifest: Manifest, nodes: list[dict[str, Any]]) -> tuple[Sessions, Endpoint]:
     flow = parse_flow({"name": "t", "nodes": nodes}, "t.json", manifest)
     endpoint = Endpoint("bot", flow, "acme", "support")
-    return Conversations(MemoryStore(), {"bot": endpoint}), endpoint
+    return Sessions(MemoryStore(), {"bot": endpoint}), endpoint
 
 
-async def say(conv: Conversations, ep: Endpoint, text: str | None = None,
+async def say(conv: Sessions, ep: Endpoint, text: str | None = None,
               data: dict[str, Any] | None = None, user: str = "u1") -> list[str | None]:
     events = await conv.handle_input(ep, UserInput(user, "s1", text, data))
     return [e["text"] for e in events if e["type"] == "output"]

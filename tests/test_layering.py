@@ -92,7 +92,7 @@ def test_the_generic_runtime_imports_no_vendor_code() -> None:
     # seams (provider settings, the provider's Copilot view, errors named at construction).
     generic = [p for p in sorted(EXTENSION.rglob("*.py"))
                if not str(p.relative_to(REPO)).startswith(MAY_NAME_VENDORS)]
-    assert EXTENSION / "conversations.py" in generic and EXTENSION / "config.py" in generic
+    assert EXTENSION / "sessions.py" in generic and EXTENSION / "config.py" in generic
     aware = {f"{p.relative_to(REPO)}: {n}" for p in generic for n in imports_of(p) if n.startswith(VENDOR)}
     assert aware == set()
 

@@ -16,13 +16,13 @@ from marshmallow import RAISE, Schema, fields
 
 from extension.app import build_app, warn_disabled_handovers
 from extension.config import Config, ConfigError, config_warnings, load_config
-from extension.conversations import AfterEnd
 from extension.copilot import CopilotView, issue_token
 from extension.flags import FeatureFlags
 from extension.flows.engine import Endpoint, NodeApi, Turn
 from extension.flows.session import Session, SessionKey
 from extension.handover import ProviderDeclaration, register_provider
 from extension.manifest import DeclarationError, Manifest, load_manifest
+from extension.sessions import AfterEnd
 
 REPO = Path(__file__).resolve().parents[1]
 ECHO_FLOW = {"name": "e", "nodes": [{"id": "s", "type": "say", "config": {"text": "said"}},
@@ -67,7 +67,7 @@ def install_recording(app: web.Application, config: Config, declaration: Provide
     async def webhook(request: web.Request) -> web.Response:
         return web.json_response({"provider": "recording"})
 
-    register_provider(app[keys.CONVERSATIONS], declaration.connection_type, RecordingProvider())
+    register_provider(app[keys.SESSIONS], declaration.connection_type, RecordingProvider())
     app.router.add_post(declaration.webhook_path, webhook)
 
 

@@ -56,14 +56,14 @@ async def copilot_page(request: web.Request) -> web.Response:
     except CopilotAuthError as exc:
         log.info("copilot page refused: %s", exc)
         return _unauthorized()
-    conversations = request.app[keys.CONVERSATIONS]
+    sessions = request.app[keys.SESSIONS]
     key = grant.key
-    endpoint = conversations.endpoint(key.url_token)
+    endpoint = sessions.endpoint(key.url_token)
     if endpoint is None:
         return _unauthorized()
-    session = await conversations.load_session(key)
+    session = await sessions.load_session(key)
     # What the page shows is the provider's to say: the state, and which part of the transcript.
-    provider: HandoverProvider | None = conversations.services.get(service_key(endpoint.handover_type))
+    provider: HandoverProvider | None = sessions.services.get(service_key(endpoint.handover_type))
     view = NO_HANDOVER if provider is None else provider.copilot_view(session, grant.handover)
     body = render(
         read("copilot.html"), raw={"transcript": _transcript(view.transcript)},

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import texts
-from ..conversations import UserInput
 from ..request_bodies import BadInput
+from ..sessions import UserInput
 
 MAX_ID = 256
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -5,19 +5,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from .. import keys, texts
-from ..conversations import SessionExists, SessionKept
 from ..endpoint_settings import WEBCHAT
 from ..flows.engine import Endpoint
 from ..flows.events import as_output_stack_item
 from ..flows.session import SessionKey
 from ..request_bodies import BadInput, parse_json_object, read_body
+from ..sessions import SessionExists, SessionKept
 from .inputs import IDEMPOTENCY_HEADER, parse_after, parse_session_query, parse_user_input, parse_wait
 
 
 def endpoint_of(request: web.Request, *, any_type: bool = False) -> Endpoint:
     """The endpoint of the URL token; 404 for none, and (unless `any_type`) for one whose type has
     no user routes."""
-    endpoint = request.app[keys.CONVERSATIONS].endpoint(request.match_info["urlToken"])
+    endpoint = request.app[keys.SESSIONS].endpoint(request.match_info["urlToken"])
     if endpoint is None or (endpoint.type != WEBCHAT and not any_type):
         raise BadInput(texts.UNKNOWN_ENDPOINT, 404)
     return endpoint
@@ -37,7 +37,7 @@ async def post_input(request: web.Request) -> web.StreamResponse:
     access = request.app[keys.SESSION_ACCESS]
     grant = access.check(request, key, creating=True)
     try:
-        events = await request.app[keys.CONVERSATIONS].handle_input(endpoint, user_input,
+        events = await request.app[keys.SESSIONS].handle_input(endpoint, user_input,
                                                                     must_be_new=grant.new_only)
     except SessionExists:
         raise BadInput(texts.SESSION_EXISTS, 401) from None
@@ -68,7 +68,7 @@ async def delete_session(request: web.Request) -> web.Response:
     key = SessionKey(endpoint.url_token, user_id, session_id)
     request.app[keys.SESSION_ACCESS].check(request, key, creating=False, in_query=True)
     try:
-        deleted = await request.app[keys.CONVERSATIONS].delete_session(key)
+        deleted = await request.app[keys.SESSIONS].delete_session(key)
     except SessionKept as exc:
         raise BadInput(texts.SESSION_KEPT.format(reason=exc), 502) from None
     if not deleted:

@@ -11,10 +11,10 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import bounded_json, keys, texts
-from ..conversations import Conversations, SessionExists, UserInput
 from ..flows.engine import Endpoint, FlowRuntimeError
 from ..flows.session import SessionKey
 from ..request_bodies import MAX_BODY, BadInput
+from ..sessions import SessionExists, Sessions, UserInput
 from ..store import StoreError
 from .inputs import parse_after, parse_content, parse_idempotency_key, parse_session_query
 from .rest import endpoint_of
@@ -83,12 +83,12 @@ async def _push_events(ws: web.WebSocketResponse, request: web.Request, key: Ses
             after = event["seq"]
 
 
-async def _message(conversations: Conversations, endpoint: Endpoint, key: SessionKey,
+async def _message(sessions: Sessions, endpoint: Endpoint, key: SessionKey,
                    frame: dict[str, Any], frame_id: str | None, *, must_be_new: bool = False) -> None:
     """Apply a message frame; one with an id is applied once per session (its idempotency key) and
     acknowledged only after its commit, again when it is resent after a dropped socket."""
     text, data = parse_content(frame)
-    await conversations.handle_input(endpoint, UserInput(key.user_id, key.session_id, text, data, frame_id),
+    await sessions.handle_input(endpoint, UserInput(key.user_id, key.session_id, text, data, frame_id),
                                      must_be_new=must_be_new)
 
 
@@ -97,17 +97,17 @@ async def socket(request: web.Request) -> web.StreamResponse:
     user_id, session_id = parse_session_query(request.query)
     after = parse_after(request.query)
     key = SessionKey(endpoint.url_token, user_id, session_id)
-    conversations = request.app[keys.CONVERSATIONS]
+    sessions = request.app[keys.SESSIONS]
     access = request.app[keys.SESSION_ACCESS]
     # Without its token, a socket may only start a new session: its first message creates it, and
     # only then does the socket get the token and the session's events.
     new_only = access.check(request, key, creating=True, in_query=True).new_only
-    if new_only and (await conversations.store.get_session(key.id) is not None
-                     or await conversations.store.read_events(key.id, 0, limit=1)):
+    if new_only and (await sessions.store.get_session(key.id) is not None
+                     or await sessions.store.read_events(key.id, 0, limit=1)):
         raise BadInput(texts.SESSION_EXISTS, 401)
     if not new_only:
         # A store that fails answers the upgrade with 503, like every route, instead of a silent socket.
-        await conversations.store.read_events(key.id, after, limit=1)
+        await sessions.store.read_events(key.id, after, limit=1)
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=MAX_BODY)
     await ws.prepare(request)
     open_sockets = request.app[keys.OPEN_SOCKETS] if keys.OPEN_SOCKETS in request.app else set()
@@ -133,7 +133,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
                 if kind == "message":
                     frame_id = _frame_id(frame)
                     try:
-                        await _message(conversations, endpoint, key, frame, frame_id, must_be_new=new_only)
+                        await _message(sessions, endpoint, key, frame, frame_id, must_be_new=new_only)
                     except SessionExists:
                         await ws.send_json(_error(texts.SESSION_EXISTS, frame_id))
                         await ws.close(code=CLOSE_UNAUTHORIZED, message=b"session token required")
@@ -146,7 +146,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
                         await ws.send_json({"type": "ack", "id": frame_id})
                 elif kind == "typing":
                     if not new_only:
-                        await conversations.handle_typing(endpoint, key)
+                        await sessions.handle_typing(endpoint, key)
                 else:
                     raise BadInput(texts.FRAME_TYPE)
             except BadInput as exc:

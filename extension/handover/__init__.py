@@ -17,12 +17,12 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from ..config import Config
-from ..conversations import AfterEnd, Conversations, service_key
 from ..copilot import CopilotView
 from ..flows.engine import Endpoint, NodeApi, Turn
 from ..flows.session import Session, SessionKey
 from ..manifest import HandoverProvider as ProviderDeclaration
 from ..manifest import Manifest, resolve_function
+from ..sessions import AfterEnd, Sessions, service_key
 
 __all__ = ["HandoverProvider", "ProviderDeclaration", "ProviderFactory", "install_providers", "register_provider",
            "service_key"]
@@ -53,10 +53,10 @@ class HandoverProvider(Protocol):
 ProviderFactory = Callable[[web.Application, Config, ProviderDeclaration], None]
 
 
-def register_provider(conversations: Conversations, connection_type: str, provider: HandoverProvider) -> None:
+def register_provider(sessions: Sessions, connection_type: str, provider: HandoverProvider) -> None:
     """Make a running provider the one of its connection type: the nodes, inputs, typing and
     session ends of the endpoints of that type reach it, and no other endpoint's."""
-    conversations.add_provider(connection_type, provider)
+    sessions.add_provider(connection_type, provider)
 
 
 def install_providers(app: web.Application, config: Config, manifest: Manifest) -> list[str]:

@@ -23,7 +23,7 @@ class Vault(Exception):
 
 def replace_node(client: TestClient[Any, Any], node_id: str, function: Callable[..., Any]) -> None:
     """Run `function` as the endpoint flow's node `node_id` (a fault to inject)."""
-    node = client.app[keys.CONVERSATIONS].endpoint("genesys-bot").flow.node(node_id)
+    node = client.app[keys.SESSIONS].endpoint("genesys-bot").flow.node(node_id)
     object.__setattr__(node, "function", function)
 
 

@@ -94,18 +94,18 @@ async def test_only_idle_sessions_expire_and_their_handover_ends(make_stack: Sta
     stack = await make_stack(store_extra=NO_SWEEPER)
     cid = await start_handover(stack, user="idle")
     await stack.say("hello", user="busy")
-    conversations = stack.client.app[keys.CONVERSATIONS]
+    sessions = stack.client.app[keys.SESSIONS]
     await asyncio.sleep(0.3)
     await stack.say("still talking", user="busy")
 
-    assert await conversations.expire_idle(0.2) == 1
+    assert await sessions.expire_idle(0.2) == 1
 
     assert await stack.events(user="idle") == []
     assert len(await stack.events(user="busy")) == 2
     assert [r.json for r in patches(stack, cid)] == [{"state": "disconnected"}]
     assert await indexes(stack) == ({}, {})
     assert stack.client.app[keys.METRICS].sessions_ended.get(reason="expired") == 1
-    assert await conversations.expire_idle(0.2) == 0
+    assert await sessions.expire_idle(0.2) == 0
 
 
 async def test_the_sweeper_expires_idle_sessions_by_itself(make_stack: StackFactory) -> None:

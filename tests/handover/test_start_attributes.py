@@ -51,7 +51,7 @@ async def test_a_node_queue_that_got_past_validate_never_reaches_genesys(make_st
     # validate refuses `queue` on this endpoint's handoverToAgent (a Bot Connector field); even set
     # after loading, the Open Messaging handover sends the connection's queue and nothing else.
     stack = await make_stack(flow=flow_with({"cancelButtonText": "Cancel"}))
-    node = stack.client.app[keys.CONVERSATIONS].endpoint("support-bot").flow.node("handover")
+    node = stack.client.app[keys.SESSIONS].endpoint("support-bot").flow.node("handover")
     node.config["queue"] = "VIP"
     cid = await start_handover(stack)
     attrs = first_attributes(stack)

@@ -44,12 +44,12 @@ def typing_reads(monkeypatch: pytest.MonkeyPatch) -> Callable[[Stack], list[str]
 
 
 async def type_once(stack: Stack) -> None:
-    conversations = stack.client.app[keys.CONVERSATIONS]
-    endpoint = conversations.endpoint("support-bot")
+    sessions = stack.client.app[keys.SESSIONS]
+    endpoint = sessions.endpoint("support-bot")
     assert endpoint is not None
     token = _TYPING.set(True)
     try:
-        await conversations.handle_typing(endpoint, KEY)
+        await sessions.handle_typing(endpoint, KEY)
     finally:
         _TYPING.reset(token)
 

@@ -177,10 +177,10 @@ async def test_a_long_user_message_is_split_like_the_transcript(make_stack: Stac
     """Finding 16: a 9,999-character message (`[server] max_text_chars` raised) reaches Genesys in
     pieces under 4,000 characters, in order, cut by the transcript's rule."""
     from extension import keys
-    from extension.conversations import InputLimits
+    from extension.sessions import InputLimits
 
     stack = await make_stack()
-    stack.client.app[keys.CONVERSATIONS].limits = InputLimits(max_text_chars=10000)
+    stack.client.app[keys.SESSIONS].limits = InputLimits(max_text_chars=10000)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     words = " ".join(f"w{n:04d}" for n in range(1667))[:9999]

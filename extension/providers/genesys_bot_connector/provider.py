@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...conversations import AfterEnd
 from ...copilot import NO_HANDOVER, CopilotView
 from ...flows.engine import Endpoint, NodeApi, Turn
 from ...flows.session import Session, SessionKey
+from ...sessions import AfterEnd
 from .settings import BotConnectorSettings
 from .turns import COMPLETION
 

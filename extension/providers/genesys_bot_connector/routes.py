@@ -39,7 +39,7 @@ class BotConnectorRoutes:
         """The endpoint and its bot; 404 when there is none (or the flag is off for it), 403 without
         the integration's credential header."""
         token = request.match_info["urlToken"]
-        endpoint = request.app[keys.CONVERSATIONS].endpoint(token)
+        endpoint = request.app[keys.SESSIONS].endpoint(token)
         bot = self.bots.get(token)
         if endpoint is None or endpoint.type != ENDPOINT_TYPE or bot is None or token not in self.allowed:
             raise BadInput(texts.UNKNOWN_ENDPOINT, 404)

@@ -33,8 +33,8 @@ def install(app: web.Application, config: Config, declaration: EndpointType) -> 
         else:
             log.warning("endpoint %r (organisation %r): the %s is off, its routes answer 404; to enable it, %s",
                         e.url_token, e.organisation, declaration.label, reason)
-    conversations = app[keys.CONVERSATIONS]
-    routes = BotConnectorRoutes(bots, frozenset(allowed), BotTurns(conversations, app[keys.METRICS]))
+    sessions = app[keys.SESSIONS]
+    routes = BotConnectorRoutes(bots, frozenset(allowed), BotTurns(sessions, app[keys.METRICS]))
     app.router.add_routes(routes.routes())
     take_post(app, ENDPOINT_TYPE, routes.legacy)
-    register_provider(conversations, ENDPOINT_TYPE, BotConnectorHandover(bots))
+    register_provider(sessions, ENDPOINT_TYPE, BotConnectorHandover(bots))

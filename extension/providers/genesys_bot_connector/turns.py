@@ -16,10 +16,10 @@ import logging
 import time
 from typing import Any
 
-from ...conversations import Conversations
 from ...flows.engine import Endpoint, FlowRuntimeError
 from ...flows.session import Session, SessionKey
 from ...metrics import Metrics
+from ...sessions import Sessions
 from .messages import BotTurn, complete, failed, more_data, reply_messages
 from .settings import BotConnectorSettings
 
@@ -38,19 +38,19 @@ GENESYS_WAITS_SECONDS = 30.0
 class BotTurns:
     """Answers the Bot Connector calls of the endpoints of this type."""
 
-    def __init__(self, conversations: Conversations, metrics: Metrics) -> None:
-        self.conversations = conversations
+    def __init__(self, sessions: Sessions, metrics: Metrics) -> None:
+        self.sessions = sessions
         self.metrics = metrics
 
     async def answer(self, endpoint: Endpoint, bot: BotConnectorSettings, call: BotTurn) -> dict[str, Any]:
         """The answer to one call; a flow that fails or outlasts the deadline answers Failed."""
-        self.conversations.limits.check(call.text, call.data())
+        self.sessions.limits.check(call.text, call.data())
         key = SessionKey(endpoint.url_token, call.conversation_id, call.bot_session_id)
         try:
             async with asyncio.timeout(bot.deadline_seconds):
                 answer, outcome = await self._turn(endpoint, key, call)
         except TimeoutError:
-            # The turn was cancelled inside its `conversations.turn`, which then stores nothing.
+            # The turn was cancelled inside its `sessions.turn`, which then stores nothing.
             log.warning("bot session of endpoint %s: the flow did not answer within %g s", endpoint.url_token,
                         bot.deadline_seconds)
             answer, outcome = await self._keep_failed(endpoint, bot, key, call, failed(
@@ -68,7 +68,7 @@ class BotTurns:
         when the store cannot take it in time, the Failed answer goes out unkept (and is logged)."""
         try:
             budget = max(0.5, min(KEEP_FAILED_SECONDS, GENESYS_WAITS_SECONDS - 0.5 - bot.deadline_seconds))
-            async with asyncio.timeout(budget), self.conversations.turn(endpoint, key) as turn:
+            async with asyncio.timeout(budget), self.sessions.turn(endpoint, key) as turn:
                 state = _state(turn.session)
                 answers = _answers(state)
                 if call.message_id in answers:
@@ -82,7 +82,7 @@ class BotTurns:
         return answer, "failed"
 
     async def _turn(self, endpoint: Endpoint, key: SessionKey, call: BotTurn) -> tuple[dict[str, Any], str]:
-        async with self.conversations.turn(endpoint, key) as turn:
+        async with self.sessions.turn(endpoint, key) as turn:
             session = turn.session
             state = _state(session)
             answers = _answers(state)
@@ -92,7 +92,7 @@ class BotTurns:
             if state.get("completed") or _timed_out(session, call):
                 _start_over(session)
             session.record("user", call.text)
-            await self.conversations.apply_input(turn, call.text, call.data())
+            await self.sessions.apply_input(turn, call.text, call.data())
             replies = reply_messages(turn.events)
             completion = session.context.pop(COMPLETION, None)
             if isinstance(completion, dict):

@@ -121,7 +121,7 @@ class AgentDelivery:
         # that the recent ids, read under the lock, would not show).
         claimed = await self.handover.store.claimed_many(
             WEBHOOK_CLAIM, [f"{conn.name}:{msg.id}" for candidates, msg in items for conn in candidates])
-        async with self.handover.conversations.turn(endpoint, key) as turn:
+        async with self.handover.sessions.turn(endpoint, key) as turn:
             steps = [await self._apply(turn, key, candidates, msg, claimed) for candidates, msg in items]
             if not any(step.kept for step in steps):
                 turn.discard()

@@ -68,7 +68,7 @@ class OutboxSender:
 
     async def _drain(self, key_id: str) -> None:
         key = SessionKey.from_id(key_id)
-        endpoint = self.handover.conversations.endpoint(key.url_token)
+        endpoint = self.handover.sessions.endpoint(key.url_token)
         if endpoint is None:
             return
         ttl = self.settings.lease_seconds
@@ -153,7 +153,7 @@ class OutboxSender:
                       genesys_id: Any = None) -> None:
         # A turn of its own, on purpose (docs/CONTRACT.md 6.2): the message was stored with the
         # user's turn before the user heard back, and leaves only once Genesys has it.
-        async with self.handover.conversations.turn(endpoint, key) as turn:
+        async with self.handover.sessions.turn(endpoint, key) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or not state.outbox or state.outbox[0]["messageId"] != message_id:
                 turn.discard()
@@ -194,7 +194,7 @@ class OutboxSender:
         """Tell the user once when a message has waited longer than delivery_notice_seconds."""
         if self.clock.time() - float(item.get("queuedAt", self.clock.time())) < self.settings.delivery_notice_seconds:
             return
-        async with self.handover.conversations.turn(endpoint, key) as turn:
+        async with self.handover.sessions.turn(endpoint, key) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or state.delay_notified:
                 turn.discard()

@@ -10,7 +10,6 @@ from typing import Any
 
 from ... import texts
 from ...clock import SYSTEM_CLOCK, Clock
-from ...conversations import AfterEnd, Conversations, SessionKept
 from ...copilot import CopilotView, LinkMaker
 from ...flags import FeatureFlags
 from ...flows.engine import Endpoint, NodeApi, Turn
@@ -21,6 +20,7 @@ from ...genesys.messages import inbound_typing
 from ...handover import transitions
 from ...metrics import Metrics
 from ...refusals import BadInput
+from ...sessions import AfterEnd, SessionKept, Sessions
 from ..genesys_flags import om_disabled_reason
 from . import start_intents
 from .attachments import user_attachments
@@ -56,13 +56,13 @@ TYPING_TIMES_KEPT = 10000
 class GenesysHandover:
     """Starts, feeds and ends handovers; the outbox, webhook and end detection call into it."""
 
-    def __init__(self, conversations: Conversations, connections: Mapping[str, GenesysConnection],
+    def __init__(self, sessions: Sessions, connections: Mapping[str, GenesysConnection],
                  flags: FeatureFlags, settings: HandoverSettings, metrics: Metrics, *,
                  copilot_link: LinkMaker | None = None, followers: Followers | None = None,
                  clock: Clock = SYSTEM_CLOCK) -> None:
-        self.conversations = conversations
+        self.sessions = sessions
         self.clock = clock
-        self.store = conversations.store
+        self.store = sessions.store
         self.connections = dict(connections)
         self.flags = flags
         self.settings = settings
@@ -296,7 +296,7 @@ class GenesysHandover:
         turn.after_commit.append(lambda: _logged(transitions.ACTIVE, key, state))
         if state.options.send_active_event:
             turn.input["handover"] = {"status": "active"}
-            await self.conversations.run_flow(turn)
+            await self.sessions.run_flow(turn)
 
     async def mark_active(self, conversation_id: str, *, connection: str | None = None,
                           connected: bool = True) -> bool:
@@ -309,7 +309,7 @@ class GenesysHandover:
         if found is None:
             return False
         key_id = found[1].id
-        async with self.conversations.turn(*found) as turn:
+        async with self.sessions.turn(*found) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or state.conversation_id != conversation_id or (
                     connection is not None and state.connection != connection):
@@ -341,7 +341,7 @@ class GenesysHandover:
         found = await self.session_of(BY_CONVERSATION, conversation_id)
         if found is None:
             return
-        async with self.conversations.turn(*found) as turn:
+        async with self.sessions.turn(*found) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or state.conversation_id != conversation_id or state.pending_end_at is not None or (
                     connection is not None and state.connection != connection):
@@ -359,7 +359,7 @@ class GenesysHandover:
         if key_id is None:
             return None
         key = SessionKey.from_id(key_id)
-        endpoint = self.conversations.endpoint(key.url_token)
+        endpoint = self.sessions.endpoint(key.url_token)
         return (endpoint, key) if endpoint is not None else None
 
     async def finish(self, conversation_id: str, status: str, reason: str | None = None, *,
@@ -374,7 +374,7 @@ class GenesysHandover:
             return False
         endpoint, key = found
         ended: HandoverState | None = None
-        async with self.conversations.turn(endpoint, key) as turn:
+        async with self.sessions.turn(endpoint, key) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or state.conversation_id != conversation_id or (
                     connection is not None and state.connection != connection):
@@ -392,12 +392,12 @@ class GenesysHandover:
                 outcome = {"status": status, **extra}
                 if state.options.send_resolve_event:
                     turn.input["handover"] = outcome
-                    await self.conversations.run_flow(turn)
+                    await self.sessions.run_flow(turn)
                 else:
                     turn.session.context[PENDING_RESOLVE] = outcome
                 # Sent while the end was being confirmed: the bot answers them now, in order.
                 for item in held:
-                    await self.conversations.apply_input(turn, item.get("text") or None, _held_data(item))
+                    await self.sessions.apply_input(turn, item.get("text") or None, _held_data(item))
         if ended is None:
             if connection is None:
                 await self.store.index_delete(BY_CONVERSATION, conversation_id)

@@ -47,7 +47,7 @@ class HandoverRuntime:
 
     def __init__(self, app: web.Application, config: Config, http: aiohttp.ClientSession) -> None:
         metrics = app[keys.METRICS]
-        conversations = app[keys.CONVERSATIONS]
+        sessions = app[keys.SESSIONS]
         settings = config.settings_for(PROVIDER_TYPE, HandoverSettings)
         clock = self.clock = app.get(keys.CLOCK, SYSTEM_CLOCK)
 
@@ -62,10 +62,10 @@ class HandoverRuntime:
         self.background = BackgroundTasks("handover", quiet=(GenesysError,))
         # The parts below follow each handover through these callbacks, added as each is built.
         followers = Followers()
-        self.handover = GenesysHandover(conversations, self.connections, config.flags, settings, metrics,
+        self.handover = GenesysHandover(sessions, self.connections, config.flags, settings, metrics,
                                         copilot_link=link_maker(config.server.copilot_secret),
                                         followers=followers, clock=clock)
-        self.files = AgentFiles(self.connections, app[keys.LINKS], conversations.store,
+        self.files = AgentFiles(self.connections, app[keys.LINKS], sessions.store,
                                 public_url=config.server.public_url, lifetime=settings.attachment_link_seconds,
                                 max_bytes=settings.attachment_max_bytes)
         self.delivery = AgentDelivery(self.handover, self.background, self.files)
@@ -73,17 +73,17 @@ class HandoverRuntime:
         self.signature_alarm = SignatureAlarm(self.connections, self.handover, metrics.signature_failures,
                                               self.background, clock=clock.monotonic)
         # Replicas sharing a store share the cluster-wide jobs through its coordination.
-        coordination = conversations.store.coordination()
+        coordination = sessions.store.coordination()
         # Senders stop at once on shutdown: what they hold is in the stored outbox.
         self.senders = BackgroundTasks("outbox", quiet=(GenesysError,))
         self.outbox = OutboxSender(self.handover, self.senders, coordination, clock=clock)
         self.agents = AgentWatch(self.handover, self.connections, settings.agent_check_seconds, clock=clock)
         self.ending = EndDetector(self.handover, settings.acw_timeout_seconds, self.agents, clock=clock)
-        self.inbox = WebhookInbox(self.delivery, self.connections, conversations.store, self.background,
+        self.inbox = WebhookInbox(self.delivery, self.connections, sessions.store, self.background,
                                   wait_seconds=settings.webhook_wait_seconds, signal=self.ending.signal,
                                   clock=clock)
         self.webhook = WebhookReceiver(self.signers, self.inbox, self.signature_alarm, metrics, self.ending.on_event)
-        self.unwatched = Unwatched(conversations.store, metrics.unwatched)
+        self.unwatched = Unwatched(sessions.store, metrics.unwatched)
         self.wait_estimates = WaitEstimates(self.handover, settings.wait_estimate_seconds, clock=clock)
         # One set of channel slots per OAuth client: connections sharing a client share its 20 channels.
         self.slots: dict[str, ChannelSlots] = {}
@@ -98,7 +98,7 @@ class HandoverRuntime:
             for name, conn in self.connections.items()
         })
         # The provider watches through the cluster: only the notifications lease holder subscribes.
-        self.cluster = ClusterDuties(self.watcher, coordination, conversations.store, settings.lease_seconds,
+        self.cluster = ClusterDuties(self.watcher, coordination, sessions.store, settings.lease_seconds,
                                      self.background, followers=followers, on_reconciler=self.outbox.resume_all,
                                      clock=clock)
         self.reconciler = Reconciler(self.handover, self.ending, interval=settings.reconcile_interval_seconds,
@@ -106,7 +106,7 @@ class HandoverRuntime:
                                      unwatched_interval=settings.reconcile_unwatched_interval_seconds,
                                      leader=self.cluster.leads_reconciler, sweep=self._sweep, clock=clock)
         self._loops: list[asyncio.Task[None]] = []
-        register_provider(conversations, PROVIDER_TYPE, self.handover)
+        register_provider(sessions, PROVIDER_TYPE, self.handover)
 
     async def start(self) -> None:
         self.signers.start()

@@ -103,7 +103,7 @@ class SignatureAlarm:
         found = await self.handover.session_of(BY_USER, to_id)
         if found is None:
             return
-        async with self.handover.conversations.turn(*found) as turn:
+        async with self.handover.sessions.turn(*found) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or state.genesys_user_id != to_id or state.signature_notified:
                 turn.discard()

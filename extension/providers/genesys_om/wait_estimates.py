@@ -85,7 +85,7 @@ class WaitEstimates:
         found = await self.handover.session_of(BY_CONVERSATION, conversation_id)
         if found is None:
             return False
-        async with self.handover.conversations.turn(*found) as turn:
+        async with self.handover.sessions.turn(*found) as turn:
             state = HandoverState.from_doc(turn.session.handover)
             if state is None or state.conversation_id != conversation_id or state.status != "queue":
                 turn.discard()
