@@ -202,6 +202,51 @@ class Stack:
         """The runtime's end debounce (acw_timeout_seconds)."""
         return self.runtime.ending.acw_timeout
 
+    def agent_check(self, cid: str) -> asyncio.Task[None] | None:
+        """The check that waits for an agent to answer `cid`, while one runs."""
+        return self.runtime.agents.check(cid)
+
+    def agent_watched(self, cid: str) -> bool:
+        """Whether the runtime still waits for an agent to answer `cid`."""
+        return self.runtime.agents.watching(cid)
+
+    def watched(self, connection: str = "support") -> set[str]:
+        """The conversations of `connection` this replica's notifications subscribed to."""
+        return self.runtime.watcher.watching(connection)
+
+    def waiting(self, connection: str = "support") -> set[str]:
+        """The conversations of `connection` waiting for room on a notifications channel."""
+        return self.runtime.watcher.waiting(connection)
+
+    def unwatched(self, connection: str = "support") -> set[str]:
+        """The conversations of `connection` no notification watches (left to the reconciler)."""
+        return self.runtime.watcher.unwatched(connection)
+
+    def leads(self, duty: str) -> bool:
+        """Whether this replica holds the lease of a cluster duty (e.g. `notifications:support`)."""
+        return self.runtime.cluster.leads(duty)
+
+    def leads_reconciler(self) -> bool:
+        """Whether this replica holds the reconciler lease."""
+        return self.runtime.cluster.leads_reconciler()
+
+    @property
+    def reconciler_checks(self) -> int:
+        """How many check passes this replica's reconciler ran."""
+        return self.runtime.reconciler.checks
+
+    async def typing_sent(self) -> None:
+        """Wait until the typing events in flight reached Genesys."""
+        await self.runtime.handover.typing_sent()
+
+    def inbox_draining(self, key_id: str) -> bool:
+        """Whether the webhook inbox holds messages of session `key_id` waiting for it."""
+        return self.runtime.inbox.draining(key_id)
+
+    async def bearer(self, connection: str = "support") -> str:
+        """The Authorization header the runtime sends to Genesys for `connection`."""
+        return f"Bearer {await self.runtime.connections[connection].client.tokens.get()}"
+
     @property
     def store(self) -> Store:
         """The store the runtime uses (its public AppKey)."""

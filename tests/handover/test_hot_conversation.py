@@ -40,7 +40,7 @@ async def test_a_burst_is_answered_at_once_stored_first_and_delivered_in_order(m
     release, holder = await _busy_session(stack)
     sent = [f"burst {n}" for n in range(12)]
     first = asyncio.create_task(post_signed(stack, agent_message(to_id, sent[0], message_id="b-0")))
-    await eventually(lambda: stack.runtime.inbox.draining(KEY.id), "the first message waits for the session")
+    await eventually(lambda: stack.inbox_draining(KEY.id), "the first message waits for the session")
     rest = [await post_signed(stack, agent_message(to_id, text, message_id=f"b-{n}"))
             for n, text in enumerate(sent[1:], start=1)]
     # Behind a busy session: answered without waiting for it, each already in the store.

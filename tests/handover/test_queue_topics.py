@@ -38,7 +38,7 @@ def conversation_reads(stack: Stack, cid: str) -> int:
 
 
 async def watched(stack: Stack, *cids: str) -> None:
-    await eventually(lambda: stack.runtime.watcher.watching("support") == set(cids), f"{cids} watched")
+    await eventually(lambda: stack.watched() == set(cids), f"{cids} watched")
 
 
 async def queue_subscribed(stack: Stack, *topics: str) -> None:
