@@ -16,6 +16,7 @@ from extension import keys
 from extension.app import build_app
 from extension.clock import SYSTEM_CLOCK, Clock
 from extension.config import load_config
+from extension.conversations import Conversations
 from extension.genesys.signature import sign
 from extension.manifest import Manifest
 from extension.providers.genesys_om.runtime import HANDOVER_RUNTIME, HandoverRuntime
@@ -62,7 +63,7 @@ HANDOVER_SETTINGS = """
 retry_attempts = 3
 retry_total_seconds = 3.0
 request_timeout_seconds = 2.0
-acw_timeout_seconds = 0.3
+acw_timeout_seconds = {acw_timeout}
 reconcile_interval_seconds = {reconcile_interval}
 reconcile_idle_seconds = 0
 heartbeat_timeout_seconds = {watchdog}
@@ -247,6 +248,38 @@ class Stack:
         """The Authorization header the runtime sends to Genesys for `connection`."""
         return f"Bearer {await self.runtime.connections[connection].client.tokens.get()}"
 
+    def signalled(self, cid: str) -> bool:
+        """Whether the runtime read an event of `cid` since the handover started (or since `forget_signal`)."""
+        return cid in self.runtime.ending.last_signal
+
+    def forget_signal(self, cid: str) -> None:
+        """Forget the last event read of `cid`, so `signalled` tells of the next one."""
+        self.runtime.ending.last_signal.pop(cid, None)
+
+    def integration_id(self, connection: str = "support") -> str | None:
+        """The Open Messaging integration id the connection resolved (None while its lookup runs)."""
+        return self.runtime.connections[connection].integration_id
+
+    def channel_ids(self, connection: str = "support") -> list[str | None]:
+        """The ids of this replica's notifications channels of `connection` (None while one connects)."""
+        return [loop.channel_id for loop in self.runtime.watcher.connections[connection].channels]
+
+    async def notifications_connected(self, connection: str = "support", within: float = 10) -> None:
+        """Wait until the first notifications channel of `connection` connected."""
+        channels = self.runtime.watcher.connections[connection].channels
+        await eventually(lambda: channels, f"a notifications channel of {connection}")
+        await asyncio.wait_for(channels[0].connected.wait(), within)
+
+    def printed_connections(self) -> str:
+        """What the runtime's connections and their API clients print as (in logs and reprs)."""
+        runtime = self.runtime
+        return repr(runtime.connections) + "".join(repr(c.client) for c in runtime.connections.values())
+
+    @property
+    def conversations(self) -> Conversations:
+        """The runtime's sessions (its public AppKey)."""
+        return self.client.app[keys.CONVERSATIONS]
+
     @property
     def store(self) -> Store:
         """The store the runtime uses (its public AppKey)."""
@@ -268,10 +301,9 @@ async def debounce_armed(stack: Stack, cid: str) -> None:
 @contextlib.asynccontextmanager
 async def read_by_the_runtime(stack: Stack, cid: str) -> AsyncIterator[None]:
     """Around what makes Genesys notify about `cid`: on exit, the runtime has read an event of it."""
-    signals = stack.runtime.ending.last_signal  # every event read records the conversation's last signal
-    signals.pop(cid, None)
+    stack.forget_signal(cid)  # every event read records the conversation's last signal
     yield
-    await eventually(lambda: cid in signals, f"an event of conversation {cid} read")
+    await eventually(lambda: stack.signalled(cid), f"an event of conversation {cid} read")
 
 
 async def past_the_debounce(stack: Stack, cid: str) -> None:
@@ -296,7 +328,8 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
                    env: dict[str, str] | None = None, emulator: Emulator | None = None,
                    emulator_config: EmulatorConfig | None = None, connection_extra: str = "",
                    server_extra: str = "", reconcile_interval: float = 3600, watchdog: float = 5,
-                   session_access: str = "open", clock: Clock = SYSTEM_CLOCK, wait_estimate: float = 0) -> Stack:
+                   session_access: str = "open", clock: Clock = SYSTEM_CLOCK, wait_estimate: float = 0,
+                   acw_timeout: float = 0.3) -> Stack:
         emu = emulator or Emulator(emulator_config or EmulatorConfig(webhook_retry_delay=0.05,
                                                                      heartbeat_interval=0.5))
         if emu.base_url is None:
@@ -307,7 +340,7 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
             emu.base_url, store=store, store_extra=store_extra, connection_extra=connection_extra,
             server_extra=server_extra, session_access=session_access,
             settings=HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog,
-                                              wait_estimate=wait_estimate) + extra))
+                                              wait_estimate=wait_estimate, acw_timeout=acw_timeout) + extra))
         config = load_config(config_path, manifest, env={**FLAGS, **(env or {})})
         server = TestServer(build_app(config, manifest, clock=clock), host="127.0.0.1")
         client: TestClient[Any, Any] = TestClient(server)

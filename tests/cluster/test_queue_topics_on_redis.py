@@ -28,7 +28,7 @@ async def store_url() -> AsyncIterator[str]:
 
 def topics(stack: Stack) -> list[str]:
     """The topics of this replica's channels at the emulator (a stopped replica's channel lingers there)."""
-    ids = {loop.channel_id for loop in stack.runtime.watcher.connections["support"].channels}
+    ids = set(stack.channel_ids())
     return sorted(t for c in stack.emu.notifications.channels.values() if c.id in ids for t in c.topics)
 
 

@@ -113,8 +113,7 @@ async def test_transfer_does_not_end_the_handover(make_stack: StackFactory) -> N
 
 async def _after_connect_check(stack: Stack) -> None:
     """Wait out the check of every handover that the first notifications connect runs."""
-    channels = stack.runtime.watcher.connections["support"].channels
-    await asyncio.wait_for(channels[0].connected.wait(), 10)
+    await stack.notifications_connected()
     await asyncio.gather(*[t for t in asyncio.all_tasks() if t.get_name() == "reconcile-after-reconnect"])
 
 
