@@ -60,10 +60,10 @@ async def test_close_handover_from_the_bot(make_stack: StackFactory) -> None:
     # so close the handover through the flow by ending the queue wait from the bot side.
     from extension.flows.session import SessionKey
 
-    runtime = stack.runtime
-    endpoint = runtime.handover.conversations.endpoint("support-bot")
-    async with runtime.handover.conversations.turn(endpoint, SessionKey("support-bot", "u1", "s1")) as turn:
-        await runtime.handover.conversations.run_flow(turn, start="close")
+    conversations = stack.conversations
+    endpoint = conversations.endpoint("support-bot")
+    async with conversations.turn(endpoint, SessionKey("support-bot", "u1", "s1")) as turn:
+        await conversations.run_flow(turn, start="close")
     assert "closed: completed" in texts(await stack.events())
     assert (await stack.handover_statuses())[-1] == "completed"
     assert stack.emu.agent.get(cid).state == "ended"
