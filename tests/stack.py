@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,12 @@ from extension import keys
 from extension.app import build_app
 from extension.clock import SYSTEM_CLOCK, Clock
 from extension.config import load_config
+from extension.genesys.outbound import parse_outbound
 from extension.genesys.signature import sign
 from extension.manifest import Manifest
 from extension.providers.genesys_om.runtime import HANDOVER_RUNTIME, HandoverRuntime
+from extension.providers.genesys_om.state import BY_USER
+from extension.sessions import Sessions
 from extension.store import Store
 from extension.testing.clock import ManualClock
 from extension.testing.emulator import Emulator, EmulatorConfig
@@ -62,7 +65,7 @@ HANDOVER_SETTINGS = """
 retry_attempts = 3
 retry_total_seconds = 3.0
 request_timeout_seconds = 2.0
-acw_timeout_seconds = 0.3
+acw_timeout_seconds = {acw_timeout}
 reconcile_interval_seconds = {reconcile_interval}
 reconcile_idle_seconds = 0
 heartbeat_timeout_seconds = {watchdog}
@@ -180,27 +183,172 @@ class Stack:
             await asyncio.sleep(0.01)
 
     @property
-    def runtime(self) -> HandoverRuntime:
-        """The Genesys provider's running parts."""
+    def _runtime(self) -> HandoverRuntime:
+        """The Genesys provider's running parts: tests read and drive them through the typed view below."""
         return self.client.app[HANDOVER_RUNTIME]
 
     # A typed view of the runtime's handover parts: tests read and drive them only through these.
     async def reconcile_upkeep(self) -> None:
         """One upkeep pass of the reconciler: unconfirmed disconnects, dead starts, stale user ids."""
-        await self.runtime.reconciler.upkeep()
+        await self._runtime.reconciler.upkeep()
 
     async def reconcile(self, *, everything: bool = False) -> int:
         """One check pass of the reconciler (quiet handovers, or all); how many it ended."""
-        return await self.runtime.reconciler.check_once(everything=everything)
+        return await self._runtime.reconciler.check_once(everything=everything)
 
     def pending_end(self, cid: str) -> asyncio.Task[None] | None:
         """The wait that confirms the end of `cid` (the transfer debounce), while one runs."""
-        return self.runtime.ending.pending(cid)
+        return self._runtime.ending.pending(cid)
 
     @property
     def acw_timeout(self) -> float:
         """The runtime's end debounce (acw_timeout_seconds)."""
-        return self.runtime.ending.acw_timeout
+        return self._runtime.ending.acw_timeout
+
+    def agent_check(self, cid: str) -> asyncio.Task[None] | None:
+        """The check that waits for an agent to answer `cid`, while one runs."""
+        return self._runtime.agents.check(cid)
+
+    def agent_watched(self, cid: str) -> bool:
+        """Whether the runtime still waits for an agent to answer `cid`."""
+        return self._runtime.agents.watching(cid)
+
+    def watched(self, connection: str = "support") -> set[str]:
+        """The conversations of `connection` this replica's notifications subscribed to."""
+        return self._runtime.watcher.watching(connection)
+
+    def waiting(self, connection: str = "support") -> set[str]:
+        """The conversations of `connection` waiting for room on a notifications channel."""
+        return self._runtime.watcher.waiting(connection)
+
+    def unwatched(self, connection: str = "support") -> set[str]:
+        """The conversations of `connection` no notification watches (left to the reconciler)."""
+        return self._runtime.watcher.unwatched(connection)
+
+    def leads(self, duty: str) -> bool:
+        """Whether this replica holds the lease of a cluster duty (e.g. `notifications:support`)."""
+        return self._runtime.cluster.leads(duty)
+
+    def leads_reconciler(self) -> bool:
+        """Whether this replica holds the reconciler lease."""
+        return self._runtime.cluster.leads_reconciler()
+
+    @property
+    def reconciler_checks(self) -> int:
+        """How many check passes this replica's reconciler ran."""
+        return self._runtime.reconciler.checks
+
+    async def typing_sent(self) -> None:
+        """Wait until the typing events in flight reached Genesys."""
+        await self._runtime.handover.typing_sent()
+
+    def inbox_draining(self, key_id: str) -> bool:
+        """Whether the webhook inbox holds messages of session `key_id` waiting for it."""
+        return self._runtime.inbox.draining(key_id)
+
+    async def bearer(self, connection: str = "support") -> str:
+        """The Authorization header the runtime sends to Genesys for `connection`."""
+        return f"Bearer {await self._runtime.connections[connection].client.tokens.get()}"
+
+    def signalled(self, cid: str) -> bool:
+        """Whether the runtime read an event of `cid` since the handover started (or since `forget_signal`)."""
+        return cid in self._runtime.ending.last_signal
+
+    def forget_signal(self, cid: str) -> None:
+        """Forget the last event read of `cid`, so `signalled` tells of the next one."""
+        self._runtime.ending.last_signal.pop(cid, None)
+
+    def integration_id(self, connection: str = "support") -> str | None:
+        """The Open Messaging integration id the connection resolved (None while its lookup runs)."""
+        return self._runtime.connections[connection].integration_id
+
+    def channel_ids(self, connection: str = "support") -> list[str | None]:
+        """The ids of this replica's notifications channels of `connection` (None while one connects)."""
+        return [loop.channel_id for loop in self._runtime.watcher.connections[connection].channels]
+
+    async def notifications_connected(self, connection: str = "support", within: float = 10) -> None:
+        """Wait until the first notifications channel of `connection` connected."""
+        channels = self._runtime.watcher.connections[connection].channels
+        await eventually(lambda: channels, f"a notifications channel of {connection}")
+        await asyncio.wait_for(channels[0].connected.wait(), within)
+
+    def printed_connections(self) -> str:
+        """What the runtime's connections and their API clients print as (in logs and reprs)."""
+        runtime = self._runtime
+        return repr(runtime.connections) + "".join(repr(c.client) for c in runtime.connections.values())
+
+    @property
+    def sessions(self) -> Sessions:
+        """The runtime's sessions (its public AppKey)."""
+        return self.client.app[keys.SESSIONS]
+
+    async def resync(self, connection: str = "support") -> None:
+        """Bring this replica's notifications of `connection` in line with the stored handovers now."""
+        await self._runtime.cluster.resync(connection)
+
+    # Spies and hooks on the runtime's parts, for the rest of the stack's life.
+    def spy_spawns(self) -> list[str]:
+        """Names of the background tasks the runtime starts from now on."""
+        names: list[str] = []
+        group = self._runtime.background
+        spawn = group.spawn
+
+        def recording(coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+            names.append(name or "")
+            return spawn(coro, name=name)
+
+        group.spawn = recording  # type: ignore[method-assign]
+        return names
+
+    def spy_user_lookups(self) -> asyncio.Event:
+        """Set once the runtime looked up the recipient of an agent-side message (by Genesys user id)."""
+        handover = self._runtime.handover
+        original = handover.session_of
+        looked = asyncio.Event()
+
+        async def session_of(namespace: str, genesys_id: str) -> Any:
+            try:
+                return await original(namespace, genesys_id)
+            finally:
+                if namespace == BY_USER:
+                    looked.set()
+
+        handover.session_of = session_of  # type: ignore[method-assign]
+        return looked
+
+    def spy_notifications(self, connection: str = "support") -> tuple[list[Any], list[str]]:
+        """The notification events the runtime handles from now on, and the channel reconnects it reports."""
+        conn = self._runtime.watcher.connections[connection]
+        handled: list[Any] = []
+        reconnects: list[str] = []
+        on_event, on_reconnect = conn.on_event, conn.on_reconnect
+
+        async def record_event(name: str, event: Any) -> None:
+            handled.append(event)
+            await on_event(name, event)
+
+        async def record_reconnect(name: str) -> None:
+            reconnects.append(name)
+            await on_reconnect(name)
+
+        conn.on_event, conn.on_reconnect = record_event, record_reconnect
+        return handled, reconnects
+
+    def not_leader(self) -> None:
+        """The reconciler runs no passes of its own, as on a replica without its lease (`reconcile` still runs)."""
+        self._runtime.reconciler.leader = lambda: False
+
+    async def prune_users(self) -> int:
+        """One pruning of stored Genesys user ids no handover uses; how many it removed."""
+        return await self._runtime.reconciler.prune_users()
+
+    async def deliver_at_once(self, bodies: list[dict[str, Any]], *,
+                              return_exceptions: bool = False) -> list[Any]:
+        """Agent messages handed to the webhook inbox in one pass of the event loop, as a burst arrives."""
+        inbox = self._runtime.inbox
+        candidates = list(self._runtime.connections.values())
+        return list(await asyncio.gather(*(inbox.deliver(candidates, parse_outbound(b), b) for b in bodies),
+                                         return_exceptions=return_exceptions))
 
     @property
     def store(self) -> Store:
@@ -223,10 +371,9 @@ async def debounce_armed(stack: Stack, cid: str) -> None:
 @contextlib.asynccontextmanager
 async def read_by_the_runtime(stack: Stack, cid: str) -> AsyncIterator[None]:
     """Around what makes Genesys notify about `cid`: on exit, the runtime has read an event of it."""
-    signals = stack.runtime.ending.last_signal  # every event read records the conversation's last signal
-    signals.pop(cid, None)
+    stack.forget_signal(cid)  # every event read records the conversation's last signal
     yield
-    await eventually(lambda: cid in signals, f"an event of conversation {cid} read")
+    await eventually(lambda: stack.signalled(cid), f"an event of conversation {cid} read")
 
 
 async def past_the_debounce(stack: Stack, cid: str) -> None:
@@ -251,7 +398,8 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
                    env: dict[str, str] | None = None, emulator: Emulator | None = None,
                    emulator_config: EmulatorConfig | None = None, connection_extra: str = "",
                    server_extra: str = "", reconcile_interval: float = 3600, watchdog: float = 5,
-                   session_access: str = "open", clock: Clock = SYSTEM_CLOCK, wait_estimate: float = 0) -> Stack:
+                   session_access: str = "open", clock: Clock = SYSTEM_CLOCK, wait_estimate: float = 0,
+                   acw_timeout: float = 0.3) -> Stack:
         emu = emulator or Emulator(emulator_config or EmulatorConfig(webhook_retry_delay=0.05,
                                                                      heartbeat_interval=0.5))
         if emu.base_url is None:
@@ -262,7 +410,7 @@ async def make_stack(tmp_path: Path, manifest: Manifest) -> AsyncIterator[StackF
             emu.base_url, store=store, store_extra=store_extra, connection_extra=connection_extra,
             server_extra=server_extra, session_access=session_access,
             settings=HANDOVER_SETTINGS.format(reconcile_interval=reconcile_interval, watchdog=watchdog,
-                                              wait_estimate=wait_estimate) + extra))
+                                              wait_estimate=wait_estimate, acw_timeout=acw_timeout) + extra))
         config = load_config(config_path, manifest, env={**FLAGS, **(env or {})})
         server = TestServer(build_app(config, manifest, clock=clock), host="127.0.0.1")
         client: TestClient[Any, Any] = TestClient(server)

@@ -30,7 +30,7 @@ def conversation_gets(stack: Stack, cid: str) -> list[str]:
 
 
 async def token_of(stack: Stack) -> str:
-    return f"Bearer {await stack.runtime.connections['support'].client.tokens.get()}"
+    return await stack.bearer()
 
 
 # `store_url` first: its clean-up must run after both runtimes (which write to Redis) have stopped.
@@ -38,8 +38,8 @@ async def test_the_reconciler_runs_on_the_lease_holder_only(store_url: str, make
     settings = "lease_seconds = 2\n"
     a = await make_stack(store=store_url, reconcile_interval=0.1, extra=settings)
     b = await make_stack(store=store_url, reconcile_interval=0.1, extra=settings, emulator=a.emu)
-    await eventually(lambda: a.runtime.cluster.leads_reconciler(), "A holds the reconciler lease")
-    assert not b.runtime.cluster.leads_reconciler()
+    await eventually(lambda: a.leads_reconciler(), "A holds the reconciler lease")
+    assert not b.leads_reconciler()
     # The handover starts on B, the replica without the lease.
     await b.say("hello")
     assert (await b.say("agent"))["outputStack"][0]["text"] == "You are being connected to an agent."
@@ -51,5 +51,5 @@ async def test_the_reconciler_runs_on_the_lease_holder_only(store_url: str, make
     # Named, not shown: an assertion message never prints a bearer token.
     readers = [{token_a: "A", token_b: "B"}.get(token, "unknown") for token in conversation_gets(a, cid)]
     assert set(readers) == {"A"}, readers
-    assert b.runtime.reconciler.checks == 0
-    assert not b.runtime.cluster.leads_reconciler()
+    assert b.reconciler_checks == 0
+    assert not b.leads_reconciler()

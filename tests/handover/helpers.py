@@ -105,7 +105,7 @@ async def barrier(ws: Any, n: int, stack: Stack | None = None) -> None:
         if frame.get("type") == "ack" and frame.get("id") == frame_id:
             break
     if stack is not None:
-        await stack.runtime.handover.typing_sent()
+        await stack.typing_sent()
 
 
 def with_handover_config(**changes: Any) -> dict[str, Any]:

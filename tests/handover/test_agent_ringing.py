@@ -24,7 +24,7 @@ async def ring(stack: Stack, cid: str, agent: str) -> None:
     async with read_by_the_runtime(stack, cid):
         await stack.emu.agent.ring(cid, agent)
     clock = manual_clock(stack)
-    await eventually(lambda: clock.asleep(stack.runtime.agents.check(cid)), "the agent watch waiting")
+    await eventually(lambda: clock.asleep(stack.agent_check(cid)), "the agent watch waiting")
 
 
 async def test_a_ringing_agent_is_not_active_until_they_answer(make_stack: StackFactory) -> None:
@@ -36,12 +36,12 @@ async def test_a_ringing_agent_is_not_active_until_they_answer(make_stack: Stack
 
     assert await stack.handover_statuses() == ["queue"]
     assert conversation_reads(stack, cid) >= 2  # the runtime looks whether the agent answered
-    assert stack.runtime.agents.watching(cid)
+    assert stack.agent_watched(cid)
     # The agent answers without writing anything: an agent is connected, the handover is active.
     await stack.emu.agent.accept(cid, "Anna")
     await clock.advance(0.05)  # the next read
     await stack.wait_status("active")
-    assert not stack.runtime.agents.watching(cid)
+    assert not stack.agent_watched(cid)
 
 
 async def test_a_ring_that_times_out_does_not_end_the_handover(make_stack: StackFactory) -> None:
@@ -54,7 +54,7 @@ async def test_a_ring_that_times_out_does_not_end_the_handover(make_stack: Stack
     await clock.advance(A_WHILE)
 
     assert await stack.handover_statuses() == ["queue"]
-    assert not stack.runtime.agents.watching(cid)
+    assert not stack.agent_watched(cid)
     reads = conversation_reads(stack, cid)
     await clock.advance(0.2)
     assert conversation_reads(stack, cid) == reads  # the watch stopped with the ring

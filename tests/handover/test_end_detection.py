@@ -84,7 +84,7 @@ async def test_missed_end_is_caught_by_the_running_reconciler(make_stack: StackF
     await stack.emu.agent.end(cid)
     events = await stack.wait_status("completed")
     assert texts(events)[-1] == "Back with the bot."
-    assert stack.runtime.reconciler.checks >= 1
+    assert stack.reconciler_checks >= 1
 
 
 async def test_without_resolve_event_the_flow_resumes_at_the_next_input(make_stack: StackFactory) -> None:

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from extension.flows.session import SessionKey
-from extension.genesys.outbound import parse_outbound
 from extension.providers.genesys_om.webhook import INBOX
 from extension.store import StoreError
 
@@ -40,7 +39,7 @@ async def test_a_burst_is_answered_at_once_stored_first_and_delivered_in_order(m
     release, holder = await _busy_session(stack)
     sent = [f"burst {n}" for n in range(12)]
     first = asyncio.create_task(post_signed(stack, agent_message(to_id, sent[0], message_id="b-0")))
-    await eventually(lambda: stack.runtime.inbox.draining(KEY.id), "the first message waits for the session")
+    await eventually(lambda: stack.inbox_draining(KEY.id), "the first message waits for the session")
     rest = [await post_signed(stack, agent_message(to_id, text, message_id=f"b-{n}"))
             for n, text in enumerate(sent[1:], start=1)]
     # Behind a busy session: answered without waiting for it, each already in the store.
@@ -97,13 +96,6 @@ def _counting_commits(stack: Stack) -> list[int]:
     return counted
 
 
-async def _burst(stack: Stack, bodies: list[dict[str, Any]]) -> list[str]:
-    """Agent messages that reach the runtime in one pass of the event loop, as a burst does."""
-    inbox = stack.runtime.inbox
-    candidates = list(stack.runtime.connections.values())
-    return list(await asyncio.gather(*(inbox.deliver(candidates, parse_outbound(b), b) for b in bodies)))
-
-
 async def test_a_burst_for_a_free_session_is_stored_in_one_turn_each_answered_with_its_outcome(
         make_stack: StackFactory) -> None:
     stack = await make_stack()
@@ -114,13 +106,13 @@ async def test_a_burst_for_a_free_session_is_stored_in_one_turn_each_answered_wi
     sent = [f"together {n}" for n in range(8)]
     bodies = [agent_message(to_id, text, message_id=f"t-{n}") for n, text in enumerate(sent)]
     bodies.insert(3, agent_message(to_id, "together 2", message_id="t-2"))  # Genesys sent one twice
-    outcomes = await _burst(stack, bodies)
+    outcomes = await stack.deliver_at_once(bodies)
     assert outcomes == ["delivered"] * 3 + ["duplicate"] + ["delivered"] * 5
     assert commits == [8]  # one read and one commit of the session for the whole burst
     assert texts(await stack.events(), "agent") == sent
     # Each delivered message is receipted on its own, and its claim was stored with the turn.
     await eventually(lambda: _receipted(stack, [f"t-{n}" for n in range(8)]), "a Delivered receipt each")
-    assert await _burst(stack, [bodies[0]]) == ["duplicate"]
+    assert await stack.deliver_at_once([bodies[0]]) == ["duplicate"]
 
 
 async def _receipted(stack: Stack, ids: list[str]) -> bool:
@@ -143,11 +135,8 @@ async def test_a_burst_whose_turn_fails_fails_every_webhook_of_it_and_stores_non
 
     store.commit = failing
     bodies = [agent_message(to_id, f"lost {n}", message_id=f"f-{n}") for n in range(4)]
-    inbox = stack.runtime.inbox
-    candidates = list(stack.runtime.connections.values())
-    results = await asyncio.gather(*(inbox.deliver(candidates, parse_outbound(b), b) for b in bodies),
-                                   return_exceptions=True)
+    results = await stack.deliver_at_once(bodies, return_exceptions=True)
     assert all(isinstance(r, StoreError) for r in results), results  # each answered 5xx: Genesys redelivers
     assert texts(await stack.events(), "agent") == []
-    assert await _burst(stack, bodies) == ["delivered"] * 4  # the redeliveries are not taken as duplicates
+    assert await stack.deliver_at_once(bodies) == ["delivered"] * 4  # the redeliveries are not taken as duplicates
     assert texts(await stack.events(), "agent") == [f"lost {n}" for n in range(4)]

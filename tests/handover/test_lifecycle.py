@@ -114,8 +114,7 @@ async def test_transfer_does_not_end_the_handover(make_stack: StackFactory) -> N
 
 async def _after_connect_check(stack: Stack) -> None:
     """Wait out the check of every handover that the first notifications connect runs."""
-    channels = stack.runtime.watcher.connections["support"].channels
-    await asyncio.wait_for(channels[0].connected.wait(), 10)
+    await stack.notifications_connected()
     await asyncio.gather(*[t for t in asyncio.all_tasks() if t.get_name() == "reconcile-after-reconnect"])
 
 
@@ -219,13 +218,12 @@ async def _end_unnoticed(stack: Stack, cid: str) -> None:
 async def test_a_check_of_everything_checks_more_than_one_batch(make_stack: StackFactory) -> None:
     # Its own passes are off (not the leader): only the check asked for here runs.
     stack = await make_stack(extra="reconcile_batch = 2\n", reconcile_interval=0.05)
-    reconciler = stack.runtime.reconciler
-    reconciler.leader = lambda: False
+    stack.not_leader()
     cids = [await start_handover(stack, user=f"u{n}") for n in range(5)]
     await _after_connect_check(stack)
     for cid in cids:
         await _end_unnoticed(stack, cid)
-    assert await reconciler.check_once(everything=True) == 5
+    assert await stack.reconcile(everything=True) == 5
     for n in range(5):
         await stack.wait_status("completed", user=f"u{n}")
 
@@ -266,12 +264,11 @@ async def test_pruning_leaves_a_start_in_progress_alone(make_stack: StackFactory
     from extension.providers.genesys_om.state import BY_USER
 
     stack = await make_stack()
-    reconciler = stack.runtime.reconciler
     pruning: list[asyncio.Task[int]] = []
 
     async def prune_now() -> None:
         if not pruning:  # while the start holds the session, its user id looks unused
-            pruning.append(asyncio.get_running_loop().create_task(reconciler.prune_users()))
+            pruning.append(asyncio.get_running_loop().create_task(stack.prune_users()))
             await asyncio.sleep(0.05)
 
     when_created(stack, lambda _: hold_inbound(stack, prune_now))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import pytest
 
@@ -36,31 +35,30 @@ async def test_handovers_past_the_limit_wait_for_room_and_their_ends_are_detecte
     monkeypatch.setattr(notifications, "MAX_TOPICS_PER_CHANNEL", 3)
     caplog.set_level(logging.INFO, logger="extension.providers.genesys_om.notifications")
     stack = await make_stack(reconcile_interval=0.2)
-    runtime = stack.runtime
     c0, c1, c2, c3 = [await start(stack, f"u{i}") for i in range(4)]
     await stack.subscribed(c0)
     await stack.subscribed(c1)
-    assert runtime.watcher.watching("support") == {c0, c1}
-    assert runtime.watcher.waiting("support") == {c2, c3}
-    assert len(runtime.watcher.connections["support"].channels) == 2
+    assert stack.watched() == {c0, c1}
+    assert stack.waiting() == {c2, c3}
+    assert len(stack.channel_ids()) == 2
 
     # Re-syncs (the once-a-second pass, and nudges) neither retry the waiting ones nor log again.
     for _ in range(5):
-        await runtime.cluster.resync("support")
-    assert runtime.watcher.waiting("support") == {c2, c3}
+        await stack.resync()
+    assert stack.waiting() == {c2, c3}
     assert subscription_requests(stack, c2) == subscription_requests(stack, c3) == 0
     assert lines(caplog, FULL) == 1
 
     # A waiting handover's end is found by the reconciler; it leaves the queue without taking room.
     await end_by_agent(stack, c2, "u2")
-    assert runtime.watcher.waiting("support") == {c3}
+    assert stack.waiting() == {c3}
     assert subscription_requests(stack, c2) == 0
 
     # A subscribed handover ends: its room goes to the one still waiting.
     await end_by_agent(stack, c0, "u0")
     await stack.subscribed(c3)
-    assert runtime.watcher.watching("support") == {c1, c3}
-    assert runtime.watcher.waiting("support") == set()
+    assert stack.watched() == {c1, c3}
+    assert stack.waiting() == set()
     # Logged once the subscription answer is back, just after the emulator recorded the request.
     for _ in range(200):
         if lines(caplog, ALL_PLACED):
@@ -83,15 +81,14 @@ async def test_a_waiting_handover_gone_from_the_index_leaves_the_queue_at_the_ne
     monkeypatch.setattr(channel_slots, "MAX_CHANNELS", 1)
     monkeypatch.setattr(notifications, "MAX_TOPICS_PER_CHANNEL", 3)
     stack = await make_stack()
-    runtime = stack.runtime
     c0, c1 = [await start(stack, f"u{i}") for i in range(2)]
     await stack.subscribed(c0)
-    assert runtime.watcher.waiting("support") == {c1}
+    assert stack.waiting() == {c1}
     # As when another replica ended it and this one missed the nudge.
-    await runtime.cluster.store.index_delete(BY_CONVERSATION, c1)
-    await runtime.cluster.resync("support")
-    assert runtime.watcher.waiting("support") == set()
-    assert runtime.watcher.watching("support") == {c0}
+    await stack.store.index_delete(BY_CONVERSATION, c1)
+    await stack.resync()
+    assert stack.waiting() == set()
+    assert stack.watched() == {c0}
 
 
 async def test_a_renewal_overlaps_the_channels_and_handles_each_event_once(
@@ -101,20 +98,7 @@ async def test_a_renewal_overlaps_the_channels_and_handles_each_event_once(
     monkeypatch.setattr(notifications, "RENEW_OVERLAP_SECONDS", 30.0)
     emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, channel_lifetime=6.0))
     stack = await make_stack(emulator=emu, extra="channel_renew_seconds = 4.0\n")
-    conn = stack.runtime.watcher.connections["support"]
-    handled: list[Any] = []
-    reconnects: list[str] = []
-    on_event, on_reconnect = conn.on_event, conn.on_reconnect
-
-    async def record_event(name: str, event: Any) -> None:
-        handled.append(event)
-        await on_event(name, event)
-
-    async def record_reconnect(name: str) -> None:
-        reconnects.append(name)
-        await on_reconnect(name)
-
-    conn.on_event, conn.on_reconnect = record_event, record_reconnect
+    handled, reconnects = stack.spy_notifications()
     cid = await start_handover(stack)
     old = next(c for c in emu.notifications.channels.values() if any(cid in t for t in c.topics))
 

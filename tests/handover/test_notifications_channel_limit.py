@@ -57,10 +57,10 @@ async def test_connections_sharing_an_oauth_client_never_make_genesys_remove_a_l
     # The third would need a third channel: none is created, the handover is left to the reconciler.
     c2 = await start(other, "u2")
     for _ in range(200):
-        if stack.runtime.watcher.waiting("second") == {c2}:
+        if stack.waiting("second") == {c2}:
             break
         await asyncio.sleep(0.02)
-    assert stack.runtime.watcher.waiting("second") == {c2}
+    assert stack.waiting("second") == {c2}
     await asyncio.sleep(0.3)
     assert len([r for r in emu.requests if r.method == "POST" and r.path == CHANNELS]) == 2
     assert emu.notifications.evicted == []

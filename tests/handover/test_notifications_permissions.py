@@ -34,11 +34,11 @@ async def test_refused_topics_are_logged_once_counted_and_left_to_the_faster_rec
     c0 = await start(stack, "u0")
     c1 = await start(stack, "u1")
     for _ in range(300):
-        if stack.runtime.watcher.unwatched("support") == {c0, c1}:
+        if stack.unwatched() == {c0, c1}:
             break
         await asyncio.sleep(0.02)
-    assert stack.runtime.watcher.unwatched("support") == {c0, c1}
-    assert stack.runtime.watcher.watching("support") == set()
+    assert stack.unwatched() == {c0, c1}
+    assert stack.watched() == set()
     assert (await unwatched_metric(stack)).endswith(" 2")
 
     # Subscribed with ignoreErrors: the channel stays, no reconnect loop, one line for both handovers.
@@ -58,7 +58,7 @@ async def test_refused_topics_are_logged_once_counted_and_left_to_the_faster_rec
     c2 = await start(stack, "u2")
     await stack.subscribed(c2)
     await stack.subscribed(c1)
-    assert stack.runtime.watcher.watching("support") == {c1, c2}
+    assert stack.watched() == {c1, c2}
     assert (await unwatched_metric(stack)).endswith(" 0")
     await end_by_agent(stack, c1, "u1")
     assert emu.published_events(f"v2.detail.events.conversation.{c1}.user.end")[-1].delivered_to

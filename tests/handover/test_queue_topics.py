@@ -38,7 +38,7 @@ def conversation_reads(stack: Stack, cid: str) -> int:
 
 
 async def watched(stack: Stack, *cids: str) -> None:
-    await eventually(lambda: stack.runtime.watcher.watching("support") == set(cids), f"{cids} watched")
+    await eventually(lambda: stack.watched() == set(cids), f"{cids} watched")
 
 
 async def queue_subscribed(stack: Stack, *topics: str) -> None:
@@ -74,7 +74,7 @@ async def test_a_hundred_handovers_hold_one_topic(make_stack: StackFactory) -> N
     cids = [await start(stack, f"u{n}") for n in range(100)]
     await watched(stack, *cids)
     assert subscribed_topics(stack) == [SUPPORT]
-    assert len(stack.runtime.watcher.connections["support"].channels) == 1
+    assert len(stack.channel_ids()) == 1
     # Per conversation topics it would be 300 on a second channel already (1,000 topics per channel).
     subscriptions = [r for r in stack.emu.requests if r.path.endswith("/subscriptions") and r.method in ("PUT", "POST")]
     assert len(subscriptions) == 1
@@ -139,7 +139,7 @@ async def test_events_of_conversations_not_ours_cost_no_store_read(
     foreign = [e for e in stack.emu.published_events(SUPPORT) if e.body["id"] == other.id]
     assert len(foreign) >= 2 and all(e.delivered_to for e in foreign)
     assert not [r for r in reads if other.id in repr(r[1])]
-    assert other.id not in stack.runtime.ending.last_signal
+    assert not stack.signalled(other.id)
     assert [r for r in reads if ours in repr(r[1])]  # the spy sees what the runtime reads for its own
 
 

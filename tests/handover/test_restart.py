@@ -60,10 +60,10 @@ async def test_close_handover_from_the_bot(make_stack: StackFactory) -> None:
     # so close the handover through the flow by ending the queue wait from the bot side.
     from extension.flows.session import SessionKey
 
-    runtime = stack.runtime
-    endpoint = runtime.handover.sessions.endpoint("support-bot")
-    async with runtime.handover.sessions.turn(endpoint, SessionKey("support-bot", "u1", "s1")) as turn:
-        await runtime.handover.sessions.run_flow(turn, start="close")
+    sessions = stack.sessions
+    endpoint = sessions.endpoint("support-bot")
+    async with sessions.turn(endpoint, SessionKey("support-bot", "u1", "s1")) as turn:
+        await sessions.run_flow(turn, start="close")
     assert "closed: completed" in texts(await stack.events())
     assert (await stack.handover_statuses())[-1] == "completed"
     assert stack.emu.agent.get(cid).state == "ended"

@@ -80,7 +80,7 @@ async def test_a_user_over_the_session_budget_gets_429_and_nothing_is_sent(make_
             pass
         assert frame["id"] == "f-1" and "wait" in frame["error"]
     assert await inbound_texts(stack, cid, 3) == ["message 0", "message 1", "message 2"]
-    session = await stack.runtime.handover.sessions.load_session(SessionKey("support-bot", "u1", "s1"))
+    session = await stack.sessions.load_session(SessionKey("support-bot", "u1", "s1"))
     assert not any("too many" in str(e.get("text")) for e in session.transcript)
 
 

@@ -37,7 +37,7 @@ async def test_deleting_a_session_in_handover_disconnects_the_customer(make_stac
     assert stack.emu.agent.get(cid).state == "ended"
     assert await stack.events() == []
     assert await indexes(stack) == ({}, {})
-    assert cid not in stack.runtime.cluster.watching("support")
+    assert cid not in stack.watched()
     metrics = stack.client.app[keys.METRICS]
     assert metrics.sessions_ended.get(reason="deleted") == 1
     assert metrics.handovers.get(status="session_ended") == 1

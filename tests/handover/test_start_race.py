@@ -13,31 +13,14 @@ from extension.providers.genesys_om.state import BY_USER, STARTING
 from extension.testing.emulator.state import Conversation
 from handover.helpers import LONG, hold_inbound, when_created
 
-from stack import Stack, StackFactory, texts
-
-
-def lookups(stack: Stack) -> asyncio.Event:
-    """Set once the runtime looked up the recipient of an agent-side message (by Genesys user id)."""
-    handover = stack.runtime.handover
-    original = handover.session_of
-    looked = asyncio.Event()
-
-    async def session_of(namespace: str, genesys_id: str) -> Any:
-        try:
-            return await original(namespace, genesys_id)
-        finally:
-            if namespace == BY_USER:
-                looked.set()
-
-    handover.session_of = session_of
-    return looked
+from stack import StackFactory, texts
 
 
 @pytest.mark.parametrize("sender", ["bot", "agent"])
 async def test_a_message_while_the_transcript_is_sent_reaches_the_user(make_stack: StackFactory,
                                                                       sender: str) -> None:
     stack = await make_stack()
-    looked = lookups(stack)
+    looked = stack.spy_user_lookups()
 
     async def early(conversation: Conversation) -> None:
         if sender == "bot":

@@ -56,7 +56,7 @@ async def type_once(stack: Stack) -> None:
 
 async def barrier_typing(stack: Stack) -> None:
     """The typing events started are done (they run on their own, not in the input)."""
-    await stack.runtime.handover.typing_sent()
+    await stack.typing_sent()
 
 
 async def test_typing_does_not_read_the_session(make_stack: StackFactory,

@@ -58,7 +58,7 @@ async def test_answered_while_the_integration_lookup_is_held_open(make_stack: St
         assert [a.status for a in reply.attempts] == [200]  # answered at the first try, no retry needed
         assert held_lookups(emu), "the lookup must still be open: the answer did not wait for it"
         assert texts(await second.events(), "agent") == ["while Genesys is slow"]
-        assert second.runtime.connections["support"].integration_id is None
+        assert second.integration_id() is None
         # A body naming an integration no configured secret signs is still refused.
         forged = agent_message(await genesys_user_id(second), "forged", message_id="m-forged")
         forged["channel"]["id"] = "another-integration"
@@ -67,8 +67,7 @@ async def test_answered_while_the_integration_lookup_is_held_open(make_stack: St
         assert await post_signed(second, forged) != (401, {"error": "invalid signature"})  # the HMAC verifies
     finally:
         hold.released.set()
-    conn = second.runtime.connections["support"]
-    await eventually(lambda: conn.integration_id == DEFAULT_INTEGRATION_ID, "the lookup finishes in the background")
+    await eventually(lambda: second.integration_id() == DEFAULT_INTEGRATION_ID, "the lookup finishes in the background")
     again = await emu.agent.reply(cid, "after the lookup")
     assert await asyncio.wait_for(again.wait(), timeout=30) == "delivered"
     await second.wait_for(lambda ev: texts(ev, "agent")[-1:] == ["after the lookup"])
@@ -127,8 +126,7 @@ async def test_a_secret_shared_by_unresolved_connections_is_delivered_to_the_own
         assert texts(await second.events(), "agent") == ["which tenant?"]
     finally:
         hold.released.set()
-    conn = second.runtime.connections["support"]
-    await eventually(lambda: conn.integration_id == DEFAULT_INTEGRATION_ID, "the lookup finishes in the background")
+    await eventually(lambda: second.integration_id() == DEFAULT_INTEGRATION_ID, "the lookup finishes in the background")
     assert await post_signed(second, body) == (200, {"status": "duplicate"})
     assert texts(await second.events(), "agent") == ["which tenant?"]
 

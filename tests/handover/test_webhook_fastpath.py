@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
 from typing import Any
-
-import pytest
 
 from extension.flows.session import SessionKey
 from extension.genesys.signature import sign
@@ -20,20 +17,6 @@ from stack import Stack, StackFactory, agent_message, genesys_user_id, post_sign
 KEY = SessionKey("support-bot", "u1", "s1").id
 
 
-def record_spawns(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Names of the background tasks the runtime starts from now on."""
-    names: list[str] = []
-    group = stack.runtime.background
-    spawn = group.spawn
-
-    def recording(coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
-        names.append(name or "")
-        return spawn(coro, name=name)
-
-    monkeypatch.setattr(group, "spawn", recording)
-    return names
-
-
 async def delivered_receipts(stack: Stack, message_id: str) -> list[Any]:
     for _ in range(300):
         found = [r for r in stack.emu.requests if r.path.endswith("/inbound/open/receipt")
@@ -44,14 +27,12 @@ async def delivered_receipts(stack: Stack, message_id: str) -> list[Any]:
     raise AssertionError(f"no Delivered receipt for {message_id}")
 
 
-async def test_a_free_session_is_delivered_without_a_delivery_task(
-    make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_free_session_is_delivered_without_a_delivery_task(make_stack: StackFactory) -> None:
     stack = await make_stack()
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     to_id = await genesys_user_id(stack)
-    spawned = record_spawns(stack, monkeypatch)
+    spawned = stack.spy_spawns()
     assert await post_signed(stack, agent_message(to_id, "inline", message_id="m-inline")) == (
         200, {"status": "delivered"})
     assert "webhook-delivery" not in spawned
@@ -77,24 +58,21 @@ async def test_the_answer_is_json_as_before(make_stack: StackFactory) -> None:
     assert await resp.read() == b'{"status": "delivered"}'
 
 
-async def test_an_unknown_recipient_is_answered_inline(make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch
-                                                       ) -> None:
+async def test_an_unknown_recipient_is_answered_inline(make_stack: StackFactory) -> None:
     stack = await make_stack()
     await start_handover(stack)
-    spawned = record_spawns(stack, monkeypatch)
+    spawned = stack.spy_spawns()
     assert await post_signed(stack, agent_message("h-nobody", message_id="m-nobody")) == (200, {"status": "failed"})
     assert "webhook-delivery" not in spawned
     assert "receipt-Failed" in spawned
 
 
-async def test_a_held_session_still_gets_the_waited_then_stored_path(
-    make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_held_session_still_gets_the_waited_then_stored_path(make_stack: StackFactory) -> None:
     stack = await make_stack(extra="webhook_wait_seconds = 0.1\n")
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     to_id = await genesys_user_id(stack)
-    spawned = record_spawns(stack, monkeypatch)
+    spawned = stack.spy_spawns()
     async with stack.store.lock(KEY):
         assert await post_signed(stack, agent_message(to_id, "busy", message_id="m-busy")) == (
             200, {"status": "accepted"})

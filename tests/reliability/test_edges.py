@@ -132,12 +132,11 @@ async def test_a_message_during_the_end_debounce_goes_to_the_bot(make_stack: Sta
     """Finding 3: a user message while the agent's end is being confirmed is held, then answered by the
     bot once the end holds; no second Genesys conversation is opened."""
     clock = ManualClock()
-    stack = await make_stack(clock=clock)
+    stack = await make_stack(clock=clock, acw_timeout=2.0)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     await stack.emu.agent.reply(cid, "bye")
     await stack.wait_for(lambda ev: "bye" in texts(ev, "agent"))
-    stack.runtime.ending.acw_timeout = 2.0
     await stack.emu.agent.end(cid)
     await end_pending(stack)
     await stack.say("are you still there?")
@@ -234,11 +233,10 @@ async def test_a_message_during_the_end_debounce_goes_to_a_new_agent_who_joins(m
     the end is being confirmed; the held message reaches Genesys there, once, and the flow never
     resumes (no "Back with the bot", no second conversation)."""
     clock = ManualClock()
-    stack = await make_stack(clock=clock)
+    stack = await make_stack(clock=clock, acw_timeout=3.0)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     await stack.wait_status("active")
-    stack.runtime.ending.acw_timeout = 3.0
     router = stack.emu.router
     conversation = router.open_conversation(cid)
     anna = next(p for p in conversation.participants if p.purpose == "agent" and p.state == "connected")
