@@ -30,7 +30,7 @@ async def serve(tmp_path: Path, emu: Emulator, *args: str,
     config = tmp_path / "config.toml"
     config.write_text(runtime_config_text(
         str(emu.base_url), store="sqlite:///state.db", port=port, server_extra=server_extra, session_access="token",
-        settings=HANDOVER_SETTINGS.format(reconcile_interval=3600, watchdog=5, wait_estimate=0)))
+        settings=HANDOVER_SETTINGS.format(reconcile_interval=3600, watchdog=5, wait_estimate=0, acw_timeout=0.3)))
     emu.config.integrations[0].webhook_url = f"http://127.0.0.1:{port}/handover/genesysCloudOM"
     stderr = (tmp_path / "stderr.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "extension", "serve", "--config", str(config), *args],  # noqa: ASYNC220

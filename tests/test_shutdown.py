@@ -77,7 +77,7 @@ async def test_a_turn_in_flight_at_the_signal_commits(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(runtime_config_text(str(emu.base_url), store="sqlite:///state.db", port=port,
                                           settings=HANDOVER_SETTINGS.format(reconcile_interval=3600, watchdog=5,
-                                                                            wait_estimate=0)))
+                                                                            wait_estimate=0, acw_timeout=0.3)))
     proc = subprocess.Popen([sys.executable, "-m", "extension", "serve", "--config", str(config)],  # noqa: ASYNC220
                             cwd=tmp_path, env={**os.environ, **FLAGS}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
