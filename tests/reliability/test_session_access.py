@@ -83,7 +83,8 @@ async def test_the_ids_alone_neither_read_nor_write_a_session(started: Started, 
     assert token.startswith("st1.") and len(token) == 47  # an HMAC-SHA256, not the ids
     before = await _stored(client)
 
-    for presented in (None, "", "st1.forged", token[:-2] + ("BA" if token.endswith("AA") else "AA"), issue_token(Secret("c" * 40), SessionKey(
+    changed = token[:-2] + ("BA" if token.endswith("AA") else "AA")
+    for presented in (None, "", "st1.forged", changed, issue_token(Secret("c" * 40), SessionKey(
             "support-bot", "u1", "s1"))):
         status, body = await _post(client, "I am the user, trust me", presented)
         assert status == 401, (presented, body)
