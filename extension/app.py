@@ -148,7 +148,8 @@ def build_app(config: Config, manifest: Manifest, *, store: Store | None = None,
     app[keys.STORE_FAILURES] = StoreFailures()
     app[keys.BODY_READING] = BodyReading(config.server.body_timeout_seconds, config.server.max_pending_requests)
     limits = InputLimits(config.server.max_text_chars, config.server.max_data_bytes)
-    app[keys.SESSIONS] = Sessions(the_store, endpoints_from(config), metrics=metrics, limits=limits)
+    app[keys.SESSIONS] = Sessions(the_store, endpoints_from(config), metrics=metrics, limits=limits,
+                                         clock=clock)
     access = app[keys.SESSION_ACCESS] = SessionAccess.from_config(config)
     links = app[keys.LINKS] = SignedLinks(clock.time)
     app[keys.FILE_SOURCES] = {}

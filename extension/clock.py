@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 class Clock(Protocol):
@@ -15,6 +18,10 @@ class Clock(Protocol):
     def time(self) -> float: ...
 
     async def sleep(self, seconds: float) -> None: ...
+
+    async def wait_for(self, awaitable: Awaitable[T], seconds: float) -> T:
+        """`awaitable`'s result, or TimeoutError (and `awaitable` cancelled) once `seconds` have passed."""
+        ...
 
 
 class SystemClock:
@@ -28,6 +35,9 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    async def wait_for(self, awaitable: Awaitable[T], seconds: float) -> T:
+        return await asyncio.wait_for(awaitable, seconds)
 
 
 SYSTEM_CLOCK: Clock = SystemClock()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import texts
+from .clock import SYSTEM_CLOCK, Clock
 from .flows.engine import Endpoint, Turn, run_flow
 from .flows.events import Event
 from .flows.session import Session, SessionKey
@@ -96,8 +96,9 @@ class Sessions:
 
     def __init__(self, store: Store, endpoints: Mapping[str, Endpoint],
                  services: Mapping[str, Any] | None = None, metrics: Metrics | None = None,
-                 limits: InputLimits | None = None) -> None:
+                 limits: InputLimits | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
         self.store = store
+        self.clock = clock
         self.limits = limits or InputLimits()
         self.endpoints = dict(endpoints)
         self.services: dict[str, Any] = dict(services or {})
@@ -151,7 +152,7 @@ class Sessions:
             for event in turn.events:
                 if event["type"] == "output":
                     session.record(event["source"], event.get("text"))
-            session.updated = time.time()
+            session.updated = self.clock.time()
             turn.events = await self.store.commit(key.id, session.to_doc(), turn.events, ends_turn=True,
                                                   claims=turn.claims)
         for callback in turn.after_commit:
@@ -237,7 +238,7 @@ class Sessions:
 
     async def expire_idle(self, idle_seconds: float, *, batch: int = 100) -> int:
         """Delete up to `batch` sessions unused for `idle_seconds`; returns how many went."""
-        before = time.time() - idle_seconds
+        before = self.clock.time() - idle_seconds
         expired = 0
         for key_id in await self.store.idle_sessions(before, batch):
             key = SessionKey.from_id(key_id)

@@ -92,3 +92,42 @@ async def test_a_woken_task_that_waits_for_something_else_holds_advance_at_most_
     assert clock.monotonic() == 2.0 and not task.done()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_wait_for_gives_the_result_in_time_and_times_out_only_when_advanced_past_its_limit() -> None:
+    clock = ManualClock()
+    arrived: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    outcomes: list[object] = []
+
+    async def waiter(awaitable: asyncio.Future[str], seconds: float) -> None:
+        try:
+            outcomes.append(await clock.wait_for(awaitable, seconds))
+        except TimeoutError:
+            outcomes.append(("timed out", clock.monotonic()))
+
+    quick = asyncio.create_task(waiter(arrived, 5.0))
+    await asyncio.sleep(0)
+    arrived.set_result("frame")
+    await quick
+    assert outcomes == ["frame"] and clock.deadlines() == []  # no timer left behind
+
+    never: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    slow = asyncio.create_task(waiter(never, 5.0))
+    await asyncio.sleep(0.05)  # real time passes: nothing happens
+    assert outcomes == ["frame"] and clock.deadlines() == [5.0]
+    await clock.advance(4.9)
+    assert outcomes == ["frame"]
+    await clock.advance(0.1)  # advance returns once the woken waiter has gone on
+    assert outcomes == ["frame", ("timed out", 5.0)] and never.cancelled()
+    await slow
+
+
+async def test_the_system_clock_wait_for_times_out_for_real() -> None:
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    try:
+        await SYSTEM_CLOCK.wait_for(never, 0.01)
+    except TimeoutError:
+        pass
+    else:
+        raise AssertionError("no timeout")
+    assert never.cancelled()

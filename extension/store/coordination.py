@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from ..clock import SYSTEM_CLOCK, Clock
 from ..repeating import RepeatedFailure
 
 log = logging.getLogger("extension.store.coordination")
@@ -69,15 +69,16 @@ class Coordination(ABC):
                 log.exception("listener of %s failed", topic)
 
     @asynccontextmanager
-    async def holding(self, name: str, ttl: float) -> AsyncIterator[Lease]:
-        """Try the lease once; while the block runs it is renewed, and released at the end."""
-        asked_at = time.monotonic()
+    async def holding(self, name: str, ttl: float, clock: Clock = SYSTEM_CLOCK) -> AsyncIterator[Lease]:
+        """Try the lease once; while the block runs it is renewed (every ttl/3 on `clock`), and
+        released at the end."""
+        asked_at = clock.monotonic()
         lease = Lease(name, await self.acquire(name, ttl))
         lease.expires = asked_at + ttl
         if not lease.held:
             yield lease
             return
-        keeper = asyncio.create_task(self._keep(lease, ttl), name=f"lease-{name}")
+        keeper = asyncio.create_task(self._keep(lease, ttl, clock), name=f"lease-{name}")
         try:
             yield lease
         finally:
@@ -90,16 +91,16 @@ class Coordination(ABC):
             except Exception as exc:  # it expires by itself; a failed release only delays the next holder
                 log.warning("could not release lease %s: %s", name, exc)
 
-    async def _keep(self, lease: Lease, ttl: float) -> None:
+    async def _keep(self, lease: Lease, ttl: float, clock: Clock) -> None:
         renewals = RepeatedFailure(log, f"renewing lease {lease.name}", level=logging.WARNING)
         while lease.held:
-            await asyncio.sleep(ttl / 3)
-            asked_at = time.monotonic()
+            await clock.sleep(ttl / 3)
+            asked_at = clock.monotonic()
             try:
                 lease.held = await self.renew(lease.name, ttl)
             except Exception as exc:
                 # Unrenewed, it is ours only until it would expire: then another replica may take it.
-                lease.held = time.monotonic() < lease.expires
+                lease.held = clock.monotonic() < lease.expires
                 renewals.failed(exc)
                 continue
             renewals.succeeded()

@@ -8,8 +8,11 @@ import functools
 import heapq
 import itertools
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(order=True)
@@ -59,6 +62,29 @@ class ManualClock:
             if sleeper in self._sleepers:  # cancelled before its time
                 self._sleepers.remove(sleeper)
                 heapq.heapify(self._sleepers)
+
+    async def wait_for(self, awaitable: Awaitable[T], seconds: float) -> T:
+        """`awaitable`'s result, or TimeoutError (and `awaitable` cancelled) once `advance` passes
+        `seconds`; the waiting task counts as a sleeper of this clock meanwhile."""
+        inner: asyncio.Future[T] = asyncio.ensure_future(awaitable)
+        _resolve(self._settled)  # back asleep: the advance that woke a task goes on
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        sleeper = _Sleeper(self._now + max(0.0, seconds), next(self._order), woken, asyncio.current_task())
+        heapq.heappush(self._sleepers, sleeper)
+        try:
+            racers: list[asyncio.Future[Any]] = [inner, woken]
+            await asyncio.wait(racers, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if sleeper in self._sleepers:
+                self._sleepers.remove(sleeper)
+                heapq.heapify(self._sleepers)
+            if not inner.done():
+                inner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await inner
+        if inner.cancelled() and woken.done():
+            raise TimeoutError
+        return inner.result()
 
     def asleep(self, task: asyncio.Task[Any] | None) -> bool:
         """True while `task` sleeps on this clock."""

@@ -134,7 +134,8 @@ class AgentDelivery:
         """One message inside the session's turn: what it changes, and its outcome."""
         session = turn.session
         state = HandoverState.from_doc(session.handover)
-        owner, late = _owner(candidates, state, session.context.get(ENDED), msg.to_id)
+        owner, late = _owner(candidates, state, session.context.get(ENDED), msg.to_id,
+                             self.handover.clock.time())
         conn = owner or candidates[0]
         step = _Step(msg, conn, f"{conn.name}:{msg.id}", late)
         seen: list[str] = session.context.setdefault(SEEN_WEBHOOKS, [])
@@ -246,12 +247,12 @@ class AgentDelivery:
 
 
 def _owner(candidates: list[GenesysConnection], state: HandoverState | None, ended: Any,
-           to_id: str | None) -> tuple[GenesysConnection | None, bool]:
+           to_id: str | None, now: float) -> tuple[GenesysConnection | None, bool]:
     """The candidate connection that owns the recipient's handover, and whether it has just ended."""
     by_name = {conn.name: conn for conn in candidates}
     if state is not None and state.genesys_user_id == to_id and state.connection in by_name:
         return by_name[state.connection], False
-    recent = ended_recently(ended, to_id)
+    recent = ended_recently(ended, to_id, now)
     if recent is not None and recent in by_name:
         return by_name[recent], True
     return None, False

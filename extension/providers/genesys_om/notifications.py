@@ -7,13 +7,13 @@ import contextlib
 import json
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
 import aiohttp
 
+from ...clock import Clock
 from ...genesys import GenesysClient, GenesysError, GenesysForbidden, TopicRejection
 from ...genesys.notifications_topics import (
     QUEUE_TOPIC_PREFIX,
@@ -40,15 +40,15 @@ EventCallback = Callable[[str, ConversationEvent], Awaitable[None]]
 ReconnectCallback = Callable[[str], Awaitable[None]]
 
 
-def _expiry_in(expires: str | None) -> float:
-    """Seconds until a channel's `expires` timestamp (24 h when unknown)."""
+def _expiry_in(expires: str | None, now: float) -> float:
+    """Seconds from wall time `now` until a channel's `expires` timestamp (24 h when unknown)."""
     if not expires:
         return DEFAULT_LIFETIME
     try:
         moment = datetime.fromisoformat(expires.replace("Z", "+00:00"))
     except ValueError:
         return DEFAULT_LIFETIME
-    return max(0.0, moment.timestamp() - time.time())
+    return max(0.0, moment.timestamp() - now)
 
 
 async def _finish(task: asyncio.Task[None]) -> None:
@@ -65,6 +65,7 @@ class ChannelOwner(Protocol):
     http: aiohttp.ClientSession
     settings: HandoverSettings
     slots: ChannelSlots
+    clock: Clock
     refused: dict[str, None]
     on_event: EventCallback
     on_reconnect: ReconnectCallback
@@ -165,7 +166,7 @@ class ChannelLoop:
                 self._ws = None
                 self.connected.clear()
             backoff = min(settings.reconnect_max_seconds, 0.2 * 2 ** min(failures, 10))
-            await asyncio.sleep(backoff * (0.5 + random.random() / 2) if failures else 0.05)
+            await self.owner.clock.sleep(backoff * (0.5 + random.random() / 2) if failures else 0.05)
 
     async def _session(self) -> None:
         """Open a channel and read it until it closes or goes quiet; renew it before it expires.
@@ -218,7 +219,9 @@ class ChannelLoop:
         settings = self.owner.settings
         client = self.owner.client
         channel = await client.create_notification_channel()
-        renew_at = time.monotonic() + max(1.0, _expiry_in(channel.expires) - settings.channel_renew_seconds)
+        clock = self.owner.clock
+        lifetime = _expiry_in(channel.expires, clock.time())
+        renew_at = clock.monotonic() + max(1.0, lifetime - settings.channel_renew_seconds)
         ws = await self.owner.http.ws_connect(channel.connect_uri, autoping=True)
         try:
             subscribed: set[str] = set()
@@ -236,16 +239,20 @@ class ChannelLoop:
         return ws, renew_at
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse, renew_at: float) -> bool:
-        """Handle frames; True when the channel is due for renewal, False when it must be replaced."""
+        """Handle frames; True when the channel is due for renewal, False when it must be replaced.
+
+        The renewal is due on the runtime's clock; the heartbeat is awaited in real time (it is the
+        socket's own liveness)."""
         settings = self.owner.settings
+        clock = self.owner.clock
         while True:
-            remaining = renew_at - time.monotonic()
+            remaining = renew_at - clock.monotonic()
             if remaining <= 0:
                 return True
             try:
-                msg = await ws.receive(timeout=min(settings.heartbeat_timeout_seconds, remaining))
+                msg = await clock.wait_for(ws.receive(timeout=settings.heartbeat_timeout_seconds), remaining)
             except TimeoutError:
-                if renew_at - time.monotonic() <= 0:
+                if renew_at - clock.monotonic() <= 0:
                     return True
                 log.warning("no heartbeat on the notifications channel of %s; reconnecting", self.owner.name)
                 return False
@@ -257,12 +264,13 @@ class ChannelLoop:
 
     async def _leave(self, ws: aiohttp.ClientWebSocketResponse, slot: str | None) -> None:
         """Read what the old channel still delivers for a moment, then close it."""
-        deadline = time.monotonic() + RENEW_OVERLAP_SECONDS
+        clock = self.owner.clock
+        deadline = clock.monotonic() + RENEW_OVERLAP_SECONDS
         self._overlapping = True
         try:
-            while (remaining := deadline - time.monotonic()) > 0:
+            while (remaining := deadline - clock.monotonic()) > 0:
                 try:
-                    msg = await ws.receive(timeout=remaining)
+                    msg = await clock.wait_for(ws.receive(), remaining)
                 except TimeoutError:
                     break
                 if msg.type != aiohttp.WSMsgType.TEXT or not await self._frame(msg.data, ws):

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from ...clock import Clock
 from ...flows.engine import Endpoint, NodeApi
 from ...flows.session import SessionKey
 from ...genesys import GenesysError
@@ -33,6 +34,7 @@ class Opener(Protocol):
 
     store: Store
     settings: HandoverSettings
+    clock: Clock
     # (endpoint, session key, the handover's Genesys user id) -> the Copilot link; None without Copilot.
     copilot_link: Callable[[Endpoint, SessionKey, str], str] | None
 
@@ -47,7 +49,7 @@ async def open_conversation(handover: Opener, api: NodeApi, conn: GenesysConnect
     user_id = await start_intents.reusable_user_id(handover.store, api.key.id) or f"h-{uuid.uuid4().hex}"
     state = HandoverState(
         connection=conn.name, genesys_user_id=user_id, conversation_id="",
-        integration_id=integration.id, queue_id=queue.id, queue_name=queue.name,
+        integration_id=integration.id, queue_id=queue.id, queue_name=queue.name, started_at=handover.clock.time(),
         options=HandoverOptions(
             accepted_message=config.get("handoverAcceptedMessage") or "",
             repeat_accepted_message=bool(config.get("repeatHandoverMessage")),
@@ -70,7 +72,7 @@ async def open_conversation(handover: Opener, api: NodeApi, conn: GenesysConnect
         email=profile.get("email"), nickname=profile.get("nickname"),
     )
     store = handover.store
-    intent = await start_intents.begin(store, user_id, conn.name, api.key.id)
+    intent = await start_intents.begin(store, user_id, conn.name, api.key.id, handover.clock.time())
     try:
         answer = await conn.client.send_inbound_message(integration.id, first, prefetch_conversation_id=True)
         conversation_id = answer.get("conversationId")

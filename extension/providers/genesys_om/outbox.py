@@ -76,7 +76,7 @@ class OutboxSender:
         while True:
             sending_here = False
             try:
-                async with self.coordination.holding(f"outbox:{key_id}", ttl) as lease:
+                async with self.coordination.holding(f"outbox:{key_id}", ttl, self.clock) as lease:
                     sending_here = lease.held
                     if sending_here:
                         await self._send_all(endpoint, key, lease)

@@ -128,8 +128,9 @@ class GenesysHandover:
             # Failed, it is retried from a durable record; the flow goes on at once either way.
             await disconnect_customer(self.store, conn, state.conversation_id, "closeHandover")
         api.set_handover_state(None)
-        api.set(ENDED, state.ended_record())
-        api.set(ENDED_HISTORY, ended_history(api.get(ENDED_HISTORY), state, "completed"))
+        now = self.clock.time()
+        api.set(ENDED, state.ended_record(now))
+        api.set(ENDED_HISTORY, ended_history(api.get(ENDED_HISTORY), state, "completed", now))
         for text in undelivered_notices(state.outbox):
             api.output(text, None, "system")
         api.emit_handover("completed")
@@ -214,8 +215,9 @@ class GenesysHandover:
             # Failed, it is retried from a durable record; the user is back with the bot at once.
             await disconnect_customer(self.store, conn, state.conversation_id, "cancel")
         turn.session.handover = None
-        turn.session.context[ENDED] = state.ended_record()
-        _remember_end(turn.session.context, state, "cancelled")
+        now = self.clock.time()
+        turn.session.context[ENDED] = state.ended_record(now)
+        _remember_end(turn.session.context, state, "cancelled", now)
         for text in undelivered_notices(state.outbox):
             turn.events.append(output_event(text, None, "system"))
         turn.events.append(handover_event("cancelled"))
@@ -382,8 +384,9 @@ class GenesysHandover:
             else:
                 ended = state
                 turn.session.handover = None
-                turn.session.context[ENDED] = state.ended_record()
-                _remember_end(turn.session.context, state, status)
+                now = self.clock.time()
+                turn.session.context[ENDED] = state.ended_record(now)
+                _remember_end(turn.session.context, state, status, now)
                 lost, held = settle_outbox(state)
                 for text in undelivered_notices(lost):
                     turn.events.append(output_event(text, None, "system"))
@@ -431,8 +434,8 @@ def _held_data(item: dict[str, Any]) -> dict[str, Any]:
     return {"attachments": item["attachments"]} if item.get("attachments") else {}
 
 
-def _remember_end(context: dict[str, Any], state: HandoverState, status: str) -> None:
-    context[ENDED_HISTORY] = ended_history(context.get(ENDED_HISTORY), state, status)
+def _remember_end(context: dict[str, Any], state: HandoverState, status: str, at: float) -> None:
+    context[ENDED_HISTORY] = ended_history(context.get(ENDED_HISTORY), state, status, at)
 
 
 # A choice of the user's (data.buttonResponse.type) and the ContentButtonResponse type Genesys takes

@@ -115,7 +115,7 @@ class Reconciler:
         store = self.handover.store
         await retry_pending(store, self.handover.connections)
         # A start older than the idle time and not committed is dead (the session lock tells for sure).
-        await start_intents.recover(store, self.handover.connections, self.idle)
+        await start_intents.recover(store, self.handover.connections, self.idle, self.clock.time())
         await self.prune_users()
 
     async def check_once(self, *, everything: bool = False) -> int:
@@ -182,10 +182,11 @@ class Reconciler:
         chosen = (users[start:] + users[:start])[:PRUNE_BATCH]
         self._prune_cursor = start + len(chosen)
         pruned = 0
+        now = self.clock.time()
         for user_id, key_id in chosen:
             doc = await store.get_session(key_id)
             state = HandoverState.from_doc(doc.get("handover") if doc else None)
-            if (state is None or state.genesys_user_id != user_id) and not _ended_recently(doc, user_id):
+            if (state is None or state.genesys_user_id != user_id) and not _ended_recently(doc, user_id, now):
                 pruned += await self._prune(BY_USER, user_id, key_id, _owns_user(user_id))
         return pruned
 
@@ -202,16 +203,16 @@ class Reconciler:
             state = HandoverState.from_doc(doc.get("handover") if doc else None)
             if state is not None and owns(state):
                 return 0
-            if namespace == BY_USER and _ended_recently(doc, genesys_id):
+            if namespace == BY_USER and _ended_recently(doc, genesys_id, self.clock.time()):
                 return 0  # its late agent messages still reach the session
             await store.index_delete(namespace, genesys_id)
         log.info("stale %s entry %s removed", namespace, genesys_id)
         return 1
 
 
-def _ended_recently(doc: dict[str, Any] | None, user_id: str) -> bool:
+def _ended_recently(doc: dict[str, Any] | None, user_id: str, now: float) -> bool:
     context = (doc or {}).get("context")
-    return isinstance(context, dict) and ended_recently(context.get(ENDED), user_id) is not None
+    return isinstance(context, dict) and ended_recently(context.get(ENDED), user_id, now) is not None
 
 
 def _owns_user(user_id: str) -> Callable[[HandoverState], bool]:

@@ -94,7 +94,7 @@ class HandoverRuntime:
             name: ConnectionNotifications(
                 name, conn.client, http, settings, self.ending.on_event, self._reconnected, self.unwatched,
                 self.slots[client_key(conn.client.region.api_base, conn.client.client_id)],
-                home_queue=_queue_id_of(conn))
+                home_queue=_queue_id_of(conn), clock=clock)
             for name, conn in self.connections.items()
         })
         # The provider watches through the cluster: only the notifications lease holder subscribes.

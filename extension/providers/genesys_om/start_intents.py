@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -68,9 +67,10 @@ async def reusable_user_id(store: Store, session: str) -> str | None:
     return None
 
 
-async def begin(store: Store, user_id: str, connection: str, session: str) -> StartIntent:
-    """Record the intent, then map the Genesys user id to the session (before anything is sent)."""
-    intent = StartIntent(connection, session, time.time())
+async def begin(store: Store, user_id: str, connection: str, session: str, at: float) -> StartIntent:
+    """Record the intent (made at wall time `at`), then map the Genesys user id to the session
+    (before anything is sent)."""
+    intent = StartIntent(connection, session, at)
     await store.index_set(STARTING, user_id, intent.encode())
     # Written now, not after the commit: a "Connected" or an early agent message may arrive while
     # the transcript is still being sent; its delivery waits on the session lock and then finds
@@ -98,10 +98,10 @@ async def abandon(store: Store, user_id: str, conversation_id: str | None) -> No
     await store.index_delete(STARTING, user_id)
 
 
-async def recover(store: Store, connections: Mapping[str, GenesysConnection], min_age: float) -> int:
-    """Undo the starts older than `min_age` seconds that never committed; returns how many."""
+async def recover(store: Store, connections: Mapping[str, GenesysConnection], min_age: float, now: float) -> int:
+    """Undo the starts older than `min_age` seconds at wall time `now` that never committed; returns
+    how many."""
     undone = 0
-    now = time.time()
     for user_id, raw in sorted((await store.index_items(STARTING)).items()):
         intent = StartIntent.decode(raw)
         if intent is None:

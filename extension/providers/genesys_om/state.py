@@ -104,10 +104,10 @@ class HandoverState:
         self.next_message_no += 1
         return message_id
 
-    def ended_record(self) -> dict[str, Any]:
-        """What the session keeps of this handover once it has ended (see ENDED)."""
+    def ended_record(self, at: float) -> dict[str, Any]:
+        """What the session keeps of this handover once it has ended at wall time `at` (see ENDED)."""
         return {"userId": self.genesys_user_id, "connection": self.connection,
-                "conversationId": self.conversation_id, "at": time.time()}
+                "conversationId": self.conversation_id, "at": at}
 
 
 def _defaults(cls: type) -> dict[str, Any]:
@@ -124,13 +124,13 @@ _OPTION_DEFAULTS = _defaults(HandoverOptions)
 _STATE_DEFAULTS = _defaults(HandoverState)
 
 
-def ended_history(previous: Any, state: HandoverState, status: str) -> list[dict[str, Any]]:
-    """The session's ENDED_HISTORY with this handover's end appended."""
+def ended_history(previous: Any, state: HandoverState, status: str, at: float) -> list[dict[str, Any]]:
+    """The session's ENDED_HISTORY with this handover's end (at wall time `at`) appended."""
     kept = [r for r in previous if isinstance(r, dict)] if isinstance(previous, list) else []
-    return [*kept, {**state.ended_record(), "status": status}][-ENDED_HISTORY_LIMIT:]
+    return [*kept, {**state.ended_record(at), "status": status}][-ENDED_HISTORY_LIMIT:]
 
 
-def ended_recently(record: Any, genesys_user_id: str | None, now: float | None = None) -> str | None:
+def ended_recently(record: Any, genesys_user_id: str | None, now: float) -> str | None:
     """The connection of an ENDED record for this Genesys user id while it is recent, else None."""
     if not isinstance(record, dict) or not genesys_user_id or record.get("userId") != genesys_user_id:
         return None
@@ -139,7 +139,7 @@ def ended_recently(record: Any, genesys_user_id: str | None, now: float | None =
     except (TypeError, ValueError):
         return None
     connection = record.get("connection")
-    if not isinstance(connection, str) or (now or time.time()) - at > LATE_MESSAGE_SECONDS:
+    if not isinstance(connection, str) or now - at > LATE_MESSAGE_SECONDS:
         return None
     return connection
 

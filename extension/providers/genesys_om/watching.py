@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from ...clock import SYSTEM_CLOCK, Clock
 from ...genesys import GenesysClient, GenesysError, TopicRejection
 from ...genesys.notifications_topics import (
     QueueConversation,
@@ -31,8 +32,10 @@ class ConnectionNotifications:
 
     def __init__(self, name: str, client: GenesysClient, http: aiohttp.ClientSession, settings: HandoverSettings,
                  on_event: EventCallback, on_reconnect: ReconnectCallback, unwatched: Unwatched,
-                 slots: ChannelSlots, home_queue: Callable[[], Awaitable[str]] | None = None) -> None:
+                 slots: ChannelSlots, home_queue: Callable[[], Awaitable[str]] | None = None,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.name = name
+        self.clock = clock
         self.client = client
         self.http = http
         self.settings = settings

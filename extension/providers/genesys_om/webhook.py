@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import json
@@ -208,9 +209,8 @@ class WebhookInbox:
             return "accepted"
         self._backlogs[key_id] = [queued]
         self.background.spawn(self._drain(key_id, found), name="webhook-delivery")
-        done, _ = await asyncio.wait({queued.done}, timeout=self.wait_seconds)
-        if done:
-            return str(queued.done.result())
+        with contextlib.suppress(TimeoutError):
+            return str(await self.clock.wait_for(asyncio.shield(queued.done), self.wait_seconds))
         await self._store(queued, body)
         if queued.done.done():  # delivered while it was being stored
             await self._forget(queued)
