@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,31 @@ from extension.manifest import Manifest, load_manifest
 from redis_server import delete_prefix, new_prefix, redis_url, require_redis
 from stack import make_stack  # noqa: F401 - the emulator + runtime fixture for every folder
 from support import ECHO_FLOW, config_text  # noqa: I001
+
+# Far above any test's time on a loaded machine; a test past it is stuck, and a stuck test would
+# otherwise hold the whole run until CI's own limit.
+TEST_TIME_LIMIT = 300
+
+
+class StuckTest(Exception):
+    """A test ran past TEST_TIME_LIMIT."""
+
+
+@pytest.fixture(autouse=True)
+def time_limit() -> Iterator[None]:
+    """Turn a hung test into a failure: every thread's stack is printed, then the test is interrupted."""
+
+    def expired(signum: int, frame: object) -> None:
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        raise StuckTest(f"the test ran longer than {TEST_TIME_LIMIT} s (stacks above)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(TEST_TIME_LIMIT)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,15 @@ from typing import Any
 from .coordination import Coordination, LocalCoordination
 
 JsonDict = dict[str, Any]
+
+
+def last_used(session: JsonDict) -> float:
+    """When a session was last used, for the idle index: its `updated` (set on the runtime's clock by
+    the session manager before each commit), else now."""
+    value = session.get("updated")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return time.time()
 # A claim written with a turn: (namespace, key, ttl in seconds).
 Claim = tuple[str, str, float]
 

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Sequence
 
-from .base import Blob, Claim, JsonDict, Store
+from .base import Blob, Claim, JsonDict, Store, last_used
 
 # Expired claims are swept after this many new claims (or half as many as are held, whichever is
 # more: the sweep stays amortised O(1)), so memory stays bounded by about the live ones.
@@ -53,10 +53,9 @@ class MemoryStore(Store):
         for event in events:
             seq += 1
             encoded.append((seq, _dump({**event, "seq": seq})))
-        doc = _dump(session) if session is not None else None
-        if doc is not None:
-            self._sessions[key] = doc
-            self._updated[key] = time.time()
+        if session is not None:
+            self._sessions[key] = _dump(session)
+            self._updated[key] = last_used(session)
         if encoded:
             log = self._events.setdefault(key, [])
             log.extend(encoded)

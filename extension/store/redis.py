@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ..repeating import RepeatedFailure
-from .base import Blob, Claim, JsonDict, Store, StoreError
+from .base import Blob, Claim, JsonDict, Store, StoreError, last_used
 from .coordination import Coordination
 from .redis_coordination import RedisCoordination
 from .redis_errors import translated
@@ -218,12 +218,13 @@ class RedisStore(Store):
         if hold is not None:
             hold.doc = _UNREAD
         release = ends_turn and hold is not None
+        used = last_used(session) if session is not None else time.time()
         first = int(await self._script(
             COMMIT,
             [self.k("s", key), self.k("log", key), self.k("lock", key), self.k("z", "updated"), self.k("e", key),
              *(self.k(f"claim:{namespace}", name) for namespace, name, _ in claims)],
             [hold.token if hold is not None else "", "1" if session is not None else "0", session_doc,
-             self.k("chan", "wake"), key, repr(time.time()), self.event_limit, "1" if release else "0",
+             self.k("chan", "wake"), key, repr(used), self.event_limit, "1" if release else "0",
              len(claims), *(max(1, int(ttl * 1000)) for _, _, ttl in claims), *docs],
         ))
         if first < 0:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from .base import Blob, Claim, JsonDict, Store, StoreError
+from .base import Blob, Claim, JsonDict, Store, StoreError, last_used
 
 log = logging.getLogger("extension.store.sqlite")
 P = ParamSpec("P")
@@ -144,7 +144,7 @@ class SqliteStore(Store):
                 db.execute(
                     "INSERT INTO sessions (key, doc, updated) VALUES (?, ?, ?) "
                     "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc, updated = excluded.updated",
-                    (key, json.dumps(session, separators=(",", ":")), time.time()),
+                    (key, json.dumps(session, separators=(",", ":")), last_used(session)),
                 )
             if events:
                 row = db.execute("SELECT MAX(seq) FROM events WHERE key = ?", (key,)).fetchone()

@@ -14,6 +14,9 @@ from bot_connector.helpers import BASE, HEADERS, BotClient, call
 from extension import keys
 from extension.flows.session import SessionKey
 from extension.providers.genesys_bot_connector import turns
+from extension.testing.clock import ManualClock
+
+from support import while_advancing
 
 MESSAGES = f"{BASE}/botconnector/messages"
 
@@ -152,12 +155,16 @@ async def test_a_flow_that_cannot_finish_answers_failed_and_keeps_only_that_answ
 
 async def test_a_turn_past_the_deadline_answers_failed(bot_client: BotClient,
                                                         caplog: pytest.LogCaptureFixture) -> None:
-    client = await bot_client(table_extra="deadline_seconds = 1\n")
+    clock = ManualClock()  # the deadline is on the runtime's clock
+    client = await bot_client(table_extra="deadline_seconds = 1\n", clock=clock)
     await ask(client, call("hello"))
     store = client.app[keys.STORE]
     async with store.lock(SessionKey("genesys-bot", "conv-1", "bs-1").id):
         # Another turn holds the session: this one cannot run within its deadline, nor keep its answer.
-        status, answer = await ask(client, call("anyone?", message_id="m-held"))
+        waiting = asyncio.ensure_future(ask(client, call("anyone?", message_id="m-held")))
+        await clock.advance(0.9)
+        assert not waiting.done()  # not before its deadline
+        status, answer = await while_advancing(clock, waiting, step=0.5)
     assert status == 200 and answer["botState"] == "Failed"
     assert answer["errorInfo"]["errorCode"] == "Timeout" and "1 s" in answer["errorInfo"]["errorMessage"]
     assert "the Failed answer of a message was not kept" in caplog.text
@@ -186,14 +193,14 @@ async def test_the_legacy_single_url_takes_the_same_calls(bot_client: BotClient)
     assert answer["botState"] == "Complete" and answer["intent"] == "Escalate"
 
 
-async def test_a_bot_session_past_its_timeout_starts_over(bot_client: BotClient,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    client = await bot_client()
+async def test_a_bot_session_past_its_timeout_starts_over(bot_client: BotClient) -> None:
+    clock = ManualClock()
+    client = await bot_client(clock=clock)
     await ask(client, call("hello"))
+    await clock.advance(29 * 60)
     _, answer = await ask(client, call("still here", botSessionTimeout=30))
     assert texts(answer) == ["You said: still here"]
-    later = turns.time.time() + 31 * 60
-    monkeypatch.setattr(turns.time, "time", lambda: later)
+    await clock.advance(31 * 60)
     _, answer = await ask(client, call("back after lunch", botSessionTimeout=30))
     assert texts(answer) == ["Hi, I am the bot."]
 

@@ -15,6 +15,9 @@ from bot_connector.helpers import CREDENTIAL, BotClient, ask, call
 from extension import keys
 from extension.flows.engine import NodeApi
 from extension.flows.session import SessionKey
+from extension.testing.clock import ManualClock
+
+from support import while_advancing
 
 
 class Vault(Exception):
@@ -59,7 +62,8 @@ async def test_a_node_error_answers_failed_once_and_its_retry_runs_nothing(
 
 async def test_a_turn_past_the_deadline_answers_failed_and_its_retry_runs_nothing(
         store_url: str, bot_client: BotClient) -> None:
-    client = await bot_client(store=store_url, table_extra="deadline_seconds = 1\n")
+    clock = ManualClock()  # the deadline is on the runtime's clock
+    client = await bot_client(store=store_url, table_extra="deadline_seconds = 1\n", clock=clock)
     runs: list[str] = []
     never = asyncio.Event()
 
@@ -71,8 +75,9 @@ async def test_a_turn_past_the_deadline_answers_failed_and_its_retry_runs_nothin
     replace_node(client, "slow", stuck)
     await ask(client, call("hello"))
     body = call("slow please", message_id="m-slow")
-    answer = await ask(client, body)
+    answer = await while_advancing(clock, ask(client, body), step=0.25)
     assert answer["botState"] == "Failed" and answer["errorInfo"]["errorCode"] == "Timeout"
+    assert clock.monotonic() >= 1.0  # answered at its deadline, not before
     assert await ask(client, body) == answer
     assert runs == ["slow please"]
     # The cancelled turn stored nothing: not its output, not an answer of its own over the Failed one.

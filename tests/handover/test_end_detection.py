@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
+from extension.testing.clock import ManualClock
 from handover.helpers import with_handover_config
 
-from stack import Stack, StackFactory, start_handover, texts
+from stack import Stack, StackFactory, past_the_debounce, start_handover, texts
+from support import eventually, eventually_advancing
 
 
 def channel_creations(stack: Stack) -> int:
@@ -184,9 +188,12 @@ def test_long_transcripts_are_split_under_4000_characters() -> None:
 async def test_channel_is_renewed_before_it_expires(make_stack: StackFactory) -> None:
     from extension.testing.emulator import Emulator, EmulatorConfig
 
-    # Channels live 4 s and the runtime renews 2 s before expiry: the first renewal is due after 2 s.
-    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, channel_lifetime=4.0))
-    stack = await make_stack(emulator=emu, extra="channel_renew_seconds = 2.0\n")
+    # Channels live 60 s and the runtime renews 58 s before expiry: the renewal is due after 2 s on
+    # the clock the runtime and the emulator share, which the test moves on.
+    clock = ManualClock()
+    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, channel_lifetime=60.0),
+                   clock=clock.time)
+    stack = await make_stack(emulator=emu, extra="channel_renew_seconds = 58.0\n", clock=clock)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     old = next(c for c in emu.notifications.channels.values() if any(cid in t for t in c.topics))
@@ -198,20 +205,21 @@ async def test_channel_is_renewed_before_it_expires(make_stack: StackFactory) ->
                       and r.time >= old.created and old.id not in r.path and cid in str(r.json)]
         return (created[-1], subscribed[0]) if created and subscribed else None
 
-    for _ in range(1000):
-        found = renewal()
-        if found is not None and not old.connected:
-            break
-        await asyncio.sleep(0.01)
-    else:
-        raise AssertionError("the channel was not renewed")
+    await clock.advance(1.9)
+    assert renewal() is None, "renewed before it was due"
+    await clock.advance(0.1)
+    found = await eventually(renewal, "the next channel created and subscribed")
+    assert old.connected  # the old channel is still read for the overlap
+    await eventually_advancing(clock, lambda: not old.connected, "the old channel left after the overlap")
     created, subscribed = found
-    assert old.created < created.time < subscribed.time < old.expires_at, "renewed only after the expiry"
+    assert created.time == pytest.approx(old.created + 2.0, abs=0.01), "not renewed when due"
+    assert created.time <= subscribed.time < old.expires_at
     new_id = subscribed.path.split("/")[-2]
     assert emu.notifications.channels[new_id].connected
     assert not old.connected  # the runtime left the old channel for the new one
 
     await stack.emu.agent.end(cid)
+    await past_the_debounce(stack, cid)
     await stack.wait_status("completed")
     # The end came over a renewed channel, not through a reconcile after a lost event.
     ended = emu.published_events(f"v2.detail.events.conversation.{cid}.user.end")[-1]

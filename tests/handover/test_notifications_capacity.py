@@ -8,10 +8,12 @@ import logging
 import pytest
 
 from extension.providers.genesys_om import channel_slots, notifications
+from extension.testing.clock import ManualClock
 from extension.testing.emulator import Emulator, EmulatorConfig
 from handover.helpers import end_by_agent, lines, start
 
-from stack import Stack, StackFactory, start_handover
+from stack import Stack, StackFactory, past_the_debounce, start_handover
+from support import eventually, eventually_advancing
 
 FULL = "every notifications channel is full"
 ALL_PLACED = "every handover is subscribed to notifications again"
@@ -96,8 +98,10 @@ async def test_a_renewal_overlaps_the_channels_and_handles_each_event_once(
     # Channels live 6 s and are renewed 4 s before: the renewal comes at 2 s, and the old channel
     # is still read until it expires, so the agent's join below falls inside the overlap.
     monkeypatch.setattr(notifications, "RENEW_OVERLAP_SECONDS", 30.0)
-    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, channel_lifetime=6.0))
-    stack = await make_stack(emulator=emu, extra="channel_renew_seconds = 4.0\n")
+    clock = ManualClock()  # shared by the runtime and the emulator; the test moves it on
+    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, channel_lifetime=6.0),
+                   clock=clock.time)
+    stack = await make_stack(emulator=emu, extra="channel_renew_seconds = 4.0\n", clock=clock)
     handled, reconnects = stack.spy_notifications()
     cid = await start_handover(stack)
     old = next(c for c in emu.notifications.channels.values() if any(cid in t for t in c.topics))
@@ -106,11 +110,8 @@ async def test_a_renewal_overlaps_the_channels_and_handles_each_event_once(
         return len([c for c in emu.notifications.channels.values()
                     if c.connected and any(cid in t for t in c.topics)]) == 2
 
-    for _ in range(1000):
-        if both_subscribed():
-            break
-        await asyncio.sleep(0.01)
-    assert both_subscribed(), "the next channel was not subscribed while the old one was open"
+    await clock.advance(2.0)
+    await eventually(both_subscribed, "the next channel subscribed while the old one is open")
     await emu.agent.accept(cid)
     await stack.wait_status("active")
     started = emu.published_events(f"v2.detail.events.conversation.{cid}.user.start")[-1]
@@ -119,6 +120,7 @@ async def test_a_renewal_overlaps_the_channels_and_handles_each_event_once(
     # Only the first connect asked for a reconcile of everything: the renewal left no gap.
     assert reconnects == ["support"]
     await emu.agent.end(cid)
+    await past_the_debounce(stack, cid)
     await stack.wait_status("completed")
 
 
@@ -126,9 +128,10 @@ async def test_a_renewal_without_a_channel_to_spare_replaces_the_old_channel(
         make_stack: StackFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     # One channel per client: the next one cannot be opened beside the old, so the old goes first.
     monkeypatch.setattr(channel_slots, "MAX_CHANNELS", 1)
+    clock = ManualClock()  # shared by the runtime and the emulator; the test moves it on
     emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, channel_lifetime=4.0,
-                                  max_channels_per_client=1))
-    stack = await make_stack(emulator=emu, extra="channel_renew_seconds = 2.0\n")
+                                  max_channels_per_client=1), clock=clock.time)
+    stack = await make_stack(emulator=emu, extra="channel_renew_seconds = 2.0\n", clock=clock)
     cid = await start_handover(stack)
     old = next(c for c in emu.notifications.channels.values() if any(cid in t for t in c.topics))
 
@@ -136,11 +139,8 @@ async def test_a_renewal_without_a_channel_to_spare_replaces_the_old_channel(
         return any(c.id != old.id and c.connected and any(cid in t for t in c.topics)
                    for c in emu.notifications.channels.values())
 
-    for _ in range(1000):
-        if replaced():
-            break
-        await asyncio.sleep(0.01)
-    assert replaced(), "the channel was not replaced"
+    await clock.advance(2.0)  # the renewal is due; the replacement opens after the loop's short pause
+    await eventually_advancing(clock, replaced, "the channel replaced", step=0.05)
     creations = [r.status for r in emu.requests if r.method == "POST" and r.path == "/api/v2/notifications/channels"]
     # The first, then its replacement once the old one was left: none beside it, which Genesys would
     # have made room for by silently removing the live one.
@@ -149,4 +149,5 @@ async def test_a_renewal_without_a_channel_to_spare_replaces_the_old_channel(
     assert [c.id for c in emu.notifications.evicted] in ([], [old.id])
     await emu.agent.accept(cid)
     await emu.agent.end(cid)
+    await past_the_debounce(stack, cid)
     await stack.wait_status("completed")

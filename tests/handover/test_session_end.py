@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from extension import keys
@@ -11,7 +10,7 @@ from extension.testing.clock import ManualClock
 from handover.helpers import NO_SWEEPER, delete
 
 from stack import Stack, StackFactory, start_handover
-from support import while_advancing
+from support import eventually_advancing, while_advancing
 
 
 def patches(stack: Stack, cid: str) -> list[Any]:
@@ -91,11 +90,12 @@ async def test_a_conversation_genesys_no_longer_has_does_not_keep_the_session(ma
 
 
 async def test_only_idle_sessions_expire_and_their_handover_ends(make_stack: StackFactory) -> None:
-    stack = await make_stack(store_extra=NO_SWEEPER)
+    clock = ManualClock()  # a session's idle age is on the runtime's clock
+    stack = await make_stack(store_extra=NO_SWEEPER, clock=clock)
     cid = await start_handover(stack, user="idle")
     await stack.say("hello", user="busy")
     sessions = stack.client.app[keys.SESSIONS]
-    await asyncio.sleep(0.3)
+    await clock.advance(0.3)
     await stack.say("still talking", user="busy")
 
     assert await sessions.expire_idle(0.2) == 1
@@ -109,13 +109,14 @@ async def test_only_idle_sessions_expire_and_their_handover_ends(make_stack: Sta
 
 
 async def test_the_sweeper_expires_idle_sessions_by_itself(make_stack: StackFactory) -> None:
-    stack = await make_stack(store_extra="session_idle_seconds = 0.5")
+    clock = ManualClock()
+    stack = await make_stack(store_extra="session_idle_seconds = 0.5", clock=clock)
     cid = await start_handover(stack)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while stack.emu.agent.get(cid).state != "ended":
-        assert loop.time() < deadline, "the idle session never expired"
-        await asyncio.sleep(0.05)
+    await clock.advance(0.4)
+    assert stack.emu.agent.get(cid).state != "ended" and await stack.events() != []  # not idle long enough
+    await eventually_advancing(clock, lambda: stack.emu.agent.get(cid).state == "ended",
+                               "the idle session expired", step=0.125)
+    assert clock.monotonic() <= 0.4 + 0.125 * 3  # one sweep interval (idle / 4) after it became idle, or so
     assert await stack.events() == []
     assert len(patches(stack, cid)) == 1
 

@@ -12,13 +12,14 @@ from typing import Any, TypeVar
 import pytest
 
 from extension.genesys import GenesysRateLimited
+from extension.testing.clock import ManualClock
 from extension.testing.emulator import Emulator, EmulatorConfig
 from extension.testing.emulator.faults import Rule
 
 from .helpers import changed_setting
 from .ledger import Ledger
 from stack import Stack, StackFactory, start_handover, texts
-from support import eventually
+from support import eventually, while_advancing
 
 T = TypeVar("T")
 
@@ -210,7 +211,7 @@ GENESYS_CALLS: list[tuple[str, list[tuple[str, str | None]], str]] = [
     ("conversation read + participant PATCH (cancel)", [(CONVERSATION, "GET"), (PARTICIPANT, "PATCH")], "cancel"),
     ("typing event", [(EVENT, "POST")], "typing"),
 ]
-FAULTS = {"5xx burst": ("2 x 503", 2), "timeout": ("1 answer after 1.4 s (timeout 1 s)", 1)}
+FAULTS = {"5xx burst": ("2 x 503", 2), "timeout": ("1 answer after 0.7 s (timeout 0.5 s)", 1)}
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -220,70 +221,77 @@ async def test_5xx_and_timeouts_on_every_call(make_stack: StackFactory, ledger: 
                                               scenario: str) -> None:
     injected, times = FAULTS[fault]
     if fault == "timeout":
-        # A request timeout of 1 s (2 s in the shared settings), and a timed-out try plus a retry fit
+        # A request timeout of 0.5 s (2 s in the shared settings), and a timed-out try plus a retry fit
         # the call's budget.
         monkeypatch.setattr("stack.HANDOVER_SETTINGS", changed_setting(
             "retry_total_seconds = 3.0", "retry_total_seconds = 4.0").replace(
-            "request_timeout_seconds = 2.0", "request_timeout_seconds = 1.0"))
-    stack = await make_stack(reconcile_interval=0.2 if scenario == "reconciler" else 3600)
+            "request_timeout_seconds = 2.0", "request_timeout_seconds = 0.5"))
+    # A burst's retry pauses run on the runtime's clock, moved on while the scenario runs. A timeout
+    # stays in real time: the request timeout is the socket's, and the retry budget must outlast it.
+    clock = ManualClock(settle=0.5) if fault == "5xx burst" else None
+    stack = await make_stack(reconcile_interval=0.2 if scenario == "reconciler" else 3600,
+                             **({"clock": clock} if clock else {}))
     rules: list[Rule] = []
 
-    def arm() -> None:
-        for path, method in calls:
-            if fault == "timeout":
-                rules.append(stack.emu.faults.slow(path, seconds=1.4, method=method, times=times))
-            else:
-                rules.append(stack.emu.faults.server_error(path, method=method, times=times, status=503))
+    async def run() -> None:
+        def arm() -> None:
+            for path, method in calls:
+                if fault == "timeout":
+                    rules.append(stack.emu.faults.slow(path, seconds=0.7, method=method, times=times))
+                else:
+                    rules.append(stack.emu.faults.server_error(path, method=method, times=times, status=503))
 
-    name = f"{fault}: {what}"
-    users, agents = [f"{what} user {i}" for i in range(3)], [f"{what} agent {i}" for i in range(3)]
-    if scenario in ("handover", "second handover"):
-        if scenario == "second handover":
-            await start_handover(stack, user="u0")  # the channel exists: the next handover adds topics
+        name = f"{fault}: {what}"
+        users, agents = [f"{what} user {i}" for i in range(3)], [f"{what} agent {i}" for i in range(3)]
+        if scenario in ("handover", "second handover"):
+            if scenario == "second handover":
+                await start_handover(stack, user="u0")  # the channel exists: the next handover adds topics
+            else:
+                arm()
+            await stack.say("hello")
+            if scenario == "second handover":
+                arm()
+            await stack.say("agent")
+            cid = await stack.conversation_id()
+            await stack.subscribed(cid)
+            await stack.emu.agent.accept(cid)
+            await run_scenario(stack, ledger, name, injected, cid, users, agents)
+            await stack.emu.agent.end(cid)
+            await stack.wait_status("completed")
+        elif scenario == "reconciler":
+            cid = await start_handover(stack)
+            await stack.emu.agent.accept(cid)
+            arm()
+            await eventually(lambda: all(r.hits == times for r in rules))
+            # The end notification is lost: only a reconciler read that got through can end it.
+            stack.emu.faults.drop_notifications(10)
+            await stack.emu.agent.end(cid)
+            events = await stack.wait_status("completed")
+            assert texts(events)[-1] == "Back with the bot."
+            ledger.record(name, injected + ", then user.end dropped")
+        elif scenario == "cancel":
+            cid = await start_handover(stack)
+            arm()
+            answer = await stack.say("cancel")
+            assert answer["outputStack"][-1]["text"] == "Handover cancelled."
+            assert stack.emu.agent.get(cid).state == "ended"
+            ledger.record(name, injected + " each")
         else:
+            cid = await start_handover(stack)
             arm()
-        await stack.say("hello")
-        if scenario == "second handover":
-            arm()
-        await stack.say("agent")
-        cid = await stack.conversation_id()
-        await stack.subscribed(cid)
-        await stack.emu.agent.accept(cid)
-        await run_scenario(stack, ledger, name, injected, cid, users, agents)
-        await stack.emu.agent.end(cid)
-        await stack.wait_status("completed")
-    elif scenario == "reconciler":
-        cid = await start_handover(stack)
-        await stack.emu.agent.accept(cid)
-        arm()
-        await eventually(lambda: all(r.hits == times for r in rules))
-        # The end notification is lost: only a reconciler read that got through can end it.
-        stack.emu.faults.drop_notifications(10)
-        await stack.emu.agent.end(cid)
-        events = await stack.wait_status("completed")
-        assert texts(events)[-1] == "Back with the bot."
-        ledger.record(name, injected + ", then user.end dropped")
-    elif scenario == "cancel":
-        cid = await start_handover(stack)
-        arm()
-        answer = await stack.say("cancel")
-        assert answer["outputStack"][-1]["text"] == "Handover cancelled."
-        assert stack.emu.agent.get(cid).state == "ended"
-        ledger.record(name, injected + " each")
-    else:
-        cid = await start_handover(stack)
-        arm()
-        ws = await stack.client.ws_connect("/support-bot/socket", params={"userId": "u1", "sessionId": "s1"})
-        await ws.send_json({"type": "typing"})
-        # Typing is sent in the background: the faulted tries, then one that got through (a timed-out
-        # try is answered 200 late, so the count, not the first 200, says the retries are over).
-        await eventually(lambda: len(stack.emu.requests.matching(EVENT)) == times + 1
-                     and stack.emu.requests.matching(EVENT)[-1].status == 200)
-        sent = [r for r in stack.emu.requests.matching(EVENT) if r.status == 200]
-        await ws.close()
-        assert sent[0].json["events"] == [{"eventType": "Typing"}]
-        assert len(stack.emu.requests.matching(EVENT)) == times + 1  # the faulted tries, then one that got through
-        ledger.record(name, injected)
+            ws = await stack.client.ws_connect("/support-bot/socket", params={"userId": "u1", "sessionId": "s1"})
+            await ws.send_json({"type": "typing"})
+            # Typing is sent in the background: the faulted tries, then one that got through (a timed-out
+            # try is answered 200 late, so the count, not the first 200, says the retries are over).
+            await eventually(lambda: len(stack.emu.requests.matching(EVENT)) == times + 1
+                         and stack.emu.requests.matching(EVENT)[-1].status == 200)
+            sent = [r for r in stack.emu.requests.matching(EVENT) if r.status == 200]
+            await ws.close()
+            assert sent[0].json["events"] == [{"eventType": "Typing"}]
+            assert len(stack.emu.requests.matching(EVENT)) == times + 1  # the faulted tries, then one that got through
+            ledger.record(name, injected)
+
+    await (while_advancing(clock, run(), step=0.1, within=30.0) if clock else run())
     # The fault was really met, as often as injected (a glob that stopped matching fails here).
     assert [r.hits for r in rules] == [times] * len(calls)
 

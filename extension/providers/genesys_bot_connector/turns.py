@@ -11,9 +11,7 @@ if Genesys ever sends that session another message.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Any
 
 from ...flows.engine import Endpoint, FlowRuntimeError
@@ -47,8 +45,8 @@ class BotTurns:
         self.sessions.limits.check(call.text, call.data())
         key = SessionKey(endpoint.url_token, call.conversation_id, call.bot_session_id)
         try:
-            async with asyncio.timeout(bot.deadline_seconds):
-                answer, outcome = await self._turn(endpoint, key, call)
+            # On the runtime's clock, as every timer of a provider is.
+            answer, outcome = await self.sessions.clock.wait_for(self._turn(endpoint, key, call), bot.deadline_seconds)
         except TimeoutError:
             # The turn was cancelled inside its `sessions.turn`, which then stores nothing.
             log.warning("bot session of endpoint %s: the flow did not answer within %g s", endpoint.url_token,
@@ -66,9 +64,8 @@ class BotTurns:
         """Store a Failed answer under its messageId, in a short turn of its own, so that a retry gets
         it without running the flow again. A messageId answered meanwhile keeps its stored answer;
         when the store cannot take it in time, the Failed answer goes out unkept (and is logged)."""
-        try:
-            budget = max(0.5, min(KEEP_FAILED_SECONDS, GENESYS_WAITS_SECONDS - 0.5 - bot.deadline_seconds))
-            async with asyncio.timeout(budget), self.sessions.turn(endpoint, key) as turn:
+        async def keep() -> tuple[dict[str, Any], str]:
+            async with self.sessions.turn(endpoint, key) as turn:
                 state = _state(turn.session)
                 answers = _answers(state)
                 if call.message_id in answers:
@@ -76,6 +73,11 @@ class BotTurns:
                     return dict(answers[call.message_id]), "repeat"
                 _keep(state, call.message_id, answer)
                 turn.session.context[STATE] = state
+            return answer, "failed"
+
+        budget = max(0.5, min(KEEP_FAILED_SECONDS, GENESYS_WAITS_SECONDS - 0.5 - bot.deadline_seconds))
+        try:
+            return await self.sessions.clock.wait_for(keep(), budget)
         except Exception as exc:  # the store is down or the session is held: answer anyway
             log.warning("bot session of endpoint %s: the Failed answer of a message was not kept (%s); a retry "
                         "of it runs the flow again", endpoint.url_token, type(exc).__name__)
@@ -89,7 +91,7 @@ class BotTurns:
             if call.message_id in answers:
                 turn.discard()
                 return dict(answers[call.message_id]), "repeat"
-            if state.get("completed") or _timed_out(session, call):
+            if state.get("completed") or _timed_out(session, call, self.sessions.clock.time()):
                 _start_over(session)
             session.record("user", call.text)
             await self.sessions.apply_input(turn, call.text, call.data())
@@ -123,11 +125,11 @@ def _keep(state: dict[str, Any], message_id: str, answer: dict[str, Any]) -> Non
     state["answers"] = dict(list(kept.items())[-ANSWERS_KEPT:])
 
 
-def _timed_out(session: Session, call: BotTurn) -> bool:
-    """Genesys' `botSessionTimeout` (minutes) passed since the session's last message."""
+def _timed_out(session: Session, call: BotTurn, now: float) -> bool:
+    """Genesys' `botSessionTimeout` (minutes) passed by wall time `now` since the session's last message."""
     if call.session_timeout_minutes is None or not session.transcript:
         return False
-    return time.time() - session.updated > call.session_timeout_minutes * 60
+    return now - session.updated > call.session_timeout_minutes * 60
 
 
 def _start_over(session: Session) -> None:
