@@ -308,7 +308,7 @@ async def test_expired_claims_are_swept_from_memory_and_sqlite(tmp_path: Path) -
         for n in range(1000):
             await s.claim("webhook", f"long-{n}", 3600)
     # Webhook ids are claimed for a day: the expired claims must not pile up beside them.
-    assert len(memory._claims) == 1000
+    assert memory.claims_kept() == 1000
     assert sqlite.db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 1000
     assert await sqlite.claimed("webhook", "long-0") and await memory.claimed("webhook", "long-0")
     await sqlite.close()

@@ -97,6 +97,10 @@ class MemoryStore(Store):
         self._count_claims(1, now)
         return True
 
+    def claims_kept(self) -> int:
+        """How many claims are held in memory, expired ones not yet swept included."""
+        return len(self._claims)
+
     def _count_claims(self, written: int, now: float) -> None:
         """Expired claims are dropped every so many claims written."""
         self._claims_since_sweep += written

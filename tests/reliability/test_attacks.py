@@ -396,7 +396,7 @@ async def test_no_secret_in_any_log_line(make_stack: StackFactory, caplog: pytes
     await post_signed(stack, agent_message("h-nobody", message_id="m-y"), signature="sha256=AAAA")
     await stack.client.post("/handover/genesysCloudOM", json={"conversationId": cid, "topic": "user.end"},
                             headers={"Authorization": "Bearer wrong"})
-    tokens = set(stack.emu.tokens._tokens)
+    tokens = set(stack.emu.tokens.issued())
     stack.emu.faults.revoke_tokens()
     await stack.say("after revoke")
     stack.emu.faults.server_error("/api/*", times=2)
@@ -404,7 +404,7 @@ async def test_no_secret_in_any_log_line(make_stack: StackFactory, caplog: pytes
     await wait_inbound(stack, cid, ["a user message", "after revoke", "during errors"])
     await stack.emu.agent.end(cid)
     await stack.wait_status("completed")
-    tokens |= set(stack.emu.tokens._tokens)
+    tokens |= set(stack.emu.tokens.issued())
     assert len(tokens) >= 2  # the revoked token and its replacement were both in play
     logged = caplog.text + stack.printed_connections()
     for secret in (DEFAULT_CLIENT_SECRET, DEFAULT_WEBHOOK_SECRET, end_key, *tokens):

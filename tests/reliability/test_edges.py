@@ -245,7 +245,7 @@ async def test_a_message_during_the_end_debounce_goes_to_a_new_agent_who_joins(m
     await end_pending(stack)
     await stack.say("hello, anyone?")
     assert "hello, anyone?" not in {m.text for m in stack.emu.inbound_messages()}  # held, not sent
-    bob = router._join(conversation, "Bob", time.time())
+    bob = router.join(conversation, "Bob", time.time())
     await router.emit(conversation, "user.start", bob)
     await eventually(lambda: "hello, anyone?" in [m.text for m in stack.emu.inbound_messages(cid)],
                      "the held message sent")

@@ -225,7 +225,7 @@ class Router:
     async def offer(self, conversation_id: str, agent: str) -> Participant:
         """The queue offers the conversation to an agent: it rings (alerting), still queued."""
         conversation = self._queued(conversation_id)
-        participant = self._join(conversation, agent, self._clock(), state="alerting")
+        participant = self.join(conversation, agent, self._clock(), state="alerting")
         if self._config.user_start_on == "alerting":
             await self.emit(conversation, "user.start", participant)
         await self._queues.changed(conversation)
@@ -245,7 +245,7 @@ class Router:
         if acd is not None:
             acd.disconnect(now, "transfer")
         if ringing is None:
-            participant = self._join(conversation, agent, now)
+            participant = self.join(conversation, agent, now)
             await self.emit(conversation, "user.start", participant)
             await self._queues.changed(conversation)
             return participant
@@ -275,7 +275,7 @@ class Router:
         now = self._clock()
         current.disconnect(now, "transfer")
         await self.emit(conversation, "user.end", current, "TRANSFER")
-        participant = self._join(conversation, to_agent, self._clock())
+        participant = self.join(conversation, to_agent, self._clock())
         await self.emit(conversation, "user.start", participant)
         await self._queues.changed(conversation)
         return participant
@@ -387,7 +387,7 @@ class Router:
                     body["divisionId"] = queue.division_id
         await self._hub.publish(topic(conversation.id, event), body)
 
-    def _join(self, conversation: Conversation, agent: str, now: float, state: str = "connected") -> Participant:
+    def join(self, conversation: Conversation, agent: str, now: float, state: str = "connected") -> Participant:
         participant = Participant(
             purpose="agent",
             name=agent,

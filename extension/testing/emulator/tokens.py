@@ -51,6 +51,10 @@ class TokenStore:
                 count += 1
         return count
 
+    def issued(self) -> list[str]:
+        """Every token value handed out, revoked and expired ones included."""
+        return list(self._tokens)
+
     def valid(self) -> list[IssuedToken]:
         """Tokens that would be accepted now."""
         return [t for t in self._tokens.values() if self.check(t.value) is not None]
