@@ -145,6 +145,24 @@ async def test_index(store: Store) -> None:
     assert await store.index_items("nothing") == {}
 
 
+async def test_index_set_many_writes_every_entry(store: Store) -> None:
+    await store.index_set("inbox", "e0", "old")
+    await store.index_set_many("inbox", {"e0": "new", "e1": "1"})
+    await store.index_set_many("inbox", {})
+    assert await store.index_items("inbox") == {"e0": "new", "e1": "1"}
+
+
+async def test_index_delete_many_removes_exactly_the_keys_given(store: Store) -> None:
+    for n in range(5):
+        await store.index_set("inbox", f"e{n}", str(n))
+    await store.index_set("other", "e1", "kept")
+    await store.index_delete_many("inbox", ["e1", "e3", "missing"])
+    assert await store.index_items("inbox") == {"e0": "0", "e2": "2", "e4": "4"}
+    assert await store.index_get("other", "e1") == "kept"  # another index's key of the same name stays
+    await store.index_delete_many("inbox", [])
+    assert len(await store.index_items("inbox")) == 3
+
+
 async def test_delete_session(store: Store) -> None:
     await store.commit("k", {"a": 1}, [{"n": 1}])
     await store.delete_session("k")

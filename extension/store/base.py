@@ -185,6 +185,16 @@ class Store(ABC):
     async def index_delete(self, namespace: str, key: str) -> None:
         """Remove key from the index."""
 
+    async def index_set_many(self, namespace: str, entries: dict[str, str]) -> None:
+        """`index_set` of every entry, in one write where the backend can (all or none stored)."""
+        for key, value in entries.items():
+            await self.index_set(namespace, key, value)
+
+    async def index_delete_many(self, namespace: str, keys: Sequence[str]) -> None:
+        """Remove every one of `keys` from the index, in one write where the backend can."""
+        for key in keys:
+            await self.index_delete(namespace, key)
+
     @abstractmethod
     async def index_items(self, namespace: str) -> dict[str, str]:
         """Every entry of the index."""

@@ -124,6 +124,14 @@ class MemoryStore(Store):
     async def index_delete(self, namespace: str, key: str) -> None:
         self._indexes.get(namespace, {}).pop(key, None)
 
+    async def index_set_many(self, namespace: str, entries: dict[str, str]) -> None:
+        self._indexes.setdefault(namespace, {}).update(entries)
+
+    async def index_delete_many(self, namespace: str, keys: Sequence[str]) -> None:
+        index = self._indexes.get(namespace, {})
+        for key in keys:
+            index.pop(key, None)
+
     async def index_items(self, namespace: str) -> dict[str, str]:
         return dict(self._indexes.get(namespace, {}))
 

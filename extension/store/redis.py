@@ -308,6 +308,17 @@ class RedisStore(Store):
         await self.redis.hdel(self.k("idx", namespace), key)
 
     @translated
+    async def index_set_many(self, namespace: str, entries: dict[str, str]) -> None:
+        if entries:
+            mapping: Any = entries  # redis-py types its mapping's keys invariantly
+            await self.redis.hset(self.k("idx", namespace), mapping=mapping)
+
+    @translated
+    async def index_delete_many(self, namespace: str, keys: Sequence[str]) -> None:
+        if keys:
+            await self.redis.hdel(self.k("idx", namespace), *keys)
+
+    @translated
     async def index_items(self, namespace: str) -> dict[str, str]:
         return {str(k): str(v) for k, v in (await self.redis.hgetall(self.k("idx", namespace))).items()}
 

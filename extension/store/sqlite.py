@@ -253,6 +253,34 @@ class SqliteStore(Store):
         self.db.execute("DELETE FROM indexes WHERE ns = ? AND key = ?", (namespace, key))
 
     @translated
+    async def index_set_many(self, namespace: str, entries: dict[str, str]) -> None:
+        if not entries:
+            return
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT INTO indexes (ns, key, value) VALUES (?, ?, ?) "
+                           "ON CONFLICT(ns, key) DO UPDATE SET value = excluded.value",
+                           [(namespace, key, value) for key, value in entries.items()])
+            db.execute("COMMIT")
+        except BaseException:
+            self._transaction_failed(db)
+            raise
+
+    @translated
+    async def index_delete_many(self, namespace: str, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("DELETE FROM indexes WHERE ns = ? AND key = ?", [(namespace, key) for key in keys])
+            db.execute("COMMIT")
+        except BaseException:
+            self._transaction_failed(db)
+            raise
+
+    @translated
     async def index_items(self, namespace: str) -> dict[str, str]:
         rows = self.db.execute("SELECT key, value FROM indexes WHERE ns = ?", (namespace,)).fetchall()
         return {str(k): str(v) for k, v in rows}

@@ -140,3 +140,70 @@ async def test_a_burst_whose_turn_fails_fails_every_webhook_of_it_and_stores_non
     assert texts(await stack.events(), "agent") == []
     assert await stack.deliver_at_once(bodies) == ["delivered"] * 4  # the redeliveries are not taken as duplicates
     assert texts(await stack.events(), "agent") == [f"lost {n}" for n in range(4)]
+
+
+def _counting_stored_copies(stack: Stack) -> list[int]:
+    """How many stored copies each write of the webhook inbox held (one entry per store write)."""
+    store: Any = stack.store
+    writes: list[int] = []
+    set_one, set_many = store.index_set, store.index_set_many
+
+    async def one(namespace: str, key: str, value: str) -> None:
+        if namespace == INBOX:
+            writes.append(1)
+        await set_one(namespace, key, value)
+
+    async def many(namespace: str, entries: dict[str, str]) -> None:
+        if namespace == INBOX:
+            writes.append(len(entries))
+        await set_many(namespace, entries)
+
+    store.index_set, store.index_set_many = one, many
+    return writes
+
+
+async def test_a_burst_behind_a_busy_session_is_stored_in_one_write(make_stack: StackFactory) -> None:
+    stack = await make_stack(extra="webhook_wait_seconds = 0.05\n")
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    to_id = await genesys_user_id(stack)
+    release, holder = await _busy_session(stack)
+    first = asyncio.create_task(post_signed(stack, agent_message(to_id, "first", message_id="w-0")))
+    await eventually(lambda: stack.inbox_draining(KEY.id), "the first message waits for the session")
+    assert await first == (200, {"status": "accepted"})
+    writes = _counting_stored_copies(stack)
+    sent = [f"burst {n}" for n in range(6)]
+    outcomes = await stack.deliver_at_once([agent_message(to_id, t, message_id=f"w-{n + 1}")
+                                            for n, t in enumerate(sent)])
+    assert outcomes == ["accepted"] * 6
+    assert writes == [6]  # one store write for the six, each answered once it was done
+    assert len(await stack.store.index_items(INBOX)) == 7
+    release.set()
+    await holder
+    await stack.wait_for(lambda ev: texts(ev, "agent") == ["first", *sent])
+    await eventually(lambda: _empty_inbox(stack), "the stored copies dropped once delivered")
+
+
+async def test_a_failed_write_of_a_burst_fails_every_webhook_of_it(make_stack: StackFactory) -> None:
+    stack = await make_stack(extra="webhook_wait_seconds = 0.05\n")
+    cid = await start_handover(stack)
+    await stack.emu.agent.accept(cid)
+    to_id = await genesys_user_id(stack)
+    release, holder = await _busy_session(stack)
+    first = asyncio.create_task(post_signed(stack, agent_message(to_id, "first", message_id="x-0")))
+    await eventually(lambda: stack.inbox_draining(KEY.id), "the first message waits for the session")
+    assert await first == (200, {"status": "accepted"})
+    store: Any = stack.store
+    real = store.index_set_many
+
+    async def failing(namespace: str, entries: dict[str, str]) -> None:
+        store.index_set_many = real
+        raise StoreError("the store is unreachable")
+
+    store.index_set_many = failing
+    results = await stack.deliver_at_once([agent_message(to_id, f"lost {n}", message_id=f"x-{n + 1}")
+                                           for n in range(3)], return_exceptions=True)
+    assert all(isinstance(r, StoreError) for r in results), results  # each answered 5xx: Genesys redelivers
+    assert len(await stack.store.index_items(INBOX)) == 1  # the first message's copy only
+    release.set()
+    await holder

@@ -181,6 +181,8 @@ class WebhookInbox:
         self._seq = itertools.count()
         # Stored copies a drainer of this process will deliver: the periodic replay leaves them.
         self._held: set[str] = set()
+        # Stored copies asked for in the same pass of the event loop (a burst): written together.
+        self._storing: list[tuple[str, str, asyncio.Future[None] | None]] | None = None
 
     async def deliver(self, candidates: list[GenesysConnection], message: OutboundMessage, body: Any) -> str:
         """The delivery outcome, or `accepted` when the message was stored to be delivered later."""
@@ -251,12 +253,46 @@ class WebhookInbox:
         return key_id in self._backlogs
 
     async def _store(self, queued: _Queued, body: Any) -> None:
+        """Store the message durably before its webhook is answered `accepted`. The copies asked for
+        in the same pass of the event loop are written in one store write, each webhook going on
+        once that write is done; a failed write fails them all (Genesys redelivers each)."""
         entry = f"{queued.candidates[0].name}:{queued.message.id}"
         names = [conn.name for conn in queued.candidates]
+        value = json.dumps({"connections": names, "at": queued.at, "seq": queued.seq, "body": body})
         self._held.add(entry)
-        await self.store.index_set(INBOX, entry, json.dumps({"connections": names, "at": queued.at,
-                                                             "seq": queued.seq, "body": body}))
+        try:
+            if self._storing is not None:
+                written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._storing.append((entry, value, written))
+                await written
+            else:
+                await self._store_gathered(entry, value)
+        except BaseException:
+            self._held.discard(entry)
+            raise
         queued.entry = entry
+
+    async def _store_gathered(self, entry: str, value: str) -> None:
+        gathering = self._storing = [(entry, value, None)]
+        try:
+            await asyncio.sleep(0)  # the others of this pass join here
+        finally:
+            self._storing = None
+        followers = [future for _, _, future in gathering[1:] if future is not None]
+        try:
+            if followers:
+                await self.store.index_set_many(INBOX, {e: v for e, v, _ in gathering})
+            else:
+                await self.store.index_set(INBOX, entry, value)
+        except BaseException as exc:
+            failure = exc if isinstance(exc, Exception) else RuntimeError("the store write was cancelled")
+            for future in followers:
+                if not future.done():
+                    future.set_exception(failure)
+            raise
+        for future in followers:
+            if not future.done():
+                future.set_result(None)
 
     async def _drain(self, key_id: str, found: Found) -> None:
         """Deliver the session's backlog in arrival order, each batch in one turn, until it is empty."""
@@ -276,7 +312,8 @@ class WebhookInbox:
                 for q, outcome in zip(batch, outcomes, strict=True):
                     if not q.done.done():
                         q.done.set_result(outcome)
-                    await self._forget(q)
+                # The batch's stored copies go in one write (a backlog's cost is per batch, not per message).
+                await self._forget(*batch)
         finally:
             if self._backlogs.get(key_id) is backlog:
                 del self._backlogs[key_id]
@@ -295,13 +332,18 @@ class WebhookInbox:
         else:
             queued.done.cancel()
 
-    async def _forget(self, queued: _Queued) -> None:
-        """Drop the stored copy of a delivered message (none when it was answered inline)."""
-        if queued.entry is None:
-            return
-        entry, queued.entry = queued.entry, None
-        self._held.discard(entry)
-        await self.store.index_delete(INBOX, entry)
+    async def _forget(self, *delivered: _Queued) -> None:
+        """Drop the stored copies of delivered messages (none for those answered inline)."""
+        entries = []
+        for queued in delivered:
+            if queued.entry is not None:
+                entries.append(queued.entry)
+                self._held.discard(queued.entry)
+                queued.entry = None
+        if len(entries) == 1:
+            await self.store.index_delete(INBOX, entries[0])
+        elif entries:
+            await self.store.index_delete_many(INBOX, entries)
 
     async def replay(self, older_than: float = 0.0) -> int:
         """Deliver the stored messages (received at least `older_than` seconds ago) in the order they
