@@ -468,11 +468,8 @@ async def genesys_user_id(stack: Stack) -> str:
 
 async def wait_inbound(stack: Stack, cid: str, expected: list[str]) -> None:
     """Wait until the conversation's last accepted inbound messages are `expected`."""
-    for _ in range(2000):
-        if [m.text for m in stack.emu.inbound_messages(cid)][-len(expected):] == expected:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"inbound messages: {[m.text for m in stack.emu.inbound_messages(cid)]}")
+    await eventually(lambda: [m.text for m in stack.emu.inbound_messages(cid)][-len(expected):] == expected,
+                     f"the last inbound messages of {cid} to be {expected}", within=20.0)
 
 
 async def eventually_inbound(stack: Stack, cid: str, wanted: Callable[[Any], bool], count: int = 1) -> list[Any]:
