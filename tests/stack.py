@@ -174,13 +174,9 @@ class Stack:
 
     async def subscribed(self, cid: str, within: float = 10.0) -> None:
         """Wait until the runtime's notifications channel subscribed to this conversation."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not any(r.path.endswith("/subscriptions") and r.method in ("PUT", "POST") and r.status == 200
-                      and cid in json.dumps(r.json) for r in self.emu.requests):
-            if loop.time() > deadline:
-                raise AssertionError(f"conversation {cid} never subscribed")
-            await asyncio.sleep(0.01)
+        await eventually(lambda: any(r.path.endswith("/subscriptions") and r.method in ("PUT", "POST")
+                                     and r.status == 200 and cid in json.dumps(r.json) for r in self.emu.requests),
+                         f"conversation {cid} subscribed", within=within, every=0.01)
 
     @property
     def _runtime(self) -> HandoverRuntime:
