@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -12,22 +11,24 @@ from pathlib import Path
 import aiohttp
 
 from stack import FLAGS
+from support import eventually
 
 
 async def wait_ready(http: aiohttp.ClientSession, base: str, proc: subprocess.Popen[bytes], what: str,
                      attempts: int = 500) -> None:
-    """Return once `base` answers /readyz; fail at once if `proc` exits, or after `attempts` polls."""
-    for _ in range(attempts):
+    """Return once `base` answers /readyz; fail at once if `proc` exits, or after `attempts` polls of 20 ms
+    (15 s at least)."""
+
+    async def ready() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"{what} exited")
         try:
             async with http.get(f"{base}/readyz") as resp:
-                if resp.status == 200:
-                    return
+                return resp.status == 200
         except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{what} did not come up")
+            return False
+
+    await eventually(ready, f"{what} answering /readyz", within=max(15.0, attempts * 0.02))
 
 
 class ServedRuntime:

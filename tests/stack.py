@@ -174,13 +174,9 @@ class Stack:
 
     async def subscribed(self, cid: str, within: float = 10.0) -> None:
         """Wait until the runtime's notifications channel subscribed to this conversation."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not any(r.path.endswith("/subscriptions") and r.method in ("PUT", "POST") and r.status == 200
-                      and cid in json.dumps(r.json) for r in self.emu.requests):
-            if loop.time() > deadline:
-                raise AssertionError(f"conversation {cid} never subscribed")
-            await asyncio.sleep(0.01)
+        await eventually(lambda: any(r.path.endswith("/subscriptions") and r.method in ("PUT", "POST")
+                                     and r.status == 200 and cid in json.dumps(r.json) for r in self.emu.requests),
+                         f"conversation {cid} subscribed", within=within, every=0.01)
 
     @property
     def _runtime(self) -> HandoverRuntime:
@@ -468,11 +464,8 @@ async def genesys_user_id(stack: Stack) -> str:
 
 async def wait_inbound(stack: Stack, cid: str, expected: list[str]) -> None:
     """Wait until the conversation's last accepted inbound messages are `expected`."""
-    for _ in range(2000):
-        if [m.text for m in stack.emu.inbound_messages(cid)][-len(expected):] == expected:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"inbound messages: {[m.text for m in stack.emu.inbound_messages(cid)]}")
+    await eventually(lambda: [m.text for m in stack.emu.inbound_messages(cid)][-len(expected):] == expected,
+                     f"the last inbound messages of {cid} to be {expected}", within=20.0)
 
 
 async def eventually_inbound(stack: Stack, cid: str, wanted: Callable[[Any], bool], count: int = 1) -> list[Any]:

@@ -13,6 +13,7 @@ import pytest
 from extension.store import MemoryStore, SqliteStore, Store, store_from_url
 
 from redis_server import delete_prefix, new_prefix, redis_url, require_redis
+from support import eventually
 
 READS = 2000
 
@@ -51,10 +52,7 @@ async def test_waiting_reads_of_unknown_ids_keep_no_per_id_state_once_answered(s
 
 async def test_a_waiting_reader_is_counted_while_it_waits_and_woken_by_a_commit(store: Store) -> None:
     reader = asyncio.create_task(store.read_events("k", 0, wait=20))
-    for _ in range(1000):
-        if store.per_key_entries():
-            break
-        await asyncio.sleep(0.01)
+    await eventually(store.per_key_entries, "the waiting reader counted")
     assert store.per_key_entries() > 0
     await store.commit("k", None, [{"n": 1}])
     assert [e["n"] for e in await reader] == [1]

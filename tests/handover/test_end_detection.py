@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -19,18 +18,14 @@ def channel_creations(stack: Stack) -> int:
 
 
 async def resubscribed(stack: Stack, cid: str, creations_before: int) -> None:
-    for _ in range(500):
-        if channel_creations(stack) > creations_before:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: channel_creations(stack) > creations_before, "a new channel created")
     assert channel_creations(stack) > creations_before, "no new channel was created"
-    subs = [r for r in stack.emu.requests if r.path.endswith("/subscriptions")]
-    for _ in range(500):
+
+    def subscribed_again() -> bool:
         subs = [r for r in stack.emu.requests if r.path.endswith("/subscriptions") and r.status == 200]
-        if subs and cid in str(subs[-1].json):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the conversation was not subscribed again")
+        return bool(subs) and cid in str(subs[-1].json)
+
+    await eventually(subscribed_again, "the conversation subscribed again")
 
 
 async def end_and_expect_completion(stack: Stack, cid: str) -> None:
@@ -133,10 +128,8 @@ async def test_whole_handover_over_the_websocket(make_stack: StackFactory) -> No
     await stack.emu.agent.reply(cid, "Anna here")
     assert (await next_event(lambda e: e["type"] == "output"))["source"] == "agent"
     await ws.send_json({"type": "message", "text": "thanks Anna"})
-    for _ in range(300):
-        if any(m.text == "thanks Anna" for m in stack.emu.inbound_messages(cid)):
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: any(m.text == "thanks Anna" for m in stack.emu.inbound_messages(cid)),
+                     "'thanks Anna' sent to the agent")
     await stack.emu.agent.end(cid)
     await next_event(lambda e: e["type"] == "handover" and e["status"] == "completed")
     assert (await next_event(lambda e: e["type"] == "output"))["text"] == "Back with the bot."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -62,10 +61,7 @@ async def test_handovers_past_the_limit_wait_for_room_and_their_ends_are_detecte
     assert stack.watched() == {c1, c3}
     assert stack.waiting() == set()
     # Logged once the subscription answer is back, just after the emulator recorded the request.
-    for _ in range(200):
-        if lines(caplog, ALL_PLACED):
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: lines(caplog, ALL_PLACED), "the line that every handover is subscribed again")
     assert lines(caplog, ALL_PLACED) == 1
 
     # Its end arrives over the channel it was given.

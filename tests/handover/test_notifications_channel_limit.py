@@ -13,6 +13,7 @@ from extension.testing.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_
 from handover.helpers import end_by_agent, lines, start
 
 from stack import Stack, StackFactory
+from support import eventually
 
 CHANNELS = "/api/v2/notifications/channels"
 STOPPED = "and no other is created: the OAuth client's 2 channels are in use"
@@ -56,10 +57,7 @@ async def test_connections_sharing_an_oauth_client_never_make_genesys_remove_a_l
     await stack.subscribed(c1)
     # The third would need a third channel: none is created, the handover is left to the reconciler.
     c2 = await start(other, "u2")
-    for _ in range(200):
-        if stack.waiting("second") == {c2}:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: stack.waiting("second") == {c2}, "the third handover left waiting for a channel")
     assert stack.waiting("second") == {c2}
     await asyncio.sleep(0.3)
     assert len([r for r in emu.requests if r.method == "POST" and r.path == CHANNELS]) == 2

@@ -12,6 +12,7 @@ from extension.testing.emulator.config import DEFAULT_CLIENT_ID
 from handover.helpers import end_by_agent, lines, start
 
 from stack import StackFactory
+from support import eventually
 
 PERMISSION = "analytics:conversationDetail:view"
 MISSING = "the OAuth client's role lacks analytics:conversationDetail:view"
@@ -33,10 +34,7 @@ async def test_refused_topics_are_logged_once_counted_and_left_to_the_faster_rec
     stack = await make_stack(emulator=emu, extra="reconcile_unwatched_interval_seconds = 0.2\n")
     c0 = await start(stack, "u0")
     c1 = await start(stack, "u1")
-    for _ in range(300):
-        if stack.unwatched() == {c0, c1}:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: stack.unwatched() == {c0, c1}, "both handovers left unwatched")
     assert stack.unwatched() == {c0, c1}
     assert stack.watched() == set()
     assert (await unwatched_metric(stack)).endswith(" 2")

@@ -6,16 +6,14 @@ import asyncio
 import json
 
 from stack import HANDOVER_FLOW, Stack, StackFactory, start_handover, texts, wait_inbound
+from support import eventually
 
 
 async def subscribed_since(stack: Stack, cid: str, mark: int) -> None:
     """Wait until the conversation is subscribed by a request recorded after request number `mark`."""
-    for _ in range(1000):
-        if any(r.path.endswith("/subscriptions") and r.method in ("PUT", "POST") and r.status == 200
-               and cid in json.dumps(r.json) for r in stack.emu.requests[mark:]):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"conversation {cid} was not subscribed again after the restart")
+    await eventually(lambda: any(r.path.endswith("/subscriptions") and r.method in ("PUT", "POST") and r.status == 200
+                                 and cid in json.dumps(r.json) for r in stack.emu.requests[mark:]),
+                     f"conversation {cid} subscribed again after the restart")
 
 
 async def test_sqlite_restart_in_the_middle_of_an_active_handover(make_stack: StackFactory) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from handover.helpers import LONG
 
 from served import ServedRuntime
 from stack import HANDOVER_FLOW, runtime_config_text
-from support import free_port
+from support import eventually, free_port
 
 SETTINGS = """
 [handover]
@@ -73,10 +72,7 @@ async def test_sigkill_after_genesys_created_the_conversation(tmp_path: Path) ->
             emu.agent.on_inbound = original  # type: ignore[method-assign]
 
             await served.start(http)
-            for _ in range(500):
-                if orphan.customer.state == "disconnected":
-                    break
-                await asyncio.sleep(0.02)
+            await eventually(lambda: orphan.customer.state == "disconnected", "the orphaned conversation disconnected")
             assert orphan.customer.state == "disconnected"
             # The start never committed: the user is with the bot, and a new handover works.
             assert (await served.say(http, "hi"))["outputStack"][0]["text"] == "echo: hi"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import json
+from typing import Any
 
 from extension.genesys.signature import sign
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
@@ -62,11 +62,8 @@ async def test_unknown_recipient_gets_200_and_a_failed_receipt(make_stack: Stack
     await start_handover(stack)
     status, answer = await post_signed(stack, agent_message("h-nobody", message_id="m-unknown"))
     assert status == 200 and answer == {"status": "failed"}
-    for _ in range(200):
-        receipts = [r for r in stack.emu.requests if r.path.endswith("/inbound/open/receipt")]
-        if receipts:
-            break
-        await asyncio.sleep(0.01)
+    receipts = await eventually(lambda: [r for r in stack.emu.requests if r.path.endswith("/inbound/open/receipt")],
+                                "a receipt sent")
     assert receipts[0].json["id"] == "m-unknown" and receipts[0].json["status"] == "Failed"
     assert receipts[0].json["reasons"][0]["code"] == "InvalidDestination"
 
@@ -86,21 +83,23 @@ async def test_delivered_receipt_system_messages_and_attachments(make_stack: Sta
     assert agent["data"]["quickReplies"] == [{"title": "Yes", "payload": "yes"}, {"title": "No", "payload": "No"}]
     assert agent["data"]["attachments"] == [{"url": "https://api-downloads.mypurecloud.de/f/1", "mime": "image/png",
                                              "filename": "a.png", "mediaType": "Image"}]
-    for _ in range(200):
-        delivered = [r.json for r in stack.emu.requests
-                     if r.path.endswith("/inbound/open/receipt") and r.json["status"] == "Delivered"]
-        if len(delivered) >= 2:
-            break
-        await asyncio.sleep(0.01)
+
+    def delivered_receipts() -> list[Any] | None:
+        found = [r.json for r in stack.emu.requests
+                 if r.path.endswith("/inbound/open/receipt") and r.json["status"] == "Delivered"]
+        return found if len(found) >= 2 else None
+
+    delivered = await eventually(delivered_receipts, "two Delivered receipts sent")
     assert agent["id"] in {d["id"] for d in delivered}
     # The user's attachments go to the agent as inbound content.
     await stack.say(None, {"attachments": [{"url": "https://files.example.com/x.pdf", "mime": "application/pdf",
                                             "filename": "x.pdf"}]})
-    for _ in range(200):
-        inbound = [r.json for r in stack.emu.requests if r.path.endswith("/inbound/open/message")]
-        if "content" in inbound[-1]:
-            break
-        await asyncio.sleep(0.01)
+
+    def inbound_with_content() -> list[Any] | None:
+        found = [r.json for r in stack.emu.requests if r.path.endswith("/inbound/open/message")]
+        return found if "content" in found[-1] else None
+
+    inbound = await eventually(inbound_with_content, "the attachment sent to the agent as inbound content")
     assert inbound[-1]["content"][0]["attachment"]["url"] == "https://files.example.com/x.pdf"
 
 

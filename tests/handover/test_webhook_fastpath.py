@@ -13,18 +13,17 @@ from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
 from stack import WEBHOOK_URL as URL
 from stack import Stack, StackFactory, agent_message, genesys_user_id, post_signed, start_handover, texts
+from support import eventually
 
 KEY = SessionKey("support-bot", "u1", "s1").id
 
 
 async def delivered_receipts(stack: Stack, message_id: str) -> list[Any]:
-    for _ in range(300):
-        found = [r for r in stack.emu.requests if r.path.endswith("/inbound/open/receipt")
-                 and r.json["id"] == message_id and r.json["status"] == "Delivered"]
-        if found:
-            return found
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"no Delivered receipt for {message_id}")
+    found: list[Any] = await eventually(
+        lambda: [r for r in stack.emu.requests if r.path.endswith("/inbound/open/receipt")
+                 and r.json["id"] == message_id and r.json["status"] == "Delivered"],
+        f"a Delivered receipt for {message_id}")
+    return found
 
 
 async def test_a_free_session_is_delivered_without_a_delivery_task(make_stack: StackFactory) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
@@ -13,6 +12,7 @@ from extension.testing.clock import ManualClock
 from extension.testing.emulator.config import DEFAULT_WEBHOOK_SECRET
 
 from stack import Stack, StackFactory, past_the_debounce, start_handover, texts
+from support import eventually
 
 MISMATCH = "the webhook secret does not match the integration's"
 
@@ -42,10 +42,11 @@ async def test_agent_messages_with_a_wrong_secret_are_logged_once_a_minute_and_t
     assert "Hello, this is Anna." not in texts(events)
     await stack.emu.agent.reply(cid, "Can you hear me?")
     # A 401 is not retried by Genesys: each message counts once; one ERROR for the minute, one notice.
-    for _ in range(200):
-        if await refused(stack) == 2:
-            break
-        await asyncio.sleep(0.02)
+
+    async def both_refused() -> bool:
+        return await refused(stack) == 2
+
+    await eventually(both_refused, "both agent messages counted as refused")
     assert await refused(stack) == 2
     assert len(errors(caplog)) == 1
     [line] = errors(caplog)
@@ -56,10 +57,7 @@ async def test_agent_messages_with_a_wrong_secret_are_logged_once_a_minute_and_t
     # A minute later while they still fail: one more ERROR, with the count.
     await clock.advance(signature_alarm.LOG_INTERVAL_SECONDS)
     await stack.emu.agent.reply(cid, "Still there?")
-    for _ in range(200):
-        if len(errors(caplog)) == 2:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: len(errors(caplog)) == 2, "the second ERROR line, a minute later")
     assert len(errors(caplog)) == 2 and errors(caplog)[1].startswith("2 webhook(s) refused in the last minute")
     assert texts(await stack.events(), "system").count(AGENT_UNREACHABLE) == 1
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -31,6 +30,7 @@ from stack import (
     texts,
     wait_inbound,
 )
+from support import eventually
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -230,10 +230,9 @@ async def test_websocket_frames_property(live: tuple[Stack, str, str], data: st.
     assert not [a for a in answers if a.get("type") == "error" and a.get("error") == FLOW_FAILED]
     if in_handover:
         # The input reached the agent, and the session is still in its active handover.
-        for _ in range(3000):  # a generous bound: a loaded machine sends slowly, a broken one never
-            if final in {m.text for m in stack.emu.inbound_messages(cid)}:
-                break
-            await asyncio.sleep(0.01)
+        # A generous bound: a loaded machine sends slowly, a broken one never.
+        await eventually(lambda: final in {m.text for m in stack.emu.inbound_messages(cid)},
+                         f"{final!r} sent to the agent", within=30.0)
         got = [m.text for m in stack.emu.inbound_messages(cid)][sent_before:]
         assert final in got
         for bad in refused:

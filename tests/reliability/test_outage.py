@@ -109,10 +109,8 @@ async def test_user_messages_survive_an_outage_and_a_restart_in_order(make_stack
     assert tried >= 1 and not [m for m in first.emu.inbound_messages(cid) if m.text in users]
 
     second = await make_stack(store="sqlite:///state.db", emulator=first.emu)
-    for _ in range(500):  # the restarted runtime picks the outbox up and keeps trying
-        if rule.hits > tried:
-            break
-        await asyncio.sleep(0.01)
+    # The restarted runtime picks the outbox up and keeps trying.
+    await eventually(lambda: rule.hits > tried, "the restarted runtime trying the outbox again")
     assert rule.hits > tried
     second.emu.faults.clear()
     await second.say("after the restart")
