@@ -27,6 +27,7 @@ DRAIN_SECONDS = 30.0
 class HotSizes:
     webhooks: int
     concurrency: int
+    together: bool = False  # the stores side by side (the smoke run only)
 
 
 class Reader:
@@ -87,5 +88,7 @@ async def _hot_row(name: str, url: str, sizes: HotSizes, workdir: Path) -> dict[
 
 async def bench_hot(sizes: HotSizes, workdir: Path) -> list[dict[str, Any]]:
     """The memory and SQLite stores (one process: where the hot conversation's backlog lives)."""
-    return [await _hot_row(name, url, sizes, workdir)
-            for name, url in stores(workdir / "hot") if name in ("memory", "sqlite")]
+    chosen = [(name, url) for name, url in stores(workdir / "hot") if name in ("memory", "sqlite")]
+    if sizes.together:  # the smoke run: side by side (see IngestSizes.together)
+        return list(await asyncio.gather(*(_hot_row(name, url, sizes, workdir) for name, url in chosen)))
+    return [await _hot_row(name, url, sizes, workdir) for name, url in chosen]

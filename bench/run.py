@@ -77,9 +77,10 @@ async def main_async(smoke: bool) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         ingest = await bench_ingest(IngestSizes(sizes.handovers, sizes.webhooks, sizes.concurrency, sizes.serial,
-                                                sizes.ingest_half_rate_seconds, sizes.ingest_warmup), workdir)
+                                                sizes.ingest_half_rate_seconds, sizes.ingest_warmup, together=smoke),
+                              workdir)
         lap("ingest")
-        hot = await bench_hot(HotSizes(sizes.hot_webhooks, sizes.concurrency), workdir)
+        hot = await bench_hot(HotSizes(sizes.hot_webhooks, sizes.concurrency, together=smoke), workdir)
         lap("hot conversation")
         with procs.emulator(latency=0.01, name="emulator-inbound") as emu:
             ours = await inbound_ours(emu.url, sizes.sessions, sizes.per_session)
