@@ -6,6 +6,7 @@ import faulthandler
 import json
 import logging
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -68,6 +69,15 @@ async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     prefix = new_prefix()
     yield redis_url(prefix, lock_seconds=2)
     await delete_prefix(prefix)
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project built as a wheel, once per run: the tests that read or install it share it."""
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
+                    str(Path(__file__).resolve().parents[1])], check=True, capture_output=True)
+    return next(dist.glob("genesys_om_handover-*.whl"))
 
 
 @pytest.fixture(scope="session")

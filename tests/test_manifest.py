@@ -128,13 +128,7 @@ def test_provider_must_name_a_declared_connection(decl: Path) -> None:
     assert "handoverProviders[0].connectionType: no connection declares type 'other'" in _errors(decl)
 
 
-def test_wheel_ships_the_declarations_and_loads_them_when_installed(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(REPO)],
-        check=True, capture_output=True,
-    )
-    wheel = next(dist.glob("genesys_om_handover-*.whl"))
+def test_wheel_ships_the_declarations_and_loads_them_when_installed(tmp_path: Path, wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "extension/_declarations/manifest.json" in names
     assert "extension/_declarations/connections/genesys_cloud_om.json" in names

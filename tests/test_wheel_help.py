@@ -12,12 +12,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_the_help_examples_work_from_an_installed_wheel(tmp_path: Path) -> None:
-    dist, site = tmp_path / "dist", tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(dist), str(REPO)], check=True, capture_output=True)
+def test_the_help_examples_work_from_an_installed_wheel(tmp_path: Path, wheel: Path) -> None:
+    site = tmp_path / "site"
     # A pure-Python wheel installs by unpacking it; only this copy of `extension` comes first on the path.
-    zipfile.ZipFile(next(dist.glob("*.whl"))).extractall(site)
+    zipfile.ZipFile(wheel).extractall(site)
     env = {**os.environ, "PYTHONPATH": str(site)}
     work = tmp_path / "elsewhere"
     work.mkdir()
