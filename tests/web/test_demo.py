@@ -188,7 +188,7 @@ def _read_until(proc: subprocess.Popen[str], marker: str) -> str:
 
 
 def test_ctrl_c_during_start_up_stops_cleanly(tmp_path: Path) -> None:
-    proc = _slow_demo(tmp_path, 3.0, 0.0)
+    proc = _slow_demo(tmp_path, 1.0, 0.0)  # the signal comes well within the second
     try:
         _read_until(proc, "start-up under way")
         proc.send_signal(signal.SIGINT)
@@ -202,7 +202,7 @@ def test_ctrl_c_during_start_up_stops_cleanly(tmp_path: Path) -> None:
 
 
 def test_a_second_ctrl_c_while_stopping_is_only_noted(tmp_path: Path) -> None:
-    proc = _slow_demo(tmp_path, 0.0, 3.0)
+    proc = _slow_demo(tmp_path, 0.0, 1.0)  # the second signal comes well within the second
     try:
         _read_until(proc, "In the agent console")
         proc.send_signal(signal.SIGINT)
