@@ -58,21 +58,21 @@ async def _push_events(ws: web.WebSocketResponse, request: web.Request, key: Ses
     the web chat reconnects on (with `after`), so a socket is never left open and silent.
     """
     store = request.app[keys.STORE]
+    clock = request.app[keys.CLOCK]  # the pauses and the give-up age run on the runtime's clock
     failing_since: float | None = None
     pause = FEED_RETRY_SECONDS
-    loop = asyncio.get_running_loop()
     while not ws.closed and not store.stopping:
         try:
             events = await store.read_events(key.id, after, wait=POLL_SECONDS)
         except StoreError as exc:
-            now = loop.time()
+            now = clock.monotonic()
             if failing_since is None:
                 failing_since = now
                 log.warning("socket feed of endpoint %s paused, the store failed: %s", key.url_token, exc)
             if now - failing_since > FEED_GIVE_UP_SECONDS:
                 await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"event feed unavailable, reconnect")
                 return
-            await asyncio.sleep(pause)
+            await clock.sleep(pause)
             pause = min(pause * 2, 2.0)
             continue
         if failing_since is not None:
