@@ -90,7 +90,7 @@ class GenesysClient:
         self._on_response = on_response
         self.tokens = tokens or TokenProvider(
             session, region.login_base, client_id, client_secret, retry=self._retry,
-            request_timeout=request_timeout, on_response=on_response,
+            request_timeout=request_timeout, on_response=on_response, clock=self._retry.clock,
         )
         # Any 429 on this client holds every API call on it until its Retry-After expires. Token
         # requests go to the login host, which Genesys rate limits apart from the API (and the token

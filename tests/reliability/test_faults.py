@@ -333,15 +333,18 @@ async def test_token_revoked_mid_handover(make_stack: StackFactory, ledger: Ledg
 
 
 async def test_token_expiry_mid_handover(make_stack: StackFactory, ledger: Ledger) -> None:
-    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, token_lifetime=2))
-    stack = await make_stack(emulator=emu)
+    # The token's lifetime and the runtime's refresh run on one clock, which the test moves on.
+    clock = ManualClock()
+    emu = Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5, token_lifetime=2),
+                   clock=clock.time)
+    stack = await make_stack(emulator=emu, clock=clock)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     users = []
     for i in range(4):
         users.append(f"expiry user {i}")
         await stack.say(users[-1])
-        await asyncio.sleep(0.8)
+        await clock.advance(0.8)
     await run_scenario(stack, ledger, "access token expiring mid-handover", "token lifetime 2 s",
                        cid, users, ["agent after expiry"], users_sent=True)
     assert len([r for r in stack.emu.requests if r.path == "/oauth/token"]) >= 2
