@@ -81,13 +81,16 @@ async def run_scenario(stack: Stack, ledger: Ledger, name: str, injected: str, c
 
 
 async def test_429_storm_honours_retry_after_and_keeps_order(make_stack: StackFactory, ledger: Ledger) -> None:
-    stack = await make_stack()
+    # Retry-After is waited out on the runtime's clock, which the emulator shares: the test moves it on.
+    clock = ManualClock(settle=0.5)
+    stack = await make_stack(emulator=Emulator(EmulatorConfig(webhook_retry_delay=0.05, heartbeat_interval=0.5),
+                                               clock=clock.time), clock=clock)
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     rule = stack.emu.faults.rate_limit(INBOUND, times=3, retry_after=1)
     users, agents = [f"storm user {i}" for i in range(4)], [f"storm agent {i}" for i in range(4)]
-    await run_scenario(stack, ledger, "429 storm on inbound messages", "3 x 429 with Retry-After: 1",
-                       cid, users, agents)
+    await while_advancing(clock, run_scenario(stack, ledger, "429 storm on inbound messages",
+                                              "3 x 429 with Retry-After: 1", cid, users, agents), step=0.1)
     assert rule.hits == 3
     calls = [r for r in stack.emu.requests if r.path.endswith("/inbound/open/message") and r.time]
     limited = [r for r in calls if r.status == 429]
