@@ -162,15 +162,22 @@ def _counting_stored_copies(stack: Stack) -> list[int]:
     return writes
 
 
-async def test_a_burst_behind_a_busy_session_is_stored_in_one_write(make_stack: StackFactory) -> None:
+async def _behind_a_busy_session(make_stack: StackFactory, prefix: str
+                                 ) -> tuple[Stack, str, asyncio.Event, asyncio.Task[None]]:
+    """A handover whose session is held by another turn, with a first agent message queued behind it."""
     stack = await make_stack(extra="webhook_wait_seconds = 0.05\n")
     cid = await start_handover(stack)
     await stack.emu.agent.accept(cid)
     to_id = await genesys_user_id(stack)
     release, holder = await _busy_session(stack)
-    first = asyncio.create_task(post_signed(stack, agent_message(to_id, "first", message_id="w-0")))
+    first = asyncio.create_task(post_signed(stack, agent_message(to_id, "first", message_id=f"{prefix}-0")))
     await eventually(lambda: stack.inbox_draining(KEY.id), "the first message waits for the session")
     assert await first == (200, {"status": "accepted"})
+    return stack, to_id, release, holder
+
+
+async def test_a_burst_behind_a_busy_session_is_stored_in_one_write(make_stack: StackFactory) -> None:
+    stack, to_id, release, holder = await _behind_a_busy_session(make_stack, "w")
     writes = _counting_stored_copies(stack)
     sent = [f"burst {n}" for n in range(6)]
     outcomes = await stack.deliver_at_once([agent_message(to_id, t, message_id=f"w-{n + 1}")
@@ -185,14 +192,7 @@ async def test_a_burst_behind_a_busy_session_is_stored_in_one_write(make_stack: 
 
 
 async def test_a_failed_write_of_a_burst_fails_every_webhook_of_it(make_stack: StackFactory) -> None:
-    stack = await make_stack(extra="webhook_wait_seconds = 0.05\n")
-    cid = await start_handover(stack)
-    await stack.emu.agent.accept(cid)
-    to_id = await genesys_user_id(stack)
-    release, holder = await _busy_session(stack)
-    first = asyncio.create_task(post_signed(stack, agent_message(to_id, "first", message_id="x-0")))
-    await eventually(lambda: stack.inbox_draining(KEY.id), "the first message waits for the session")
-    assert await first == (200, {"status": "accepted"})
+    stack, to_id, release, holder = await _behind_a_busy_session(make_stack, "x")
     store: Any = stack.store
     real = store.index_set_many
 

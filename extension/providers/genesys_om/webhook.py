@@ -9,9 +9,9 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -32,6 +32,7 @@ from .signature_alarm import SignatureAlarm
 from .signers import WebhookSigners
 from .state import PROVIDER
 
+T = TypeVar("T")
 log = logging.getLogger("extension.providers.genesys_om.webhook")
 
 
@@ -238,14 +239,9 @@ class WebhookInbox:
             outcomes = await self.delivery.deliver_batch([(c, m) for c, m, _ in gathering], found)
         except BaseException as exc:
             # Nothing of the turn was stored: every webhook of it fails, and Genesys redelivers.
-            failure = exc if isinstance(exc, Exception) else RuntimeError("the delivery turn was cancelled")
-            for future in followers:
-                if not future.done():
-                    future.set_exception(failure)
+            _fail_all(followers, exc, "delivery turn")
             raise
-        for future, outcome in zip(followers, outcomes[1:], strict=True):
-            if not future.done():
-                future.set_result(outcome)
+        _resolve_all(followers, outcomes[1:])
         return outcomes[0]
 
     def draining(self, key_id: str) -> bool:
@@ -285,14 +281,9 @@ class WebhookInbox:
             else:
                 await self.store.index_set(INBOX, entry, value)
         except BaseException as exc:
-            failure = exc if isinstance(exc, Exception) else RuntimeError("the store write was cancelled")
-            for future in followers:
-                if not future.done():
-                    future.set_exception(failure)
+            _fail_all(followers, exc, "store write")
             raise
-        for future in followers:
-            if not future.done():
-                future.set_result(None)
+        _resolve_all(followers, [None] * len(followers))
 
     async def _drain(self, key_id: str, found: Found) -> None:
         """Deliver the session's backlog in arrival order, each batch in one turn, until it is empty."""
@@ -387,3 +378,19 @@ class WebhookInbox:
                 continue
             log.debug("stored webhook %s: %s", entry, outcome)
             await self.store.index_delete(INBOX, entry)
+
+
+def _fail_all(followers: Sequence[asyncio.Future[T]], exc: BaseException, what: str) -> None:
+    """Every webhook that joined a gathered write fails with its failure (a cancellation becomes an
+    error naming `what`)."""
+    failure = exc if isinstance(exc, Exception) else RuntimeError(f"the {what} was cancelled")
+    for future in followers:
+        if not future.done():
+            future.set_exception(failure)
+
+
+def _resolve_all(followers: Sequence[asyncio.Future[T]], results: Sequence[T]) -> None:
+    """Every webhook that joined a gathered write gets its own result."""
+    for future, result in zip(followers, results, strict=True):
+        if not future.done():
+            future.set_result(result)
