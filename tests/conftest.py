@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import faulthandler
 import json
 import logging
@@ -36,6 +38,10 @@ def time_limit() -> Iterator[None]:
 
     def expired(signum: int, frame: object) -> None:
         faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        with contextlib.suppress(RuntimeError):  # no event loop runs: the thread stacks say it all
+            for task in asyncio.all_tasks(asyncio.get_running_loop()):
+                print(f"--- {task!r}", file=sys.stderr)
+                task.print_stack(file=sys.stderr)
         raise StuckTest(f"the test ran longer than {TEST_TIME_LIMIT} s (stacks above)")
 
     previous = signal.signal(signal.SIGALRM, expired)
