@@ -9,6 +9,7 @@ import logging
 from .clock import SYSTEM_CLOCK, Clock
 from .repeating import RepeatedFailure
 from .sessions import Sessions
+from .stopping import cancel_and_wait
 
 log = logging.getLogger("extension.expiry")
 
@@ -34,9 +35,7 @@ class SessionExpiry:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         with contextlib.suppress(Exception):
             await self.sessions.store.coordination().release(DUTY)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..repeating import RepeatedFailure
+from ..stopping import cancel_and_wait
 
 log = logging.getLogger("extension.store.coordination")
 
@@ -82,9 +82,7 @@ class Coordination(ABC):
         try:
             yield lease
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
+            await cancel_and_wait(keeper)
             lease.held = False
             try:
                 await self.release(name)

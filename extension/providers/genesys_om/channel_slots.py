@@ -12,12 +12,12 @@ removes first).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 
 from ...clock import SYSTEM_CLOCK, Clock
 from ...repeating import RepeatedFailure
+from ...stopping import cancel_and_wait
 from ...store import Coordination
 
 log = logging.getLogger("extension.providers.genesys_om.notifications")
@@ -86,9 +86,7 @@ class ChannelSlots:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         for name in list(self._held):
             await self.give(name)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ...clock import SYSTEM_CLOCK, Clock
 from ...repeating import RepeatedFailure
+from ...stopping import cancel_and_wait
 from ...store import Coordination, Store
 from ...tasks import BackgroundTasks
 from .followers import Followers
@@ -75,9 +75,7 @@ class ClusterDuties:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         # Hand the jobs over at once instead of letting the leases run out.
         for duty in list(self._acting):
             self._acting.discard(duty)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -17,6 +16,7 @@ from ...copilot import link_maker
 from ...genesys import GenesysError
 from ...handover import ProviderDeclaration, register_provider
 from ...refusals import BadInput
+from ...stopping import cancel_and_wait
 from ...tasks import BackgroundTasks
 from .agent_files import AgentFiles
 from .answering import AgentWatch
@@ -120,9 +120,7 @@ class HandoverRuntime:
 
     async def stop(self) -> None:
         for task in self._loops:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         await self.cluster.stop()
         self.signers.stop()
         await self.senders.cancel()
