@@ -7,6 +7,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from .stopping import cancel_and_wait
 from .store import StoreError
 
 log = logging.getLogger("extension.tasks")
@@ -49,8 +50,7 @@ class BackgroundTasks:
         await self.cancel()
 
     async def cancel(self) -> None:
+        """Cancel what runs and wait for it to end (a swallowed cancellation is sent again)."""
         tasks = set(self._tasks)
-        for task in tasks:
-            task.cancel()
         if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*(cancel_and_wait(task) for task in tasks))
